@@ -1,0 +1,1 @@
+"""How podfit reaches a scheduler under test: in-process, subprocess, HTTP extender, live cluster."""

@@ -1,0 +1,1 @@
+"""Checking schedulers against the spec: example runner, Hypothesis strategies and properties."""

@@ -1,0 +1,61 @@
+"""The backends that run spec examples: podfit's reference and (when present) the solver.
+
+Each case kind (``quantity``, ``selector``, ``schedule``, ...) has one function per
+backend that turns ``given`` into an outcome mapping with the keys INTERPRETING.md
+defines. A backend supports the case kinds it has a function for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from podfit.quantity import Quantity, QuantityError, quantity_from_yaml
+from podfit.spec import Example
+
+from .spec_runner import Backend
+
+CaseRunner = Callable[[Mapping[str, Any]], Mapping[str, Any]]
+
+
+def fraction_text(q: Quantity) -> str:
+    v = q.value
+    return str(v.numerator) if v.denominator == 1 else f"{v.numerator}/{v.denominator}"
+
+
+def run_quantity(given: Mapping[str, Any]) -> Mapping[str, Any]:
+    try:
+        q = quantity_from_yaml(given["quantity"])
+    except QuantityError as exc:
+        return {"error": True, "message": str(exc)}
+    return {
+        "exact": fraction_text(q),
+        "value": q.value_rounded_up(),
+        "milli_value": q.milli_value(),
+        "canonical": q.canonical(),
+    }
+
+
+class CaseBackend:
+    """A backend made of one runner per case kind."""
+
+    def __init__(self, name: str, runners: Mapping[str, CaseRunner]) -> None:
+        self.name = name
+        self.runners = dict(runners)
+
+    def supports(self, example: Example) -> bool:
+        return example.case in self.runners
+
+    def run(self, example: Example) -> Mapping[str, Any]:
+        return self.runners[example.case](example.given)
+
+
+def reference_backend() -> Backend:
+    from .reference_cases import RUNNERS
+
+    return CaseBackend("reference", {"quantity": run_quantity, **RUNNERS})
+
+
+def backends() -> dict[str, Backend]:
+    """Every backend podfit ships, by name."""
+    return {"reference": reference_backend()}

@@ -1,0 +1,69 @@
+"""The public Python API (re-exported by ``podfit``).
+
+This module and the CLI are the only places in the core that reach into the
+reference, the solver and conformance; they import lazily so that ``import podfit``
+stays cheap.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from podfit.cluster import Cluster
+from podfit.errors import ManifestError
+from podfit.loading import LoadReport, load, load_pod, load_pods
+from podfit.manifest import to_manifest
+from podfit.model import Pod
+from podfit.quantity import Quantity, parse_quantity
+
+if TYPE_CHECKING:
+    from podfit.reference.framework import Profile, ScheduleResult
+
+__all__ = [
+    "Cluster",
+    "LoadReport",
+    "Pod",
+    "Quantity",
+    "explain",
+    "load",
+    "load_config",
+    "load_pod",
+    "load_pods",
+    "parse_quantity",
+    "to_manifest",
+]
+
+
+def load_config(source: str | os.PathLike[str] | Mapping[str, Any]) -> dict[str, Profile]:
+    """Scheduler profiles (by schedulerName) from a KubeSchedulerConfiguration file or mapping."""
+    from podfit.reference.profile import ConfigError, profiles_from_config
+
+    if isinstance(source, Mapping):
+        return profiles_from_config(source)
+    name = str(source)
+    try:
+        with open(source, encoding="utf-8") as fh:
+            data = yaml.safe_load(fh)
+    except OSError as exc:
+        raise ManifestError(f"cannot read: {exc.strerror or exc}", source=name) from None
+    except yaml.YAMLError as exc:
+        raise ManifestError(f"invalid YAML: {exc}", source=name) from None
+    try:
+        return profiles_from_config(data)
+    except ManifestError as exc:
+        raise exc.located(source=name) from None
+    except ConfigError as exc:
+        raise ManifestError(str(exc), source=name) from None
+
+
+def explain(
+    cluster: Cluster, pod: Pod, *, config: Mapping[str, Profile] | None = None
+) -> ScheduleResult:
+    """Why ``pod`` does or doesn't fit, node by node: statuses, scores, selected node, message."""
+    from podfit.reference.scheduler import schedule_one
+
+    return schedule_one(cluster, pod, config)

@@ -1,0 +1,297 @@
+"""The ``podfit`` command line.
+
+Exit codes: 0 ok (or the property holds), 1 a finding (pod unschedulable, example
+failure, conformance failure, claim refuted), 2 bad input or usage. A user's mistake
+is a one-line message on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from podfit import __version__
+from podfit.errors import PodfitError
+from podfit.output import FORMATS, emit
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class InputError(click.ClickException):
+    exit_code = 2
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"podfit: error: {self.format_message()}", err=True)
+
+
+class Finding(Exception):
+    """Raised after output is written, to exit with code 1."""
+
+
+class PodfitGroup(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except PodfitError as exc:
+            raise InputError(str(exc)) from None
+        except Finding:
+            ctx.exit(1)
+
+
+def output_option(func: F) -> F:
+    return click.option(
+        "--output",
+        "-o",
+        type=click.Choice(FORMATS),
+        default="text",
+        show_default=True,
+        help="Output format.",
+    )(func)
+
+
+def files_option(func: F) -> F:
+    return click.option(
+        "-f",
+        "--filename",
+        "files",
+        multiple=True,
+        required=True,
+        metavar="FILE",
+        help=(
+            "Manifests (multi-document YAML, kind: List, kubectl get -o yaml dumps); "
+            "'-' reads stdin. Repeatable."
+        ),
+    )(func)
+
+
+@click.group(cls=PodfitGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", "-V", prog_name="podfit")
+def cli() -> None:
+    """podfit: the executable rulebook of Kubernetes scheduling.
+
+    Explain why a pod fits or not, simulate kube-scheduler, ask Z3 whether pods can be
+    placed, and check any scheduler against the rules.
+    """
+
+
+# --- validate ----------------------------------------------------------------------------
+
+
+@cli.command()
+@files_option
+@output_option
+def validate(files: tuple[str, ...], output: str) -> None:
+    """Load manifests, apply API defaulting, and report what was found and skipped."""
+    from podfit.loading import LoadReport, load
+
+    report = LoadReport()
+    cluster = load(*files, report=report)
+    bound = sum(1 for _ in cluster.bound_pods())
+    data: dict[str, Any] = {
+        "sources": report.sources,
+        "loaded": dict(sorted(report.loaded.items())),
+        "skipped": dict(sorted(report.skipped.items())),
+        "nodes": len(cluster.nodes),
+        "pods": {"bound": bound, "pending": len(cluster.pending_pods())},
+    }
+
+    def text(d: dict[str, Any]) -> str:
+        kinds = ", ".join(f"{n} {k}" for k, n in d["loaded"].items()) or "no objects"
+        lines = [f"{', '.join(d['sources'])}: {kinds}"]
+        lines.append(
+            f"{d['nodes']} nodes; pods: {d['pods']['bound']} bound, {d['pods']['pending']} pending"
+        )
+        notice = report.notice()
+        if notice:
+            lines.append(notice)
+        lines.append("valid")
+        return "\n".join(lines)
+
+    emit(data, output, text)
+
+
+# --- explain -------------------------------------------------------------------------------
+
+
+def config_option(func: F) -> F:
+    return click.option(
+        "--config",
+        "config_path",
+        type=click.Path(dir_okay=False),
+        default=None,
+        help="A KubeSchedulerConfiguration file (profiles, plugins, weights, scoring strategy).",
+    )(func)
+
+
+@cli.command()
+@files_option
+@click.option("--pod", "pod_path", required=True, metavar="FILE", help="The pod to place.")
+@config_option
+@output_option
+def explain(files: tuple[str, ...], pod_path: str, config_path: str | None, output: str) -> None:
+    """Why a pod does or doesn't fit, node by node (exit 1 when it fits nowhere)."""
+    import podfit
+    from podfit.render import explain_text
+
+    cluster = podfit.load(*files)
+    pod = podfit.load_pod(pod_path)
+    profiles = podfit.load_config(config_path) if config_path else None
+    result = podfit.explain(cluster, pod, config=profiles)
+    emit(result.to_dict(), output, explain_text)
+    if not result.schedulable and result.bypass is None:
+        raise Finding()
+
+
+# --- spec ----------------------------------------------------------------------------------
+
+
+@cli.group(cls=PodfitGroup)
+def spec() -> None:
+    """List, show and verify the rules in the spec."""
+
+
+@spec.command("list")
+@click.option("--area", default=None, help="Only this area.")
+@output_option
+def spec_list(area: str | None, output: str) -> None:
+    """One line per rule: id, plugin, extension point, examples, title."""
+    from podfit.spec import areas
+
+    chosen = [a for a in areas() if area is None or a.name == area]
+    if area is not None and not chosen:
+        raise PodfitError(f"no area {area!r} (areas: {', '.join(a.name for a in areas())})")
+    data = {
+        "areas": [
+            {
+                "area": a.name,
+                "title": a.title,
+                "rules": [
+                    {
+                        "id": r.id,
+                        "title": r.title,
+                        "plugin": r.plugin,
+                        "point": r.point,
+                        "examples": len(r.examples),
+                    }
+                    for r in a.rules
+                ],
+            }
+            for a in chosen
+        ]
+    }
+
+    def text(d: dict[str, Any]) -> str:
+        lines = []
+        for a in d["areas"]:
+            lines.append(f"{a['area']}: {a['title']}")
+            for r in a["rules"]:
+                where = f"{r['plugin']}/{r['point']}"
+                lines.append(f"  {r['id']:<55} {where:<28} {r['examples']:>3}  {r['title']}")
+        return "\n".join(lines)
+
+    emit(data, output, text)
+
+
+@spec.command("show")
+@click.argument("rule_id")
+@output_option
+def spec_show(rule_id: str, output: str) -> None:
+    """The whole rule: statement, upstream source and examples."""
+    from podfit.spec import rule
+
+    r = rule(rule_id)
+    data: dict[str, Any] = {
+        "id": r.id,
+        "title": r.title,
+        "plugin": r.plugin,
+        "point": r.point,
+        "statement": r.statement,
+        "upstream": list(r.upstream),
+        "examples": [
+            {"description": e.description, "case": e.case, "given": e.given, "expect": e.expect}
+            for e in r.examples
+        ],
+    }
+    if r.belief:
+        data["belief"] = r.belief
+
+    def text(d: dict[str, Any]) -> str:
+        import textwrap
+
+        lines = [f"{d['id']}: {d['title']}", f"plugin: {d['plugin']}  point: {d['point']}", ""]
+        lines += textwrap.wrap(d["statement"], 96)
+        if "belief" in d:
+            lines += ["", *textwrap.wrap("Common belief: " + d["belief"], 96)]
+        lines += ["", "upstream: " + ", ".join(d["upstream"]), "", "examples:"]
+        for e in d["examples"]:
+            lines.append(f"  - {e['description']}  ({e['case']}) -> {e['expect']}")
+        return "\n".join(lines)
+
+    emit(data, output, text)
+
+
+@spec.command("verify")
+@click.option(
+    "--backend",
+    "backend_names",
+    multiple=True,
+    help="reference, solver, or an adapter (default: every built-in backend).",
+)
+@click.option("--rules", "patterns", multiple=True, help="Rule id or id prefix. Repeatable.")
+@output_option
+def spec_verify(backend_names: tuple[str, ...], patterns: tuple[str, ...], output: str) -> None:
+    """Run every example of the spec through the backends; exit 1 on any failure."""
+    from podfit.conformance.backends import backends
+    from podfit.conformance.spec_runner import run_rules
+    from podfit.spec import select
+
+    available = backends()
+    names = list(backend_names) or list(available)
+    unknown = [n for n in names if n not in available]
+    if unknown:
+        raise PodfitError(f"unknown backend {unknown[0]!r} (available: {', '.join(available)})")
+    chosen = select(list(patterns))
+    results = []
+    for name in names:
+        results.extend(run_rules(available[name], chosen))
+    counts: dict[str, dict[str, int]] = {}
+    for res in results:
+        per = counts.setdefault(res.backend, {"pass": 0, "fail": 0, "error": 0, "skip": 0})
+        per[res.status] += 1
+    bad = [r for r in results if r.status in ("fail", "error")]
+    data = {
+        "rules": len(chosen),
+        "examples": sum(len(r.examples) for r in chosen),
+        "backends": counts,
+        "failures": [r.to_dict() for r in bad],
+    }
+
+    def text(d: dict[str, Any]) -> str:
+        lines = []
+        for f in d["failures"]:
+            lines.append(f"FAIL [{f['backend']}] {f['rule']}: {f['example']}")
+            lines += [f"    {x}" for x in f["differences"]]
+        for backend, c in d["backends"].items():
+            failed = c["fail"] + c["error"]
+            lines.append(f"{backend}: {c['pass']} passed, {failed} failed, {c['skip']} skipped")
+        return "\n".join(lines)
+
+    emit(data, output, text)
+    if bad:
+        raise Finding()
+
+
+def main() -> None:
+    try:
+        cli.main(prog_name="podfit")
+    except KeyboardInterrupt:
+        click.echo("podfit: interrupted", err=True)
+        sys.exit(130)
+
+
+def register(command: click.Command) -> None:
+    """Add a command (used by the modules that implement each command)."""
+    cli.add_command(command)

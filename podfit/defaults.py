@@ -1,0 +1,125 @@
+"""API defaulting, as the API server applies it before anything else sees an object.
+
+Sources: ``pkg/apis/core/v1/defaults.go`` (SetDefaults_Pod, SetDefaults_PodSpec,
+SetDefaults_ContainerPort via hostNetwork), ``plugin/pkg/admission/priority`` (priority
+resolution from PriorityClass). Scheduling, QoS and quota all read the defaulted pod:
+for example a container that sets only limits gets equal requests, so it is charged its
+limit and may be Guaranteed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+
+from podfit.errors import PodfitError
+from podfit.model import (
+    DEFAULT_NAMESPACE,
+    DEFAULT_SCHEDULER,
+    Container,
+    DaemonSet,
+    KubeObject,
+    LimitRange,
+    Pod,
+    PodDisruptionBudget,
+    PriorityClass,
+    ResourceQuota,
+    ResourceRequirements,
+    frozen_resources,
+)
+
+# Built-in PriorityClasses the API server creates (pkg/apis/scheduling/types.go).
+SYSTEM_PRIORITY_CLASSES: tuple[PriorityClass, ...] = (
+    PriorityClass(name="system-cluster-critical", value=2000000000),
+    PriorityClass(name="system-node-critical", value=2000001000),
+)
+
+
+def default_container(c: Container, *, host_network: bool) -> Container:
+    """Requests default to limits per resource; hostNetwork copies containerPort to hostPort."""
+    requests = dict(c.resources.requests)
+    for name, limit in c.resources.limits.items():
+        requests.setdefault(name, limit)
+    ports = c.ports
+    if host_network:
+        ports = tuple(
+            replace(p, host_port=p.container_port) if p.host_port == 0 else p for p in c.ports
+        )
+    return replace(
+        c,
+        resources=ResourceRequirements(
+            requests=frozen_resources(requests), limits=c.resources.limits
+        ),
+        ports=ports,
+    )
+
+
+def default_pod(pod: Pod) -> Pod:
+    """The pod as the API server stores it (without priority: see :func:`resolve_priority`)."""
+    return replace(
+        pod,
+        namespace=pod.namespace or DEFAULT_NAMESPACE,
+        scheduler_name=pod.scheduler_name or DEFAULT_SCHEDULER,
+        containers=tuple(
+            default_container(c, host_network=pod.host_network) for c in pod.containers
+        ),
+        init_containers=tuple(
+            default_container(c, host_network=pod.host_network) for c in pod.init_containers
+        ),
+    )
+
+
+def default_object(obj: KubeObject) -> KubeObject:
+    if isinstance(obj, Pod):
+        return default_pod(obj)
+    if isinstance(obj, DaemonSet):
+        namespace = obj.namespace or DEFAULT_NAMESPACE
+        template = default_pod(replace(obj.template, namespace=namespace))
+        return replace(obj, namespace=namespace, template=template)
+    if isinstance(obj, LimitRange | ResourceQuota | PodDisruptionBudget) and not obj.namespace:
+        return replace(obj, namespace=DEFAULT_NAMESPACE)
+    return obj
+
+
+PREEMPT_DEFAULT = "PreemptLowerPriority"
+
+
+class PriorityError(PodfitError):
+    pass
+
+
+def resolve_priority(pod: Pod, classes: Mapping[str, PriorityClass]) -> Pod:
+    """What the Priority admission plugin does: fill spec.priority from the pod's class.
+
+    A pod that names no class gets the globalDefault class's value (the one with the
+    highest value if several claim it) or 0; a pod naming an unknown class is rejected.
+    A pod that already carries spec.priority (as pods from a cluster dump do) keeps it.
+    """
+    if pod.priority is not None:
+        return pod if pod.preemption_policy else replace(pod, preemption_policy=PREEMPT_DEFAULT)
+    name = pod.priority_class_name
+    if name:
+        cls = classes.get(name) or _system_class(name)
+        if cls is None:
+            raise PriorityError(f"no PriorityClass with name {name} was found")
+    else:
+        cls = global_default(classes.values())
+        if cls is None:
+            return replace(
+                pod, priority=0, preemption_policy=pod.preemption_policy or PREEMPT_DEFAULT
+            )
+        name = cls.name
+    policy = pod.preemption_policy or cls.preemption_policy
+    return replace(pod, priority=cls.value, priority_class_name=name, preemption_policy=policy)
+
+
+def global_default(classes: Iterable[PriorityClass]) -> PriorityClass | None:
+    defaults = [c for c in classes if c.global_default]
+    return max(defaults, key=lambda c: c.value) if defaults else None
+
+
+def _system_class(name: str) -> PriorityClass | None:
+    for cls in SYSTEM_PRIORITY_CLASSES:
+        if cls.name == name:
+            return cls
+    return None

@@ -1,0 +1,175 @@
+"""A cursor over parsed YAML that knows its field path, so every error can name the field.
+
+``Field(value, "spec").at("containers").items()[0].at("resources")`` reads
+``spec.containers[0].resources`` and any type error raised on the way says so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from podfit.errors import ManifestError
+from podfit.quantity import Quantity, QuantityError, quantity_from_yaml
+from podfit.validation import label_value_problems, qualified_name_problems
+
+_MISSING: Any = object()
+
+
+def _type_name(value: object) -> str:
+    if value is None:
+        return "null"
+    return {
+        bool: "boolean",
+        int: "integer",
+        float: "number",
+        str: "string",
+        list: "list",
+        dict: "mapping",
+    }.get(type(value), type(value).__name__)
+
+
+class Field:
+    """One value in a manifest and the dotted path that leads to it."""
+
+    __slots__ = ("path", "value")
+
+    def __init__(self, value: object, path: str = "") -> None:
+        self.value = value
+        self.path = path
+
+    # --- navigation ---------------------------------------------------------------------
+
+    def error(self, message: str) -> ManifestError:
+        return ManifestError(message, field=self.path or None)
+
+    def _child_path(self, key: str) -> str:
+        return f"{self.path}.{key}" if self.path else key
+
+    def mapping(self) -> Mapping[str, Any]:
+        if self.value is None:
+            return {}
+        if not isinstance(self.value, dict):
+            raise self.error(f"expected a mapping, got {_type_name(self.value)}")
+        return self.value
+
+    def at(self, key: str) -> Field:
+        """The child field ``key`` (its value is None when absent or null)."""
+        return Field(self.mapping().get(key), self._child_path(key))
+
+    def has(self, key: str) -> bool:
+        return self.mapping().get(key) is not None
+
+    def items(self) -> list[Field]:
+        if self.value is None:
+            return []
+        if not isinstance(self.value, list):
+            raise self.error(f"expected a list, got {_type_name(self.value)}")
+        return [Field(v, f"{self.path}[{i}]") for i, v in enumerate(self.value)]
+
+    def entries(self) -> Iterator[tuple[str, Field]]:
+        for key, value in self.mapping().items():
+            if not isinstance(key, str):
+                raise self.error(f"keys must be strings, got {_type_name(key)} {key!r}")
+            yield key, Field(value, self._child_path(key))
+
+    # --- scalars ------------------------------------------------------------------------
+
+    def text(self, default: str = "", *, required: bool = False) -> str:
+        if self.value is None:
+            if required:
+                raise self.error("is required")
+            return default
+        if not isinstance(self.value, str):
+            raise self.error(f"expected a string, got {_type_name(self.value)} {self.value!r}")
+        if required and not self.value:
+            raise self.error("must not be empty")
+        return self.value
+
+    def optional_text(self) -> str | None:
+        return None if self.value is None else self.text()
+
+    def choice(self, choices: tuple[str, ...], default: str | None = None) -> str:
+        if self.value is None and default is not None:
+            return default
+        text = self.text(required=True)
+        if text not in choices:
+            raise self.error(f"unknown value {text!r} (expected one of: {', '.join(choices)})")
+        return text
+
+    def integer(self, default: int | None = None, *, minimum: int | None = None) -> int:
+        if self.value is None:
+            if default is None:
+                raise self.error("is required")
+            return default
+        if isinstance(self.value, bool) or not isinstance(self.value, int):
+            raise self.error(f"expected an integer, got {_type_name(self.value)} {self.value!r}")
+        if minimum is not None and self.value < minimum:
+            raise self.error(f"must be at least {minimum}, got {self.value}")
+        return self.value
+
+    def optional_integer(self, *, minimum: int | None = None) -> int | None:
+        return None if self.value is None else self.integer(minimum=minimum)
+
+    def boolean(self, default: bool = False) -> bool:
+        if self.value is None:
+            return default
+        if not isinstance(self.value, bool):
+            raise self.error(f"expected true or false, got {_type_name(self.value)} {self.value!r}")
+        return self.value
+
+    def timestamp(self) -> datetime | None:
+        value = self.value
+        if value is None:
+            return None
+        if isinstance(value, datetime):
+            return value if value.tzinfo else value.replace(tzinfo=UTC)
+        if isinstance(value, str):
+            try:
+                parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            except ValueError:
+                raise self.error(f"{value!r} is not an RFC 3339 timestamp") from None
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        raise self.error(f"expected an RFC 3339 timestamp, got {_type_name(value)}")
+
+    def quantity(self) -> Quantity:
+        try:
+            return quantity_from_yaml(self.value)
+        except QuantityError as exc:
+            raise self.error(str(exc)) from None
+
+    # --- collections --------------------------------------------------------------------
+
+    def str_list(self) -> tuple[str, ...]:
+        return tuple(item.text() for item in self.items())
+
+    def str_map(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for key, child in self.entries():
+            if isinstance(child.value, bool | int | float):
+                raise child.error(
+                    f"expected a string, got {_type_name(child.value)} {child.value!r} "
+                    f'(quote it: {key}: "{child.value}")'
+                )
+            out[key] = child.text()
+        return out
+
+    def labels(self) -> dict[str, str]:
+        """A label map, with the API server's syntax checks on keys and values."""
+        out = self.str_map()
+        for key, value in out.items():
+            for problem in qualified_name_problems(key):
+                raise self.error(f"invalid label key {key!r}: {problem}")
+            for problem in label_value_problems(value):
+                raise self.at(key).error(f"invalid label value {value!r}: {problem}")
+        return out
+
+    def resources(self) -> dict[str, Quantity]:
+        out: dict[str, Quantity] = {}
+        for key, child in self.entries():
+            quantity = child.quantity()
+            if quantity.value < 0:
+                raise child.error(f"must be greater than or equal to 0, got {quantity}")
+            out[key] = quantity
+        return out

@@ -1,0 +1,397 @@
+"""The object model: immutable views of the Kubernetes objects that scheduling reads.
+
+Objects are built by :mod:`podfit.manifest` from manifests (already validated and
+defaulted as the API server would) and turn back into manifests with
+:func:`podfit.manifest.to_manifest`. Field names follow the Kubernetes API in
+snake_case. Collections are tuples and read-only mappings so that objects can be
+shared freely between the reference, the solver and conformance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from fractions import Fraction
+from types import MappingProxyType
+from typing import Literal
+
+from podfit.quantity import Quantity
+
+ResourceList = Mapping[str, Quantity]
+Labels = Mapping[str, str]
+
+EMPTY_LABELS: Labels = MappingProxyType({})
+EMPTY_RESOURCES: ResourceList = MappingProxyType({})
+
+DEFAULT_SCHEDULER = "default-scheduler"
+DEFAULT_NAMESPACE = "default"
+
+TaintEffect = Literal["NoSchedule", "PreferNoSchedule", "NoExecute"]
+TAINT_EFFECTS: tuple[str, ...] = ("NoSchedule", "PreferNoSchedule", "NoExecute")
+SELECTOR_OPERATORS: tuple[str, ...] = ("In", "NotIn", "Exists", "DoesNotExist")
+NODE_SELECTOR_OPERATORS: tuple[str, ...] = (*SELECTOR_OPERATORS, "Gt", "Lt")
+TOLERATION_OPERATORS: tuple[str, ...] = ("Equal", "Exists")
+TERMINAL_PHASES: frozenset[str] = frozenset({"Succeeded", "Failed"})
+
+
+def frozen_map(data: Mapping[str, str] | None = None) -> Labels:
+    return MappingProxyType(dict(data or {}))
+
+
+def frozen_resources(data: Mapping[str, Quantity] | None = None) -> ResourceList:
+    return MappingProxyType(dict(data or {}))
+
+
+# --- selectors -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Requirement:
+    """One `matchExpressions` (or `matchFields`) entry: key, operator, values."""
+
+    key: str
+    operator: str
+    values: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class LabelSelector:
+    """metav1.LabelSelector. Where a selector is optional, ``None`` stands for "not set"."""
+
+    match_labels: Labels = field(default_factory=lambda: EMPTY_LABELS)
+    match_expressions: tuple[Requirement, ...] = ()
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.match_labels and not self.match_expressions
+
+
+@dataclass(frozen=True, slots=True)
+class NodeSelectorTerm:
+    match_expressions: tuple[Requirement, ...] = ()
+    match_fields: tuple[Requirement, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class NodeSelector:
+    """Required node affinity: the terms are ORed."""
+
+    terms: tuple[NodeSelectorTerm, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PreferredSchedulingTerm:
+    weight: int
+    preference: NodeSelectorTerm
+
+
+@dataclass(frozen=True, slots=True)
+class NodeAffinity:
+    required: NodeSelector | None = None
+    preferred: tuple[PreferredSchedulingTerm, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PodAffinityTerm:
+    topology_key: str
+    label_selector: LabelSelector | None = None
+    namespaces: tuple[str, ...] = ()
+    namespace_selector: LabelSelector | None = None
+    match_label_keys: tuple[str, ...] = ()
+    mismatch_label_keys: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class WeightedPodAffinityTerm:
+    weight: int
+    term: PodAffinityTerm
+
+
+@dataclass(frozen=True, slots=True)
+class PodAffinity:
+    """Used for both podAffinity and podAntiAffinity."""
+
+    required: tuple[PodAffinityTerm, ...] = ()
+    preferred: tuple[WeightedPodAffinityTerm, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Affinity:
+    node_affinity: NodeAffinity | None = None
+    pod_affinity: PodAffinity | None = None
+    pod_anti_affinity: PodAffinity | None = None
+
+
+# --- taints and tolerations ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Taint:
+    key: str
+    effect: str
+    value: str = ""
+    time_added: datetime | None = None
+
+    def __str__(self) -> str:
+        return (
+            f"{self.key}={self.value}:{self.effect}" if self.value else f"{self.key}:{self.effect}"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Toleration:
+    """A toleration after defaulting: ``operator`` is "Equal" or "Exists", never empty."""
+
+    key: str = ""
+    operator: str = "Equal"
+    value: str = ""
+    effect: str = ""
+    toleration_seconds: int | None = None
+
+
+# --- topology spread -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TopologySpreadConstraint:
+    max_skew: int
+    topology_key: str
+    when_unsatisfiable: str
+    label_selector: LabelSelector | None = None
+    min_domains: int | None = None
+    node_affinity_policy: str = "Honor"
+    node_taints_policy: str = "Ignore"
+    match_label_keys: tuple[str, ...] = ()
+
+
+# --- containers and pods -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerPort:
+    container_port: int
+    host_port: int = 0
+    host_ip: str = ""
+    protocol: str = "TCP"
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceRequirements:
+    requests: ResourceList = field(default_factory=lambda: EMPTY_RESOURCES)
+    limits: ResourceList = field(default_factory=lambda: EMPTY_RESOURCES)
+
+
+@dataclass(frozen=True, slots=True)
+class Container:
+    name: str
+    image: str = ""
+    resources: ResourceRequirements = ResourceRequirements()
+    ports: tuple[ContainerPort, ...] = ()
+    # Only meaningful for init containers: "Always" makes it a sidecar.
+    restart_policy: str | None = None
+
+    @property
+    def is_sidecar(self) -> bool:
+        return self.restart_policy == "Always"
+
+
+@dataclass(frozen=True, slots=True)
+class OwnerReference:
+    kind: str
+    name: str
+    api_version: str = ""
+    controller: bool = False
+    uid: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Pod:
+    name: str
+    namespace: str = DEFAULT_NAMESPACE
+    uid: str = ""
+    labels: Labels = field(default_factory=lambda: EMPTY_LABELS)
+    annotations: Labels = field(default_factory=lambda: EMPTY_LABELS)
+    creation_timestamp: datetime | None = None
+    deletion_timestamp: datetime | None = None
+    owner_references: tuple[OwnerReference, ...] = ()
+    containers: tuple[Container, ...] = ()
+    init_containers: tuple[Container, ...] = ()
+    overhead: ResourceList = field(default_factory=lambda: EMPTY_RESOURCES)
+    # Pod-level resources (spec.resources), used by QoS and requests when set.
+    resources: ResourceRequirements | None = None
+    node_selector: Labels = field(default_factory=lambda: EMPTY_LABELS)
+    affinity: Affinity | None = None
+    tolerations: tuple[Toleration, ...] = ()
+    topology_spread_constraints: tuple[TopologySpreadConstraint, ...] = ()
+    priority: int | None = None
+    priority_class_name: str = ""
+    preemption_policy: str = "PreemptLowerPriority"
+    scheduler_name: str = DEFAULT_SCHEDULER
+    scheduling_gates: tuple[str, ...] = ()
+    node_name: str = ""
+    nominated_node_name: str = ""
+    host_network: bool = False
+    active_deadline_seconds: int | None = None
+    restart_policy: str = "Always"
+    phase: str = ""
+    start_time: datetime | None = None
+
+    @property
+    def key(self) -> str:
+        """namespace/name, how the scheduler and kubectl name a pod."""
+        return f"{self.namespace}/{self.name}"
+
+    @property
+    def is_terminal(self) -> bool:
+        """Succeeded and Failed pods hold no resources, ports or affinity slots."""
+        return self.phase in TERMINAL_PHASES
+
+    @property
+    def is_terminating(self) -> bool:
+        return self.deletion_timestamp is not None
+
+    @property
+    def effective_priority(self) -> int:
+        return self.priority if self.priority is not None else 0
+
+    @property
+    def controller(self) -> OwnerReference | None:
+        for ref in self.owner_references:
+            if ref.controller:
+                return ref
+        return None
+
+    def all_containers(self) -> tuple[Container, ...]:
+        return self.init_containers + self.containers
+
+
+# --- nodes ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ContainerImage:
+    names: tuple[str, ...]
+    size_bytes: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class NodeCondition:
+    type: str
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    name: str
+    uid: str = ""
+    labels: Labels = field(default_factory=lambda: EMPTY_LABELS)
+    annotations: Labels = field(default_factory=lambda: EMPTY_LABELS)
+    taints: tuple[Taint, ...] = ()
+    unschedulable: bool = False
+    capacity: ResourceList = field(default_factory=lambda: EMPTY_RESOURCES)
+    allocatable: ResourceList = field(default_factory=lambda: EMPTY_RESOURCES)
+    images: tuple[ContainerImage, ...] = ()
+    conditions: tuple[NodeCondition, ...] = ()
+    creation_timestamp: datetime | None = None
+
+    def condition(self, type_: str) -> str | None:
+        for cond in self.conditions:
+            if cond.type == type_:
+                return cond.status
+        return None
+
+
+# --- namespace-scoped policy objects -------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Namespace:
+    name: str
+    labels: Labels = field(default_factory=lambda: EMPTY_LABELS)
+
+
+@dataclass(frozen=True, slots=True)
+class LimitRangeItem:
+    type: str
+    max: ResourceList = field(default_factory=lambda: EMPTY_RESOURCES)
+    min: ResourceList = field(default_factory=lambda: EMPTY_RESOURCES)
+    default: ResourceList = field(default_factory=lambda: EMPTY_RESOURCES)
+    default_request: ResourceList = field(default_factory=lambda: EMPTY_RESOURCES)
+    max_limit_request_ratio: ResourceList = field(default_factory=lambda: EMPTY_RESOURCES)
+
+
+@dataclass(frozen=True, slots=True)
+class LimitRange:
+    name: str
+    namespace: str = DEFAULT_NAMESPACE
+    limits: tuple[LimitRangeItem, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ScopedResourceSelectorRequirement:
+    scope_name: str
+    operator: str
+    values: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceQuota:
+    name: str
+    namespace: str = DEFAULT_NAMESPACE
+    hard: ResourceList = field(default_factory=lambda: EMPTY_RESOURCES)
+    scopes: tuple[str, ...] = ()
+    scope_selector: tuple[ScopedResourceSelectorRequirement, ...] = ()
+    used: ResourceList = field(default_factory=lambda: EMPTY_RESOURCES)
+
+
+@dataclass(frozen=True, slots=True)
+class PriorityClass:
+    name: str
+    value: int
+    global_default: bool = False
+    preemption_policy: str = "PreemptLowerPriority"
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DaemonSet:
+    name: str
+    namespace: str = DEFAULT_NAMESPACE
+    selector: LabelSelector = field(default_factory=LabelSelector)
+    template: Pod = field(default_factory=lambda: Pod(name=""))
+    labels: Labels = field(default_factory=lambda: EMPTY_LABELS)
+
+
+@dataclass(frozen=True, slots=True)
+class PodDisruptionBudget:
+    name: str
+    namespace: str = DEFAULT_NAMESPACE
+    selector: LabelSelector | None = None
+    min_available: int | str | None = None
+    max_unavailable: int | str | None = None
+    disruptions_allowed: int | None = None
+
+
+KubeObject = (
+    Node
+    | Pod
+    | Namespace
+    | LimitRange
+    | ResourceQuota
+    | PriorityClass
+    | DaemonSet
+    | PodDisruptionBudget
+)
+
+
+def object_label(obj: KubeObject) -> str:
+    """How messages name an object: ``Pod default/web`` or ``Node node-a``."""
+    kind = type(obj).__name__
+    namespace = getattr(obj, "namespace", None)
+    return f"{kind} {namespace}/{obj.name}" if namespace else f"{kind} {obj.name}"
+
+
+def fraction_of(q: Quantity | None) -> Fraction:
+    return q.value if q is not None else Fraction(0)

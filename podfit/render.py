@@ -1,0 +1,100 @@
+"""Human views of results: tables a person reads at a glance, at 100 columns.
+
+Colour only on a terminal, never when NO_COLOR is set.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+WIDTH = 100
+
+# Short column headings for score plugins.
+SHORT = {
+    "TaintToleration": "Taint",
+    "NodeAffinity": "NodeAff",
+    "NodeResourcesFit": "Fit",
+    "PodTopologySpread": "Spread",
+    "InterPodAffinity": "PodAff",
+    "NodeResourcesBalancedAllocation": "Balance",
+    "ImageLocality": "Image",
+}
+
+
+def use_color(stream: Any = None) -> bool:
+    stream = stream or sys.stdout
+    if os.environ.get("NO_COLOR"):
+        return False
+    return bool(getattr(stream, "isatty", lambda: False)())
+
+
+def render(*items: Any, width: int = WIDTH) -> str:
+    """Render rich renderables to a string (plain text unless stdout is a colour terminal)."""
+    buf = io.StringIO()
+    color = use_color()
+    console = Console(
+        file=buf,
+        width=width,
+        force_terminal=color,
+        no_color=not color,
+        color_system="standard" if color else None,
+        highlight=False,
+    )
+    for item in items:
+        console.print(item)
+    return buf.getvalue()
+
+
+def explain_text(d: dict[str, Any]) -> str:
+    """The node x plugin table of an explanation."""
+    head = Text()
+    head.append(f"Pod {d['pod']}", style="bold")
+    details = [f"priority {d['priority']}", f"scheduler {d['schedulerName']}"]
+    if d.get("qos"):
+        details.insert(0, f"QoS {d['qos']}")
+    head.append(f" ({', '.join(details)})")
+    table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
+    table.add_column("NODE", no_wrap=True)
+    table.add_column("FILTER", overflow="fold", ratio=1)
+    plugins = list(d["weights"])
+    for plugin in plugins:
+        table.add_column(f"{SHORT.get(plugin, plugin)}×{d['weights'][plugin]}", justify="right")
+    if plugins:
+        table.add_column("TOTAL", justify="right")
+    for node in d["nodes"]:
+        name = node["name"]
+        selected = name == d["selected"]
+        status = node["status"]
+        if isinstance(status, dict):
+            verdict = Text(f"✗ {status['plugin']}: {'; '.join(status['reasons'])}", style="red")
+        elif status == "Success":
+            verdict = Text("✓ fits", style="green")
+        else:
+            verdict = Text("- not checked", style="dim")
+        row: list[Any] = [
+            Text(("▶ " if selected else "  ") + name, style="bold" if selected else "")
+        ]
+        row.append(verdict)
+        if plugins:
+            scores = node.get("scores", {})
+            row += [str(scores[p]) if p in scores else "" for p in plugins]
+            row.append(Text(str(node.get("total", "")), style="bold" if selected else ""))
+        table.add_row(*row)
+    lines: list[Any] = [head]
+    if d.get("bypass"):
+        lines.append(Text(f"note: {d['bypass']}", style="yellow"))
+    lines.append(table)
+    if d["schedulable"]:
+        ties = [n for n in d["top"] if n != d["selected"]]
+        tail = f" (tied with {', '.join(ties)}; kube-scheduler picks one at random)" if ties else ""
+        lines.append(Text(f"selected: {d['selected']}{tail}", style="bold green"))
+    else:
+        lines.append(Text(d["message"], style="bold red"))
+    return render(*lines)

@@ -1,0 +1,274 @@
+"""The scheduling framework: runs the profile's plugins in kube-scheduler's order.
+
+One scheduling cycle for one pod: PreFilter (each plugin computes once what its
+Filter reads, or says Skip), Filter per node (a node stops at the first plugin that
+rejects it, as upstream's RunFilterPlugins does), PreScore, Score per feasible node,
+NormalizeScore, then the weighted total and the best nodes. The outcome keeps every
+node's status and every plugin's score so a person can see why.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+from weakref import WeakKeyDictionary
+
+from podfit.cluster import Cluster
+from podfit.model import Pod
+
+from .nodeinfo import NodeInfo, PodInfo, Snapshot
+from .status import SUCCESS, Code, Status
+
+MAX_NODE_SCORE = 100
+
+
+class CycleState(dict[str, Any]):
+    """Per-cycle data a plugin's PreFilter/PreScore leave for its Filter/Score."""
+
+
+class Plugin:
+    """Base class: override the extension points the plugin implements.
+
+    ``pre_filter``/``pre_score`` return ``None`` for success, SKIP to skip the plugin's
+    Filter/Score for this pod, or a rejection that fails the pod on every node.
+    ``filter`` returns ``None`` when the node passes. ``score`` returns the raw score;
+    ``normalize`` rewrites the raw scores in place.
+    """
+
+    name: ClassVar[str] = ""
+    filters: ClassVar[bool] = False
+    scores: ClassVar[bool] = False
+
+    def __init__(self, args: Mapping[str, Any] | None = None) -> None:
+        self.args: Mapping[str, Any] = args or {}
+
+    def pre_filter(self, state: CycleState, pod: PodInfo, snapshot: Snapshot) -> Status | None:
+        return None
+
+    def filter(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> Status | None:
+        return None
+
+    def pre_score(
+        self, state: CycleState, pod: PodInfo, snapshot: Snapshot, nodes: list[NodeInfo]
+    ) -> Status | None:
+        return None
+
+    def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> int:
+        return 0
+
+    def normalize(self, state: CycleState, pod: PodInfo, scores: dict[str, int]) -> None:
+        return None
+
+
+@dataclass(frozen=True)
+class Profile:
+    """A scheduler profile: filter plugins in order, score plugins with weights."""
+
+    scheduler_name: str
+    filter_plugins: tuple[Plugin, ...]
+    score_plugins: tuple[tuple[Plugin, int], ...]
+    # Extra plugins that only take part in PreFilter (none in the default profile).
+    extra: tuple[Plugin, ...] = ()
+
+
+@dataclass
+class ScheduleResult:
+    """Everything one scheduling cycle decided, node by node."""
+
+    pod: Pod
+    nodes: list[str]
+    statuses: dict[str, Status] = field(default_factory=dict)
+    scores: dict[str, dict[str, int]] = field(default_factory=dict)
+    weights: dict[str, int] = field(default_factory=dict)
+    totals: dict[str, int] = field(default_factory=dict)
+    feasible: list[str] = field(default_factory=list)
+    top: list[str] = field(default_factory=list)
+    prefilter: Status | None = None
+    bypass: str | None = None
+    # Upstream plugins the profile would run that podfit does not model.
+    not_modelled: tuple[str, ...] = ()
+    qos: str | None = None
+
+    @property
+    def selected(self) -> str | None:
+        """The first of the best nodes (kube-scheduler picks one of ``top`` at random)."""
+        return self.top[0] if self.top else None
+
+    @property
+    def schedulable(self) -> bool:
+        return bool(self.feasible) and self.bypass is None
+
+    @property
+    def feasible_nodes(self) -> list[str]:
+        return self.feasible
+
+    @property
+    def message(self) -> str:
+        if self.bypass:
+            return self.bypass
+        if self.feasible:
+            return f"scheduled to {self.selected}" if self.selected else ""
+        return fit_error_message(len(self.nodes), self.statuses, self.prefilter)
+
+    def failed_statuses(self) -> dict[str, Status]:
+        return {n: s for n, s in self.statuses.items() if not s.is_success}
+
+    def to_dict(self) -> dict[str, Any]:
+        """The documented, stable JSON shape of an explanation (docs/explain.md)."""
+        nodes = []
+        for name in self.nodes:
+            status = self.statuses.get(name)
+            entry: dict[str, Any] = {"name": name}
+            if status is None:
+                entry["status"] = "NotChecked"
+            elif status.is_success:
+                entry["status"] = "Success"
+            else:
+                entry["status"] = status.to_dict()
+            if name in self.totals:
+                entry["scores"] = {p: s[name] for p, s in self.scores.items()}
+                entry["total"] = self.totals[name]
+            nodes.append(entry)
+        pod = self.pod
+        return {
+            "pod": pod.key,
+            "schedulerName": pod.scheduler_name,
+            "priority": pod.priority,
+            "qos": self.qos,
+            "bypass": self.bypass,
+            "schedulable": self.schedulable,
+            "feasible": self.feasible,
+            "selected": self.selected,
+            "top": self.top,
+            "message": self.message,
+            "weights": self.weights,
+            "nodes": nodes,
+            "notModelled": list(self.not_modelled),
+        }
+
+
+def fit_error_message(
+    num_nodes: int, statuses: Mapping[str, Status], prefilter: Status | None = None
+) -> str:
+    """kube-scheduler's FitError text: ``0/N nodes are available: <counts>.``
+
+    Each node contributes its status's reasons; the ``"<count> <reason>"`` strings are
+    sorted as strings (so "10 ..." sorts before "2 ..."), as upstream does.
+    """
+    head = f"0/{num_nodes} nodes are available:"
+    if prefilter is not None and prefilter.reasons and not statuses:
+        return f"{head} {', '.join(prefilter.reasons)}."
+    counts: Counter[str] = Counter()
+    for status in statuses.values():
+        if status.is_success:
+            continue
+        for reason in status.reasons:
+            counts[reason] += 1
+    parts = sorted(f"{n} {reason}" for reason, n in counts.items())
+    return f"{head} {', '.join(parts)}." if parts else f"{head}."
+
+
+_SNAPSHOTS: WeakKeyDictionary[Cluster, tuple[int, Snapshot]] = WeakKeyDictionary()
+
+
+def snapshot_of(cluster: Cluster) -> Snapshot:
+    """The cluster's scheduler snapshot, rebuilt only when the cluster has changed."""
+    cached = _SNAPSHOTS.get(cluster)
+    if cached is not None and cached[0] == cluster.version:
+        return cached[1]
+    snap = Snapshot.of(cluster)
+    _SNAPSHOTS[cluster] = (cluster.version, snap)
+    return snap
+
+
+def run_cycle(profile: Profile, snapshot: Snapshot, pod: Pod) -> ScheduleResult:
+    """One scheduling cycle for ``pod`` against ``snapshot`` (nothing is bound)."""
+    nodes = snapshot.node_list()
+    result = ScheduleResult(pod=pod, nodes=[n.name for n in nodes])
+    info = PodInfo.of(pod)
+    state = CycleState()
+
+    active: list[Plugin] = []
+    for plugin in profile.filter_plugins:
+        status = plugin.pre_filter(state, info, snapshot)
+        if status is None or status.is_success:
+            active.append(plugin)
+        elif status.code is Code.SKIP:
+            continue
+        else:
+            # A PreFilter rejection fails the pod on every node with the same status.
+            status = status.with_plugin(plugin.name)
+            result.prefilter = status
+            result.statuses = {n.name: status for n in nodes}
+            return result
+
+    allowed = state.get("__node_subset__")
+    feasible: list[NodeInfo] = []
+    for node in nodes:
+        if allowed is not None and node.name not in allowed:
+            result.statuses[node.name] = allowed_status(state)
+            continue
+        node_status: Status = SUCCESS
+        for plugin in active:
+            rejected = plugin.filter(state, info, node)
+            if rejected is not None and not rejected.is_success:
+                node_status = rejected.with_plugin(plugin.name)
+                break
+        result.statuses[node.name] = node_status
+        if node_status.is_success:
+            feasible.append(node)
+    result.feasible = [n.name for n in feasible]
+    if not feasible:
+        return result
+
+    totals = dict.fromkeys(result.feasible, 0)
+    for plugin, weight in profile.score_plugins:
+        status = plugin.pre_score(state, info, snapshot, feasible)
+        if status is not None and status.code is Code.SKIP:
+            continue
+        raw = {n.name: plugin.score(state, info, n) for n in feasible}
+        plugin.normalize(state, info, raw)
+        result.scores[plugin.name] = raw
+        result.weights[plugin.name] = weight
+        for name, value in raw.items():
+            totals[name] += value * weight
+    result.totals = totals
+    best = max(totals.values())
+    result.top = [name for name in result.feasible if totals[name] == best]
+    return result
+
+
+def allowed_status(state: CycleState) -> Status:
+    """Status of a node that a PreFilter result (a node-name subset) left out."""
+    plugins = state.get("__node_subset_plugins__", [])
+    return Status(
+        Code.UNSCHEDULABLE_AND_UNRESOLVABLE,
+        (f"node(s) didn't satisfy plugin(s) [{', '.join(plugins)}]",),
+        plugins[0] if plugins else "",
+    )
+
+
+def restrict_nodes(state: CycleState, plugin: str, names: set[str]) -> None:
+    """A PreFilter narrowing the nodes to ``names`` (intersected with earlier narrowing)."""
+    current = state.get("__node_subset__")
+    state["__node_subset__"] = names if current is None else current & names
+    state.setdefault("__node_subset_plugins__", []).append(plugin)
+
+
+def default_normalize(scores: dict[str, int], *, reverse: bool = False) -> None:
+    """Scale scores to 0..100 by the maximum (helper.DefaultNormalizeScore).
+
+    With ``reverse`` a higher raw score is worse. When every score is 0, forward
+    normalisation leaves zeros and reverse normalisation gives every node 100.
+    """
+    top = max(scores.values(), default=0)
+    if top == 0:
+        if reverse:
+            for name in scores:
+                scores[name] = MAX_NODE_SCORE
+        return
+    for name, value in scores.items():
+        scaled = MAX_NODE_SCORE * value // top
+        scores[name] = MAX_NODE_SCORE - scaled if reverse else scaled

@@ -1,0 +1,151 @@
+"""Per-node aggregates the plugins read, built once per cluster state (kube-scheduler's
+NodeInfo and cache snapshot).
+
+Pods in a terminal phase (Succeeded, Failed) are left out: they hold no resources,
+ports or affinity slots. Pods being deleted are still on their node.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from podfit.cluster import Cluster
+from podfit.model import Node, Pod
+
+from .resources import (
+    PODS,
+    pod_nonzero_requests,
+    pod_requests,
+    scheduler_units,
+    to_scheduler_units,
+)
+
+# (hostIP, protocol, hostPort)
+HostPort = tuple[str, str, int]
+
+
+def host_ports(pod: Pod) -> list[HostPort]:
+    """The host ports a pod takes (init containers included, as upstream does)."""
+    out: list[HostPort] = []
+    for c in pod.all_containers():
+        for p in c.ports:
+            if p.host_port > 0:
+                out.append((p.host_ip or "0.0.0.0", p.protocol or "TCP", p.host_port))
+    return out
+
+
+@dataclass(slots=True)
+class PodInfo:
+    """A pod and what scheduling derives from it once."""
+
+    pod: Pod
+    requests: dict[str, int]
+    nonzero_requests: dict[str, int]
+    ports: list[HostPort]
+
+    @classmethod
+    def of(cls, pod: Pod) -> PodInfo:
+        return cls(
+            pod=pod,
+            requests=to_scheduler_units(pod_requests(pod)),
+            nonzero_requests=to_scheduler_units(pod_nonzero_requests(pod)),
+            ports=host_ports(pod),
+        )
+
+
+@dataclass(slots=True)
+class NodeInfo:
+    node: Node
+    pods: list[PodInfo] = field(default_factory=list)
+    # Sums over the pods, in scheduler units (cpu in millicores).
+    requested: dict[str, int] = field(default_factory=dict)
+    nonzero_requested: dict[str, int] = field(default_factory=dict)
+    allocatable: dict[str, int] = field(default_factory=dict)
+    used_ports: list[HostPort] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.node.name
+
+    @classmethod
+    def of(cls, node: Node, pods: Iterable[PodInfo] = ()) -> NodeInfo:
+        info = cls(
+            node=node,
+            allocatable={
+                name: scheduler_units(name, q.value) for name, q in node.allocatable.items()
+            },
+        )
+        for p in pods:
+            info.add(p)
+        return info
+
+    def add(self, p: PodInfo) -> None:
+        self.pods.append(p)
+        for name, value in p.requests.items():
+            self.requested[name] = self.requested.get(name, 0) + value
+        for name in ("cpu", "memory"):
+            self.nonzero_requested[name] = self.nonzero_requested.get(
+                name, 0
+            ) + p.nonzero_requests.get(name, 0)
+        self.used_ports.extend(p.ports)
+
+    def remove(self, pod: Pod) -> bool:
+        for i, p in enumerate(self.pods):
+            if p.pod.key == pod.key:
+                del self.pods[i]
+                for name, value in p.requests.items():
+                    self.requested[name] -= value
+                for name in ("cpu", "memory"):
+                    self.nonzero_requested[name] -= p.nonzero_requests.get(name, 0)
+                for port in p.ports:
+                    self.used_ports.remove(port)
+                return True
+        return False
+
+    def allowed_pods(self) -> int:
+        return self.allocatable.get(PODS, 0)
+
+    def clone(self) -> NodeInfo:
+        return NodeInfo(
+            node=self.node,
+            pods=list(self.pods),
+            requested=dict(self.requested),
+            nonzero_requested=dict(self.nonzero_requested),
+            allocatable=self.allocatable,
+            used_ports=list(self.used_ports),
+        )
+
+
+@dataclass(slots=True)
+class Snapshot:
+    """Every node's NodeInfo, in the cluster's node order."""
+
+    cluster: Cluster
+    nodes: dict[str, NodeInfo]
+    # image name -> number of nodes that have it (ImageLocality's spread).
+    image_nodes: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, cluster: Cluster) -> Snapshot:
+        nodes = {name: NodeInfo.of(node) for name, node in cluster.nodes.items()}
+        for pod in cluster.bound_pods():
+            info = nodes.get(pod.node_name)
+            if info is not None and not pod.is_terminal:
+                info.add(PodInfo.of(pod))
+        images: dict[str, int] = {}
+        for node in cluster.nodes.values():
+            seen: set[str] = set()
+            for image in node.images:
+                for name in image.names:
+                    if name not in seen:
+                        seen.add(name)
+                        images[name] = images.get(name, 0) + 1
+        return cls(cluster=cluster, nodes=nodes, image_nodes=images)
+
+    def node_list(self) -> list[NodeInfo]:
+        return list(self.nodes.values())
+
+    def all_pods(self) -> Iterable[PodInfo]:
+        for info in self.nodes.values():
+            yield from info.pods

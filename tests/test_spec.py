@@ -1,0 +1,80 @@
+"""The spec keeps itself honest: valid rule files, unique ids, every example passes on every
+backend that supports its case kind."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+import jsonschema
+import pytest
+import yaml
+
+from podfit import spec
+from podfit.conformance.backends import backends
+from podfit.conformance.spec_runner import compare, run_example
+
+RULES = spec.rules()
+EXAMPLES = [e for r in RULES for e in r.examples]
+BACKENDS = backends()
+
+
+def test_schema_is_valid_draft_2020_12() -> None:
+    jsonschema.Draft202012Validator.check_schema(spec.schema())
+
+
+def test_every_rule_file_validates_and_names_its_area() -> None:
+    for name in spec.rule_files():
+        area = spec.parse_area(
+            yaml.safe_load(spec.resources.files("podfit.spec").joinpath(name).read_text()), name
+        )
+        assert name == f"{area.name}.yaml"
+        for r in area.rules:
+            assert r.id.startswith(area.name + "."), r.id
+
+
+def test_schema_is_closed() -> None:
+    with pytest.raises(spec.SpecError, match="Additional properties"):
+        spec.parse_area(
+            {"area": "x", "title": "t", "description": "d", "rules": [], "surprise": 1}, "x.yaml"
+        )
+
+
+def test_rule_ids_are_unique() -> None:
+    counts = Counter(r.id for r in RULES)
+    assert [i for i, n in counts.items() if n > 1] == []
+
+
+def test_example_descriptions_are_unique_within_a_rule() -> None:
+    for r in RULES:
+        counts = Counter(e.description for e in r.examples)
+        assert [d for d, n in counts.items() if n > 1] == [], r.id
+
+
+def test_upstream_sources_are_repository_paths() -> None:
+    for r in RULES:
+        for path in r.upstream:
+            assert re.match(r"^(pkg|staging|plugin|cmd)/[\w./-]+\.go$", path), (r.id, path)
+
+
+@pytest.mark.parametrize("backend", sorted(BACKENDS))
+@pytest.mark.parametrize("example", EXAMPLES, ids=[e.id for e in EXAMPLES])
+def test_example(backend: str, example: spec.Example) -> None:
+    result = run_example(BACKENDS[backend], example)
+    if result.status == "skip":
+        pytest.skip(f"{backend} does not run {example.case} cases")
+    assert result.status == "pass", "\n".join(result.differences)
+
+
+def test_compare_is_a_subset_check_with_sets() -> None:
+    assert compare({"feasible": ["a", "b"]}, {"feasible": ["b", "a"], "top": ["a"]}) == []
+    assert (
+        compare(
+            {"statuses": {"n": {"plugin": "X"}}},
+            {"statuses": {"n": {"plugin": "X", "reasons": []}}},
+        )
+        == []
+    )
+    assert compare({"statuses": {"n": {"plugin": "X"}}}, {"statuses": {}}) != []
+    assert compare({"feasible": ["a"]}, {"feasible": ["a", "b"]}) != []
+    assert compare({"value": 3}, {"value": 4}) == ["value: expected 3, got 4"]
