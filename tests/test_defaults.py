@@ -1,0 +1,119 @@
+"""API defaulting, each case naming the upstream source it follows."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+import pytest
+
+from podfit.defaults import PriorityError, resolve_priority
+from podfit.loading import cluster_from_manifests, pod_from_manifest
+from podfit.model import PriorityClass
+
+
+def pod(spec: dict[str, Any], **meta: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "p", **meta},
+        "spec": {"containers": [{"name": "c", "image": "x"}], **spec},
+    }
+
+
+def test_namespace_and_scheduler_name_default() -> None:
+    # pkg/apis/core/v1/defaults.go: SetDefaults_PodSpec (schedulerName); namespace from the request.
+    p = pod_from_manifest(pod({}))
+    assert p.namespace == "default"
+    assert p.scheduler_name == "default-scheduler"
+
+
+def test_requests_default_to_limits_per_resource() -> None:
+    # pkg/apis/core/v1/defaults.go: SetDefaults_Pod copies each limit without a request.
+    p = pod_from_manifest(
+        pod(
+            {
+                "containers": [
+                    {"name": "c", "resources": {"limits": {"cpu": "2", "memory": "1Gi"}, "requests": {"cpu": "500m"}}}
+                ],
+                "initContainers": [{"name": "i", "resources": {"limits": {"nvidia.com/gpu": "1"}}}],
+            }
+        )
+    )
+    requests = p.containers[0].resources.requests
+    assert requests["cpu"].value == Fraction(1, 2)  # an explicit request is kept
+    assert requests["memory"].value == 2**30  # a missing one is copied from the limit
+    assert p.init_containers[0].resources.requests["nvidia.com/gpu"].value == 1
+
+
+def test_toleration_operator_defaults_to_equal() -> None:
+    # An empty operator means Equal (core/v1 toleration.go ToleratesTaint).
+    p = pod_from_manifest(pod({"tolerations": [{"key": "k", "value": "v"}]}))
+    assert p.tolerations[0].operator == "Equal"
+
+
+def test_toleration_without_key_must_be_exists() -> None:
+    from podfit.errors import ManifestError
+
+    with pytest.raises(ManifestError, match="must be 'Exists' when key is empty"):
+        pod_from_manifest(pod({"tolerations": [{"effect": "NoSchedule"}]}))
+
+
+def test_topology_spread_policies_default() -> None:
+    # pkg/scheduler: a nil nodeAffinityPolicy means Honor, a nil nodeTaintsPolicy means Ignore.
+    p = pod_from_manifest(
+        pod({"topologySpreadConstraints": [{"maxSkew": 1, "topologyKey": "zone", "whenUnsatisfiable": "DoNotSchedule"}]})
+    )
+    c = p.topology_spread_constraints[0]
+    assert (c.node_affinity_policy, c.node_taints_policy) == ("Honor", "Ignore")
+
+
+def test_host_network_copies_container_port_to_host_port() -> None:
+    # pkg/apis/core/v1/defaults.go: SetDefaults_PodSpec with hostNetwork.
+    p = pod_from_manifest(
+        pod({"hostNetwork": True, "containers": [{"name": "c", "ports": [{"containerPort": 9100}]}]})
+    )
+    assert p.containers[0].ports[0].host_port == 9100
+    q = pod_from_manifest(pod({"containers": [{"name": "c", "ports": [{"containerPort": 9100}]}]}))
+    assert q.containers[0].ports[0].host_port == 0
+
+
+CLASSES = {
+    "high": PriorityClass("high", 1000),
+    "low-default": PriorityClass("low-default", 5, global_default=True),
+    "polite": PriorityClass("polite", 500, preemption_policy="Never"),
+}
+
+
+@pytest.mark.parametrize(
+    "spec,classes,priority,policy",
+    [
+        ({"priorityClassName": "high"}, CLASSES, 1000, "PreemptLowerPriority"),
+        ({}, CLASSES, 5, "PreemptLowerPriority"),
+        ({}, {"high": CLASSES["high"]}, 0, "PreemptLowerPriority"),
+        ({"priorityClassName": "polite"}, CLASSES, 500, "Never"),
+        ({"priorityClassName": "polite", "preemptionPolicy": "PreemptLowerPriority"}, CLASSES, 500, "PreemptLowerPriority"),
+        ({"priorityClassName": "system-node-critical"}, {}, 2000001000, "PreemptLowerPriority"),
+        ({"priority": 7, "priorityClassName": "high"}, CLASSES, 7, "PreemptLowerPriority"),
+    ],
+    ids=["named class", "global default", "no default is 0", "class policy Never", "pod policy wins", "built-in class", "explicit priority kept"],
+)
+def test_priority_admission(spec: dict[str, Any], classes: dict[str, PriorityClass], priority: int, policy: str) -> None:
+    # plugin/pkg/admission/priority/admission.go
+    p = resolve_priority(pod_from_manifest(pod(spec)), classes)
+    assert (p.priority, p.preemption_policy) == (priority, policy)
+
+
+def test_highest_global_default_wins_and_unknown_class_is_rejected() -> None:
+    two = dict(CLASSES, other=PriorityClass("other", 50, global_default=True))
+    assert resolve_priority(pod_from_manifest(pod({})), two).priority == 50
+    with pytest.raises(PriorityError, match="no PriorityClass with name gold was found"):
+        resolve_priority(pod_from_manifest(pod({"priorityClassName": "gold"})), CLASSES)
+
+
+def test_node_allocatable_defaults_to_capacity() -> None:
+    # pkg/apis/core/v1/defaults.go: SetDefaults_NodeStatus.
+    cluster = cluster_from_manifests(
+        [{"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n"}, "status": {"capacity": {"cpu": "2", "pods": "5"}}}]
+    )
+    assert cluster.nodes["n"].allocatable["cpu"].value == 2

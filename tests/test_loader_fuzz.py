@@ -1,0 +1,84 @@
+"""Fuzzing the loader: random and mutated manifests give a result or a ManifestError, nothing else."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from podfit.errors import ManifestError
+from podfit.loading import cluster_from_manifests, load
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+SEED_MANIFESTS = [
+    d for name in ("cluster.yaml", "pending.yaml") for d in yaml.safe_load_all((EXAMPLES / name).read_text())
+]
+
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=12),
+    st.sampled_from(["1K", "1.5Gi", "-1", "1e999", "Exists", "In", "NoSchedule", "", "v1", "Pod"]),
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+def paths(doc: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    out = [prefix]
+    if isinstance(doc, dict):
+        for k, v in doc.items():
+            out += paths(v, (*prefix, k))
+    elif isinstance(doc, list):
+        for i, v in enumerate(doc):
+            out += paths(v, (*prefix, i))
+    return out
+
+
+def set_at(doc: Any, path: tuple[Any, ...], value: Any) -> Any:
+    if not path:
+        return value
+    parent = doc
+    for key in path[:-1]:
+        parent = parent[key]
+    parent[path[-1]] = value
+    return doc
+
+
+@st.composite
+def mutated(draw: st.DrawFn) -> list[Any]:
+    docs = copy.deepcopy(SEED_MANIFESTS)
+    for _ in range(draw(st.integers(1, 4))):
+        i = draw(st.integers(0, len(docs) - 1))
+        where = draw(st.sampled_from(paths(docs[i])))
+        docs[i] = set_at(docs[i], where, draw(values))
+    return docs
+
+
+@settings(max_examples=150)
+@given(mutated())
+def test_mutated_manifests_never_crash(docs: list[Any]) -> None:
+    try:
+        cluster_from_manifests(docs)
+    except ManifestError as exc:
+        assert str(exc)
+
+
+@settings(max_examples=100)
+@given(st.text(max_size=200))
+def test_random_text_never_crashes(tmp_path_factory: Any, text: str) -> None:
+    path = tmp_path_factory.mktemp("fuzz") / "input.yaml"
+    path.write_text(text, encoding="utf-8")
+    try:
+        load(path)
+    except ManifestError as exc:
+        assert str(exc).startswith(str(path))
