@@ -128,7 +128,7 @@ class Cluster:
                     else ManifestError(message, field="spec.nodeName")
                 )
             try:
-                resolved = resolve_priority(pod, self.priority_classes)
+                resolved = resolve_priority(pod, self.priority_classes, strict=False)
             except PriorityError as exc:
                 raise (
                     origin.error(pod, str(exc), "spec.priorityClassName")

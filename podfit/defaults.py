@@ -88,14 +88,17 @@ class PriorityError(PodfitError):
     pass
 
 
-def resolve_priority(pod: Pod, classes: Mapping[str, PriorityClass]) -> Pod:
-    """What the Priority admission plugin does: fill spec.priority from the pod's class.
+def resolve_priority(pod: Pod, classes: Mapping[str, PriorityClass], *, strict: bool = True) -> Pod:
+    """What the Priority admission plugin does on pod creation.
 
-    A pod that names no class gets the globalDefault class's value (the one with the
-    highest value if several claim it) or 0; a pod naming an unknown class is rejected.
-    A pod that already carries spec.priority (as pods from a cluster dump do) keeps it.
+    A pod that names no class gets the globalDefault class (the one with the lowest value
+    if several claim it; its name is written into priorityClassName) or priority 0; a pod
+    naming an unknown class is rejected. The class's value and preemptionPolicy are
+    written into the pod; with ``strict``, a pod that already carries a different
+    priority or preemptionPolicy is rejected, as upstream does. Without ``strict`` (pods
+    read from a cluster dump, already admitted), a pod that carries a priority keeps it.
     """
-    if pod.priority is not None:
+    if pod.priority is not None and not strict:
         return pod if pod.preemption_policy else replace(pod, preemption_policy=PREEMPT_DEFAULT)
     name = pod.priority_class_name
     if name:
@@ -104,18 +107,31 @@ def resolve_priority(pod: Pod, classes: Mapping[str, PriorityClass]) -> Pod:
             raise PriorityError(f"no PriorityClass with name {name} was found")
     else:
         cls = global_default(classes.values())
-        if cls is None:
-            return replace(
-                pod, priority=0, preemption_policy=pod.preemption_policy or PREEMPT_DEFAULT
-            )
-        name = cls.name
-    policy = pod.preemption_policy or cls.preemption_policy
-    return replace(pod, priority=cls.value, priority_class_name=name, preemption_policy=policy)
+    value = cls.value if cls is not None else 0
+    policy = cls.preemption_policy if cls is not None else PREEMPT_DEFAULT
+    if pod.priority is not None and pod.priority != value:
+        raise PriorityError(
+            f"the integer value of priority ({pod.priority}) must not be provided in pod spec; "
+            f"priority admission controller computed {value} from the given PriorityClass name"
+        )
+    if pod.preemption_policy and pod.preemption_policy != policy:
+        raise PriorityError(
+            f"the string value of PreemptionPolicy ({pod.preemption_policy}) must not be provided "
+            f"in pod spec; priority admission controller computed {policy} from the given "
+            "PriorityClass name"
+        )
+    return replace(
+        pod,
+        priority=value,
+        priority_class_name=cls.name if cls is not None else "",
+        preemption_policy=policy,
+    )
 
 
 def global_default(classes: Iterable[PriorityClass]) -> PriorityClass | None:
+    """The default class; when several claim it (a race upstream allows), the lowest value."""
     defaults = [c for c in classes if c.global_default]
-    return max(defaults, key=lambda c: c.value) if defaults else None
+    return min(defaults, key=lambda c: c.value) if defaults else None
 
 
 def _system_class(name: str) -> PriorityClass | None:

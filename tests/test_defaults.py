@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from fractions import Fraction
 from typing import Any
 
@@ -86,29 +87,44 @@ CLASSES = {
 
 
 @pytest.mark.parametrize(
-    "spec,classes,priority,policy",
+    "spec,classes,priority,policy,class_name",
     [
-        ({"priorityClassName": "high"}, CLASSES, 1000, "PreemptLowerPriority"),
-        ({}, CLASSES, 5, "PreemptLowerPriority"),
-        ({}, {"high": CLASSES["high"]}, 0, "PreemptLowerPriority"),
-        ({"priorityClassName": "polite"}, CLASSES, 500, "Never"),
-        ({"priorityClassName": "polite", "preemptionPolicy": "PreemptLowerPriority"}, CLASSES, 500, "PreemptLowerPriority"),
-        ({"priorityClassName": "system-node-critical"}, {}, 2000001000, "PreemptLowerPriority"),
-        ({"priority": 7, "priorityClassName": "high"}, CLASSES, 7, "PreemptLowerPriority"),
+        ({"priorityClassName": "high"}, CLASSES, 1000, "PreemptLowerPriority", "high"),
+        ({}, CLASSES, 5, "PreemptLowerPriority", "low-default"),
+        ({}, {"high": CLASSES["high"]}, 0, "PreemptLowerPriority", ""),
+        ({"priorityClassName": "polite"}, CLASSES, 500, "Never", "polite"),
+        ({"priorityClassName": "system-node-critical"}, {}, 2000001000, "PreemptLowerPriority", "system-node-critical"),
+        ({"priority": 1000, "priorityClassName": "high"}, CLASSES, 1000, "PreemptLowerPriority", "high"),
     ],
-    ids=["named class", "global default", "no default is 0", "class policy Never", "pod policy wins", "built-in class", "explicit priority kept"],
+    ids=["named class", "global default named", "no default is 0", "class policy", "built-in class", "equal priority accepted"],
 )
-def test_priority_admission(spec: dict[str, Any], classes: dict[str, PriorityClass], priority: int, policy: str) -> None:
+def test_priority_admission(
+    spec: dict[str, Any], classes: dict[str, PriorityClass], priority: int, policy: str, class_name: str
+) -> None:
     # plugin/pkg/admission/priority/admission.go
     p = resolve_priority(pod_from_manifest(pod(spec)), classes)
-    assert (p.priority, p.preemption_policy) == (priority, policy)
+    assert (p.priority, p.preemption_policy, p.priority_class_name) == (priority, policy, class_name)
 
 
-def test_highest_global_default_wins_and_unknown_class_is_rejected() -> None:
+@pytest.mark.parametrize(
+    "spec,message",
+    [
+        ({"priorityClassName": "gold"}, "no PriorityClass with name gold was found"),
+        ({"priorityClassName": "high", "priority": 7}, "the integer value of priority (7) must not be provided"),
+        ({"priorityClassName": "polite", "preemptionPolicy": "PreemptLowerPriority"}, "PreemptionPolicy (PreemptLowerPriority) must not be provided"),
+    ],
+    ids=["unknown class", "conflicting priority", "conflicting preemption policy"],
+)
+def test_priority_admission_rejects(spec: dict[str, Any], message: str) -> None:
+    with pytest.raises(PriorityError, match=re.escape(message)):
+        resolve_priority(pod_from_manifest(pod(spec)), CLASSES)
+
+
+def test_lowest_global_default_wins_and_dumped_pods_keep_their_priority() -> None:
     two = dict(CLASSES, other=PriorityClass("other", 50, global_default=True))
-    assert resolve_priority(pod_from_manifest(pod({})), two).priority == 50
-    with pytest.raises(PriorityError, match="no PriorityClass with name gold was found"):
-        resolve_priority(pod_from_manifest(pod({"priorityClassName": "gold"})), CLASSES)
+    assert resolve_priority(pod_from_manifest(pod({})), two).priority == 5
+    dumped = pod_from_manifest(pod({"priority": 7, "priorityClassName": "high"}))
+    assert resolve_priority(dumped, CLASSES, strict=False).priority == 7
 
 
 def test_node_allocatable_defaults_to_capacity() -> None:
