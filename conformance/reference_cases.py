@@ -38,6 +38,21 @@ def run_schedule(given: Mapping[str, Any]) -> Mapping[str, Any]:
     return outcome
 
 
+def run_simulate(given: Mapping[str, Any]) -> Mapping[str, Any]:
+    from podfit.reference.simulate import simulate
+
+    cluster = cluster_from_manifests(given["objects"], "given.objects")
+    pods = [pod_from_manifest(p, f"given.pods[{i}]") for i, p in enumerate(given["pods"])]
+    profiles = profiles_from_config(given["config"]) if "config" in given else None
+    result = simulate(cluster, pods, profiles)
+    return {
+        "placements": {d.pod.name: d.node for d in result.decisions},
+        "order": [key.split("/", 1)[1] for key in result.order],
+        "evicted": [key.split("/", 1)[1] for key in result.evicted],
+        "messages": {d.pod.name: d.message for d in result.pending},
+    }
+
+
 def run_selector(given: Mapping[str, Any]) -> Mapping[str, Any]:
     labels = Field(given["labels"], "given.labels").labels()
     if "labelSelector" in given:
@@ -47,4 +62,8 @@ def run_selector(given: Mapping[str, Any]) -> Mapping[str, Any]:
     return {"matches": node_selector_term_matches(term, labels, given.get("name", ""))}
 
 
-RUNNERS: dict[str, CaseRunner] = {"schedule": run_schedule, "selector": run_selector}
+RUNNERS: dict[str, CaseRunner] = {
+    "schedule": run_schedule,
+    "selector": run_selector,
+    "simulate": run_simulate,
+}

@@ -22,6 +22,7 @@ from podfit.quantity import Quantity, parse_quantity
 
 if TYPE_CHECKING:
     from podfit.reference.framework import Profile, ScheduleResult
+    from podfit.reference.simulate import SimulationResult
 
 __all__ = [
     "Cluster",
@@ -34,6 +35,7 @@ __all__ = [
     "load_pod",
     "load_pods",
     "parse_quantity",
+    "simulate",
     "to_manifest",
 ]
 
@@ -67,3 +69,12 @@ def explain(
     from podfit.reference.scheduler import schedule_one
 
     return schedule_one(cluster, pod, config)
+
+
+def simulate(
+    cluster: Cluster, pods: list[Pod], *, config: Mapping[str, Profile] | None = None
+) -> SimulationResult:
+    """Schedule pending pods one at a time in queue order, each binding visible to the next."""
+    from podfit.reference.simulate import simulate as run
+
+    return run(cluster, pods, config)

@@ -145,6 +145,57 @@ def explain(files: tuple[str, ...], pod_path: str, config_path: str | None, outp
         raise Finding()
 
 
+@cli.command()
+@files_option
+@click.option(
+    "--pods",
+    "pods_path",
+    default=None,
+    metavar="FILE",
+    help="Pending pods (default: the pods in the cluster files that have no nodeName).",
+)
+@config_option
+@click.option("--bindings", is_flag=True, help="Print the placements as kind: Binding manifests.")
+@output_option
+def simulate(
+    files: tuple[str, ...],
+    pods_path: str | None,
+    config_path: str | None,
+    bindings: bool,
+    output: str,
+) -> None:
+    """Schedule pending pods one at a time in queue order (exit 1 if any stays pending)."""
+    import podfit
+    from podfit.output import to_yaml
+
+    cluster = podfit.load(*files)
+    pods = podfit.load_pods(pods_path) if pods_path else cluster.pending_pods()
+    profiles = podfit.load_config(config_path) if config_path else None
+    result = podfit.simulate(cluster, pods, config=profiles)
+    if bindings:
+        docs = [
+            {
+                "apiVersion": "v1",
+                "kind": "Binding",
+                "metadata": {"name": d.pod.name, "namespace": d.pod.namespace},
+                "target": {"apiVersion": "v1", "kind": "Node", "name": d.node},
+            }
+            for d in result.decisions
+            if d.node is not None
+        ]
+        click.echo(to_yaml(docs, many=True), nl=False)
+    else:
+        emit(result.to_dict(), output, simulate_text)
+    if result.pending:
+        raise Finding()
+
+
+def simulate_text(d: dict[str, Any]) -> str:
+    from podfit.render import simulate_view
+
+    return simulate_view(d)
+
+
 # --- spec ----------------------------------------------------------------------------------
 
 

@@ -98,3 +98,45 @@ def explain_text(d: dict[str, Any]) -> str:
     else:
         lines.append(Text(d["message"], style="bold red"))
     return render(*lines)
+
+
+def _amount(name: str, value: int) -> str:
+    if name == "cpu":
+        return f"{value / 1000:g}"
+    if name == "memory":
+        return f"{value / 2**30:.1f}Gi"
+    return str(value)
+
+
+def simulate_view(d: dict[str, Any]) -> str:
+    """Placements in queue order, pending pods with their message, and per-node usage."""
+    table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
+    table.add_column("#", justify="right")
+    table.add_column("POD", no_wrap=True)
+    table.add_column("NODE / WHY PENDING", overflow="fold", ratio=1)
+    for i, dec in enumerate(d["decisions"], start=1):
+        if dec["node"]:
+            ties = f"  (tied: {', '.join(dec['ties'])})" if dec["ties"] else ""
+            table.add_row(str(i), dec["pod"], Text(f"→ {dec['node']}{ties}", style="green"))
+        else:
+            table.add_row(str(i), dec["pod"], Text(dec["message"], style="red"))
+    usage = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
+    usage.add_column("NODE", no_wrap=True)
+    usage.add_column("PODS", justify="right")
+    usage.add_column("CPU req/alloc", justify="right")
+    usage.add_column("MEMORY req/alloc", justify="right")
+    for node in d["nodes"]:
+        r = node["resources"]
+        usage.add_row(
+            node["node"],
+            f"{r['pods']['requested']}/{r['pods']['allocatable']}",
+            f"{_amount('cpu', r['cpu']['requested'])}/{_amount('cpu', r['cpu']['allocatable'])}",
+            f"{_amount('memory', r['memory']['requested'])}/"
+            f"{_amount('memory', r['memory']['allocatable'])}",
+        )
+    placed = sum(1 for dec in d["decisions"] if dec["node"])
+    summary = Text(f"{placed} placed, {len(d['pending'])} pending", style="bold")
+    parts: list[Any] = [table, Text(""), usage, summary]
+    if d["evicted"]:
+        parts.insert(1, Text(f"evicted: {', '.join(d['evicted'])}", style="yellow"))
+    return render(*parts)
