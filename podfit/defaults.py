@@ -9,8 +9,10 @@ limit and may be Guaranteed.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
+from fractions import Fraction
 
 from podfit.errors import PodfitError
 from podfit.model import (
@@ -23,16 +25,27 @@ from podfit.model import (
     Pod,
     PodDisruptionBudget,
     PriorityClass,
+    ResourceList,
     ResourceQuota,
     ResourceRequirements,
     frozen_resources,
 )
+from podfit.quantity import Quantity
 
 # Built-in PriorityClasses the API server creates (pkg/apis/scheduling/types.go).
 SYSTEM_PRIORITY_CLASSES: tuple[PriorityClass, ...] = (
     PriorityClass(name="system-cluster-critical", value=2000000000),
     PriorityClass(name="system-node-critical", value=2000001000),
 )
+
+
+def round_to_milli(rl: ResourceList) -> ResourceList:
+    """SetDefaults_ResourceList: every quantity is rounded up to milli precision."""
+    out = {}
+    for name, q in rl.items():
+        rounded = Fraction(math.ceil(q.value * 1000), 1000)
+        out[name] = q if rounded == q.value else Quantity(rounded, q.format)
+    return frozen_resources(out)
 
 
 def default_container(c: Container, *, host_network: bool) -> Container:
@@ -48,25 +61,46 @@ def default_container(c: Container, *, host_network: bool) -> Container:
     return replace(
         c,
         resources=ResourceRequirements(
-            requests=frozen_resources(requests), limits=c.resources.limits
+            requests=round_to_milli(requests), limits=round_to_milli(c.resources.limits)
         ),
         ports=ports,
     )
 
 
+def _is_pod_level_resource(name: str) -> bool:
+    return name in ("cpu", "memory") or name.startswith("hugepages-")
+
+
+def default_pod_level(pod: Pod) -> ResourceRequirements | None:
+    """Pod-level requests default to pod-level limits for resources no container requests.
+
+    (SetDefaults_Pod with PodLevelResources: a pod-level limit without a pod-level request,
+    for a resource the containers do not request either, becomes the request.)
+    """
+    if pod.resources is None or not pod.resources.limits:
+        return pod.resources
+    requested = {n for c in pod.all_containers() for n in c.resources.requests}
+    requests = dict(pod.resources.requests)
+    for name, limit in pod.resources.limits.items():
+        if _is_pod_level_resource(name) and name not in requests and name not in requested:
+            requests[name] = limit
+    return ResourceRequirements(requests=frozen_resources(requests), limits=pod.resources.limits)
+
+
 def default_pod(pod: Pod) -> Pod:
     """The pod as the API server stores it (without priority: see :func:`resolve_priority`)."""
-    return replace(
+    containers = tuple(default_container(c, host_network=pod.host_network) for c in pod.containers)
+    init_containers = tuple(
+        default_container(c, host_network=pod.host_network) for c in pod.init_containers
+    )
+    defaulted = replace(
         pod,
         namespace=pod.namespace or DEFAULT_NAMESPACE,
         scheduler_name=pod.scheduler_name or DEFAULT_SCHEDULER,
-        containers=tuple(
-            default_container(c, host_network=pod.host_network) for c in pod.containers
-        ),
-        init_containers=tuple(
-            default_container(c, host_network=pod.host_network) for c in pod.init_containers
-        ),
+        containers=containers,
+        init_containers=init_containers,
     )
+    return replace(defaulted, resources=default_pod_level(defaulted))
 
 
 def default_object(obj: KubeObject) -> KubeObject:

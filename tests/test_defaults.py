@@ -133,3 +133,20 @@ def test_node_allocatable_defaults_to_capacity() -> None:
         [{"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n"}, "status": {"capacity": {"cpu": "2", "pods": "5"}}}]
     )
     assert cluster.nodes["n"].allocatable["cpu"].value == 2
+
+
+def test_quantities_round_up_to_milli_precision() -> None:
+    # pkg/apis/core/v1/defaults.go: SetDefaults_ResourceList rounds up to milli-units.
+    p = pod_from_manifest(
+        pod({"containers": [{"name": "c", "resources": {"requests": {"cpu": "0.0001", "memory": "0.5"}}}]})
+    )
+    requests = p.containers[0].resources.requests
+    assert requests["cpu"].value == Fraction(1, 1000)
+    assert requests["memory"].value == Fraction(1, 2)
+
+
+def test_pod_level_request_defaults_to_pod_level_limit() -> None:
+    # SetDefaults_Pod with PodLevelResources.
+    p = pod_from_manifest(pod({"resources": {"limits": {"cpu": "2", "memory": "1Gi"}}}))
+    assert p.resources is not None
+    assert p.resources.requests["cpu"].value == 2 and p.resources.requests["memory"].value == 2**30
