@@ -1,0 +1,127 @@
+"""NodeResourcesBalancedAllocation: prefer nodes whose resource usage the pod makes more even.
+
+Upstream: ``pkg/scheduler/framework/plugins/noderesources/balanced_allocation.go`` and
+``resource_allocation.go``; the change-of-balance score is kubernetes/kubernetes PR
+#135573 (merged for v1.36). Before it the plugin returned the balance after placement
+(:func:`balance_score` of the requests with the pod) on its own.
+
+For each configured resource (default cpu and memory) the fraction requested / allocatable
+is taken from the node's plain requests (not the 0.1 cpu / 200Mi defaults the Fit scorers
+add) plus the pod's plain requests, capped at 1. Resources the node does not report, and
+extended resources the pod does not request, are left out. The balance of a set of
+fractions is ``int((1 - std) * 100)`` where std is their population standard deviation
+(half the difference for two). The score compares the balance with and without the pod:
+``50 + (50 + with - without) // 2``, so 75 means no change, 100 the best improvement, 50 the
+worst. A pod that requests none of the resources (best effort) is not scored at all.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .framework import MAX_NODE_SCORE, CycleState, Plugin
+from .nodeinfo import NodeInfo, PodInfo, Snapshot
+from .noderesources import TYPE_META, ResourceSpec, parse_resource_specs, resource_vectors
+from .profile import ConfigError
+from .resources import CPU, MEMORY
+from .status import SKIP, Status
+
+NAME = "NodeResourcesBalancedAllocation"
+DEFAULT_RESOURCES = (ResourceSpec(CPU, 1), ResourceSpec(MEMORY, 1))
+
+
+def parse_balanced_args(raw: Mapping[str, Any] | None) -> tuple[ResourceSpec, ...]:
+    """NodeResourcesBalancedAllocationArgs: ``resources`` defaulted and validated."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{NAME} args: expected a mapping, got {type(raw).__name__}")
+    for key in raw:
+        if key not in ("resources", *TYPE_META):
+            raise ConfigError(f"{NAME} args: {key}: unknown field")
+    resources = parse_resource_specs(NAME, raw.get("resources"), "resources")
+    if not resources:
+        return DEFAULT_RESOURCES
+    seen: set[str] = set()
+    for i, spec in enumerate(resources):
+        if spec.name in seen:
+            raise ConfigError(f"{NAME} args: resources[{i}].name: Duplicate value: {spec.name!r}")
+        seen.add(spec.name)
+        if spec.weight != 1:
+            raise ConfigError(f"{NAME} args: resources[{i}].weight: {spec.weight}: must be 1")
+    return resources
+
+
+def balance_score(requested: Sequence[int], allocatable: Sequence[int]) -> int:
+    """``int((1 - std) * 100)`` over the resources the node has, in float64 as upstream."""
+    fractions: list[float] = []
+    total = 0.0
+    for req, alloc in zip(requested, allocatable, strict=True):
+        if alloc == 0:
+            continue
+        fraction = min(float(req) / float(alloc), 1.0)
+        total += fraction
+        fractions.append(fraction)
+    std = 0.0
+    if len(fractions) == 2:
+        std = abs((fractions[0] - fractions[1]) / 2)
+    elif len(fractions) > 2:
+        mean = total / len(fractions)
+        squares = 0.0
+        for fraction in fractions:
+            squares = squares + (fraction - mean) * (fraction - mean)
+        std = math.sqrt(squares / len(fractions))
+    return int((1 - std) * float(MAX_NODE_SCORE))
+
+
+def balance_change_score(
+    requested: Sequence[int], allocated: Sequence[int], allocatable: Sequence[int]
+) -> int:
+    """Score of the change in balance the pod brings: 50 (worse) .. 75 (same) .. 100 (better)."""
+    with_pod = balance_score(requested, allocatable)
+    without_pod = balance_score(allocated, allocatable)
+    half = MAX_NODE_SCORE // 2
+    # Never negative (each balance is 50..100), so Go's truncation is Python's floor.
+    return half + (half + with_pod - without_pod) // 2
+
+
+def pod_request_list(pod: PodInfo, resources: Sequence[str]) -> list[int]:
+    """The pod's plain requests (no scoring defaults) per resource."""
+    return [pod.requests.get(name, 0) for name in resources]
+
+
+_KEY = NAME + "/requests"
+
+
+class BalancedAllocation(Plugin):
+    name = NAME
+    scores = True
+
+    def __init__(self, args: Mapping[str, Any] | None = None) -> None:
+        super().__init__(args)
+        self.resources = parse_balanced_args(args)
+        self.resource_names = [r.name for r in self.resources]
+
+    def pre_score(
+        self, state: CycleState, pod: PodInfo, snapshot: Snapshot, nodes: list[NodeInfo]
+    ) -> Status | None:
+        requests = pod_request_list(pod, self.resource_names)
+        if not any(requests):
+            # Best-effort pods would otherwise all pile onto the same nodes.
+            return SKIP
+        state[_KEY] = requests
+        return None
+
+    def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> int:
+        pod_requests: list[int] = state.get(_KEY) or pod_request_list(pod, self.resource_names)
+        if not any(pod_requests):
+            return 0
+        requested, allocatable = resource_vectors(
+            node, self.resource_names, pod_requests, use_requested=True
+        )
+        allocated = [
+            req - pod_requests[i] if allocatable[i] else 0 for i, req in enumerate(requested)
+        ]
+        return balance_change_score(requested, allocated, allocatable)
