@@ -176,9 +176,10 @@ REQUEST_CASES: list[tuple[str, Pod, dict[str, int]]] = [
         {"cpu": 1100},
     ),
     (
-        "sub-millicore total rounded once",
+        # API defaulting rounds each container's 500u up to 1m before the scheduler adds them.
+        "sub-millicore requests rounded per container by defaulting",
         make_pod([container("a", {"cpu": "500u"}), container("b", {"cpu": "500u"})]),
-        {"cpu": 1},
+        {"cpu": 2},
     ),
     ("sub-millicore rounds up", make_pod([container("a", {"cpu": "1500u"})]), {"cpu": 2}),
     ("no requests at all", make_pod([container("a")]), {}),
