@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from podfit.defaults import PriorityError, resolve_priority
 from podfit.errors import ManifestError
 from podfit.model import (
-    EMPTY_LABELS,
+    NAMESPACE_NAME_LABEL,
     DaemonSet,
     KubeObject,
     Labels,
@@ -19,6 +19,7 @@ from podfit.model import (
     PodDisruptionBudget,
     PriorityClass,
     ResourceQuota,
+    frozen_map,
     object_label,
 )
 
@@ -155,8 +156,10 @@ class Cluster:
         return [p for p in self.pods.values() if not p.node_name and not p.is_terminal]
 
     def namespace_labels(self, name: str) -> Labels:
+        """A namespace's labels; one not in the input has just the label the API server
+        gives every namespace (kubernetes.io/metadata.name)."""
         ns = self.namespaces.get(name)
-        return ns.labels if ns is not None else EMPTY_LABELS
+        return ns.labels if ns is not None else frozen_map({NAMESPACE_NAME_LABEL: name})
 
     def objects(self) -> Iterator[KubeObject]:
         yield from self.namespaces.values()

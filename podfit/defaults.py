@@ -18,16 +18,19 @@ from podfit.errors import PodfitError
 from podfit.model import (
     DEFAULT_NAMESPACE,
     DEFAULT_SCHEDULER,
+    NAMESPACE_NAME_LABEL,
     Container,
     DaemonSet,
     KubeObject,
     LimitRange,
+    Namespace,
     Pod,
     PodDisruptionBudget,
     PriorityClass,
     ResourceList,
     ResourceQuota,
     ResourceRequirements,
+    frozen_map,
     frozen_resources,
 )
 from podfit.quantity import Quantity
@@ -110,6 +113,9 @@ def default_object(obj: KubeObject) -> KubeObject:
         namespace = obj.namespace or DEFAULT_NAMESPACE
         template = default_pod(replace(obj.template, namespace=namespace))
         return replace(obj, namespace=namespace, template=template)
+    if isinstance(obj, Namespace) and obj.labels.get(NAMESPACE_NAME_LABEL) != obj.name:
+        # The API server always sets this label to the namespace's name.
+        return replace(obj, labels=frozen_map({**obj.labels, NAMESPACE_NAME_LABEL: obj.name}))
     if isinstance(obj, LimitRange | ResourceQuota | PodDisruptionBudget) and not obj.namespace:
         return replace(obj, namespace=DEFAULT_NAMESPACE)
     return obj

@@ -183,6 +183,24 @@ def snapshot_of(cluster: Cluster) -> Snapshot:
     return snap
 
 
+def bind(cluster: Cluster, pod: Pod, node_name: str) -> Pod:
+    """Bind a pod and keep the cluster's snapshot in step without rebuilding it."""
+    snap = snapshot_of(cluster)
+    bound = cluster.bind(pod, node_name)
+    snap.add_pod(bound)
+    _SNAPSHOTS[cluster] = (cluster.version, snap)
+    return bound
+
+
+def evict(cluster: Cluster, pod: Pod) -> None:
+    """Remove a pod (preemption victim, eviction) and keep the snapshot in step."""
+    snap = snapshot_of(cluster)
+    removed = cluster.remove_pod(pod.key)
+    if removed is not None and removed.node_name and not removed.is_terminal:
+        snap.remove_pod(removed)
+    _SNAPSHOTS[cluster] = (cluster.version, snap)
+
+
 def run_cycle(profile: Profile, snapshot: Snapshot, pod: Pod) -> ScheduleResult:
     """One scheduling cycle for ``pod`` against ``snapshot`` (nothing is bound)."""
     nodes = snapshot.node_list()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from podfit.cluster import Cluster
 from podfit.model import Node, Pod
@@ -125,6 +126,8 @@ class Snapshot:
     nodes: dict[str, NodeInfo]
     # image name -> number of nodes that have it (ImageLocality's spread).
     image_nodes: dict[str, int] = field(default_factory=dict)
+    # Derived data plugins keep across cycles (e.g. pods with affinity terms); cleared on change.
+    cache: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def of(cls, cluster: Cluster) -> Snapshot:
@@ -142,6 +145,17 @@ class Snapshot:
                         seen.add(name)
                         images[name] = images.get(name, 0) + 1
         return cls(cluster=cluster, nodes=nodes, image_nodes=images)
+
+    def add_pod(self, pod: Pod) -> None:
+        """Account a newly bound pod (kept in step with the cluster by the caller)."""
+        self.nodes[pod.node_name].add(PodInfo.of(pod))
+        self.cache.clear()
+
+    def remove_pod(self, pod: Pod) -> None:
+        info = self.nodes.get(pod.node_name)
+        if info is not None:
+            info.remove(pod)
+        self.cache.clear()
 
     def node_list(self) -> list[NodeInfo]:
         return list(self.nodes.values())

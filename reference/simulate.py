@@ -17,7 +17,7 @@ from podfit.cluster import Cluster
 from podfit.defaults import resolve_priority
 from podfit.model import Pod
 
-from .framework import Profile, ScheduleResult
+from .framework import Profile, ScheduleResult, bind
 from .nodeinfo import NodeInfo
 from .queue import order
 from .scheduler import profiles_or_default, schedule_one
@@ -100,14 +100,14 @@ def simulate(
         result.order.append(pod.key)
         if pod.node_name:
             # Never goes through the scheduler: the kubelet of that node runs it.
-            work.bind(pod, pod.node_name)
+            bind(work, pod, pod.node_name)
             result.decisions.append(Decision(pod, pod.node_name, "bound by spec.nodeName"))
             continue
         outcome: ScheduleResult = schedule_one(work, pod, chosen)
         if outcome.bypass is not None:
             result.decisions.append(Decision(pod, None, outcome.bypass))
         elif outcome.selected is not None:
-            work.bind(pod, outcome.selected)
+            bind(work, pod, outcome.selected)
             ties = [n for n in outcome.top if n != outcome.selected]
             result.decisions.append(Decision(pod, outcome.selected, outcome.message, ties))
         else:

@@ -1,0 +1,231 @@
+"""InterPodAffinity: required pod affinity and anti-affinity (filter), preferred terms and
+the symmetric contributions of existing pods (score).
+
+Upstream: ``pkg/scheduler/framework/plugins/interpodaffinity/filtering.go`` and
+``scoring.go``. PreFilter counts, per topology pair (label key, value), the existing pods
+that match the incoming pod's terms and the existing pods whose required anti-affinity
+matches the incoming pod; Filter then only looks the node's labels up in those counts.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from podfit.model import Node, Pod
+
+from .framework import MAX_NODE_SCORE, CycleState, Plugin
+from .nodeinfo import NodeInfo, PodInfo, Snapshot
+from .podaffinity import PodTerms, ResolvedTerm, pod_terms
+from .profile import ConfigError
+from .status import SKIP, Code, Status
+
+ERR_REASON_AFFINITY = "node(s) didn't match pod affinity rules"
+ERR_REASON_ANTI_AFFINITY = "node(s) didn't match pod anti-affinity rules"
+ERR_REASON_EXISTING_ANTI_AFFINITY = "node(s) didn't satisfy existing pods anti-affinity rules"
+
+TopologyPair = tuple[str, str]
+
+
+@dataclass
+class _FilterState:
+    terms: PodTerms
+    # existing pods whose required anti-affinity selects the incoming pod
+    existing_anti: Counter[TopologyPair] = field(default_factory=Counter)
+    # existing pods that match all of the incoming pod's required affinity terms
+    affinity: Counter[TopologyPair] = field(default_factory=Counter)
+    # existing pods that match one of the incoming pod's required anti-affinity terms
+    anti: Counter[TopologyPair] = field(default_factory=Counter)
+    self_match: bool = False
+
+
+def _pairs(term: ResolvedTerm, node: Node) -> TopologyPair | None:
+    value = node.labels.get(term.topology_key)
+    return (term.topology_key, value) if value is not None else None
+
+
+def _matches_all(terms: tuple[ResolvedTerm, ...], pod: Pod, ns: Mapping[str, Any]) -> bool:
+    return all(t.matches(pod, ns) for t in terms)
+
+
+class _NamespaceLabels(dict[str, Mapping[str, str]]):
+    """Namespace labels looked up lazily from the cluster."""
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        super().__init__()
+        self.cluster = snapshot.cluster
+
+    def __missing__(self, key: str) -> Mapping[str, str]:
+        labels = self.cluster.namespace_labels(key)
+        self[key] = labels
+        return labels
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self[key]
+
+
+class InterPodAffinity(Plugin):
+    name = "InterPodAffinity"
+    filters = True
+    scores = True
+
+    def __init__(self, args: Mapping[str, Any] | None = None) -> None:
+        super().__init__(args)
+        weight = self.args.get("hardPodAffinityWeight", 1)
+        if isinstance(weight, bool) or not isinstance(weight, int) or not 0 <= weight <= 100:
+            raise ConfigError(
+                f"InterPodAffinity args: hardPodAffinityWeight must be an integer in 0-100, "
+                f"got {weight!r}"
+            )
+        ignore = self.args.get("ignorePreferredTermsOfExistingPods", False)
+        if not isinstance(ignore, bool):
+            raise ConfigError(
+                "InterPodAffinity args: ignorePreferredTermsOfExistingPods must be true or false"
+            )
+        self.hard_weight = weight
+        self.ignore_existing_preferred = ignore
+
+    # --- filter -----------------------------------------------------------------------
+
+    def pre_filter(self, state: CycleState, pod: PodInfo, snapshot: Snapshot) -> Status | None:
+        terms = pod_terms(pod.pod)
+        existing = _existing_terms(snapshot)
+        if (
+            not terms.required_affinity
+            and not terms.required_anti_affinity
+            and not any(t.required_anti_affinity for _, _, t in existing)
+        ):
+            return SKIP
+        ns = _NamespaceLabels(snapshot)
+        st = _FilterState(terms=terms)
+        incoming = pod.pod
+        for node_info, _, other_terms in existing:
+            for term in other_terms.required_anti_affinity:
+                if term.matches(incoming, ns):
+                    pair = _pairs(term, node_info.node)
+                    if pair is not None:
+                        st.existing_anti[pair] += 1
+        if terms.required_affinity or terms.required_anti_affinity:
+            for node_info in snapshot.nodes.values():
+                for p in node_info.pods:
+                    other = p.pod
+                    if terms.required_affinity and _matches_all(terms.required_affinity, other, ns):
+                        for term in terms.required_affinity:
+                            pair = _pairs(term, node_info.node)
+                            if pair is not None:
+                                st.affinity[pair] += 1
+                    for term in terms.required_anti_affinity:
+                        if term.matches(other, ns):
+                            pair = _pairs(term, node_info.node)
+                            if pair is not None:
+                                st.anti[pair] += 1
+        st.self_match = _matches_all(terms.required_affinity, incoming, ns)
+        state[self.name] = st
+        return None
+
+    def filter(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> Status | None:
+        st: _FilterState = state[self.name]
+        labels = node.node.labels
+        if st.terms.required_affinity and not self._affinity_ok(st, node.node):
+            return Status(Code.UNSCHEDULABLE_AND_UNRESOLVABLE, (ERR_REASON_AFFINITY,))
+        for term in st.terms.required_anti_affinity:
+            value = labels.get(term.topology_key)
+            if value is not None and st.anti[(term.topology_key, value)] > 0:
+                return Status(Code.UNSCHEDULABLE, (ERR_REASON_ANTI_AFFINITY,))
+        if st.existing_anti:
+            for key, value in labels.items():
+                if st.existing_anti.get((key, value), 0) > 0:
+                    return Status(Code.UNSCHEDULABLE, (ERR_REASON_EXISTING_ANTI_AFFINITY,))
+        return None
+
+    @staticmethod
+    def _affinity_ok(st: _FilterState, node: Node) -> bool:
+        pods_exist = True
+        for term in st.terms.required_affinity:
+            value = node.labels.get(term.topology_key)
+            if value is None:
+                return False  # every term's topology key must be on the node
+            if st.affinity[(term.topology_key, value)] <= 0:
+                pods_exist = False
+        if pods_exist:
+            return True
+        # The first pod of a group whose affinity selects itself may go anywhere the keys
+        # exist, as long as no pod anywhere matches the terms yet.
+        return not st.affinity and st.self_match
+
+    # --- score ------------------------------------------------------------------------
+
+    def pre_score(
+        self, state: CycleState, pod: PodInfo, snapshot: Snapshot, nodes: list[NodeInfo]
+    ) -> Status | None:
+        terms = pod_terms(pod.pod)
+        has_preferred = bool(terms.preferred_affinity or terms.preferred_anti_affinity)
+        existing = _existing_terms(snapshot)
+        if not has_preferred and (self.ignore_existing_preferred or not existing):
+            return SKIP
+        ns = _NamespaceLabels(snapshot)
+        incoming = pod.pod
+        scores: Counter[TopologyPair] = Counter()
+
+        def add(term: ResolvedTerm, node: Node, weight: int) -> None:
+            pair = _pairs(term, node)
+            if pair is not None and weight:
+                scores[pair] += weight
+
+        if has_preferred:
+            for node_info in snapshot.nodes.values():
+                for p in node_info.pods:
+                    for term in terms.preferred_affinity:
+                        if term.matches(p.pod, ns):
+                            add(term, node_info.node, term.weight)
+                    for term in terms.preferred_anti_affinity:
+                        if term.matches(p.pod, ns):
+                            add(term, node_info.node, -term.weight)
+        for node_info, _, other_terms in existing:
+            if self.hard_weight > 0:
+                for term in other_terms.required_affinity:
+                    if term.matches(incoming, ns):
+                        add(term, node_info.node, self.hard_weight)
+            if not self.ignore_existing_preferred:
+                for term in other_terms.preferred_affinity:
+                    if term.matches(incoming, ns):
+                        add(term, node_info.node, term.weight)
+                for term in other_terms.preferred_anti_affinity:
+                    if term.matches(incoming, ns):
+                        add(term, node_info.node, -term.weight)
+        state[self.name + "/score"] = scores
+        return None
+
+    def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> int:
+        scores: Counter[TopologyPair] = state[self.name + "/score"]
+        if not scores:
+            return 0
+        return sum(scores.get((k, v), 0) for k, v in node.node.labels.items())
+
+    def normalize(self, state: CycleState, pod: PodInfo, scores: dict[str, int]) -> None:
+        if not scores:
+            return
+        low, high = min(scores.values()), max(scores.values())
+        spread = high - low
+        for name, value in scores.items():
+            # float then truncation toward zero, as upstream's int64(float64(...)).
+            scores[name] = int(MAX_NODE_SCORE * ((value - low) / spread)) if spread > 0 else 0
+
+
+def _existing_terms(snapshot: Snapshot) -> list[tuple[NodeInfo, Pod, PodTerms]]:
+    """Existing pods that have any affinity term, with their resolved terms (cached)."""
+    cached: list[tuple[NodeInfo, Pod, PodTerms]] | None = snapshot.cache.get("affinity-pods")
+    if cached is not None:
+        return cached
+    out = []
+    for node_info in snapshot.nodes.values():
+        for p in node_info.pods:
+            if p.pod.affinity is None:
+                continue
+            terms = pod_terms(p.pod)
+            if not terms.empty:
+                out.append((node_info, p.pod, terms))
+    snapshot.cache["affinity-pods"] = out
+    return out
