@@ -27,6 +27,7 @@ PLUGIN_MODULES: dict[str, str] = {
     "NodeAffinity": "nodeaffinity",
     "NodePorts": "nodeports",
     "NodeResourcesFit": "noderesources",
+    "PodTopologySpread": "podtopologyspread",
     "InterPodAffinity": "interpodaffinity",
     "NodeResourcesBalancedAllocation": "balancedallocation",
     "ImageLocality": "imagelocality",
