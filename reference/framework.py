@@ -90,6 +90,10 @@ class ScheduleResult:
     # Upstream plugins the profile would run that podfit does not model.
     not_modelled: tuple[str, ...] = ()
     qos: str | None = None
+    # PostFilter (preemption): its message part, and the node and victims it would pick.
+    postfilter_message: str = ""
+    nominated: str | None = None
+    victims: list[str] = field(default_factory=list)
 
     @property
     def selected(self) -> str | None:
@@ -110,7 +114,8 @@ class ScheduleResult:
             return self.bypass
         if self.feasible:
             return f"scheduled to {self.selected}" if self.selected else ""
-        return fit_error_message(len(self.nodes), self.statuses, self.prefilter)
+        message = fit_error_message(len(self.nodes), self.statuses, self.prefilter)
+        return f"{message} {self.postfilter_message}" if self.postfilter_message else message
 
     def failed_statuses(self) -> dict[str, Status]:
         return {n: s for n, s in self.statuses.items() if not s.is_success}
@@ -143,6 +148,9 @@ class ScheduleResult:
             "selected": self.selected,
             "top": self.top,
             "message": self.message,
+            "preemption": {"nominatedNode": self.nominated, "victims": self.victims}
+            if self.nominated
+            else None,
             "weights": self.weights,
             "nodes": nodes,
             "notModelled": list(self.not_modelled),

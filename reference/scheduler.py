@@ -9,6 +9,7 @@ from podfit.defaults import resolve_priority
 from podfit.model import Pod
 
 from .framework import Profile, ScheduleResult, run_cycle, snapshot_of
+from .preemption import preempt
 from .profile import NOT_MODELLED, default_profile
 
 
@@ -20,9 +21,14 @@ def profiles_or_default(profiles: Mapping[str, Profile] | None) -> Mapping[str, 
 
 
 def schedule_one(
-    cluster: Cluster, pod: Pod, profiles: Mapping[str, Profile] | None = None
+    cluster: Cluster,
+    pod: Pod,
+    profiles: Mapping[str, Profile] | None = None,
+    *,
+    preemption: bool = True,
 ) -> ScheduleResult:
-    """Filter and score every node for ``pod``; nothing is bound."""
+    """Filter and score every node for ``pod``; when none fits, run preemption as a dry
+    run (what it would evict, where). Nothing is bound or evicted."""
     pod = resolve_priority(pod, cluster.priority_classes)
     chosen = profiles_or_default(profiles)
     profile = chosen.get(pod.scheduler_name)
@@ -39,6 +45,11 @@ def schedule_one(
         cluster.remove_pod(pod.key)
     result = run_cycle(profile, snapshot_of(cluster), pod)
     result.not_modelled = NOT_MODELLED
+    if preemption and not result.feasible and result.prefilter is None:
+        outcome = preempt(cluster, profile, pod, result)
+        result.postfilter_message = outcome.message
+        result.nominated = outcome.nominated
+        result.victims = [v.key for v in outcome.victims]
     if pod.node_name:
         result.bypass = (
             f"pod has spec.nodeName={pod.node_name}: it is bound to that node directly and "

@@ -17,7 +17,7 @@ from podfit.cluster import Cluster
 from podfit.defaults import resolve_priority
 from podfit.model import Pod
 
-from .framework import Profile, ScheduleResult, bind
+from .framework import Profile, ScheduleResult, bind, evict
 from .nodeinfo import NodeInfo
 from .queue import order
 from .scheduler import profiles_or_default, schedule_one
@@ -110,6 +110,20 @@ def simulate(
             bind(work, pod, outcome.selected)
             ties = [n for n in outcome.top if n != outcome.selected]
             result.decisions.append(Decision(pod, outcome.selected, outcome.message, ties))
+        elif outcome.nominated is not None:
+            # Preemption: evict the victims, then the pod goes to the nominated node in a
+            # later cycle (here at once, as nothing else runs in between).
+            for key in outcome.victims:
+                victim = work.pods[key]
+                evict(work, victim)
+                result.evicted.append(key)
+            retry = schedule_one(work, pod, chosen, preemption=False)
+            if retry.selected is not None:
+                bind(work, pod, retry.selected)
+                note = f"preempted {', '.join(outcome.victims)} on {outcome.nominated}"
+                result.decisions.append(Decision(pod, retry.selected, note))
+            else:
+                result.decisions.append(Decision(pod, None, retry.message))
         else:
             result.decisions.append(Decision(pod, None, outcome.message))
     for g in gated:
