@@ -18,6 +18,7 @@ from podfit.defaults import resolve_priority
 from podfit.model import Pod
 
 from .framework import Profile, ScheduleResult, bind, evict
+from .daemonset import daemon_pods
 from .nodeinfo import NodeInfo
 from .queue import order
 from .scheduler import profiles_or_default, schedule_one
@@ -89,7 +90,8 @@ def simulate(
     """Schedule ``pods`` onto a copy of ``cluster``; the input cluster is not changed."""
     work = cluster.copy()
     chosen = profiles_or_default(profiles)
-    admitted = [resolve_priority(p, work.priority_classes) for p in pods]
+    # DaemonSet controllers create one pod per eligible node; the scheduler places them too.
+    admitted = [resolve_priority(p, work.priority_classes) for p in [*pods, *daemon_pods(work)]]
     # Pending pods already in the cluster are the ones being scheduled: take them out first.
     for p in admitted:
         if p.key in work.pods and not work.pods[p.key].node_name:

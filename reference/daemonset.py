@@ -1,0 +1,146 @@
+"""DaemonSet placement: which nodes get a daemon pod, and the pod the controller creates.
+
+Upstream: ``pkg/controller/daemon/daemon_controller.go`` (NodeShouldRunDaemonPod),
+``pkg/controller/daemon/util/daemonset_util.go`` (AddOrUpdateDaemonPodTolerations,
+ReplaceDaemonSetPodNodeNameNodeAffinity).
+
+The controller makes one pod per node from the template, pins it to the node with a
+required node affinity term on ``metadata.name`` (replacing any matchFields the template
+had), and adds tolerations of its own so that daemons survive node conditions and
+cordoning. It creates the pod where the template's nodeSelector and required node
+affinity match the node and every NoSchedule/NoExecute taint is tolerated; the default
+scheduler then places it (and may still find it does not fit, e.g. for resources).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from podfit.cluster import Cluster
+from podfit.model import (
+    Affinity,
+    DaemonSet,
+    Node,
+    NodeAffinity,
+    NodeSelector,
+    NodeSelectorTerm,
+    OwnerReference,
+    Pod,
+    Requirement,
+    Toleration,
+)
+
+from .labels import required_node_affinity_matches
+from .taints import find_untolerated_taint
+
+NOT_READY = "node.kubernetes.io/not-ready"
+UNREACHABLE = "node.kubernetes.io/unreachable"
+DISK_PRESSURE = "node.kubernetes.io/disk-pressure"
+MEMORY_PRESSURE = "node.kubernetes.io/memory-pressure"
+PID_PRESSURE = "node.kubernetes.io/pid-pressure"
+UNSCHEDULABLE = "node.kubernetes.io/unschedulable"
+NETWORK_UNAVAILABLE = "node.kubernetes.io/network-unavailable"
+
+
+def daemon_tolerations(host_network: bool) -> tuple[Toleration, ...]:
+    """The tolerations the DaemonSet controller adds to every daemon pod."""
+    out = [
+        Toleration(key=NOT_READY, operator="Exists", effect="NoExecute"),
+        Toleration(key=UNREACHABLE, operator="Exists", effect="NoExecute"),
+        Toleration(key=DISK_PRESSURE, operator="Exists", effect="NoSchedule"),
+        Toleration(key=MEMORY_PRESSURE, operator="Exists", effect="NoSchedule"),
+        Toleration(key=PID_PRESSURE, operator="Exists", effect="NoSchedule"),
+        Toleration(key=UNSCHEDULABLE, operator="Exists", effect="NoSchedule"),
+    ]
+    if host_network:
+        out.append(Toleration(key=NETWORK_UNAVAILABLE, operator="Exists", effect="NoSchedule"))
+    return tuple(out)
+
+
+def _with_tolerations(pod: Pod) -> Pod:
+    extra = [
+        t
+        for t in daemon_tolerations(pod.host_network)
+        if not any(
+            (e.key, e.operator, e.effect) == (t.key, t.operator, t.effect) for e in pod.tolerations
+        )
+    ]
+    return replace(pod, tolerations=(*pod.tolerations, *extra))
+
+
+def pin_to_node(pod: Pod, node_name: str) -> Pod:
+    """Required node affinity `metadata.name In [node]`: the controller replaces the
+    template's node-name terms with this single field term, keeping its expressions."""
+    term_field = Requirement("metadata.name", "In", (node_name,))
+    affinity = pod.affinity or Affinity()
+    na = affinity.node_affinity or NodeAffinity()
+    required = na.required
+    if required is None or not required.terms:
+        terms: tuple[NodeSelectorTerm, ...] = (NodeSelectorTerm(match_fields=(term_field,)),)
+    else:
+        terms = tuple(replace(t, match_fields=(term_field,)) for t in required.terms)
+    na = replace(na, required=NodeSelector(terms=terms))
+    return replace(pod, affinity=replace(affinity, node_affinity=na))
+
+
+def daemon_pod(ds: DaemonSet, node: Node) -> Pod:
+    """The pod the controller would create for ``node``."""
+    template = ds.template
+    pod = replace(
+        template,
+        name=f"{ds.name}-{node.name}",
+        namespace=ds.namespace,
+        owner_references=(
+            OwnerReference(kind="DaemonSet", name=ds.name, api_version="apps/v1", controller=True),
+        ),
+        node_name="",
+    )
+    return pin_to_node(_with_tolerations(pod), node.name)
+
+
+@dataclass(frozen=True)
+class Placement:
+    node: str
+    should_run: bool
+    reason: str  # why not, when it should not run
+
+
+def should_run(ds: DaemonSet, node: Node) -> Placement:
+    """NodeShouldRunDaemonPod: node affinity/selector of the template and taints."""
+    pod = _with_tolerations(replace(ds.template, namespace=ds.namespace))
+    if pod.node_name and pod.node_name != node.name:
+        return Placement(node.name, False, f"the template's nodeName is {pod.node_name}")
+    if not required_node_affinity_matches(pod, node):
+        return Placement(
+            node.name, False, "node(s) didn't match the DaemonSet's node affinity/selector"
+        )
+    taint = find_untolerated_taint(node.taints, pod.tolerations, ("NoSchedule", "NoExecute"))
+    if taint is not None:
+        return Placement(node.name, False, f"untolerated taint {taint}")
+    return Placement(node.name, True, "")
+
+
+def daemon_pods(cluster: Cluster) -> list[Pod]:
+    """Every daemon pod the controllers would create and that is not running yet."""
+    out: list[Pod] = []
+    for ds in cluster.daemon_sets.values():
+        for node in cluster.nodes.values():
+            if not should_run(ds, node).should_run:
+                continue
+            pod = daemon_pod(ds, node)
+            if pod.key not in cluster.pods and not _already_running(cluster, ds, node):
+                out.append(pod)
+    return out
+
+
+def _already_running(cluster: Cluster, ds: DaemonSet, node: Node) -> bool:
+    for p in cluster.pods_on(node.name):
+        ref = p.controller
+        if (
+            ref is not None
+            and ref.kind == "DaemonSet"
+            and ref.name == ds.name
+            and not p.is_terminal
+        ):
+            return True
+    return False
