@@ -17,8 +17,8 @@ from podfit.cluster import Cluster
 from podfit.defaults import resolve_priority
 from podfit.model import Pod
 
-from .framework import Profile, ScheduleResult, bind, evict
 from .daemonset import daemon_pods
+from .framework import Profile, ScheduleResult, bind, evict
 from .nodeinfo import NodeInfo
 from .queue import order
 from .scheduler import profiles_or_default, schedule_one
