@@ -87,6 +87,8 @@ class ScheduleResult:
     top: list[str] = field(default_factory=list)
     prefilter: Status | None = None
     bypass: str | None = None
+    # An Error status (e.g. a PreScore plugin failing) aborts the scheduling attempt.
+    error: Status | None = None
     # Upstream plugins the profile would run that podfit does not model.
     not_modelled: tuple[str, ...] = ()
     qos: str | None = None
@@ -112,6 +114,8 @@ class ScheduleResult:
     def message(self) -> str:
         if self.bypass:
             return self.bypass
+        if self.error is not None:
+            return f"running {self.error.plugin}: {'; '.join(self.error.reasons)}"
         if self.feasible:
             return f"scheduled to {self.selected}" if self.selected else ""
         message = fit_error_message(len(self.nodes), self.statuses, self.prefilter)
@@ -166,7 +170,8 @@ def fit_error_message(
     sorted as strings (so "10 ..." sorts before "2 ..."), as upstream does.
     """
     head = f"0/{num_nodes} nodes are available:"
-    if prefilter is not None and prefilter.reasons and not statuses:
+    if prefilter is not None and prefilter.reasons:
+        # A PreFilter rejection is reported once, not counted per node (PreFilterMsg).
         return f"{head} {', '.join(prefilter.reasons)}."
     counts: Counter[str] = Counter()
     for status in statuses.values():
@@ -248,12 +253,22 @@ def run_cycle(profile: Profile, snapshot: Snapshot, pod: Pod) -> ScheduleResult:
     result.feasible = [n.name for n in feasible]
     if not feasible:
         return result
+    if len(feasible) == 1:
+        # kube-scheduler does not score when only one node is feasible.
+        result.top = result.feasible[:]
+        return result
 
     totals = dict.fromkeys(result.feasible, 0)
     for plugin, weight in profile.score_plugins:
         status = plugin.pre_score(state, info, snapshot, feasible)
         if status is not None and status.code is Code.SKIP:
             continue
+        if status is not None and status.code is Code.ERROR:
+            # An error aborts the attempt: the pod is not scheduled in this cycle.
+            result.error = status.with_plugin(plugin.name)
+            result.feasible = []
+            result.top = []
+            return result
         raw = {n.name: plugin.score(state, info, n) for n in feasible}
         plugin.normalize(state, info, raw)
         result.scores[plugin.name] = raw

@@ -45,7 +45,7 @@ def schedule_one(
         cluster.remove_pod(pod.key)
     result = run_cycle(profile, snapshot_of(cluster), pod)
     result.not_modelled = NOT_MODELLED
-    if preemption and not result.feasible and result.prefilter is None:
+    if preemption and not result.feasible and result.error is None:
         outcome = preempt(cluster, profile, pod, result)
         result.postfilter_message = outcome.message
         result.nominated = outcome.nominated
