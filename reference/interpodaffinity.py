@@ -195,6 +195,8 @@ class InterPodAffinity(Plugin):
                 for term in other_terms.preferred_anti_affinity:
                     if term.matches(incoming, ns):
                         add(term, node_info.node, -term.weight)
+        if not scores:
+            return SKIP  # no term matched anywhere: the plugin scores nothing
         state[self.name + "/score"] = scores
         return None
 

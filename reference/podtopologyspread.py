@@ -81,7 +81,8 @@ def constraints_of(pod: Pod, when: str) -> list[Constraint]:
 
 def _counts_for(c: Constraint, pod: Pod, info: NodeInfo) -> int:
     """Pods on the node in the incoming pod's namespace that the constraint selects."""
-    if c.selector is None:
+    if c.selector is None or c.selector.is_empty:
+        # A nil selector matches nothing; upstream also counts no pods for `{}` (Everything).
         return 0
     n = 0
     for p in info.pods:

@@ -30,12 +30,13 @@ from podfit.model import Pod, PodDisruptionBudget
 
 from .framework import Profile, ScheduleResult, bind, evict, run_cycle, snapshot_of
 from .labels import selector_matches
-from .status import Code
+from .status import Code, Status
 
 MSG_NEVER = "not eligible due to preemptionPolicy=Never."
 MSG_NOT_HELPFUL = "Preemption is not helpful for scheduling"
 MSG_NO_VICTIMS = "No preemption victims found for incoming pod"
-_FAR_PAST = datetime(1970, 1, 1, tzinfo=UTC)
+# A pod that has not started counts as starting in the far future (least important).
+_NOT_STARTED = datetime(9999, 12, 31, tzinfo=UTC)
 _INT32_OFFSET = 2**31  # upstream adds MaxInt32+1 to each priority before summing
 
 
@@ -63,14 +64,18 @@ class PreemptionResult:
 
 def _importance(pod: Pod) -> tuple[int, datetime]:
     """Sort key: more important first (higher priority, then earlier start)."""
-    started = pod.start_time or pod.creation_timestamp or _FAR_PAST
-    return (-pod.effective_priority, started)
+    return (-pod.effective_priority, pod.start_time or _NOT_STARTED)
+
+
+def _status_on(cluster: Cluster, profile: Profile, pod: Pod, node: str) -> Status | None:
+    """The pod's filter status on one node (None: it fits)."""
+    result = run_cycle(profile, snapshot_of(cluster), pod)
+    status = result.statuses.get(node)
+    return None if status is not None and status.is_success else status
 
 
 def _fits_on(cluster: Cluster, profile: Profile, pod: Pod, node: str) -> bool:
-    result = run_cycle(profile, snapshot_of(cluster), pod)
-    status = result.statuses.get(node)
-    return status is not None and status.is_success
+    return _status_on(cluster, profile, pod, node) is None
 
 
 class _Budgets:
@@ -131,19 +136,21 @@ def _scaled(value: int | str, total: int, *, round_up: bool) -> int:
 
 def select_victims(
     cluster: Cluster, profile: Profile, pod: Pod, node: str, budgets: _Budgets
-) -> Candidate | None:
+) -> Candidate | tuple[str, ...]:
+    """The node's victims, or the reasons the pod cannot fit there even by preempting."""
     lower = [
         p
         for p in cluster.pods_on(node)
         if not p.is_terminal and p.effective_priority < pod.effective_priority
     ]
     if not lower:
-        return None
+        return (MSG_NO_VICTIMS,)
     work = cluster.copy()
     for p in lower:
         evict(work, p)
-    if not _fits_on(work, profile, pod, node):
-        return None
+    failure = _status_on(work, profile, pod, node)
+    if failure is not None:
+        return failure.reasons
     lower.sort(key=_importance)
     violating, non_violating = budgets.violating(lower)
     victims: list[Pod] = []
@@ -167,7 +174,7 @@ def _pick(candidates: list[Candidate]) -> Candidate:
         total = sum(p + _INT32_OFFSET for p in priorities)
         earliest_top = min(
             (
-                (v.start_time or _FAR_PAST).timestamp()
+                (v.start_time or _NOT_STARTED).timestamp()
                 for v in c.victims
                 if v.effective_priority == top
             ),
@@ -193,10 +200,11 @@ def preempt(
             reasons[MSG_NOT_HELPFUL] += 1
             continue
         cand = select_victims(cluster, profile, pod, name, budgets)
-        if cand is None:
-            reasons[MSG_NO_VICTIMS] += 1
-        else:
+        if isinstance(cand, Candidate):
             candidates.append(cand)
+        else:
+            for reason in cand:
+                reasons[reason] += 1
     if not candidates:
         counts = ", ".join(sorted(f"{n} {r}" for r, n in reasons.items()))
         detail = f"0/{len(failed.nodes)} nodes are available: {counts}."
