@@ -25,14 +25,19 @@ from .resources import (
 # (hostIP, protocol, hostPort)
 HostPort = tuple[str, str, int]
 
+# An empty hostIP binds every address (HostPortInfo's DefaultBindAllHostIP).
+BIND_ALL_HOST_IP = "0.0.0.0"
+
 
 def host_ports(pod: Pod) -> list[HostPort]:
-    """The host ports a pod takes (init containers included, as upstream does)."""
+    """The host ports a pod holds (upstream's GetHostPorts): sidecar init containers
+    (restartPolicy Always) first, then the containers. Ordinary init containers are left
+    out: they have finished before the pod's containers start."""
     out: list[HostPort] = []
-    for c in pod.all_containers():
+    for c in (*(c for c in pod.init_containers if c.is_sidecar), *pod.containers):
         for p in c.ports:
             if p.host_port > 0:
-                out.append((p.host_ip or "0.0.0.0", p.protocol or "TCP", p.host_port))
+                out.append((p.host_ip or BIND_ALL_HOST_IP, p.protocol or "TCP", p.host_port))
     return out
 
 
@@ -63,6 +68,7 @@ class NodeInfo:
     requested: dict[str, int] = field(default_factory=dict)
     nonzero_requested: dict[str, int] = field(default_factory=dict)
     allocatable: dict[str, int] = field(default_factory=dict)
+    # Distinct (hostIP, protocol, port) the node's pods hold (upstream's HostPortInfo set).
     used_ports: list[HostPort] = field(default_factory=list)
 
     @property
@@ -89,7 +95,10 @@ class NodeInfo:
             self.nonzero_requested[name] = self.nonzero_requested.get(
                 name, 0
             ) + p.nonzero_requests.get(name, 0)
-        self.used_ports.extend(p.ports)
+        # A set, as upstream's HostPortInfo: a port two pods declare is recorded once.
+        for port in p.ports:
+            if port not in self.used_ports:
+                self.used_ports.append(port)
 
     def remove(self, pod: Pod) -> bool:
         for i, p in enumerate(self.pods):
@@ -99,8 +108,11 @@ class NodeInfo:
                     self.requested[name] -= value
                 for name in ("cpu", "memory"):
                     self.nonzero_requested[name] -= p.nonzero_requests.get(name, 0)
+                # Upstream removes the entry even when another pod on the node declares
+                # the same port (possible only for pods bound without the scheduler).
                 for port in p.ports:
-                    self.used_ports.remove(port)
+                    if port in self.used_ports:
+                        self.used_ports.remove(port)
                 return True
         return False
 

@@ -1,0 +1,136 @@
+"""ImageLocality: prefer nodes that already hold the pod's container images.
+
+Upstream: ``pkg/scheduler/framework/plugins/imagelocality/image_locality.go`` and the node
+image bookkeeping of the scheduler cache (``pkg/scheduler/backend/cache/cache.go``,
+``addNodeImageStates``).
+
+For every image of the pod (init containers, then containers; a name without a tag gets
+``:latest``, nothing else is rewritten, so ``nginx`` matches only a node image named
+``nginx:latest``, never ``docker.io/library/nginx:latest``) that the node lists among
+``status.images[].names``, the node earns the image size times its spread, the share of all
+nodes in the cluster that list the name (``int64(float64(size) * numNodes / totalNodes)``).
+The sum is clamped to [23 MiB, 1000 MiB × number of init and regular containers] and mapped
+linearly onto 0..100 with integer division. There is no normalisation step. The size of a
+name is the one the first node reporting it gave (upstream: the first node the scheduler's
+cache learned of; here: the first in cluster order).
+
+Not modelled: image volumes (``spec.volumes[].image.reference``), which upstream master
+adds to the sum and to the container count; podfit's pod model has no volumes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from podfit.model import Pod
+
+from .framework import MAX_NODE_SCORE, CycleState, Plugin
+from .nodeinfo import NodeInfo, PodInfo, Snapshot
+from .status import Status
+
+NAME = "ImageLocality"
+
+MB = 1024 * 1024
+# Bounds of the summed, spread-scaled image sizes: below the minimum scores 0, at or above
+# the maximum (per container) scores 100.
+MIN_THRESHOLD = 23 * MB
+MAX_CONTAINER_THRESHOLD = 1000 * MB
+DEFAULT_IMAGE_TAG = "latest"
+
+
+def normalized_image_name(name: str) -> str:
+    """Append ``:latest`` when the last path segment carries no tag (or digest)."""
+    if name.rfind(":") <= name.rfind("/"):
+        return f"{name}:{DEFAULT_IMAGE_TAG}"
+    return name
+
+
+def pod_images(pod: Pod) -> list[str]:
+    """The pod's image names as the plugin looks them up: init containers first."""
+    return [normalized_image_name(c.image) for c in (*pod.init_containers, *pod.containers)]
+
+
+def scaled_image_score(size: int, num_nodes: int, total_nodes: int) -> int:
+    """Image size scaled by its spread, in float64 and truncated as upstream."""
+    spread = float(num_nodes) / float(total_nodes)
+    return int(float(size) * spread)
+
+
+def _go_div(a: int, b: int) -> int:
+    """int64 division truncating toward zero."""
+    q = abs(a) // abs(b)
+    return q if (a >= 0) == (b > 0) else -q
+
+
+def calculate_priority(sum_scores: int, num_containers: int) -> int:
+    """Clamp the sum into [min, max] and scale it linearly to 0..100 (integer division)."""
+    max_threshold = MAX_CONTAINER_THRESHOLD * num_containers
+    # Same order of checks as upstream: the minimum wins when the bounds cross.
+    if sum_scores < MIN_THRESHOLD:
+        sum_scores = MIN_THRESHOLD
+    elif sum_scores > max_threshold:
+        sum_scores = max_threshold
+    return _go_div(MAX_NODE_SCORE * (sum_scores - MIN_THRESHOLD), max_threshold - MIN_THRESHOLD)
+
+
+@dataclass(frozen=True, slots=True)
+class ImageStates:
+    """Cluster-wide image facts: size per name and how many nodes list the name."""
+
+    sizes: dict[str, int]
+    num_nodes: dict[str, int]
+    total_nodes: int
+
+
+def image_states(snapshot: Snapshot) -> ImageStates:
+    sizes: dict[str, int] = {}
+    for info in snapshot.nodes.values():
+        for image in info.node.images:
+            for name in image.names:
+                sizes.setdefault(name, image.size_bytes)
+    return ImageStates(sizes=sizes, num_nodes=snapshot.image_nodes, total_nodes=len(snapshot.nodes))
+
+
+def node_image_names(node: NodeInfo) -> set[str]:
+    return {name for image in node.node.images for name in image.names}
+
+
+def sum_image_scores(images: list[str], node_names: set[str], states: ImageStates) -> int:
+    total = 0
+    for name in images:
+        if name in node_names:
+            total += scaled_image_score(
+                states.sizes[name], states.num_nodes[name], states.total_nodes
+            )
+    return total
+
+
+def image_locality_score(pod: Pod, node: NodeInfo, states: ImageStates) -> int:
+    images = pod_images(pod)
+    return calculate_priority(sum_image_scores(images, node_image_names(node), states), len(images))
+
+
+_STATE_KEY = NAME + "/images"
+_CACHE_KEY = NAME + "/states"
+
+
+class ImageLocality(Plugin):
+    name = NAME
+    filters = False
+    scores = True
+
+    def pre_score(
+        self, state: CycleState, pod: PodInfo, snapshot: Snapshot, nodes: list[NodeInfo]
+    ) -> Status | None:
+        states = snapshot.cache.get(_CACHE_KEY)
+        if not isinstance(states, ImageStates):
+            states = image_states(snapshot)
+            snapshot.cache[_CACHE_KEY] = states
+        state[_STATE_KEY] = states
+        return None
+
+    def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> int:
+        states = state.get(_STATE_KEY)
+        if not isinstance(states, ImageStates):
+            raise RuntimeError(f"{NAME}: Score ran without PreScore")
+        return image_locality_score(pod.pod, node, states)
