@@ -208,8 +208,8 @@ def preempt(
     if not candidates:
         counts = ", ".join(sorted(f"{n} {r}" for r, n in reasons.items()))
         detail = f"0/{len(failed.nodes)} nodes are available: {counts}."
-        # Upstream wraps the inner FitError text and ends it with its own period.
-        return PreemptionResult(message=f"preemption: {detail}.")
+        # The inner FitError text carries its own final period (no second one since v1.28).
+        return PreemptionResult(message=f"preemption: {detail}")
     chosen = _pick(candidates)
     return PreemptionResult(
         nominated=chosen.node, victims=chosen.victims, candidates=candidates, message=""

@@ -1,0 +1,76 @@
+"""TaintToleration: NoSchedule/NoExecute taints filter, PreferNoSchedule taints score.
+
+Upstream: ``pkg/scheduler/framework/plugins/tainttoleration/taint_toleration.go``.
+
+Filter: a node fails when one of its NoSchedule or NoExecute taints is tolerated by none of
+the pod's tolerations (matching as in :mod:`.taints`). The status is
+UnschedulableAndUnresolvable (evicting pods cannot remove a taint) with the generic reason
+``node(s) had untolerated taint(s)``. PreferNoSchedule taints never filter, and
+``tolerationSeconds`` plays no part in scheduling (it only delays NoExecute eviction).
+
+Score: the number of the node's PreferNoSchedule taints that the pod's tolerations with an
+empty or PreferNoSchedule effect do not tolerate, normalised in reverse (the node with the
+most such taints gets 0, a node with none gets 100; all 100 when no node has any).
+"""
+
+from __future__ import annotations
+
+from podfit.model import Toleration
+
+from .framework import CycleState, Plugin, default_normalize
+from .nodeinfo import NodeInfo, PodInfo, Snapshot
+from .status import Status, unresolvable
+from .taints import (
+    ERR_REASON_UNTOLERATED,
+    FILTER_EFFECTS,
+    PREFER_NO_SCHEDULE,
+    count_untolerated,
+    find_untolerated_taint,
+)
+
+NAME = "TaintToleration"
+
+# Kept for reference: upstream still defines it, but no extension point returns it.
+ERR_REASON_NOT_MATCH = "node(s) had taints that the pod didn't tolerate"
+ERR_REASON = ERR_REASON_UNTOLERATED
+
+
+def scoring_tolerations(tolerations: tuple[Toleration, ...]) -> tuple[Toleration, ...]:
+    """The tolerations PreScore keeps: empty effect (every effect) or PreferNoSchedule.
+
+    Dropping the others changes nothing (a NoSchedule or NoExecute toleration cannot
+    tolerate a PreferNoSchedule taint); upstream does it to scan fewer tolerations.
+    """
+    return tuple(t for t in tolerations if t.effect in ("", PREFER_NO_SCHEDULE))
+
+
+def intolerable_prefer_no_schedule(node: NodeInfo, tolerations: tuple[Toleration, ...]) -> int:
+    """The raw score: PreferNoSchedule taints of the node the tolerations don't tolerate."""
+    return count_untolerated(node.node.taints, tolerations, PREFER_NO_SCHEDULE)
+
+
+class TaintToleration(Plugin):
+    name = NAME
+    filters = True
+    scores = True
+
+    def filter(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> Status | None:
+        taint = find_untolerated_taint(node.node.taints, pod.pod.tolerations, FILTER_EFFECTS)
+        if taint is None:
+            return None
+        return unresolvable(ERR_REASON)
+
+    def pre_score(
+        self, state: CycleState, pod: PodInfo, snapshot: Snapshot, nodes: list[NodeInfo]
+    ) -> Status | None:
+        state[NAME] = scoring_tolerations(pod.pod.tolerations)
+        return None
+
+    def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> int:
+        tolerations = state.get(NAME)
+        if tolerations is None:
+            tolerations = scoring_tolerations(pod.pod.tolerations)
+        return intolerable_prefer_no_schedule(node, tolerations)
+
+    def normalize(self, state: CycleState, pod: PodInfo, scores: dict[str, int]) -> None:
+        default_normalize(scores, reverse=True)
