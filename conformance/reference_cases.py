@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from podfit.errors import ManifestError
 from podfit.fields import Field
 from podfit.loading import cluster_from_manifests, pod_from_manifest
 from podfit.manifest import parse_label_selector, parse_node_selector_term
@@ -62,8 +63,115 @@ def run_selector(given: Mapping[str, Any]) -> Mapping[str, Any]:
     return {"matches": node_selector_term_matches(term, labels, given.get("name", ""))}
 
 
+def run_qos(given: Mapping[str, Any]) -> Mapping[str, Any]:
+    from podfit.reference.qos import qos_class
+
+    return {"qos": qos_class(pod_from_manifest(given["pod"], "given.pod"))}
+
+
+def run_oom(given: Mapping[str, Any]) -> Mapping[str, Any]:
+    from podfit.defaults import resolve_priority
+    from podfit.reference.oom import pod_oom_scores
+
+    # The kubelet sees the pod after admission: its priority comes from its class.
+    pod = resolve_priority(pod_from_manifest(given["pod"], "given.pod"), {}, strict=False)
+    capacity = Field(given["memoryCapacity"], "given.memoryCapacity").quantity()
+    return {"oomScoreAdj": pod_oom_scores(pod, capacity.value_rounded_up())}
+
+
+def run_admit(given: Mapping[str, Any]) -> Mapping[str, Any]:
+    from podfit.reference.admission import admit
+
+    cluster = cluster_from_manifests(given["objects"], "given.objects")
+    return admit(cluster, pod_from_manifest(given["pod"], "given.pod")).to_dict()
+
+
+def run_daemonset(given: Mapping[str, Any]) -> Mapping[str, Any]:
+    from podfit.loading import objects_from_manifests
+    from podfit.manifest import to_manifest
+    from podfit.model import DaemonSet
+    from podfit.reference.daemonset import daemon_pod, should_run
+
+    cluster = cluster_from_manifests(given["objects"], "given.objects")
+    parsed = [obj for obj, _ in objects_from_manifests([given["daemonSet"]], "given.daemonSet")]
+    if len(parsed) != 1 or not isinstance(parsed[0], DaemonSet):
+        raise ManifestError("expected a DaemonSet", source="given.daemonSet")
+    ds = parsed[0]
+    nodes: dict[str, Any] = {}
+    pods: dict[str, Any] = {}
+    for node in cluster.nodes.values():
+        placement = should_run(ds, node)
+        nodes[node.name] = {
+            "shouldRun": placement.should_run,
+            "shouldContinueRunning": placement.should_continue_running,
+        }
+        if placement.should_run:
+            pods[node.name] = to_manifest(daemon_pod(ds, node))
+    return {"nodes": nodes, "pods": pods}
+
+
+def run_evict(given: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A node change through reference.whatif, the kubelet's memory ranking, or
+    DefaultTolerationSeconds on one pod. Pods are named without their namespace."""
+    from podfit.reference import eviction
+    from podfit.reference.whatif import change_from_dict, whatif
+
+    def name(key: str) -> str:
+        return key.split("/", 1)[1]
+
+    if "objects" not in given:
+        pod = eviction.default_toleration_seconds(pod_from_manifest(given["pod"], "given.pod"))
+        return {"tolerations": [_toleration_manifest(t) for t in pod.tolerations]}
+    cluster = cluster_from_manifests(given["objects"], "given.objects")
+    if "usage" in given:
+        usage_field = Field(given["usage"], "given.usage")
+        pods = [p for p in cluster.bound_pods() if not p.is_terminal]
+        by_name = {p.name: p.key for p in pods}
+        usage = {
+            by_name.get(pod_name, pod_name): usage_field.at(pod_name).quantity().value_rounded_up()
+            for pod_name in given["usage"]
+        }
+        victim = eviction.kubelet_memory_victim(pods, usage)
+        return {
+            "ranking": [p.name for p in eviction.kubelet_memory_ranking(pods, usage)],
+            "victim": victim.name if victim is not None else None,
+        }
+    pending = [
+        pod_from_manifest(p, f"given.pending[{i}]") for i, p in enumerate(given.get("pending", []))
+    ]
+    profiles = profiles_from_config(given["config"]) if "config" in given else None
+    result = whatif(cluster, change_from_dict(given["change"]), pending=pending, profiles=profiles)
+    return {
+        "evicted": {name(e.pod.key): e.at for e in result.timeline},
+        "kept": sorted(name(k.pod.key) for k in result.kept),
+        "rescheduled": {name(k): node for k, node in result.rescheduled.items()},
+        "lost": sorted(name(k) for k in result.lost),
+        "pending": {name(p.pod): p.after for p in result.pending},
+        "taints": [str(t) for t in result.node_after.taints],
+        "drainErrors": result.drain.errors if result.drain is not None else [],
+    }
+
+
+def _toleration_manifest(t: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {"operator": t.operator}
+    if t.key:
+        out["key"] = t.key
+    if t.value:
+        out["value"] = t.value
+    if t.effect:
+        out["effect"] = t.effect
+    if t.toleration_seconds is not None:
+        out["tolerationSeconds"] = t.toleration_seconds
+    return out
+
+
 RUNNERS: dict[str, CaseRunner] = {
     "schedule": run_schedule,
     "selector": run_selector,
     "simulate": run_simulate,
+    "qos": run_qos,
+    "oom": run_oom,
+    "admit": run_admit,
+    "daemonset": run_daemonset,
+    "evict": run_evict,
 }

@@ -21,6 +21,7 @@ from podfit.model import Pod
 from podfit.quantity import Quantity, parse_quantity
 
 if TYPE_CHECKING:
+    from podfit.reference.admission import AdmissionResult
     from podfit.reference.framework import Profile, ScheduleResult
     from podfit.reference.simulate import SimulationResult
 
@@ -29,12 +30,14 @@ __all__ = [
     "LoadReport",
     "Pod",
     "Quantity",
+    "admit",
     "explain",
     "load",
     "load_config",
     "load_pod",
     "load_pods",
     "parse_quantity",
+    "qos_class",
     "simulate",
     "to_manifest",
 ]
@@ -78,3 +81,18 @@ def simulate(
     from podfit.reference.simulate import simulate as run
 
     return run(cluster, pods, config)
+
+
+def qos_class(pod: Pod) -> str:
+    """The pod's QoS class: "Guaranteed", "Burstable" or "BestEffort"."""
+    from podfit.reference.qos import qos_class as compute
+
+    return compute(pod)
+
+
+def admit(cluster: Cluster, pod: Pod) -> AdmissionResult:
+    """Create ``pod`` through admission: LimitRange defaults, priority, LimitRange and
+    ResourceQuota checks. Says whether it is admitted and why not, with the mutated pod."""
+    from podfit.reference.admission import admit as run
+
+    return run(cluster, pod)

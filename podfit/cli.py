@@ -335,6 +335,16 @@ def spec_verify(backend_names: tuple[str, ...], patterns: tuple[str, ...], outpu
         raise Finding()
 
 
+def _register_commands() -> None:
+    """Commands that live in their own modules."""
+    from podfit.cli_admit import admit
+
+    cli.add_command(admit)
+
+
+_register_commands()
+
+
 def main() -> None:
     try:
         cli.main(prog_name="podfit")

@@ -1,0 +1,146 @@
+"""Pod creation through the API server's admission chain, as far as scheduling cares.
+
+Upstream order (``pkg/kubeapiserver/options/plugins.go``, the apiserver's create handler):
+API defaulting when the request is decoded; mutating admission (LimitRanger, then Priority);
+PrepareForCreate (the QoS class is computed and stored) and object validation; validating
+admission (LimitRanger, then ResourceQuota last). The first step that fails rejects the pod
+with its message:
+
+- Priority, LimitRanger and ResourceQuota: ``pods "<name>" is forbidden: <reason>``;
+- validation: ``Pod "<name>" is invalid: <field errors>`` (here only the resource checks a
+  LimitRange default can break: request above limit, and extended resources or hugepages
+  whose request differs from their limit or that have no limit).
+
+The result carries the pod as mutated so far, its QoS class, and each quota's usage in
+the namespace before the pod and after it (unchanged when the pod is rejected).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from podfit.cluster import Cluster
+from podfit.defaults import PriorityError, default_pod, resolve_priority
+from podfit.manifest import to_manifest
+from podfit.model import Container, Pod
+from podfit.reference import limitranger, resourcequota
+from podfit.reference.limitranger import Quantities, aggregate_message
+from podfit.reference.qos import qos_class
+from podfit.reference.resources import is_hugepages, is_native_resource
+
+Usage = dict[str, dict[str, str]]
+
+
+@dataclass
+class AdmissionResult:
+    admitted: bool
+    reason: str
+    pod: Pod
+    qos: str
+    usage_before: Usage = field(default_factory=dict)
+    usage_after: Usage = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "admitted": self.admitted,
+            "reason": self.reason,
+            "qos": self.qos,
+            "usage": {"before": self.usage_before, "after": self.usage_after},
+            "pod": to_manifest(self.pod),
+        }
+
+
+def forbidden(pod: Pod, reason: str) -> str:
+    """admission.NewForbidden's message for a pod."""
+    if not pod.name:
+        return f"pods is forbidden: {reason}"
+    return f'pods "{pod.name}" is forbidden: {reason}'
+
+
+def invalid(pod: Pod, errors: list[str]) -> str:
+    """apierrors.NewInvalid's message: the field errors aggregated."""
+    return f'Pod "{pod.name}" is invalid: {aggregate_message(errors)}'
+
+
+def is_overcommit_allowed(name: str) -> bool:
+    """Only native resources other than hugepages may request less than their limit."""
+    return is_native_resource(name) and not is_hugepages(name)
+
+
+def _container_resource_errors(container: Container, path: str) -> list[str]:
+    errors: list[str] = []
+    limits = container.resources.limits
+    for name, request in sorted(container.resources.requests.items()):
+        limit = limits.get(name)
+        if limit is None:
+            if not is_overcommit_allowed(name):
+                errors.append(
+                    f"{path}.limits: Required value: "
+                    "Limit must be set for non overcommitable resources"
+                )
+            continue
+        if not is_overcommit_allowed(name) and request.value != limit.value:
+            detail = f"must be equal to {name} limit of {limit}"
+        elif request.value > limit.value:
+            detail = f"must be less than or equal to {name} limit of {limit}"
+        else:
+            continue
+        errors.append(f'{path}.requests: Invalid value: "{request}": {detail}')
+    return errors
+
+
+def resource_validation_errors(pod: Pod) -> list[str]:
+    """ValidateResourceRequirements for every container, app containers first."""
+    errors: list[str] = []
+    for i, container in enumerate(pod.containers):
+        errors += _container_resource_errors(container, f"spec.containers[{i}].resources")
+    for i, container in enumerate(pod.init_containers):
+        errors += _container_resource_errors(container, f"spec.initContainers[{i}].resources")
+    return errors
+
+
+def _texts(usage: dict[str, Quantities]) -> Usage:
+    return {
+        quota: {name: str(q) for name, q in sorted(values.items())}
+        for quota, values in usage.items()
+    }
+
+
+def admit(cluster: Cluster, pod: Pod) -> AdmissionResult:
+    """Create ``pod`` in its namespace of ``cluster``: what the API server does to it."""
+    pod = default_pod(pod)
+    namespace = pod.namespace
+    limit_ranges = limitranger.namespace_limit_ranges(cluster.limit_ranges.values(), namespace)
+    quotas = [q for q in cluster.resource_quotas.values() if q.namespace == namespace]
+    existing = cluster.pods_in(namespace)
+
+    def rejected(mutated: Pod, reason: str, usage: dict[str, Quantities]) -> AdmissionResult:
+        texts = _texts(usage)
+        return AdmissionResult(False, reason, mutated, qos_class(mutated), texts, texts)
+
+    # Usage before the pod, reported whatever the outcome.
+    baseline = resourcequota.usage_before(quotas, existing, pod)
+
+    pod = limitranger.apply_defaults(limit_ranges, pod)
+    try:
+        pod = resolve_priority(pod, cluster.priority_classes)
+    except PriorityError as exc:
+        return rejected(pod, forbidden(pod, str(exc)), baseline)
+    errors = resource_validation_errors(pod)
+    if errors:
+        return rejected(pod, invalid(pod, errors), baseline)
+    limit_error = limitranger.validate(limit_ranges, pod)
+    if limit_error is not None:
+        return rejected(pod, forbidden(pod, limit_error), baseline)
+    decision = resourcequota.check_pod(quotas, existing, pod)
+    if not decision.admitted:
+        return rejected(pod, forbidden(pod, decision.reason), decision.usage_before)
+    return AdmissionResult(
+        True,
+        "",
+        pod,
+        qos_class(pod),
+        _texts(decision.usage_before),
+        _texts(decision.usage_after),
+    )
