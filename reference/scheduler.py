@@ -10,6 +10,7 @@ from podfit.model import Pod
 
 from .framework import Profile, ScheduleResult, run_cycle, snapshot_of
 from .preemption import preempt
+from .qos import qos_class
 from .profile import NOT_MODELLED, default_profile
 
 
@@ -45,6 +46,7 @@ def schedule_one(
         cluster.remove_pod(pod.key)
     result = run_cycle(profile, snapshot_of(cluster), pod)
     result.not_modelled = NOT_MODELLED
+    result.qos = qos_class(pod)
     if preemption and not result.feasible and result.error is None:
         outcome = preempt(cluster, profile, pod, result)
         result.postfilter_message = outcome.message
