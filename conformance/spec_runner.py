@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from podfit.errors import PodfitError
 from podfit.spec import Example, Rule
 
-SET_KEYS = frozenset({"feasible", "top", "evicted"})
+SET_KEYS = frozenset({"feasible", "top", "evicted", "kept", "lost"})
 
 
 class Backend(Protocol):

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from podfit.reference.admission import AdmissionResult
     from podfit.reference.framework import Profile, ScheduleResult
     from podfit.reference.simulate import SimulationResult
+    from podfit.reference.whatif import Change, WhatIfResult
 
 __all__ = [
     "Cluster",
@@ -40,6 +41,7 @@ __all__ = [
     "qos_class",
     "simulate",
     "to_manifest",
+    "whatif",
 ]
 
 
@@ -96,3 +98,17 @@ def admit(cluster: Cluster, pod: Pod) -> AdmissionResult:
     from podfit.reference.admission import admit as run
 
     return run(cluster, pod)
+
+
+def whatif(
+    cluster: Cluster,
+    change: Change,
+    *,
+    pending: list[Pod] | None = None,
+    config: Mapping[str, Profile] | None = None,
+) -> WhatIfResult:
+    """Which running pods a cluster change evicts and when, where they go, and which
+    pending pods start or stop fitting."""
+    from podfit.reference.whatif import whatif as run
+
+    return run(cluster, change, pending=pending or (), profiles=config)

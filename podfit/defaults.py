@@ -30,6 +30,8 @@ from podfit.model import (
     ResourceList,
     ResourceQuota,
     ResourceRequirements,
+    Service,
+    WorkloadSelector,
     frozen_map,
     frozen_resources,
 )
@@ -44,6 +46,8 @@ SYSTEM_PRIORITY_CLASSES: tuple[PriorityClass, ...] = (
 
 def round_to_milli(rl: ResourceList) -> ResourceList:
     """SetDefaults_ResourceList: every quantity is rounded up to milli precision."""
+    if all(1000 % q.value.denominator == 0 for q in rl.values()):
+        return rl  # already whole milli-units (the usual case)
     out = {}
     for name, q in rl.items():
         rounded = Fraction(math.ceil(q.value * 1000), 1000)
@@ -53,8 +57,14 @@ def round_to_milli(rl: ResourceList) -> ResourceList:
 
 def default_container(c: Container, *, host_network: bool) -> Container:
     """Requests default to limits per resource; hostNetwork copies containerPort to hostPort."""
+    limits = c.resources.limits
+    if not host_network and all(name in c.resources.requests for name in limits):
+        requests, rounded_limits = round_to_milli(c.resources.requests), round_to_milli(limits)
+        if requests is c.resources.requests and rounded_limits is limits:
+            return c  # nothing to default (the usual case): keep the object
+        return replace(c, resources=ResourceRequirements(requests, rounded_limits))
     requests = dict(c.resources.requests)
-    for name, limit in c.resources.limits.items():
+    for name, limit in limits.items():
         requests.setdefault(name, limit)
     ports = c.ports
     if host_network:
@@ -103,6 +113,8 @@ def default_pod(pod: Pod) -> Pod:
         containers=containers,
         init_containers=init_containers,
     )
+    if defaulted.resources is None:
+        return defaulted
     return replace(defaulted, resources=default_pod_level(defaulted))
 
 
@@ -116,7 +128,12 @@ def default_object(obj: KubeObject) -> KubeObject:
     if isinstance(obj, Namespace) and obj.labels.get(NAMESPACE_NAME_LABEL) != obj.name:
         # The API server always sets this label to the namespace's name.
         return replace(obj, labels=frozen_map({**obj.labels, NAMESPACE_NAME_LABEL: obj.name}))
-    if isinstance(obj, LimitRange | ResourceQuota | PodDisruptionBudget) and not obj.namespace:
+    if (
+        isinstance(
+            obj, LimitRange | ResourceQuota | PodDisruptionBudget | Service | WorkloadSelector
+        )
+        and not obj.namespace
+    ):
         return replace(obj, namespace=DEFAULT_NAMESPACE)
     return obj
 

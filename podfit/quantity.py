@@ -44,6 +44,7 @@ written out in full.
 from __future__ import annotations
 
 import enum
+import functools
 import json
 import math
 from dataclasses import dataclass
@@ -534,6 +535,15 @@ def _type_name(raw: object) -> str:
     return type(raw).__name__
 
 
+@functools.lru_cache(maxsize=8192)
+def _parse_text(raw: str) -> Quantity:
+    """Quantities repeat a lot in a cluster (`100m`, `1Gi`): parse each text once."""
+    text = raw.strip(_GO_SPACE)
+    if not text:
+        raise _invalid(raw, "it is empty")
+    return Quantity.parse(text)
+
+
 def quantity_from_yaml(raw: object) -> Quantity:
     """A quantity as a manifest gives it: a string, or a YAML integer or float.
 
@@ -544,10 +554,7 @@ def quantity_from_yaml(raw: object) -> Quantity:
     if isinstance(raw, bool) or not isinstance(raw, str | int | float):
         raise QuantityError(f"expected a quantity string or number, got {_type_name(raw)}")
     if isinstance(raw, str):
-        text = raw.strip(_GO_SPACE)
-        if not text:
-            raise _invalid(raw, "it is empty")
-        return Quantity.parse(text)
+        return _parse_text(raw)
     if isinstance(raw, int):
         return Quantity.parse(("-" if raw < 0 else "") + _int_to_digits(abs(raw)))
     if not math.isfinite(raw):

@@ -9,6 +9,7 @@ node's status and every plugin's score so a person can see why.
 
 from __future__ import annotations
 
+import gc
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -191,7 +192,14 @@ def snapshot_of(cluster: Cluster) -> Snapshot:
     cached = _SNAPSHOTS.get(cluster)
     if cached is not None and cached[0] == cluster.version:
         return cached[1]
-    snap = Snapshot.of(cluster)
+    was_enabled = gc.isenabled()
+    gc.disable()  # many long-lived objects: avoid repeated full GC scans while building
+    try:
+        snap = Snapshot.of(cluster)
+    finally:
+        gc.freeze()  # long-lived: keep it out of the cyclic GC's scans
+        if was_enabled:
+            gc.enable()
     _SNAPSHOTS[cluster] = (cluster.version, snap)
     return snap
 

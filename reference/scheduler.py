@@ -10,8 +10,8 @@ from podfit.model import Pod
 
 from .framework import Profile, ScheduleResult, run_cycle, snapshot_of
 from .preemption import preempt
-from .qos import qos_class
 from .profile import NOT_MODELLED, default_profile
+from .qos import qos_class
 
 
 def profiles_or_default(profiles: Mapping[str, Profile] | None) -> Mapping[str, Profile]:

@@ -1,0 +1,287 @@
+"""``podfit whatif``: what one change to a node does to the pods already running there and to
+the pending pods — evictions on a timeline, the pods that stay and why, where replacements
+land, which pending pods gain or lose a place.
+
+Exit codes as every podfit command: 0 every pod keeps a node, 1 some pod is left without a
+node (or kubectl drain would refuse), 2 bad input or usage.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from podfit.cli import Finding, InputError, files_option, output_option
+from podfit.errors import PodfitError
+from podfit.output import emit
+
+if TYPE_CHECKING:
+    from podfit.reference.whatif import Change, ConditionChange, LabelChange, TaintChange
+
+
+def parse_taint(spec: str) -> TaintChange:
+    """``node=key=value:Effect``, ``node=key:Effect``; a trailing ``-`` removes the taint
+    (``node=key:Effect-`` or ``node=key-``), as kubectl taint does."""
+    from podfit.reference.whatif import TaintChange
+
+    node, sep, rest = spec.partition("=")
+    if not sep or not node or not rest:
+        raise click.BadParameter(
+            f"{spec!r}: expected NODE=KEY=VALUE:EFFECT, NODE=KEY:EFFECT or NODE=KEY:EFFECT-",
+            param_hint="--taint",
+        )
+    remove = rest.endswith("-")
+    if remove:
+        rest = rest[:-1]
+    body, colon, effect = rest.rpartition(":")
+    if not colon:
+        body, effect = rest, ""
+    key, _, value = body.partition("=")
+    if not key or (not effect and not remove):
+        raise click.BadParameter(
+            f"{spec!r}: a taint needs a key and an effect (NoSchedule, PreferNoSchedule, "
+            "NoExecute)",
+            param_hint="--taint",
+        )
+    return TaintChange(node, key=key, effect=effect, value=value, remove=remove)
+
+
+def parse_label(node: str, spec: str) -> LabelChange:
+    """``KEY=VALUE`` sets a label, ``KEY-`` removes it."""
+    from podfit.reference.whatif import LabelChange
+
+    if spec.endswith("-") and "=" not in spec:
+        return LabelChange(node, key=spec[:-1], value=None)
+    key, sep, value = spec.partition("=")
+    if not sep or not key:
+        raise click.BadParameter(f"{spec!r}: expected KEY=VALUE or KEY-", param_hint="--label")
+    return LabelChange(node, key=key, value=value)
+
+
+def parse_condition(spec: str) -> ConditionChange:
+    """``node=Type`` (status True) or ``node=Type=Status``."""
+    from podfit.reference.whatif import ConditionChange
+
+    parts = spec.split("=")
+    if len(parts) not in (2, 3) or not all(parts):
+        raise click.BadParameter(
+            f"{spec!r}: expected NODE=TYPE or NODE=TYPE=STATUS (e.g. node-1=Ready=False)",
+            param_hint="--condition",
+        )
+    status = parts[2] if len(parts) == 3 else "True"
+    return ConditionChange(parts[0], type=parts[1], status=status)
+
+
+def _at(value: int | None) -> str:
+    from podfit.reference.whatif import describe_seconds
+
+    return describe_seconds(value)
+
+
+def whatif_text(d: dict[str, Any]) -> str:
+    from rich.table import Table
+    from rich.text import Text
+
+    from podfit.render import render
+
+    parts: list[Any] = [Text(f"What if: {d['description']}", style="bold")]
+    node = d["node"]
+    taints_before = ", ".join(node["taints"]["before"]) or "none"
+    taints_after = ", ".join(node["taints"]["after"]) or "none"
+    if taints_before != taints_after:
+        parts.append(Text(f"{node['name']} taints: {taints_before} → {taints_after}"))
+    drain = d.get("drain")
+    if drain:
+        parts.append(Text(f"$ {drain['command']}"))
+        for warning in drain["warnings"]:
+            parts.append(Text(f"Warning: {warning}", style="yellow"))
+        for error in drain["errors"]:
+            parts.append(Text(f"error: {error}", style="red"))
+
+    if d["timeline"]:
+        timeline = Table(
+            title="Evictions", title_justify="left", box=None, pad_edge=False, header_style="bold"
+        )
+        timeline.add_column("AT", justify="right", no_wrap=True)
+        timeline.add_column("POD", no_wrap=True)
+        timeline.add_column("WHY", ratio=1, overflow="fold")
+        timeline.add_column("THEN", ratio=1, overflow="fold")
+        for e in d["timeline"]:
+            then = e["then"]
+            style = "red" if then.startswith(("lost", "its replacement stays")) else "green"
+            if then.startswith("not recreated"):
+                style = "yellow"
+            why = Text(f"{e['by']}: ", style="dim")
+            why.append(e["why"])
+            timeline.add_row(_at(e["at"]), e["pod"], why, Text(then, style=style))
+        parts += [Text(""), timeline]
+    else:
+        parts.append(Text("No pod is evicted.", style="green"))
+
+    if d["kept"]:
+        kept = Table(
+            title="Stay", title_justify="left", box=None, pad_edge=False, header_style="bold"
+        )
+        kept.add_column("POD", no_wrap=True)
+        kept.add_column("WHY", ratio=1, overflow="fold")
+        for k in d["kept"]:
+            kept.add_row(k["pod"], k["why"])
+        parts += [Text(""), kept]
+
+    moved = [p for p in d["pending"] if p["verdict"] != "unchanged"]
+    if moved:
+        pending = Table(
+            title="Pending pods",
+            title_justify="left",
+            box=None,
+            pad_edge=False,
+            header_style="bold",
+        )
+        pending.add_column("POD", no_wrap=True)
+        pending.add_column("BEFORE", no_wrap=True)
+        pending.add_column("AFTER", ratio=1, overflow="fold")
+        for p in moved:
+            after = p["after"] or p["afterMessage"]
+            style = "red" if p["after"] is None else "green"
+            pending.add_row(
+                p["pod"], p["before"] or "pending", Text(f"{p['verdict']}: {after}", style=style)
+            )
+        parts += [Text(""), pending]
+    elif d["pending"]:
+        parts.append(Text(f"{len(d['pending'])} pending pod(s): no change."))
+
+    daemon = d.get("daemonPods") or {}
+    if daemon.get("created"):
+        parts.append(Text(f"new daemon pods: {', '.join(daemon['created'])}"))
+    if daemon.get("noLongerCreated"):
+        parts.append(Text(f"daemon pods no longer created: {', '.join(daemon['noLongerCreated'])}"))
+    for note in d["notes"]:
+        parts.append(Text(f"note: {note}", style="dim"))
+    left = d["leftWithoutNode"]
+    evicted = sum(1 for e in d["timeline"] if e["at"] is not None)
+    summary = f"{evicted} evicted, {len(d['lost'])} lost, {len(d['kept'])} stay"
+    if left:
+        parts.append(Text(f"{summary}; left without a node: {', '.join(left)}", style="bold red"))
+    else:
+        parts.append(Text(f"{summary}; every pod keeps a node", style="bold green"))
+    return render(*parts)
+
+
+@click.command()
+@files_option
+@click.option(
+    "--taint",
+    "taint",
+    metavar="NODE=KEY[=VALUE]:EFFECT[-]",
+    help="Add (or, with a trailing '-', remove) a taint.",
+)
+@click.option("--cordon", "cordon", metavar="NODE", help="Mark the node unschedulable.")
+@click.option("--uncordon", "uncordon", metavar="NODE", help="Mark the node schedulable.")
+@click.option(
+    "--label",
+    "label",
+    nargs=2,
+    metavar="NODE KEY=VALUE|KEY-",
+    default=None,
+    help="Set or remove a node label.",
+)
+@click.option(
+    "--condition",
+    "condition",
+    metavar="NODE=TYPE[=STATUS]",
+    help="Set a node condition (Ready, MemoryPressure, DiskPressure, PIDPressure, "
+    "NetworkUnavailable); STATUS defaults to True.",
+)
+@click.option("--drain", "drain", metavar="NODE", help="kubectl drain the node.")
+@click.option("--ignore-daemonsets", is_flag=True, help="With --drain: as kubectl's flag.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="With --drain: as kubectl's flag (pods without a controller are deleted).",
+)
+@click.option(
+    "--pending",
+    "pending_path",
+    default=None,
+    metavar="FILE",
+    help="More pending pods (the cluster files' pods without nodeName always count).",
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="A KubeSchedulerConfiguration file.",
+)
+@output_option
+def whatif(
+    files: tuple[str, ...],
+    taint: str | None,
+    cordon: str | None,
+    uncordon: str | None,
+    label: tuple[str, str] | None,
+    condition: str | None,
+    drain: str | None,
+    ignore_daemonsets: bool,
+    force: bool,
+    pending_path: str | None,
+    config_path: str | None,
+    output: str,
+) -> None:
+    """What one node change does to running and pending pods.
+
+    Exactly one change: --taint, --cordon, --uncordon, --label, --condition or --drain.
+    Shows the evictions on a timeline (seconds after the change), the pods that stay and
+    why, where replacements are scheduled, and which pending pods gain or lose a node.
+    Exit 1 when some pod is left without a node or kubectl drain would refuse.
+    """
+    import podfit
+    from podfit.reference.eviction import DrainOptions
+    from podfit.reference.whatif import CordonChange, DrainChange, UncordonChange
+    from podfit.reference.whatif import whatif as run_whatif
+
+    given = [
+        name
+        for name, value in (
+            ("--taint", taint),
+            ("--cordon", cordon),
+            ("--uncordon", uncordon),
+            ("--label", label),
+            ("--condition", condition),
+            ("--drain", drain),
+        )
+        if value is not None
+    ]
+    if len(given) != 1:
+        found = f" (got {', '.join(given)})" if given else ""
+        raise click.UsageError(
+            "give exactly one change: --taint, --cordon, --uncordon, --label, --condition or "
+            f"--drain{found}"
+        )
+    if (ignore_daemonsets or force) and drain is None:
+        raise click.UsageError("--ignore-daemonsets and --force go with --drain")
+    change: Change
+    if taint is not None:
+        change = parse_taint(taint)
+    elif cordon is not None:
+        change = CordonChange(cordon)
+    elif uncordon is not None:
+        change = UncordonChange(uncordon)
+    elif label is not None:
+        change = parse_label(label[0], label[1])
+    elif condition is not None:
+        change = parse_condition(condition)
+    else:
+        assert drain is not None
+        change = DrainChange(drain, DrainOptions(ignore_daemonsets=ignore_daemonsets, force=force))
+    try:
+        cluster = podfit.load(*files)
+        pending = podfit.load_pods(pending_path) if pending_path else []
+        profiles = podfit.load_config(config_path) if config_path else None
+        result = run_whatif(cluster, change, pending=pending, profiles=profiles)
+    except PodfitError as exc:
+        raise InputError(str(exc)) from None
+    emit(result.to_dict(), output, whatif_text)
+    if result.left_without_node or result.refused:
+        raise Finding()
