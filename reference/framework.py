@@ -225,7 +225,7 @@ def evict(cluster: Cluster, pod: Pod) -> None:
 def run_cycle(profile: Profile, snapshot: Snapshot, pod: Pod) -> ScheduleResult:
     """One scheduling cycle for ``pod`` against ``snapshot`` (nothing is bound)."""
     nodes = snapshot.node_list()
-    result = ScheduleResult(pod=pod, nodes=[n.name for n in nodes])
+    result = ScheduleResult(pod=pod, nodes=[n.node.name for n in nodes])
     info = PodInfo.of(pod)
     state = CycleState()
 
@@ -245,18 +245,29 @@ def run_cycle(profile: Profile, snapshot: Snapshot, pod: Pod) -> ScheduleResult:
 
     allowed = state.get("__node_subset__")
     feasible: list[NodeInfo] = []
+    statuses = result.statuses
+    # Plugins return shared Status objects for common rejections; tag each with the plugin
+    # once per cycle rather than once per node (this loop runs for every node).
+    tagged: dict[tuple[int, str], tuple[Status, Status]] = {}
+    success = Code.SUCCESS
     for node in nodes:
-        if allowed is not None and node.name not in allowed:
-            result.statuses[node.name] = allowed_status(state)
+        name = node.node.name
+        if allowed is not None and name not in allowed:
+            statuses[name] = allowed_status(state)
             continue
         node_status: Status = SUCCESS
         for plugin in active:
             rejected = plugin.filter(state, info, node)
-            if rejected is not None and not rejected.is_success:
-                node_status = rejected.with_plugin(plugin.name)
+            if rejected is not None and rejected.code is not success:
+                key = (id(rejected), plugin.name)
+                hit = tagged.get(key)
+                if hit is None or hit[0] is not rejected:
+                    hit = (rejected, rejected.with_plugin(plugin.name))
+                    tagged[key] = hit
+                node_status = hit[1]
                 break
-        result.statuses[node.name] = node_status
-        if node_status.is_success:
+        statuses[name] = node_status
+        if node_status is SUCCESS:
             feasible.append(node)
     result.feasible = [n.name for n in feasible]
     if not feasible:
@@ -277,7 +288,8 @@ def run_cycle(profile: Profile, snapshot: Snapshot, pod: Pod) -> ScheduleResult:
             result.feasible = []
             result.top = []
             return result
-        raw = {n.name: plugin.score(state, info, n) for n in feasible}
+        score = plugin.score
+        raw = {n.node.name: score(state, info, n) for n in feasible}
         plugin.normalize(state, info, raw)
         result.scores[plugin.name] = raw
         result.weights[plugin.name] = weight

@@ -15,6 +15,7 @@ PreScore).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 
@@ -195,6 +196,12 @@ def node_selector_term_problems(term: NodeSelectorTerm) -> list[str]:
     return problems
 
 
+@functools.lru_cache(maxsize=4096)
+def _term_is_valid(term: NodeSelectorTerm) -> bool:
+    """Cached: a term is matched against every node, its validity checked once."""
+    return not node_selector_term_problems(term)
+
+
 def is_empty_term(term: NodeSelectorTerm) -> bool:
     return not term.match_expressions and not term.match_fields
 
@@ -209,7 +216,7 @@ def node_selector_term_matches(
     selects no node, and so does a term upstream cannot parse. As upstream does, matchFields
     are not checked at all for a node without a name.
     """
-    if is_empty_term(term) or node_selector_term_problems(term):
+    if is_empty_term(term) or not _term_is_valid(term):
         return False
     if not all(requirement_matches(req, labels) for req in term.match_expressions):
         return False
