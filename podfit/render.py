@@ -15,6 +15,8 @@ from rich.table import Table
 from rich.text import Text
 
 WIDTH = 100
+NODE_WIDTH = 24
+FILTER_MIN_WIDTH = 20
 
 # Short column headings for score plugins.
 SHORT = {
@@ -61,11 +63,15 @@ def explain_text(d: dict[str, Any]) -> str:
         details.insert(0, f"QoS {d['qos']}")
     head.append(f" ({', '.join(details)})")
     table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
-    table.add_column("NODE", no_wrap=True)
-    table.add_column("FILTER", overflow="fold", ratio=1)
+    # Long node names fold and the filter column keeps room for its reasons, so that a
+    # table with every score column still fits in WIDTH columns.
+    table.add_column("NODE", overflow="fold", max_width=NODE_WIDTH)
+    table.add_column("FILTER", overflow="fold", ratio=1, min_width=FILTER_MIN_WIDTH)
     plugins = list(d["weights"])
     for plugin in plugins:
-        table.add_column(f"{SHORT.get(plugin, plugin)}×{d['weights'][plugin]}", justify="right")
+        # The weight goes under the name: narrower columns leave the reasons room.
+        heading = f"{SHORT.get(plugin, plugin)}\n×{d['weights'][plugin]}"
+        table.add_column(heading, justify="right", no_wrap=True)
     if plugins:
         table.add_column("TOTAL", justify="right")
     for node in d["nodes"]:

@@ -1,0 +1,98 @@
+"""The explain page in a real browser: headless Chromium renders it without console errors.
+
+Needs Debian's ``chromium`` package (``apt-get install -y chromium``); skipped without it.
+The screenshot is kept in ``out/screenshots/explain.png`` as the run's artifact.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import podfit
+from podfit.html import render_explain
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+CHROMIUM = shutil.which("chromium") or (
+    "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
+)
+
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="headless Chromium not installed (Debian: apt-get install -y chromium)",
+)
+
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--enable-logging=stderr",
+    "--v=0",
+]
+
+
+def chromium(profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    assert CHROMIUM is not None
+    return subprocess.run(
+        [CHROMIUM, *FLAGS, f"--user-data-dir={profile}", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def console_errors(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if "Uncaught" in line or "ERROR:CONSOLE" in line]
+
+
+@pytest.fixture(scope="module")
+def page(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    cluster = podfit.load(str(EXAMPLES / "cluster.yaml"))
+    pod = podfit.load_pod(str(EXAMPLES / "pod.yaml"))
+    path = tmp_path_factory.mktemp("html") / "explain.html"
+    path.write_text(render_explain(podfit.explain(cluster, pod).to_dict()), encoding="utf-8")
+    return path
+
+
+def test_dom_has_the_table_the_selected_node_and_the_message(page: Path, tmp_path: Path) -> None:
+    result = chromium(tmp_path / "profile", "--dump-dom", page.as_uri())
+    assert result.returncode == 0, result.stderr[-2000:]
+    dom = result.stdout
+    assert '<table id="nodes">' in dom
+    assert 'id="selected-node"' in dom and 'data-node="node-b1"' in dom
+    assert 'id="message"' in dom and "scheduled to node-b1" in dom
+    assert dom.count("<tr") == 1 + 5  # header and one row per node
+    assert console_errors(result.stderr) == []
+
+
+def test_screenshot_is_a_png_without_console_errors(page: Path, tmp_path: Path) -> None:
+    shot = tmp_path / "explain.png"
+    result = chromium(
+        tmp_path / "profile", f"--screenshot={shot}", "--window-size=1280,900", page.as_uri()
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert console_errors(result.stderr) == []
+    assert shot.is_file() and shot.stat().st_size > 1000
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    artifacts = ROOT / "out" / "screenshots"
+    artifacts.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(shot, artifacts / "explain.png")
+
+
+def test_console_errors_are_detected(tmp_path: Path) -> None:
+    """The check above would see a script error: a page that throws is reported."""
+    broken = tmp_path / "broken.html"
+    broken.write_text("<!DOCTYPE html><html><body><script>null.x()</script></body></html>")
+    result = chromium(tmp_path / "profile", "--dump-dom", broken.as_uri())
+    assert console_errors(result.stderr), result.stderr[-2000:]
