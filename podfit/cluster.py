@@ -19,6 +19,8 @@ from podfit.model import (
     PodDisruptionBudget,
     PriorityClass,
     ResourceQuota,
+    Service,
+    WorkloadSelector,
     frozen_map,
     object_label,
 )
@@ -54,6 +56,9 @@ class Cluster:
         self.priority_classes: dict[str, PriorityClass] = {}
         self.daemon_sets: dict[str, DaemonSet] = {}
         self.pdbs: dict[str, PodDisruptionBudget] = {}
+        self.services: dict[str, Service] = {}
+        # ReplicaSets, StatefulSets, ReplicationControllers by "Kind/namespace/name".
+        self.workloads: dict[str, WorkloadSelector] = {}
         self.origins: dict[str, Origin] = {}
         self._by_node: dict[str, dict[str, Pod]] = {}
         self._by_namespace: dict[str, dict[str, Pod]] = {}
@@ -74,11 +79,15 @@ class Cluster:
             PriorityClass: self.priority_classes,  # type: ignore[dict-item]
             DaemonSet: self.daemon_sets,  # type: ignore[dict-item]
             PodDisruptionBudget: self.pdbs,  # type: ignore[dict-item]
+            Service: self.services,  # type: ignore[dict-item]
+            WorkloadSelector: self.workloads,  # type: ignore[dict-item]
         }
         return tables[type(obj)]
 
     @staticmethod
     def key_of(obj: KubeObject) -> str:
+        if isinstance(obj, WorkloadSelector):
+            return f"{obj.kind}/{obj.namespace}/{obj.name}"
         namespace = getattr(obj, "namespace", None)
         return f"{namespace}/{obj.name}" if namespace is not None else obj.name
 
@@ -161,6 +170,10 @@ class Cluster:
         ns = self.namespaces.get(name)
         return ns.labels if ns is not None else frozen_map({NAMESPACE_NAME_LABEL: name})
 
+    def workload(self, kind: str, namespace: str, name: str) -> WorkloadSelector | None:
+        """A ReplicaSet, StatefulSet or ReplicationController by kind, namespace and name."""
+        return self.workloads.get(f"{kind}/{namespace}/{name}")
+
     def objects(self) -> Iterator[KubeObject]:
         yield from self.namespaces.values()
         yield from self.priority_classes.values()
@@ -169,6 +182,8 @@ class Cluster:
         yield from self.resource_quotas.values()
         yield from self.pdbs.values()
         yield from self.daemon_sets.values()
+        yield from self.services.values()
+        yield from self.workloads.values()
         yield from self.pods.values()
 
     # --- changes ----------------------------------------------------------------------------
@@ -211,6 +226,8 @@ class Cluster:
             "priority_classes",
             "daemon_sets",
             "pdbs",
+            "services",
+            "workloads",
             "origins",
         ):
             setattr(other, name, dict(getattr(self, name)))

@@ -15,6 +15,21 @@ from podfit.quantity import Quantity, QuantityError, quantity_from_yaml
 from podfit.validation import label_value_problems, qualified_name_problems
 
 _MISSING: Any = object()
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+SHOWN_CHARS = 80
+MESSAGE_CHARS = 400
+
+
+def shown(value: object) -> str:
+    """``repr(value)`` cut short, so an error never echoes a megabyte of input."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int beyond Python's digit limit for str()
+        return f"(an integer of {value.bit_length() if isinstance(value, int) else '?'} bits)"
+    if len(text) <= SHOWN_CHARS:
+        return text
+    return f"{text[: SHOWN_CHARS - 20]}...({len(text)} chars)"
 
 
 def _type_name(value: object) -> str:
@@ -61,6 +76,9 @@ class Field:
     # --- navigation ---------------------------------------------------------------------
 
     def error(self, message: str) -> ManifestError:
+        if len(message) > MESSAGE_CHARS:  # e.g. a quantity error quoting a huge value
+            keep = MESSAGE_CHARS // 2
+            message = f"{message[:keep]} ... {message[-keep:]}"
         return ManifestError(message, field=self.path or None)
 
     def mapping(self) -> Mapping[str, Any]:
@@ -88,7 +106,7 @@ class Field:
     def entries(self) -> Iterator[tuple[str, Field]]:
         for key, value in self.mapping().items():
             if not isinstance(key, str):
-                raise self.error(f"keys must be strings, got {_type_name(key)} {key!r}")
+                raise self.error(f"keys must be strings, got {_type_name(key)} {shown(key)}")
             yield key, Field(value, parent=self, key=key)
 
     # --- scalars ------------------------------------------------------------------------
@@ -99,7 +117,7 @@ class Field:
                 raise self.error("is required")
             return default
         if not isinstance(self.value, str):
-            raise self.error(f"expected a string, got {_type_name(self.value)} {self.value!r}")
+            raise self.error(f"expected a string, got {_type_name(self.value)} {shown(self.value)}")
         if required and not self.value:
             raise self.error("must not be empty")
         return self.value
@@ -112,28 +130,45 @@ class Field:
             return default
         text = self.text(required=True)
         if text not in choices:
-            raise self.error(f"unknown value {text!r} (expected one of: {', '.join(choices)})")
+            raise self.error(f"unknown value {shown(text)} (expected one of: {', '.join(choices)})")
         return text
 
-    def integer(self, default: int | None = None, *, minimum: int | None = None) -> int:
+    def integer(
+        self,
+        default: int | None = None,
+        *,
+        minimum: int | None = None,
+        maximum: int | None = None,
+    ) -> int:
         if self.value is None:
             if default is None:
                 raise self.error("is required")
             return default
         if isinstance(self.value, bool) or not isinstance(self.value, int):
-            raise self.error(f"expected an integer, got {_type_name(self.value)} {self.value!r}")
-        if minimum is not None and self.value < minimum:
-            raise self.error(f"must be at least {minimum}, got {self.value}")
+            raise self.error(
+                f"expected an integer, got {_type_name(self.value)} {shown(self.value)}"
+            )
+        # Every integer in the API is at most an int64: the API server fails to decode more.
+        low = INT64_MIN if minimum is None else minimum
+        high = INT64_MAX if maximum is None else maximum
+        if self.value < low:
+            raise self.error(f"must be at least {low}, got {shown(self.value)}")
+        if self.value > high:
+            raise self.error(f"must be at most {high}, got {shown(self.value)}")
         return self.value
 
-    def optional_integer(self, *, minimum: int | None = None) -> int | None:
-        return None if self.value is None else self.integer(minimum=minimum)
+    def optional_integer(
+        self, *, minimum: int | None = None, maximum: int | None = None
+    ) -> int | None:
+        return None if self.value is None else self.integer(minimum=minimum, maximum=maximum)
 
     def boolean(self, default: bool = False) -> bool:
         if self.value is None:
             return default
         if not isinstance(self.value, bool):
-            raise self.error(f"expected true or false, got {_type_name(self.value)} {self.value!r}")
+            raise self.error(
+                f"expected true or false, got {_type_name(self.value)} {shown(self.value)}"
+            )
         return self.value
 
     def timestamp(self) -> datetime | None:
@@ -146,7 +181,7 @@ class Field:
             try:
                 parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
             except ValueError:
-                raise self.error(f"{value!r} is not an RFC 3339 timestamp") from None
+                raise self.error(f"{shown(value)} is not an RFC 3339 timestamp") from None
             return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
         raise self.error(f"expected an RFC 3339 timestamp, got {_type_name(value)}")
 
@@ -166,7 +201,7 @@ class Field:
         for key, child in self.entries():
             if isinstance(child.value, bool | int | float):
                 raise child.error(
-                    f"expected a string, got {_type_name(child.value)} {child.value!r} "
+                    f"expected a string, got {_type_name(child.value)} {shown(child.value)} "
                     f'(quote it: {key}: "{child.value}")'
                 )
             out[key] = child.text()
@@ -177,9 +212,9 @@ class Field:
         out = self.str_map()
         for key, value in out.items():
             for problem in qualified_name_problems(key):
-                raise self.error(f"invalid label key {key!r}: {problem}")
+                raise self.error(f"invalid label key {shown(key)}: {problem}")
             for problem in label_value_problems(value):
-                raise self.at(key).error(f"invalid label value {value!r}: {problem}")
+                raise self.at(key).error(f"invalid label value {shown(value)}: {problem}")
         return out
 
     def resources(self) -> dict[str, Quantity]:

@@ -132,7 +132,13 @@ def _documents(name: str, text: str) -> Iterator[tuple[int, Any]]:
             f"invalid YAML: {where}{problem}", source=name, document=number
         ) from None
     except yaml.YAMLError as exc:
-        raise ManifestError(f"invalid YAML: {exc}", source=name, document=number) from None
+        # Some of PyYAML's messages span lines; the CLI prints one line per error.
+        problem = " ".join(str(exc).split())
+        raise ManifestError(f"invalid YAML: {problem}", source=name, document=number) from None
+    except ValueError as exc:
+        # An integer of more digits than Python converts (sys.get_int_max_str_digits()).
+        problem = str(exc).split(";")[0]
+        raise ManifestError(f"invalid YAML: {problem}", source=name, document=number) from None
     except RecursionError:
         raise ManifestError("YAML nesting is too deep", source=name, document=number) from None
     finally:
@@ -204,6 +210,16 @@ def load(*sources: Source, report: LoadReport | None = None) -> Cluster:
             for obj, origin in iter_objects(source, report):
                 cluster.add(obj, origin)
         return cluster.finish()
+
+
+def load_document(source: Source) -> tuple[str, Any]:
+    """(name for messages, the one YAML document in ``source``), read like manifests are:
+    size limit, UTF-8 check, duplicate keys refused. An empty file gives None."""
+    name, text = _read_text(source)
+    documents = [doc for _, doc in _documents(name, text)]
+    if len(documents) > 1:
+        raise ManifestError(f"expected one YAML document, found {len(documents)}", source=name)
+    return name, documents[0] if documents else None
 
 
 def load_pods(*sources: Source, report: LoadReport | None = None) -> list[Pod]:

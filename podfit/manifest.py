@@ -13,12 +13,13 @@ from datetime import datetime
 from typing import Any
 
 from podfit.errors import ManifestError
-from podfit.fields import Field
+from podfit.fields import INT32_MAX, INT32_MIN, Field
 from podfit.model import (
     NODE_SELECTOR_OPERATORS,
     SELECTOR_OPERATORS,
     TAINT_EFFECTS,
     TOLERATION_OPERATORS,
+    WORKLOAD_KINDS,
     Affinity,
     Container,
     ContainerImage,
@@ -46,10 +47,12 @@ from podfit.model import (
     ResourceQuota,
     ResourceRequirements,
     ScopedResourceSelectorRequirement,
+    Service,
     Taint,
     Toleration,
     TopologySpreadConstraint,
     WeightedPodAffinityTerm,
+    WorkloadSelector,
     frozen_map,
     frozen_resources,
 )
@@ -69,6 +72,11 @@ SCHEDULING_KINDS: dict[str, tuple[str, ...]] = {
     ),
     "DaemonSet": ("apps/v1",),
     "PodDisruptionBudget": ("policy/v1", "policy/v1beta1"),
+    # Selectors only: PodTopologySpread's default constraints spread what they select.
+    "Service": ("v1",),
+    "ReplicationController": ("v1",),
+    "ReplicaSet": ("apps/v1",),
+    "StatefulSet": ("apps/v1",),
 }
 
 # Kinds of the core group that do not affect scheduling: skipped with a notice.
@@ -82,9 +90,7 @@ CORE_V1_OTHER_KINDS = frozenset(
         "PersistentVolume",
         "PersistentVolumeClaim",
         "PodTemplate",
-        "ReplicationController",
         "Secret",
-        "Service",
         "ServiceAccount",
     }
 )
@@ -336,7 +342,7 @@ def parse_pod_spec(meta: Field, spec: Field, status: Field, *, template: bool = 
         topology_spread_constraints=tuple(
             parse_topology_spread(t) for t in spec.at("topologySpreadConstraints").items()
         ),
-        priority=spec.at("priority").optional_integer(),
+        priority=spec.at("priority").optional_integer(minimum=INT32_MIN, maximum=INT32_MAX),
         priority_class_name=spec.at("priorityClassName").text(),
         # Left empty when absent: the Priority admission step fills it from the class.
         preemption_policy=spec.at("preemptionPolicy").choice(
@@ -526,6 +532,39 @@ def parse_pdb(f: Field) -> PodDisruptionBudget:
     )
 
 
+def parse_service(f: Field) -> Service:
+    meta = f.at("metadata")
+    selector = f.at("spec").at("selector")
+    return Service(
+        name=meta.at("name").text(required=True),
+        namespace=meta.at("namespace").text(),
+        selector=frozen_map(selector.labels()) if selector.value is not None else None,
+    )
+
+
+def parse_workload(f: Field) -> WorkloadSelector:
+    """ReplicaSet/StatefulSet (spec.selector is a LabelSelector) or ReplicationController
+    (spec.selector is a map; when empty the API server defaults it to the template's labels)."""
+    meta, spec = f.at("metadata"), f.at("spec")
+    kind = f.at("kind").text(required=True)
+    selector: LabelSelector | None
+    if kind == "ReplicationController":
+        labels = (
+            spec.at("selector").labels() or spec.at("template").at("metadata").at("labels").labels()
+        )
+        selector = LabelSelector(match_labels=frozen_map(labels))
+    else:
+        selector = parse_label_selector(spec.at("selector"))
+    return WorkloadSelector(
+        kind=kind,
+        name=meta.at("name").text(required=True),
+        namespace=meta.at("namespace").text(),
+        selector=selector,
+    )
+
+
+NAMESPACED_KINDS = frozenset(SCHEDULING_KINDS) - {"Node", "Namespace", "PriorityClass"}
+
 PARSERS: dict[str, Callable[[Field], KubeObject]] = {
     "Node": parse_node,
     "Pod": parse_pod,
@@ -535,6 +574,10 @@ PARSERS: dict[str, Callable[[Field], KubeObject]] = {
     "PriorityClass": parse_priority_class,
     "DaemonSet": parse_daemon_set,
     "PodDisruptionBudget": parse_pdb,
+    "Service": parse_service,
+    "ReplicationController": parse_workload,
+    "ReplicaSet": parse_workload,
+    "StatefulSet": parse_workload,
 }
 
 
@@ -547,7 +590,7 @@ def describe(manifest: Mapping[str, Any]) -> str:
     raw_name = meta.get("name")
     name = raw_name if isinstance(raw_name, str) else "?"
     namespace = meta.get("namespace")
-    if kind in ("Pod", "LimitRange", "ResourceQuota", "DaemonSet", "PodDisruptionBudget"):
+    if kind in NAMESPACED_KINDS:
         namespace = namespace if isinstance(namespace, str) and namespace else "default"
         return f"{kind} {namespace}/{name}"
     return f"{kind} {name}"
@@ -877,6 +920,23 @@ def to_manifest(obj: KubeObject) -> dict[str, Any]:
                     "spec": _pod_spec_manifest(obj.template),
                 },
             },
+        }
+    elif isinstance(obj, Service):
+        raw = {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": _meta(obj.name, obj.namespace),
+            "spec": {"selector": dict(obj.selector) if obj.selector is not None else None},
+        }
+    elif isinstance(obj, WorkloadSelector):
+        selector: Any = label_selector_manifest(obj.selector)
+        if obj.kind == "ReplicationController":
+            selector = dict(obj.selector.match_labels) if obj.selector is not None else None
+        raw = {
+            "apiVersion": WORKLOAD_KINDS[obj.kind],
+            "kind": obj.kind,
+            "metadata": _meta(obj.name, obj.namespace),
+            "spec": {"selector": selector},
         }
     else:
         raw = {

@@ -376,6 +376,36 @@ class PodDisruptionBudget:
     disruptions_allowed: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Service:
+    """Only the selector: PodTopologySpread's default constraints spread the pods a Service
+    selects. ``None`` means no selector (the Service selects no pods)."""
+
+    name: str
+    namespace: str = DEFAULT_NAMESPACE
+    selector: Labels | None = None
+
+
+# The controllers whose selector PodTopologySpread's default constraints use for the pods they
+# own, with the apiVersion an owner reference must carry to name them.
+WORKLOAD_KINDS: dict[str, str] = {
+    "ReplicationController": "v1",
+    "ReplicaSet": "apps/v1",
+    "StatefulSet": "apps/v1",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class WorkloadSelector:
+    """A ReplicaSet, StatefulSet or ReplicationController, reduced to its pod selector (an RC's
+    selector map is kept as matchLabels)."""
+
+    kind: str
+    name: str
+    namespace: str = DEFAULT_NAMESPACE
+    selector: LabelSelector | None = None
+
+
 KubeObject = (
     Node
     | Pod
@@ -385,12 +415,14 @@ KubeObject = (
     | PriorityClass
     | DaemonSet
     | PodDisruptionBudget
+    | Service
+    | WorkloadSelector
 )
 
 
 def object_label(obj: KubeObject) -> str:
     """How messages name an object: ``Pod default/web`` or ``Node node-a``."""
-    kind = type(obj).__name__
+    kind = obj.kind if isinstance(obj, WorkloadSelector) else type(obj).__name__
     namespace = getattr(obj, "namespace", None)
     return f"{kind} {namespace}/{obj.name}" if namespace else f"{kind} {obj.name}"
 

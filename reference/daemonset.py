@@ -5,8 +5,8 @@ Upstream: ``pkg/controller/daemon/daemon_controller.go`` (NodeShouldRunDaemonPod
 ReplaceDaemonSetPodNodeNameNodeAffinity).
 
 The controller makes one pod per node from the template, pins it to the node with a
-required node affinity term on ``metadata.name`` (replacing any matchFields the template
-had), and adds tolerations of its own so that daemons survive node conditions and
+required node affinity term on ``metadata.name`` (replacing the template's required
+terms), and adds tolerations of its own so that daemons survive node conditions and
 cordoning. It creates the pod where the template's nodeSelector and required node
 affinity match the node and every NoSchedule/NoExecute taint is tolerated; the default
 scheduler then places it (and may still find it does not fit, e.g. for resources).
@@ -58,28 +58,33 @@ def daemon_tolerations(host_network: bool) -> tuple[Toleration, ...]:
 
 
 def _with_tolerations(pod: Pod) -> Pod:
-    extra = [
-        t
-        for t in daemon_tolerations(pod.host_network)
-        if not any(
-            (e.key, e.operator, e.effect) == (t.key, t.operator, t.effect) for e in pod.tolerations
-        )
-    ]
-    return replace(pod, tolerations=(*pod.tolerations, *extra))
+    """AddOrUpdateTolerationInPodSpec for each of the controller's tolerations: one equal in
+    key, operator, value and effect is replaced in place (so a user's tolerationSeconds is
+    dropped: daemons tolerate forever), otherwise the toleration is appended."""
+    tolerations = list(pod.tolerations)
+    for added in daemon_tolerations(pod.host_network):
+        for i, existing in enumerate(tolerations):
+            if (existing.key, existing.operator, existing.value, existing.effect) == (
+                added.key,
+                added.operator,
+                added.value,
+                added.effect,
+            ):
+                tolerations[i] = added
+                break
+        else:
+            tolerations.append(added)
+    return replace(pod, tolerations=tuple(tolerations))
 
 
 def pin_to_node(pod: Pod, node_name: str) -> Pod:
-    """Required node affinity `metadata.name In [node]`: the controller replaces the
-    template's node-name terms with this single field term, keeping its expressions."""
-    term_field = Requirement("metadata.name", "In", (node_name,))
+    """ReplaceDaemonSetPodNodeNameNodeAffinity: the required node affinity becomes the single
+    term `metadata.name In [node]`; the template's own required terms are dropped (the
+    controller already checked them), preferred terms and everything else are kept."""
+    term = NodeSelectorTerm(match_fields=(Requirement("metadata.name", "In", (node_name,)),))
     affinity = pod.affinity or Affinity()
     na = affinity.node_affinity or NodeAffinity()
-    required = na.required
-    if required is None or not required.terms:
-        terms: tuple[NodeSelectorTerm, ...] = (NodeSelectorTerm(match_fields=(term_field,)),)
-    else:
-        terms = tuple(replace(t, match_fields=(term_field,)) for t in required.terms)
-    na = replace(na, required=NodeSelector(terms=terms))
+    na = replace(na, required=NodeSelector(terms=(term,)))
     return replace(pod, affinity=replace(affinity, node_affinity=na))
 
 
@@ -103,20 +108,25 @@ class Placement:
     node: str
     should_run: bool
     reason: str  # why not, when it should not run
+    # An existing daemon pod stays (only an untolerated NoSchedule taint keeps a new one out).
+    should_continue_running: bool = True
 
 
 def should_run(ds: DaemonSet, node: Node) -> Placement:
-    """NodeShouldRunDaemonPod: node affinity/selector of the template and taints."""
+    """NodeShouldRunDaemonPod: the template's nodeName, its nodeSelector and required node
+    affinity, and the node's NoSchedule/NoExecute taints. Nothing else (resources, ports,
+    cordoning) is the controller's concern; the scheduler checks those for the created pod."""
     pod = _with_tolerations(replace(ds.template, namespace=ds.namespace))
     if pod.node_name and pod.node_name != node.name:
-        return Placement(node.name, False, f"the template's nodeName is {pod.node_name}")
+        return Placement(node.name, False, f"the template's nodeName is {pod.node_name}", False)
     if not required_node_affinity_matches(pod, node):
         return Placement(
-            node.name, False, "node(s) didn't match the DaemonSet's node affinity/selector"
+            node.name, False, "node(s) didn't match the DaemonSet's node affinity/selector", False
         )
     taint = find_untolerated_taint(node.taints, pod.tolerations, ("NoSchedule", "NoExecute"))
     if taint is not None:
-        return Placement(node.name, False, f"untolerated taint {taint}")
+        no_execute = find_untolerated_taint(node.taints, pod.tolerations, ("NoExecute",))
+        return Placement(node.name, False, f"untolerated taint {taint}", no_execute is None)
     return Placement(node.name, True, "")
 
 
@@ -124,6 +134,8 @@ def daemon_pods(cluster: Cluster) -> list[Pod]:
     """Every daemon pod the controllers would create and that is not running yet."""
     out: list[Pod] = []
     for ds in cluster.daemon_sets.values():
+        if ds.selector.is_empty:
+            continue  # the controller refuses a DaemonSet that selects every pod
         for node in cluster.nodes.values():
             if not should_run(ds, node).should_run:
                 continue

@@ -91,22 +91,23 @@ class InterPodAffinity(Plugin):
 
     def pre_filter(self, state: CycleState, pod: PodInfo, snapshot: Snapshot) -> Status | None:
         terms = pod_terms(pod.pod)
-        existing = _existing_terms(snapshot)
-        if (
-            not terms.required_affinity
-            and not terms.required_anti_affinity
-            and not any(t.required_anti_affinity for _, _, t in existing)
-        ):
-            return SKIP
         ns = _NamespaceLabels(snapshot)
         st = _FilterState(terms=terms)
         incoming = pod.pod
-        for node_info, _, other_terms in existing:
+        for node_info, _, other_terms in _existing_terms(snapshot):
             for term in other_terms.required_anti_affinity:
                 if term.matches(incoming, ns):
                     pair = _pairs(term, node_info.node)
                     if pair is not None:
                         st.existing_anti[pair] += 1
+        # Skip is decided on the counts: existing anti-affinity that does not select the
+        # incoming pod, or whose key its node lacks, leaves nothing to check.
+        if (
+            not st.existing_anti
+            and not terms.required_affinity
+            and not terms.required_anti_affinity
+        ):
+            return SKIP
         if terms.required_affinity or terms.required_anti_affinity:
             for node_info in snapshot.nodes.values():
                 for p in node_info.pods:
@@ -188,13 +189,14 @@ class InterPodAffinity(Plugin):
                 for term in other_terms.required_affinity:
                     if term.matches(incoming, ns):
                         add(term, node_info.node, self.hard_weight)
-            if not self.ignore_existing_preferred:
-                for term in other_terms.preferred_affinity:
-                    if term.matches(incoming, ns):
-                        add(term, node_info.node, term.weight)
-                for term in other_terms.preferred_anti_affinity:
-                    if term.matches(incoming, ns):
-                        add(term, node_info.node, -term.weight)
+            # ignorePreferredTermsOfExistingPods only skips scoring for a pod without
+            # preferred terms (above); otherwise existing pods' preferred terms still count.
+            for term in other_terms.preferred_affinity:
+                if term.matches(incoming, ns):
+                    add(term, node_info.node, term.weight)
+            for term in other_terms.preferred_anti_affinity:
+                if term.matches(incoming, ns):
+                    add(term, node_info.node, -term.weight)
         if not scores:
             return SKIP  # no term matched anywhere: the plugin scores nothing
         state[self.name + "/score"] = scores

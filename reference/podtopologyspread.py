@@ -1,7 +1,7 @@
 """PodTopologySpread: DoNotSchedule constraints filter, ScheduleAnyway constraints score.
 
 Upstream: ``pkg/scheduler/framework/plugins/podtopologyspread/filtering.go``,
-``scoring.go`` and ``common.go``.
+``scoring.go``, ``common.go``, ``plugin.go`` and ``plugins/helper/spread.go``.
 
 A constraint counts, per topology domain (a value of ``topologyKey``), the pods in the
 incoming pod's namespace that its selector matches, on the *eligible* nodes: nodes that
@@ -11,19 +11,36 @@ Honor``, whose NoSchedule/NoExecute taints the pod tolerates. Pods being deleted
 counted. Placing the pod on a node must keep ``count(node's domain) + (1 if the pod
 matches itself) - min(count over domains)`` at or below ``maxSkew``; with ``minDomains``
 and fewer eligible domains than that, the minimum is taken as 0.
+
+A pod without constraints of its own gets the plugin's default constraints (args
+``defaultingType: System``, the default: hostname maxSkew 3 and zone maxSkew 5, both
+ScheduleAnyway; ``List``: ``defaultConstraints``), with one selector derived from the
+Services that select the pod and the ReplicationController/ReplicaSet/StatefulSet that
+owns it; a pod that none of those select gets no default constraints.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from podfit.model import LabelSelector, Node, Pod, Requirement, TopologySpreadConstraint
+from podfit.cluster import Cluster
+from podfit.errors import PodfitError
+from podfit.fields import Field
+from podfit.model import (
+    WORKLOAD_KINDS,
+    LabelSelector,
+    Node,
+    Pod,
+    Requirement,
+    TopologySpreadConstraint,
+    frozen_map,
+)
 
 from .framework import MAX_NODE_SCORE, CycleState, Plugin
-from .labels import required_node_affinity_matches, selector_matches
+from .labels import label_selector_problems, required_node_affinity_matches, selector_matches
 from .nodeinfo import NodeInfo, PodInfo, Snapshot
 from .profile import ConfigError
 from .status import SKIP, Code, Status
@@ -36,6 +53,14 @@ ERR_REASON_NODE_LABEL_NOT_MATCH = (
 HOSTNAME = "kubernetes.io/hostname"
 ZONE = "topology.kubernetes.io/zone"
 FILTERED_EFFECTS = ("NoSchedule", "NoExecute")
+DO_NOT_SCHEDULE = "DoNotSchedule"
+SCHEDULE_ANYWAY = "ScheduleAnyway"
+
+# defaultingType: System (plugin.go's systemDefaultConstraints): soft only.
+SYSTEM_DEFAULT_CONSTRAINTS: tuple[TopologySpreadConstraint, ...] = (
+    TopologySpreadConstraint(max_skew=3, topology_key=HOSTNAME, when_unsatisfiable=SCHEDULE_ANYWAY),
+    TopologySpreadConstraint(max_skew=5, topology_key=ZONE, when_unsatisfiable=SCHEDULE_ANYWAY),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +74,8 @@ class Constraint:
 
 
 def merged_selector(c: TopologySpreadConstraint, pod: Pod) -> LabelSelector | None:
-    """The selector with matchLabelKeys added as `key In [pod's value]` (keys the pod has)."""
+    """The selector with matchLabelKeys added as `key In [pod's value]` (keys the pod has).
+    An absent selector stays absent (it matches nothing, keys or not)."""
     selector = c.label_selector
     if selector is None or not c.match_label_keys:
         return selector
@@ -64,19 +90,52 @@ def merged_selector(c: TopologySpreadConstraint, pod: Pod) -> LabelSelector | No
     )
 
 
+def _internal(c: TopologySpreadConstraint, selector: LabelSelector | None) -> Constraint:
+    return Constraint(
+        max_skew=c.max_skew,
+        topology_key=c.topology_key,
+        selector=selector,
+        min_domains=c.min_domains or 1,
+        honor_affinity=c.node_affinity_policy == "Honor",
+        honor_taints=c.node_taints_policy == "Honor",
+    )
+
+
 def constraints_of(pod: Pod, when: str) -> list[Constraint]:
+    """The pod's own constraints with ``whenUnsatisfiable == when``, in order."""
     return [
-        Constraint(
-            max_skew=c.max_skew,
-            topology_key=c.topology_key,
-            selector=merged_selector(c, pod),
-            min_domains=c.min_domains or 1,
-            honor_affinity=c.node_affinity_policy == "Honor",
-            honor_taints=c.node_taints_policy == "Honor",
-        )
+        _internal(c, merged_selector(c, pod))
         for c in pod.topology_spread_constraints
         if c.when_unsatisfiable == when
     ]
+
+
+def default_selector(pod: Pod, cluster: Cluster) -> LabelSelector:
+    """helper.DefaultSelector: the selectors of the Services in the pod's namespace that
+    select it (merged as one label set), then its controller's selector: a
+    ReplicationController's map is merged into the set, a ReplicaSet's or StatefulSet's
+    requirements are ANDed. Empty when nothing selects the pod."""
+    merged: dict[str, str] = {}
+    for service in cluster.services.values():
+        if service.namespace != pod.namespace or service.selector is None:
+            continue  # a Service without a selector selects nothing
+        if all(pod.labels.get(k) == v for k, v in service.selector.items()):
+            merged.update(service.selector)
+    expressions: tuple[Requirement, ...] = ()
+    owner = pod.controller
+    # Only an owner reference naming exactly v1 ReplicationController or apps/v1
+    # ReplicaSet/StatefulSet counts (a Deployment's pods are owned by its ReplicaSet).
+    if owner is not None and WORKLOAD_KINDS.get(owner.kind) == owner.api_version:
+        workload = cluster.workload(owner.kind, pod.namespace, owner.name)
+        selector = workload.selector if workload is not None else None
+        if selector is not None and owner.kind == "ReplicationController":
+            merged.update(selector.match_labels)
+        elif selector is not None and not label_selector_problems(selector):
+            expressions = (
+                *(Requirement(k, "In", (v,)) for k, v in sorted(selector.match_labels.items())),
+                *selector.match_expressions,
+            )
+    return LabelSelector(match_labels=frozen_map(merged), match_expressions=expressions)
 
 
 def _counts_for(c: Constraint, pod: Pod, info: NodeInfo) -> int:
@@ -103,12 +162,59 @@ def _policy_ok(c: Constraint, pod: Pod, node: Node) -> bool:
     )
 
 
+def _has_all_keys(node: Node, constraints: Sequence[Constraint]) -> bool:
+    return all(c.topology_key in node.labels for c in constraints)
+
+
+def go_round(x: float) -> int:
+    """Go's math.Round: halves away from zero."""
+    whole = math.floor(abs(x))
+    rounded = whole + 1 if abs(x) - whole >= 0.5 else whole
+    return int(rounded if x >= 0 else -rounded)
+
+
+def _parse_default_constraints(raw: Any) -> tuple[TopologySpreadConstraint, ...]:
+    """PodTopologySpreadArgs.defaultConstraints, checked as ValidatePodTopologySpreadArgs."""
+    from podfit.manifest import parse_topology_spread
+
+    items = Field(raw, "defaultConstraints")
+    out: list[TopologySpreadConstraint] = []
+    seen: set[tuple[str, str]] = set()
+    try:
+        for item in items.items():
+            if item.at("labelSelector").value is not None:
+                raise item.at("labelSelector").error(
+                    "constraint must not define a selector, as they deduced for each pod"
+                )
+            c = parse_topology_spread(item)
+            pair = (c.topology_key, c.when_unsatisfiable)
+            if pair in seen:
+                raise item.error(
+                    f"duplicate constraint for topologyKey {c.topology_key!r} and "
+                    f"whenUnsatisfiable {c.when_unsatisfiable!r}"
+                )
+            seen.add(pair)
+            out.append(c)
+    except PodfitError as exc:
+        raise ConfigError(f"PodTopologySpread args: {exc}") from None
+    return tuple(out)
+
+
 @dataclass
 class _FilterState:
     constraints: list[Constraint]
     # per constraint: domain value -> matching pods
     counts: list[dict[str, int]] = field(default_factory=list)
     self_match: list[int] = field(default_factory=list)
+
+
+@dataclass
+class _ScoreState:
+    constraints: list[Constraint]
+    # per non-hostname constraint: domain value (of a feasible node) -> matching pods
+    counts: list[dict[str, int]]
+    weights: list[float]
+    ignored: set[str]
 
 
 class PodTopologySpread(Plugin):
@@ -123,23 +229,42 @@ class PodTopologySpread(Plugin):
             raise ConfigError(
                 f"PodTopologySpread args: defaultingType must be System or List, got {defaulting!r}"
             )
-        if self.args.get("defaultConstraints") and defaulting != "List":
+        raw = self.args.get("defaultConstraints") or []
+        if raw and defaulting != "List":
             raise ConfigError(
-                "PodTopologySpread args: defaultConstraints need defaultingType: List"
+                "PodTopologySpread args: defaultingType: System is invalid when "
+                ".defaultConstraints are not empty (use defaultingType: List)"
             )
+        self.system_defaulted = defaulting == "System"
+        self.default_constraints = (
+            SYSTEM_DEFAULT_CONSTRAINTS if self.system_defaulted else _parse_default_constraints(raw)
+        )
+
+    def constraints(self, pod: Pod, cluster: Cluster, when: str) -> list[Constraint]:
+        """The constraints that apply to ``pod``: its own when it has any (defaults are then
+        ignored entirely), else the defaults with the selector derived for it."""
+        if pod.topology_spread_constraints:
+            return constraints_of(pod, when)
+        kept = [c for c in self.default_constraints if c.when_unsatisfiable == when]
+        if not kept:
+            return []
+        selector = default_selector(pod, cluster)
+        if selector.is_empty:
+            return []
+        return [_internal(c, selector) for c in kept]
 
     # --- filter -----------------------------------------------------------------------
 
     def pre_filter(self, state: CycleState, pod: PodInfo, snapshot: Snapshot) -> Status | None:
         incoming = pod.pod
-        constraints = constraints_of(incoming, "DoNotSchedule")
+        constraints = self.constraints(incoming, snapshot.cluster, DO_NOT_SCHEDULE)
         if not constraints:
             return SKIP
         st = _FilterState(constraints=constraints)
         st.counts = [{} for _ in constraints]
         for info in snapshot.nodes.values():
             node = info.node
-            if not all(c.topology_key in node.labels for c in constraints):
+            if not _has_all_keys(node, constraints):
                 continue
             for i, c in enumerate(constraints):
                 if not _policy_ok(c, incoming, node):
@@ -156,17 +281,18 @@ class PodTopologySpread(Plugin):
     def filter(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> Status | None:
         st: _FilterState = state[self.name]
         labels = node.node.labels
-        for c in st.constraints:
-            if c.topology_key not in labels:
+        # Constraint by constraint: a missing key only matters once the earlier ones passed.
+        for i, c in enumerate(st.constraints):
+            value = labels.get(c.topology_key)
+            if value is None:
                 return Status(
                     Code.UNSCHEDULABLE_AND_UNRESOLVABLE, (ERR_REASON_NODE_LABEL_NOT_MATCH,)
                 )
-        for i, c in enumerate(st.constraints):
             counts = st.counts[i]
             minimum = min(counts.values()) if counts else 0
             if len(counts) < c.min_domains:
                 minimum = 0
-            skew = counts.get(labels[c.topology_key], 0) + st.self_match[i] - minimum
+            skew = counts.get(value, 0) + st.self_match[i] - minimum
             if skew > c.max_skew:
                 return Status(Code.UNSCHEDULABLE, (ERR_REASON_CONSTRAINTS_NOT_MATCH,))
         return None
@@ -177,47 +303,60 @@ class PodTopologySpread(Plugin):
         self, state: CycleState, pod: PodInfo, snapshot: Snapshot, nodes: list[NodeInfo]
     ) -> Status | None:
         incoming = pod.pod
-        constraints = constraints_of(incoming, "ScheduleAnyway")
+        if not snapshot.nodes:
+            return SKIP
+        constraints = self.constraints(incoming, snapshot.cluster, SCHEDULE_ANYWAY)
         if not constraints:
             return SKIP
-        ignored = {
-            n.name for n in nodes if not all(c.topology_key in n.node.labels for c in constraints)
-        }
-        # Domains come from the feasible nodes; counts from every node that takes part.
-        domains: list[set[str]] = [
-            {n.node.labels[c.topology_key] for n in nodes if n.name not in ignored}
-            for c in constraints
-        ]
-        counts: list[dict[str, int]] = [dict.fromkeys(d, 0) for d in domains]
-        for info in snapshot.nodes.values():
-            if not all(c.topology_key in info.node.labels for c in constraints):
+        # System defaults tolerate nodes without a zone label (their zone is ""); any other
+        # constraint set ignores feasible nodes lacking one of its keys.
+        require_all = bool(incoming.topology_spread_constraints) or not self.system_defaulted
+        ignored: set[str] = set()
+        # Domains come from the feasible nodes (hostname constraints count per node in Score).
+        counts: list[dict[str, int]] = [{} for _ in constraints]
+        for info in nodes:
+            if require_all and not _has_all_keys(info.node, constraints):
+                ignored.add(info.name)
                 continue
             for i, c in enumerate(constraints):
-                value = info.node.labels[c.topology_key]
-                if value not in counts[i] or not _policy_ok(c, incoming, info.node):
-                    continue
-                counts[i][value] += _counts_for(c, incoming, info)
-        # log(size + 2) per constraint; for hostname the size is the number of scored nodes.
+                if c.topology_key != HOSTNAME:
+                    counts[i].setdefault(info.node.labels.get(c.topology_key, ""), 0)
         sizes = [
-            len(nodes) - len(ignored) if c.topology_key == HOSTNAME else len(d)
-            for c, d in zip(constraints, domains, strict=True)
+            len(nodes) - len(ignored) if c.topology_key == HOSTNAME else len(counts[i])
+            for i, c in enumerate(constraints)
         ]
         weights = [math.log(size + 2) for size in sizes]
-        state[self.name + "/score"] = (constraints, counts, weights, ignored)
+        # Counts come from every node of the cluster whose domain is one of those.
+        for info in snapshot.nodes.values():
+            if require_all and not _has_all_keys(info.node, constraints):
+                continue
+            for i, c in enumerate(constraints):
+                if not _policy_ok(c, incoming, info.node):
+                    continue
+                value = info.node.labels.get(c.topology_key, "")
+                if value in counts[i]:
+                    counts[i][value] += _counts_for(c, incoming, info)
+        state[self.name + "/score"] = _ScoreState(constraints, counts, weights, ignored)
         return None
 
     def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> int:
-        constraints, counts, weights, ignored = state[self.name + "/score"]
-        if node.name in ignored:
+        st: _ScoreState = state[self.name + "/score"]
+        if node.name in st.ignored:
             return 0
         total = 0.0
-        for i, c in enumerate(constraints):
-            value = node.node.labels[c.topology_key]
-            total += counts[i].get(value, 0) * weights[i] + (c.max_skew - 1)
-        return math.floor(total + 0.5)  # Go's math.Round: halves away from zero
+        for i, c in enumerate(st.constraints):
+            value = node.node.labels.get(c.topology_key)
+            if value is None:
+                continue
+            if c.topology_key == HOSTNAME:
+                count = _counts_for(c, pod.pod, node)
+            else:
+                count = st.counts[i].get(value, 0)
+            total += count * st.weights[i] + (c.max_skew - 1)
+        return go_round(total)
 
     def normalize(self, state: CycleState, pod: PodInfo, scores: dict[str, int]) -> None:
-        _, _, _, ignored = state[self.name + "/score"]
+        ignored = state[self.name + "/score"].ignored
         considered = [v for n, v in scores.items() if n not in ignored]
         if not considered:
             for name in scores:

@@ -85,7 +85,7 @@ class _Budgets:
         self.allowed: dict[str, int] = {}
         self.pdbs: list[PodDisruptionBudget] = list(cluster.pdbs.values())
         for pdb in self.pdbs:
-            self.allowed[pdb.name] = _disruptions_allowed(pdb, cluster)
+            self.allowed[f"{pdb.namespace}/{pdb.name}"] = _disruptions_allowed(pdb, cluster)
 
     def violating(self, victims: Sequence[Pod]) -> tuple[list[Pod], list[Pod]]:
         """Split victims (in order) into those whose eviction breaks a budget and the rest."""
@@ -93,17 +93,24 @@ class _Budgets:
         bad: list[Pod] = []
         good: list[Pod] = []
         for pod in victims:
-            breaks = False
-            for pdb in self.pdbs:
-                if pdb.namespace != pod.namespace or pdb.selector is None:
-                    continue
-                if pdb.selector.is_empty or not selector_matches(pdb.selector, pod.labels):
-                    continue  # an empty PDB selector matches nothing for preemption
-                left[pdb.name] -= 1
-                if left[pdb.name] < 0:
-                    breaks = True
-            (bad if breaks else good).append(pod)
+            (bad if self._breaks(pod, left) else good).append(pod)
         return bad, good
+
+    def _breaks(self, pod: Pod, left: dict[str, int]) -> bool:
+        """Charge the pod to its budgets in order; it violates at the first one exhausted
+        (later budgets are then not charged). A pod without labels matches no budget."""
+        if not pod.labels:
+            return False
+        for pdb in self.pdbs:
+            if pdb.namespace != pod.namespace or pdb.selector is None:
+                continue
+            if pdb.selector.is_empty or not selector_matches(pdb.selector, pod.labels):
+                continue  # an empty PDB selector matches nothing for preemption
+            key = f"{pdb.namespace}/{pdb.name}"
+            left[key] -= 1
+            if left[key] < 0:
+                return True
+        return False
 
 
 def _disruptions_allowed(pdb: PodDisruptionBudget, cluster: Cluster) -> int:

@@ -4,7 +4,10 @@ binding visible to the next.
 Each pod goes through the profile its schedulerName picks; a pod that fits is bound to
 the first of the best-scoring nodes (kube-scheduler picks one of them at random; podfit
 picks deterministically and reports the ties). A pod that fits nowhere stays pending
-with kube-scheduler's message.
+with kube-scheduler's message; once the queue is empty, such pods are tried again (in
+queue order, behind each other by when they failed) if anything was bound or evicted
+after their attempt, as kube-scheduler requeues them on cluster events, until nothing
+changes. ``order`` lists every attempt, so a retried pod appears more than once.
 """
 
 from __future__ import annotations
@@ -30,6 +33,10 @@ class Decision:
     node: str | None
     message: str
     ties: list[str] = field(default_factory=list)
+    # The pod is out of this scheduler's queue: spec.nodeName already set or another
+    # schedulerName (it is not in ``order``), or deleted as a preemption victim. Such a pod
+    # is never retried.
+    bypassed: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {"pod": self.pod.key, "node": self.node, "message": self.message, "ties": self.ties}
@@ -98,36 +105,74 @@ def simulate(
             work.remove_pod(p.key)
     queue, gated = order(admitted)
     result = SimulationResult(cluster=work)
-    for pod in queue:
-        result.order.append(pod.key)
-        if pod.node_name:
-            # Never goes through the scheduler: the kubelet of that node runs it.
-            bind(work, pod, pod.node_name)
-            result.decisions.append(Decision(pod, pod.node_name, "bound by spec.nodeName"))
-            continue
-        outcome: ScheduleResult = schedule_one(work, pod, chosen)
-        if outcome.bypass is not None:
-            result.decisions.append(Decision(pod, None, outcome.bypass))
-        elif outcome.selected is not None:
-            bind(work, pod, outcome.selected)
-            ties = [n for n in outcome.top if n != outcome.selected]
-            result.decisions.append(Decision(pod, outcome.selected, outcome.message, ties))
-        elif outcome.nominated is not None:
-            # Preemption: evict the victims, then the pod goes to the nominated node in a
-            # later cycle (here at once, as nothing else runs in between).
-            for key in outcome.victims:
-                victim = work.pods[key]
-                evict(work, victim)
-                result.evicted.append(key)
-            retry = schedule_one(work, pod, chosen, preemption=False)
-            if retry.selected is not None:
-                bind(work, pod, retry.selected)
-                note = f"preempted {', '.join(outcome.victims)} on {outcome.nominated}"
-                result.decisions.append(Decision(pod, retry.selected, note))
+    changes = 0  # bindings and evictions so far
+    # pending pod -> (changes when it last failed, attempt number of that failure)
+    failed: dict[str, tuple[int, int]] = {}
+    slot: dict[str, int] = {}  # pod -> index of its decision
+    attempts = 0
+    while queue:
+        for pod in queue:
+            attempts += 1
+            evicted_before = len(result.evicted)
+            decision, changed = _attempt(work, pod, chosen, result)
+            for key in result.evicted[evicted_before:]:
+                # A victim bound earlier in this run is deleted: it does not come back.
+                if key in slot:
+                    victim = result.decisions[slot[key]].pod
+                    note = f"preempted by {pod.key}"
+                    result.decisions[slot[key]] = Decision(victim, None, note, bypassed=True)
+                    failed.pop(key, None)
+            if not decision.bypassed:
+                result.order.append(pod.key)
+            if pod.key in slot:
+                result.decisions[slot[pod.key]] = decision
             else:
-                result.decisions.append(Decision(pod, None, retry.message))
-        else:
-            result.decisions.append(Decision(pod, None, outcome.message))
+                slot[pod.key] = len(result.decisions)
+                result.decisions.append(decision)
+            changes += changed
+            if decision.node is None and not decision.bypassed:
+                failed[pod.key] = (changes, attempts)
+            else:
+                failed.pop(pod.key, None)
+        # An unschedulable pod goes back to the queue when the cluster changes after its
+        # attempt (kube-scheduler's requeueing on pod events, and its periodic flush); it
+        # re-enters with a new enqueue time, so it sorts after pods that failed before it.
+        retry = [key for key, (seen, _) in failed.items() if seen < changes]
+        queue = sorted(
+            (result.decisions[slot[key]].pod for key in retry),
+            key=lambda p: (-p.effective_priority, failed[p.key][1]),
+        )
     for g in gated:
         result.decisions.append(Decision(g.pod, None, g.message))
     return result
+
+
+def _attempt(
+    work: Cluster, pod: Pod, profiles: Mapping[str, Profile], result: SimulationResult
+) -> tuple[Decision, int]:
+    """One scheduling attempt; binds or evicts in ``work``. Returns the decision and how
+    many bindings and evictions it made."""
+    if pod.node_name:
+        # Never goes through the scheduler: the kubelet of that node runs it.
+        bind(work, pod, pod.node_name)
+        return Decision(pod, pod.node_name, "bound by spec.nodeName", bypassed=True), 1
+    outcome: ScheduleResult = schedule_one(work, pod, profiles)
+    if outcome.bypass is not None:
+        return Decision(pod, None, outcome.bypass, bypassed=True), 0
+    if outcome.selected is not None:
+        bind(work, pod, outcome.selected)
+        ties = [n for n in outcome.top if n != outcome.selected]
+        return Decision(pod, outcome.selected, outcome.message, ties), 1
+    if outcome.nominated is None:
+        return Decision(pod, None, outcome.message), 0
+    # Preemption: evict the victims, then the pod goes to the nominated node in a later
+    # cycle (here at once, as nothing else runs in between).
+    for key in outcome.victims:
+        evict(work, work.pods[key])
+        result.evicted.append(key)
+    retry = schedule_one(work, pod, profiles, preemption=False)
+    if retry.selected is None:
+        return Decision(pod, None, retry.message), len(outcome.victims)
+    bind(work, pod, retry.selected)
+    note = f"preempted {', '.join(outcome.victims)} on {outcome.nominated}"
+    return Decision(pod, retry.selected, note), len(outcome.victims) + 1

@@ -40,7 +40,7 @@ def test_validate_example_in_every_format() -> None:
     assert "5 nodes" in out and "1 Service" in out
     code, out, _ = run("validate", "-f", str(EXAMPLES / "cluster.yaml"), "-o", "json")
     data = json.loads(out)
-    assert data["nodes"] == 5 and data["skipped"] == {"Service": 1}
+    assert data["nodes"] == 5 and data["loaded"]["Service"] == 1 and data["skipped"] == {}
     code, out, _ = run("validate", "-f", str(EXAMPLES / "cluster.yaml"), "-o", "yaml")
     assert yaml.safe_load(out)["pods"] == {"bound": 4, "pending": 0}
 

@@ -15,7 +15,9 @@ from podfit.loading import cluster_from_manifests, load
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 SEED_MANIFESTS = [
-    d for name in ("cluster.yaml", "pending.yaml") for d in yaml.safe_load_all((EXAMPLES / name).read_text())
+    d
+    for name in ("cluster.yaml", "pending.yaml")
+    for d in yaml.safe_load_all((EXAMPLES / name).read_text())
 ]
 
 scalars = st.one_of(
@@ -28,7 +30,9 @@ scalars = st.one_of(
 )
 values = st.recursive(
     scalars,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=20,
 )
 
@@ -82,3 +86,32 @@ def test_random_text_never_crashes(tmp_path_factory: Any, text: str) -> None:
         load(path)
     except ManifestError as exc:
         assert str(exc).startswith(str(path))
+
+
+# Crash class the mutations above missed: YAML scalars that PyYAML cannot turn into Python
+# values (integers beyond Python's digit limit raised ValueError) and messages spanning lines.
+awkward_scalars = st.one_of(
+    st.integers(4290, 6000).map(lambda n: "9" * n),
+    st.integers(4290, 6000).map(lambda n: "0x" + "f" * n),
+    st.integers(4290, 6000).map(lambda n: "1" + "_0" * n),
+    st.sampled_from(["\x07", "\x1b[31m", "1e99999999", "-.inf", ".nan", "0o777777", "'9" * 3]),
+)
+TEMPLATES = [
+    "apiVersion: v1\nkind: Node\nmetadata: {{name: {}}}\n",
+    "apiVersion: v1\nkind: Node\nmetadata: {{name: n}}\nstatus: {{capacity: {{cpu: {}}}}}\n",
+    "apiVersion: v1\nkind: Pod\nmetadata: {{name: p}}\nspec: {{containers: [{{name: c}}], "
+    "priority: {}}}\n",
+]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(TEMPLATES), awkward_scalars)
+def test_awkward_scalars_give_one_line_errors(
+    tmp_path_factory: Any, template: str, scalar: str
+) -> None:
+    path = tmp_path_factory.mktemp("fuzz") / "input.yaml"
+    path.write_text(template.format(scalar), encoding="utf-8")
+    try:
+        load(path)
+    except ManifestError as exc:
+        assert "\n" not in str(exc) and len(str(exc)) < 1000, str(exc)[:2000]

@@ -25,7 +25,10 @@ def test_example_cluster_loads() -> None:
     report = LoadReport()
     cluster = podfit.load(EXAMPLES / "cluster.yaml", report=report)
     assert set(cluster.nodes) == {"node-a1", "node-a2", "node-b1", "node-b2", "gpu-1"}
-    assert report.skipped == {"Service": 1}
+    # Services are kept: PodTopologySpread's default constraints spread what they select.
+    assert report.skipped == {}
+    assert report.loaded["Service"] == 1
+    assert cluster.services["shop/web"].selector == {"app": "web"}
     assert cluster.pods["shop/web-1"].node_name == "node-a1"
     # Priority resolved from the class named, and from the globalDefault class otherwise.
     assert cluster.pods["shop/web-1"].priority == 1000
@@ -43,7 +46,9 @@ def test_kubectl_list_dump_loads() -> None:
     pod = cluster.pods["kube-system/coredns-6f6b679f8f-8x2vq"]
     assert pod.priority == 2000000000
     assert pod.controller is not None and pod.controller.kind == "ReplicaSet"
-    assert report.skipped == {"Service": 1}
+    assert report.skipped == {}
+    # A Service without spec.selector selects no pods.
+    assert cluster.services["kube-system/kube-dns"].selector is None
     assert cluster.namespace_labels("kube-system") == {"kubernetes.io/metadata.name": "kube-system"}
 
 
@@ -73,6 +78,7 @@ def test_round_trip_through_manifests() -> None:
     assert again.pods == cluster.pods
     assert again.limit_ranges == cluster.limit_ranges
     assert again.resource_quotas == cluster.resource_quotas
+    assert again.services == cluster.services
 
 
 def podfit_dump(cluster: podfit.Cluster) -> str:
