@@ -1,0 +1,223 @@
+"""Why a batch of pods does not fit: a minimal core of rules, then sentences.
+
+Z3's unsat core (over the fact indicators) is shrunk by deletion, as MARCO's ``shrink``
+does: drop one fact, and if the rest is still unsatisfiable keep it dropped (and keep
+only the facts Z3's new core used); if dropping it makes the rest satisfiable it is
+needed. The result is minimal: without any one of its facts the pods would fit. A query
+that comes back unknown (time limit) keeps its fact and marks the core as not proven
+minimal.
+
+Facts are tried for removal in a fixed order: pods to place first (so the core keeps
+as few pods as possible), then rules late in kube-scheduler's filter order before early
+ones (so where two rules both rule a node out, the one kube-scheduler would report stays).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from time import monotonic
+
+from .encode import Encoding, Fact, Rules, filter_rank, label_of
+from .session import Outcome
+
+
+@dataclass(frozen=True, slots=True)
+class Core:
+    facts: tuple[Fact, ...]
+    # False when a shrinking query ran out of time, so some fact may be superfluous.
+    minimal: bool
+
+    def rules(self) -> list[str]:
+        """The scheduling rules in the core, in filter order (the placement request aside)."""
+        found = {f.rule for f in self.facts if f.kind != "placement"}
+        return sorted(found, key=lambda r: (filter_rank(r), r))
+
+    def pods(self) -> list[str]:
+        return [f.pods[0] for f in self.facts if f.kind == "placement"]
+
+
+def _removal_key(fact: Fact) -> tuple[int, int]:
+    if fact.kind == "placement":
+        return (0, 0)
+    return (1, -filter_rank(fact.rule))
+
+
+def minimal_core(enc: Encoding, *, budget_ms: int, seed: Sequence[str] | None = None) -> Core:
+    """Shrink the facts of an unsatisfiable encoding to a minimal unsatisfiable subset.
+
+    ``seed``: fact labels known to be unsatisfiable together; by default all facts are
+    checked first. Raises ValueError when the facts are not (known to be) unsatisfiable.
+    """
+    session = enc.session
+    deadline = monotonic() + budget_ms / 1000
+    if seed is None:
+        outcome = session.check(enc.assumptions())
+        if outcome is not Outcome.UNSAT:
+            raise ValueError(f"the encoding is not unsatisfiable ({outcome.value})")
+        current = [label_of(i) for i in session.unsat_core()]
+    else:
+        current = list(seed)
+    minimal = True
+    for fact in sorted((enc.facts[label] for label in current), key=_removal_key):
+        label = fact.label
+        if label not in current:
+            continue
+        remaining_ms = int((deadline - monotonic()) * 1000)
+        if remaining_ms <= 0:
+            minimal = False
+            break
+        trial = [other for other in current if other != label]
+        outcome = session.check(enc.assumptions(trial), timeout_ms=remaining_ms)
+        if outcome is Outcome.UNSAT:
+            used = {label_of(i) for i in session.unsat_core()}
+            current = [other for other in trial if other in used]
+        elif outcome is Outcome.UNKNOWN:
+            minimal = False
+    return Core(tuple(enc.facts[label] for label in current), minimal)
+
+
+# --- words ----------------------------------------------------------------------------------
+
+_BINARY = (("Ti", 2**40), ("Gi", 2**30), ("Mi", 2**20), ("Ki", 2**10))
+
+
+def quantity_text(resource: str, amount: int) -> str:
+    """Scheduler units as a person would write them: 1500m cpu, 4Gi memory, 2 nvidia.com/gpu."""
+    if resource == "cpu":
+        number = str(amount // 1000) if amount % 1000 == 0 else f"{amount}m"
+    elif resource in ("memory", "ephemeral-storage") or resource.startswith("hugepages-"):
+        number = str(amount)
+        for suffix, size in _BINARY:
+            if amount and amount % size == 0:
+                number = f"{amount // size}{suffix}"
+                break
+    else:
+        number = str(amount)
+    return f"{number} {resource}"
+
+
+def join(names: Iterable[str], limit: int = 8) -> str:
+    """``a, b and c``; long lists end in ``and N more``."""
+    items = list(names)
+    if len(items) > limit:
+        items = [*items[: limit - 1], f"{len(items) - limit + 1} more"]
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _verb(subjects: Sequence[str], one: str, many: str) -> str:
+    return one if len(subjects) == 1 else many
+
+
+def _exclusion_sentences(enc: Encoding, facts: Sequence[Fact]) -> list[str]:
+    # (rule, detail) -> pod -> nodes; then pods with the same nodes share a sentence.
+    groups: dict[tuple[str, str], dict[str, list[str]]] = {}
+    for f in facts:
+        groups.setdefault((f.rule, f.detail), {}).setdefault(f.pods[0], []).append(f.node)
+    node_order = {n.name: i for i, n in enumerate(enc.nodes)}
+    sentences = []
+    for (rule, detail), per_pod in sorted(groups.items(), key=lambda g: filter_rank(g[0][0])):
+        by_nodes: dict[tuple[str, ...], list[str]] = {}
+        for pod, nodes in per_pod.items():
+            key = tuple(sorted(set(nodes), key=lambda n: node_order.get(n, 0)))
+            by_nodes.setdefault(key, []).append(pod)
+        for excluded, pods in by_nodes.items():
+            sentences.append(f"{join(pods)} cannot run on {join(excluded)}: {detail} ({rule}).")
+    return sentences
+
+
+def _capacity_sentences(enc: Encoding, facts: Sequence[Fact], pods: Sequence[str]) -> list[str]:
+    by_resource: dict[tuple[str, str], list[Fact]] = {}
+    for f in facts:
+        by_resource.setdefault((f.rule, f.resource), []).append(f)
+    sentences = []
+    for (rule, resource), group in by_resource.items():
+        nodes = [f.node for f in group]
+        free = [max(f.amount, 0) for f in group]
+        total_free = sum(free)
+        if len(group) == 1:
+            where = f"{nodes[0]} has {quantity_text(resource, total_free)} free"
+        else:
+            pieces = ", ".join(quantity_text(resource, a).split(" ")[0] for a in free)
+            where = (
+                f"{join(nodes)} have {quantity_text(resource, total_free)} free between them "
+                f"({pieces})"
+            )
+        askers = [p for p in pods if enc.pod(p).requests.get(resource, 0) > 0]
+        asked = [enc.pod(p).requests[resource] for p in askers]
+        if not askers:
+            sentences.append(f"{where} ({rule}).")
+            continue
+        if len(askers) == 1:
+            need = f"{askers[0]} requests {quantity_text(resource, asked[0])}"
+        elif len(set(asked)) == 1:
+            need = (
+                f"{join(askers)} request {quantity_text(resource, asked[0])} each, "
+                f"{quantity_text(resource, sum(asked))} together"
+            )
+        else:
+            need = f"{join(askers)} request {quantity_text(resource, sum(asked))} together"
+        if sum(asked) > total_free:
+            tail = ""
+        elif len(askers) == 1:
+            tail = ", more than any one of them has free"
+        else:
+            tail = "; the requests do not pack into those pieces"
+        sentences.append(f"{where}, and {need}{tail} ({rule}).")
+    return sentences
+
+
+def _slot_sentences(facts: Sequence[Fact], pods: Sequence[str]) -> list[str]:
+    if not facts:
+        return []
+    rule = facts[0].rule
+    nodes = [f.node for f in facts]
+    free = sum(max(f.amount, 0) for f in facts)
+    room = f"room for {free} more pod{'s' if free != 1 else ''}"
+    verb = _verb(nodes, "has", "have")
+    between = "" if len(nodes) == 1 else " between them"
+    if not pods:
+        return [f"{join(nodes)} {verb} {room}{between} ({rule})."]
+    need = f"{pods[0]} needs one" if len(pods) == 1 else f"{len(pods)} pods need one each"
+    return [f"{join(nodes)} {verb} {room}{between}, and {need} ({rule})."]
+
+
+def _port_sentences(facts: Sequence[Fact]) -> list[str]:
+    return [
+        f"{join(f.pods)} both want host port {f.detail}, so they cannot share a node ({f.rule})."
+        for f in facts
+    ]
+
+
+def sentences(enc: Encoding, core: Core) -> list[str]:
+    """The core in words: one sentence per reason, then the conclusion."""
+    pods = [p.key for p in enc.pods if p.key in set(core.pods())]
+    by_kind: dict[str, list[Fact]] = {}
+    for f in core.facts:
+        by_kind.setdefault(f.kind, []).append(f)
+    out: list[str] = []
+    if not enc.nodes:
+        out.append("The cluster has no nodes.")
+    out += _exclusion_sentences(enc, by_kind.get("exclusion", []))
+    out += _port_sentences(by_kind.get("port-pair", []))
+    out += _slot_sentences(by_kind.get("pod-count", []), pods)
+    out += _capacity_sentences(enc, by_kind.get("capacity", []), pods)
+    if len(pods) == 1:
+        out.append(f"So {pods[0]} fits on no node.")
+    elif len(pods) == 2:
+        out.append(f"So {join(pods)} cannot both be placed.")
+    elif pods:
+        out.append(f"So {join(pods)} cannot all be placed together.")
+    if not core.minimal:
+        out.append("(The solver ran out of time while shrinking; some reasons may be redundant.)")
+    return out
+
+
+def explain(enc: Encoding, *, budget_ms: int) -> tuple[Core, list[str]]:
+    core = minimal_core(enc, budget_ms=budget_ms)
+    return core, sentences(enc, core)
+
+
+__all__ = ["Core", "Rules", "explain", "minimal_core", "quantity_text", "sentences"]

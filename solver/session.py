@@ -1,0 +1,133 @@
+"""The one place that talks to Z3.
+
+Everything the solver asks Z3 goes through :class:`Session`: it owns a private Z3
+context, one ``Solver`` (or ``Optimize``), the time limit per query, and the last
+answer. Z3 has three answers, not two: a query that times out or that Z3 gives up on
+is :attr:`Outcome.UNKNOWN`, which callers must never read as "infeasible".
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from typing import Any
+
+import z3
+
+from podfit.errors import PodfitError
+
+
+class Outcome(enum.Enum):
+    SAT = "sat"
+    UNSAT = "unsat"
+    UNKNOWN = "unknown"
+
+
+class Undecided(PodfitError):
+    """Z3 could not decide a query within its time limit (or gave up for another reason)."""
+
+
+class Session:
+    """A Z3 context plus one Solver or Optimize, with a time limit per query.
+
+    Constraints are added with :meth:`add`; :meth:`check` takes assumption literals
+    (the indicator Bools of the constraint families) so an unsatisfiable answer comes
+    with a core drawn from them.
+    """
+
+    def __init__(self, *, timeout_ms: int, optimize: bool = False) -> None:
+        if timeout_ms <= 0:
+            raise ValueError(f"timeout_ms must be positive, got {timeout_ms}")
+        self.ctx = z3.Context()
+        self.timeout_ms = timeout_ms
+        self.optimize = optimize
+        self._engine: Any = z3.Optimize(ctx=self.ctx) if optimize else z3.Solver(ctx=self.ctx)
+        self._last: Outcome | None = None
+        self.reason_unknown = ""
+        self.queries = 0
+
+    # --- building terms ------------------------------------------------------------------
+
+    def var(self, name: str) -> z3.BoolRef:
+        """A fresh Bool in this session's context."""
+        return z3.Bool(name, self.ctx)
+
+    def true(self) -> z3.BoolRef:
+        return z3.BoolVal(True, self.ctx)
+
+    def false(self) -> z3.BoolRef:
+        return z3.BoolVal(False, self.ctx)
+
+    def int_val(self, value: int) -> z3.ArithRef:
+        return z3.IntVal(value, self.ctx)
+
+    def add(self, *constraints: z3.BoolRef) -> None:
+        self._engine.add(*constraints)
+
+    # --- objectives (Optimize only) --------------------------------------------------------
+
+    def maximize(self, expr: z3.ArithRef) -> None:
+        self._require_optimize()
+        self._engine.maximize(expr)
+
+    def minimize(self, expr: z3.ArithRef) -> None:
+        self._require_optimize()
+        self._engine.minimize(expr)
+
+    def _require_optimize(self) -> None:
+        if not self.optimize:
+            raise TypeError("objectives need a Session(optimize=True)")
+
+    # --- queries ---------------------------------------------------------------------------
+
+    def check(
+        self, assumptions: Sequence[z3.BoolRef] = (), *, timeout_ms: int | None = None
+    ) -> Outcome:
+        """Decide the constraints under ``assumptions``; a timeout is UNKNOWN, never UNSAT."""
+        limit = self.timeout_ms if timeout_ms is None else max(1, timeout_ms)
+        self._engine.set("timeout", limit)
+        self.queries += 1
+        self.reason_unknown = ""
+        try:
+            answer = self._engine.check(*assumptions)
+        except z3.Z3Exception as exc:  # e.g. "canceled" when the timer fires mid-call
+            self._last = Outcome.UNKNOWN
+            self.reason_unknown = str(exc)
+            return self._last
+        if answer == z3.sat:
+            self._last = Outcome.SAT
+        elif answer == z3.unsat:
+            self._last = Outcome.UNSAT
+        else:
+            self._last = Outcome.UNKNOWN
+            self.reason_unknown = str(self._engine.reason_unknown())
+        return self._last
+
+    def model(self) -> z3.ModelRef:
+        """The model of the last SAT answer (for Optimize: the optimum)."""
+        if self._last is not Outcome.SAT:
+            raise RuntimeError(f"no model: the last answer was {self._last}")
+        return self._engine.model()
+
+    def best_model(self) -> z3.ModelRef | None:
+        """After an UNKNOWN from Optimize: the best model found before the limit, if any."""
+        try:
+            model: z3.ModelRef = self._engine.model()
+        except z3.Z3Exception:
+            return None
+        return model if len(model) else None
+
+    def unsat_core(self) -> list[z3.BoolRef]:
+        """The assumptions an UNSAT answer used (not necessarily minimal)."""
+        if self._last is not Outcome.UNSAT:
+            raise RuntimeError(f"no core: the last answer was {self._last}")
+        return list(self._engine.unsat_core())
+
+    @staticmethod
+    def is_true(model: z3.ModelRef, expr: z3.BoolRef) -> bool:
+        return bool(z3.is_true(model.eval(expr, model_completion=True)))
+
+    @staticmethod
+    def int_value(model: z3.ModelRef, expr: z3.ArithRef) -> int:
+        value = model.eval(expr, model_completion=True)
+        return int(value.as_long())
