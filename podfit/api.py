@@ -7,6 +7,7 @@ stays cheap.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -14,10 +15,10 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from podfit.cluster import Cluster
-from podfit.errors import ManifestError
+from podfit.errors import ManifestError, UsageError
 from podfit.loading import LoadReport, load, load_pod, load_pods
 from podfit.manifest import to_manifest
-from podfit.model import Pod
+from podfit.model import Node, Pod
 from podfit.quantity import Quantity, parse_quantity
 
 if TYPE_CHECKING:
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from podfit.reference.framework import Profile, ScheduleResult
     from podfit.reference.simulate import SimulationResult
     from podfit.reference.whatif import Change, WhatIfResult
+    from podfit.solver import SolveResult
 
 __all__ = [
     "Cluster",
@@ -39,7 +41,9 @@ __all__ = [
     "load_pods",
     "parse_quantity",
     "qos_class",
+    "replay_placement",
     "simulate",
+    "solve",
     "to_manifest",
     "whatif",
 ]
@@ -112,3 +116,93 @@ def whatif(
     from podfit.reference.whatif import whatif as run
 
     return run(cluster, change, pending=pending or (), profiles=config)
+
+
+def solve(
+    cluster: Cluster,
+    pods: list[Pod],
+    *,
+    timeout_ms: int = 10000,
+    minimize: str | None = None,
+    add_node_shape: Node | None = None,
+    max_new_nodes: int = 20,
+    require_all: bool = True,
+) -> SolveResult:
+    """Ask Z3 whether the pods can all be placed at once (and optimisation questions).
+
+    A feasible answer's placement is replayed through the reference filters; a
+    disagreement between the two oracles is a bug and raises ``AssertionError``.
+    """
+    from podfit.defaults import resolve_priority
+    from podfit.solver import maximize_placed, minimize_nodes, nodes_to_add
+    from podfit.solver import solve as run
+
+    if timeout_ms <= 0:
+        raise UsageError(f"--timeout must be positive, got {timeout_ms} ms")
+    admitted = [resolve_priority(p, cluster.priority_classes) for p in pods]
+    _check_solver_scope(cluster, admitted)
+    work = cluster
+    if add_node_shape is not None:
+        result = nodes_to_add(
+            cluster, admitted, add_node_shape, max_new_nodes, timeout_ms=timeout_ms
+        )
+        if result.status == "feasible":
+            work = cluster.copy()
+            for name in sorted(set(result.placement.values()) - set(cluster.nodes)):
+                work.replace_node(dataclasses.replace(add_node_shape, name=name))
+    elif minimize == "nodes":
+        result = minimize_nodes(cluster, admitted, timeout_ms=timeout_ms)
+    elif not require_all:
+        result = maximize_placed(cluster, admitted, timeout_ms=timeout_ms)
+    else:
+        result = run(cluster, admitted, timeout_ms=timeout_ms)
+    if result.status == "feasible":
+        problems = replay_placement(work, admitted, result.placement)
+        if problems:
+            raise AssertionError(
+                "the solver's placement does not replay through the reference: "
+                + "; ".join(problems)
+            )
+    return result
+
+
+def _check_solver_scope(cluster: Cluster, pods: list[Pod]) -> None:
+    """The solver encodes the node-level filters; say so rather than answer wrongly."""
+    for pod in [*pods, *cluster.bound_pods()]:
+        affinity = pod.affinity
+        required = affinity is not None and any(
+            group is not None and group.required
+            for group in (affinity.pod_affinity, affinity.pod_anti_affinity)
+        )
+        hard_spread = any(
+            c.when_unsatisfiable == "DoNotSchedule" for c in pod.topology_spread_constraints
+        )
+        if (required or hard_spread) and (pod in pods or required):
+            rule = "required inter-pod (anti-)affinity" if required else "DoNotSchedule spread"
+            raise UsageError(
+                f"pod {pod.key} uses {rule}, which the solver does not encode yet; "
+                "use `podfit simulate` for these rules"
+            )
+
+
+def replay_placement(cluster: Cluster, pods: list[Pod], placement: Mapping[str, str]) -> list[str]:
+    """Bind the placement, then check every placed pod against the reference's filters with
+    all the others in place. Returns the violations (empty when the placement is valid)."""
+    from podfit.reference.framework import bind, evict, run_cycle, snapshot_of
+    from podfit.reference.profile import default_profile
+
+    profile = default_profile()
+    work = cluster.copy()
+    placed = [p for p in pods if p.key in placement]
+    for pod in placed:
+        bind(work, pod, placement[pod.key])
+    problems = []
+    for pod in placed:
+        node = placement[pod.key]
+        evict(work, work.pods[pod.key])
+        status = run_cycle(profile, snapshot_of(work), pod).statuses.get(node)
+        if status is None or not status.is_success:
+            reasons = "; ".join(status.reasons) if status is not None else "unknown node"
+            problems.append(f"{pod.key} on {node}: {reasons}")
+        bind(work, pod, node)
+    return problems

@@ -15,7 +15,7 @@ import click
 
 from podfit import __version__
 from podfit.errors import PodfitError
-from podfit.output import FORMATS, emit
+from podfit.output import FORMATS, emit, write_atomic
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -126,21 +126,58 @@ def config_option(func: F) -> F:
     )(func)
 
 
+def load_config(path: str) -> dict[str, Any]:
+    """Scheduler profiles from a KubeSchedulerConfiguration file, read as strictly as manifests."""
+    import podfit
+    from podfit.errors import ManifestError
+    from podfit.loading import load_document
+
+    name, data = load_document(path)
+    if not isinstance(data, dict):
+        kind = "an empty file" if data is None else f"a {type(data).__name__}"
+        raise ManifestError(f"expected a KubeSchedulerConfiguration, got {kind}", source=name)
+    try:
+        return podfit.load_config(data)
+    except ManifestError as exc:
+        raise exc.located(source=name) from None
+    except PodfitError as exc:
+        raise ManifestError(str(exc), source=name) from None
+
+
 @cli.command()
 @files_option
 @click.option("--pod", "pod_path", required=True, metavar="FILE", help="The pod to place.")
 @config_option
 @output_option
-def explain(files: tuple[str, ...], pod_path: str, config_path: str | None, output: str) -> None:
+@click.option("--html", "html_path", default=None, metavar="FILE", help="Also write an HTML page.")
+def explain(
+    files: tuple[str, ...],
+    pod_path: str,
+    config_path: str | None,
+    output: str,
+    html_path: str | None,
+) -> None:
     """Why a pod does or doesn't fit, node by node (exit 1 when it fits nowhere)."""
     import podfit
+    from podfit.defaults import PriorityError
+    from podfit.errors import ManifestError
     from podfit.render import explain_text
 
     cluster = podfit.load(*files)
     pod = podfit.load_pod(pod_path)
-    profiles = podfit.load_config(config_path) if config_path else None
-    result = podfit.explain(cluster, pod, config=profiles)
+    profiles = load_config(config_path) if config_path else None
+    try:
+        result = podfit.explain(cluster, pod, config=profiles)
+    except PriorityError as exc:
+        # Admission's verdict on the pod file: say which file and field, as for any bad input.
+        raise ManifestError(
+            str(exc), source=pod_path, obj=f"Pod {pod.key}", field="spec.priority"
+        ) from None
     emit(result.to_dict(), output, explain_text)
+    if html_path:
+        from podfit.html import render_explain
+
+        write_atomic(html_path, render_explain(result.to_dict()))
     if not result.schedulable and result.bypass is None:
         raise Finding()
 
@@ -157,12 +194,14 @@ def explain(files: tuple[str, ...], pod_path: str, config_path: str | None, outp
 @config_option
 @click.option("--bindings", is_flag=True, help="Print the placements as kind: Binding manifests.")
 @output_option
+@click.option("--html", "html_path", default=None, metavar="FILE", help="Also write an HTML page.")
 def simulate(
     files: tuple[str, ...],
     pods_path: str | None,
     config_path: str | None,
     bindings: bool,
     output: str,
+    html_path: str | None,
 ) -> None:
     """Schedule pending pods one at a time in queue order (exit 1 if any stays pending)."""
     import podfit
@@ -170,7 +209,7 @@ def simulate(
 
     cluster = podfit.load(*files)
     pods = podfit.load_pods(pods_path) if pods_path else cluster.pending_pods()
-    profiles = podfit.load_config(config_path) if config_path else None
+    profiles = load_config(config_path) if config_path else None
     result = podfit.simulate(cluster, pods, config=profiles)
     if bindings:
         docs = [
@@ -186,6 +225,10 @@ def simulate(
         click.echo(to_yaml(docs, many=True), nl=False)
     else:
         emit(result.to_dict(), output, simulate_text)
+    if html_path:
+        from podfit.html import render_simulation
+
+        write_atomic(html_path, render_simulation(result.to_dict()))
     if result.pending:
         raise Finding()
 
@@ -194,6 +237,112 @@ def simulate_text(d: dict[str, Any]) -> str:
     from podfit.render import simulate_view
 
     return simulate_view(d)
+
+
+@cli.command()
+@files_option
+@click.option("--pods", "pods_path", default=None, metavar="FILE", help="Pending pods.")
+@click.option(
+    "--minimize",
+    type=click.Choice(["nodes"]),
+    default=None,
+    help="Use as few nodes as possible.",
+)
+@click.option(
+    "--add-node-shape",
+    "shape_path",
+    default=None,
+    metavar="FILE",
+    help="A Node manifest: how many nodes of this shape must be added for everything to fit.",
+)
+@click.option("--max-new-nodes", default=20, show_default=True, help="With --add-node-shape.")
+@click.option(
+    "--maximize-placed",
+    is_flag=True,
+    help="Place as many pods as possible, higher priorities first.",
+)
+@click.option(
+    "--timeout",
+    "timeout_s",
+    type=float,
+    default=10.0,
+    show_default=True,
+    help="Seconds per solver query; when it runs out the answer is 'unknown'.",
+)
+@click.option("--bindings", is_flag=True, help="Print the placement as kind: Binding manifests.")
+@output_option
+def solve(
+    files: tuple[str, ...],
+    pods_path: str | None,
+    minimize: str | None,
+    shape_path: str | None,
+    max_new_nodes: int,
+    maximize_placed: bool,
+    timeout_s: float,
+    bindings: bool,
+    output: str,
+) -> None:
+    """Ask Z3 whether the pending pods can all be placed at once, and if not, why.
+
+    Exit 1 when they cannot; exit 2 when the solver could not decide within --timeout.
+    """
+    import podfit
+    from podfit.output import to_yaml
+
+    if timeout_s <= 0:
+        raise PodfitError(f"--timeout must be positive, got {timeout_s}")
+    cluster = podfit.load(*files)
+    pods = podfit.load_pods(pods_path) if pods_path else cluster.pending_pods()
+    shape = None
+    if shape_path:
+        nodes = [o for o in podfit.load(shape_path).nodes.values()]
+        if len(nodes) != 1:
+            raise PodfitError(f"{shape_path}: expected exactly one Node, found {len(nodes)}")
+        shape = nodes[0]
+    result = podfit.solve(
+        cluster,
+        pods,
+        timeout_ms=int(timeout_s * 1000),
+        minimize=minimize,
+        add_node_shape=shape,
+        max_new_nodes=max_new_nodes,
+        require_all=not maximize_placed,
+    )
+    if bindings and result.status == "feasible":
+        namespaces = {p.key: p.namespace for p in pods}
+        docs = [
+            {
+                "apiVersion": "v1",
+                "kind": "Binding",
+                "metadata": {"name": key.split("/", 1)[1], "namespace": namespaces[key]},
+                "target": {"apiVersion": "v1", "kind": "Node", "name": node},
+            }
+            for key, node in result.placement.items()
+        ]
+        click.echo(to_yaml(docs, many=True), nl=False)
+    else:
+        emit(result.to_dict(), output, solve_text)
+    if result.status == "unknown":
+        click.echo(
+            f"podfit: error: the solver could not decide within {timeout_s:g} s "
+            "(answer unknown; raise --timeout)",
+            err=True,
+        )
+        sys.exit(2)
+    if result.status == "infeasible" or result.unplaced:
+        raise Finding()
+
+
+def solve_text(d: dict[str, Any]) -> str:
+    lines = [f"solver: {d['status']}"]
+    for pod, node in d["placement"].items():
+        lines.append(f"  {pod} -> {node}")
+    for pod in d["unplaced"]:
+        lines.append(f"  {pod} -> (not placed)")
+    lines += [f"  {line}" for line in d["explanation"]]
+    if d["core"]:
+        lines.append("rules: " + ", ".join(d["core"]))
+    return "\n".join(lines)
 
 
 # --- spec ----------------------------------------------------------------------------------
@@ -282,6 +431,25 @@ def spec_show(rule_id: str, output: str) -> None:
         return "\n".join(lines)
 
     emit(data, output, text)
+
+
+@spec.command("docs")
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Directory for the markdown pages (one per area, plus index.md).",
+)
+def spec_docs(out_dir: str) -> None:
+    """Write the rule reference as markdown: one page per area and an index."""
+    from podfit.spec import areas
+    from podfit.specdocs import render_rule_docs
+
+    pages = render_rule_docs(areas())
+    for name, text in pages.items():
+        write_atomic(f"{out_dir}/{name}", text)
+    click.echo(f"wrote {len(pages)} pages to {out_dir}")
 
 
 @spec.command("verify")
