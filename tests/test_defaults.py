@@ -35,7 +35,13 @@ def test_requests_default_to_limits_per_resource() -> None:
         pod(
             {
                 "containers": [
-                    {"name": "c", "resources": {"limits": {"cpu": "2", "memory": "1Gi"}, "requests": {"cpu": "500m"}}}
+                    {
+                        "name": "c",
+                        "resources": {
+                            "limits": {"cpu": "2", "memory": "1Gi"},
+                            "requests": {"cpu": "500m"},
+                        },
+                    }
                 ],
                 "initContainers": [{"name": "i", "resources": {"limits": {"nvidia.com/gpu": "1"}}}],
             }
@@ -63,7 +69,13 @@ def test_toleration_without_key_must_be_exists() -> None:
 def test_topology_spread_policies_default() -> None:
     # pkg/scheduler: a nil nodeAffinityPolicy means Honor, a nil nodeTaintsPolicy means Ignore.
     p = pod_from_manifest(
-        pod({"topologySpreadConstraints": [{"maxSkew": 1, "topologyKey": "zone", "whenUnsatisfiable": "DoNotSchedule"}]})
+        pod(
+            {
+                "topologySpreadConstraints": [
+                    {"maxSkew": 1, "topologyKey": "zone", "whenUnsatisfiable": "DoNotSchedule"}
+                ]
+            }
+        )
     )
     c = p.topology_spread_constraints[0]
     assert (c.node_affinity_policy, c.node_taints_policy) == ("Honor", "Ignore")
@@ -72,7 +84,9 @@ def test_topology_spread_policies_default() -> None:
 def test_host_network_copies_container_port_to_host_port() -> None:
     # pkg/apis/core/v1/defaults.go: SetDefaults_PodSpec with hostNetwork.
     p = pod_from_manifest(
-        pod({"hostNetwork": True, "containers": [{"name": "c", "ports": [{"containerPort": 9100}]}]})
+        pod(
+            {"hostNetwork": True, "containers": [{"name": "c", "ports": [{"containerPort": 9100}]}]}
+        )
     )
     assert p.containers[0].ports[0].host_port == 9100
     q = pod_from_manifest(pod({"containers": [{"name": "c", "ports": [{"containerPort": 9100}]}]}))
@@ -93,25 +107,58 @@ CLASSES = {
         ({}, CLASSES, 5, "PreemptLowerPriority", "low-default"),
         ({}, {"high": CLASSES["high"]}, 0, "PreemptLowerPriority", ""),
         ({"priorityClassName": "polite"}, CLASSES, 500, "Never", "polite"),
-        ({"priorityClassName": "system-node-critical"}, {}, 2000001000, "PreemptLowerPriority", "system-node-critical"),
-        ({"priority": 1000, "priorityClassName": "high"}, CLASSES, 1000, "PreemptLowerPriority", "high"),
+        (
+            {"priorityClassName": "system-node-critical"},
+            {},
+            2000001000,
+            "PreemptLowerPriority",
+            "system-node-critical",
+        ),
+        (
+            {"priority": 1000, "priorityClassName": "high"},
+            CLASSES,
+            1000,
+            "PreemptLowerPriority",
+            "high",
+        ),
     ],
-    ids=["named class", "global default named", "no default is 0", "class policy", "built-in class", "equal priority accepted"],
+    ids=[
+        "named class",
+        "global default named",
+        "no default is 0",
+        "class policy",
+        "built-in class",
+        "equal priority accepted",
+    ],
 )
 def test_priority_admission(
-    spec: dict[str, Any], classes: dict[str, PriorityClass], priority: int, policy: str, class_name: str
+    spec: dict[str, Any],
+    classes: dict[str, PriorityClass],
+    priority: int,
+    policy: str,
+    class_name: str,
 ) -> None:
     # plugin/pkg/admission/priority/admission.go
     p = resolve_priority(pod_from_manifest(pod(spec)), classes)
-    assert (p.priority, p.preemption_policy, p.priority_class_name) == (priority, policy, class_name)
+    assert (p.priority, p.preemption_policy, p.priority_class_name) == (
+        priority,
+        policy,
+        class_name,
+    )
 
 
 @pytest.mark.parametrize(
     "spec,message",
     [
         ({"priorityClassName": "gold"}, "no PriorityClass with name gold was found"),
-        ({"priorityClassName": "high", "priority": 7}, "the integer value of priority (7) must not be provided"),
-        ({"priorityClassName": "polite", "preemptionPolicy": "PreemptLowerPriority"}, "PreemptionPolicy (PreemptLowerPriority) must not be provided"),
+        (
+            {"priorityClassName": "high", "priority": 7},
+            "the integer value of priority (7) must not be provided",
+        ),
+        (
+            {"priorityClassName": "polite", "preemptionPolicy": "PreemptLowerPriority"},
+            "PreemptionPolicy (PreemptLowerPriority) must not be provided",
+        ),
     ],
     ids=["unknown class", "conflicting priority", "conflicting preemption policy"],
 )
@@ -130,7 +177,14 @@ def test_lowest_global_default_wins_and_dumped_pods_keep_their_priority() -> Non
 def test_node_allocatable_defaults_to_capacity() -> None:
     # pkg/apis/core/v1/defaults.go: SetDefaults_NodeStatus.
     cluster = cluster_from_manifests(
-        [{"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n"}, "status": {"capacity": {"cpu": "2", "pods": "5"}}}]
+        [
+            {
+                "apiVersion": "v1",
+                "kind": "Node",
+                "metadata": {"name": "n"},
+                "status": {"capacity": {"cpu": "2", "pods": "5"}},
+            }
+        ]
     )
     assert cluster.nodes["n"].allocatable["cpu"].value == 2
 
@@ -138,7 +192,13 @@ def test_node_allocatable_defaults_to_capacity() -> None:
 def test_quantities_round_up_to_milli_precision() -> None:
     # pkg/apis/core/v1/defaults.go: SetDefaults_ResourceList rounds up to milli-units.
     p = pod_from_manifest(
-        pod({"containers": [{"name": "c", "resources": {"requests": {"cpu": "0.0001", "memory": "0.5"}}}]})
+        pod(
+            {
+                "containers": [
+                    {"name": "c", "resources": {"requests": {"cpu": "0.0001", "memory": "0.5"}}}
+                ]
+            }
+        )
     )
     requests = p.containers[0].resources.requests
     assert requests["cpu"].value == Fraction(1, 1000)
