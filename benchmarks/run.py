@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import random
 import statistics
 import sys
 import time
@@ -75,6 +76,94 @@ def explain_scaling(quick: bool) -> list[Row]:
             (
                 f"load + snapshot, {n:,} nodes / {n * 10:,} pods",
                 f"{ms(load)}, peak {peak / 2**20:.0f} MiB",
+            )
+        )
+    return rows
+
+
+def spread_pods(count: int, apps: int = 100) -> list[dict[str, object]]:
+    """Replicas of ``apps`` apps: hostname anti-affinity within an app, zone spread."""
+    out: list[dict[str, object]] = []
+    for i in range(count):
+        app = f"svc-{i % apps}"
+        selector = {"matchLabels": {"app": app}}
+        out.append(
+            {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {"name": f"pending-{i}", "namespace": "bench", "labels": {"app": app}},
+                "spec": {
+                    "containers": [
+                        {"name": "c", "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}}}
+                    ],
+                    "tolerations": [{"operator": "Exists"}],
+                    "affinity": {
+                        "podAntiAffinity": {
+                            "requiredDuringSchedulingIgnoredDuringExecution": [
+                                {"topologyKey": "kubernetes.io/hostname", "labelSelector": selector}
+                            ]
+                        }
+                    },
+                    "topologySpreadConstraints": [
+                        {
+                            "maxSkew": 1,
+                            "topologyKey": "topology.kubernetes.io/zone",
+                            "whenUnsatisfiable": "DoNotSchedule",
+                            "labelSelector": selector,
+                        }
+                    ],
+                },
+            }
+        )
+    return out
+
+
+@scenario
+def simulate_spread(quick: bool) -> list[Row]:
+    """simulate pending pods with hostname anti-affinity and zone spread onto 500 nodes / 5,000 pods."""
+    from podfit.api import simulate
+
+    pending = 200 if quick else 1000
+    cluster = cluster_from_manifests(synthetic.cluster_manifests(500, pods_per_node=10))
+    pods = [pod_from_manifest(m) for m in spread_pods(pending)]
+    start = time.perf_counter()
+    result = simulate(cluster, pods)
+    took = time.perf_counter() - start
+    placed = sum(1 for d in result.decisions if d.node)
+    print(f"simulate {pending} pods onto 500 nodes: {took:.1f} s, {placed} placed")
+    return [
+        (
+            f"simulate {pending:,} pods (anti-affinity + zone spread), 500 nodes / 5,000 pods",
+            f"{took:.1f} s ({placed:,} placed)",
+        )
+    ]
+
+
+@scenario
+def solver_scale(quick: bool) -> list[Row]:
+    """Z3: pending pods x nodes with taints, selectors and resources."""
+    from podfit.solver import solve
+
+    rows: list[Row] = []
+    sizes = [(50, 25), (200, 100)] if quick else [(50, 25), (200, 100), (500, 250)]
+    for pods_n, nodes_n in sizes:
+        rng = random.Random(3)
+        manifests = [synthetic.node_manifest(i, rng) for i in range(nodes_n)]
+        cluster = cluster_from_manifests(manifests)
+        pods = []
+        for i in range(pods_n):
+            m = synthetic.pod_manifest(f"p-{i}", rng)
+            m["spec"]["nodeSelector"] = {"disktype": rng.choice(["ssd", "hdd"])}
+            m["spec"]["tolerations"] = [{"key": "dedicated-0", "operator": "Exists"}]
+            pods.append(pod_from_manifest(m))
+        start = time.perf_counter()
+        result = solve(cluster, pods, timeout_ms=60_000)
+        took = time.perf_counter() - start
+        print(f"solve {pods_n} pods x {nodes_n} nodes: {result.status} in {took:.1f} s")
+        rows.append(
+            (
+                f"solve {pods_n} pods x {nodes_n} nodes (taints, selectors, resources)",
+                f"{result.status} in {took:.1f} s",
             )
         )
     return rows

@@ -149,6 +149,21 @@ def label_selector_problems(selector: LabelSelector | None) -> list[str]:
     return problems
 
 
+# Validity by selector identity: selectors are immutable and matched against many pods.
+_VALID_SELECTORS: dict[int, tuple[LabelSelector, bool]] = {}
+
+
+def _selector_is_valid(selector: LabelSelector) -> bool:
+    hit = _VALID_SELECTORS.get(id(selector))
+    if hit is not None and hit[0] is selector:
+        return hit[1]
+    if len(_VALID_SELECTORS) > 100_000:
+        _VALID_SELECTORS.clear()
+    valid = not label_selector_problems(selector)
+    _VALID_SELECTORS[id(selector)] = (selector, valid)
+    return valid
+
+
 def selector_matches(selector: LabelSelector | None, labels: Mapping[str, str]) -> bool:
     """metav1.LabelSelector semantics: an absent selector (None) matches nothing, an empty
     selector ``{}`` matches everything, otherwise every matchLabels entry and every
@@ -162,7 +177,7 @@ def selector_matches(selector: LabelSelector | None, labels: Mapping[str, str]) 
         return False
     if selector.is_empty:
         return True
-    if label_selector_problems(selector):
+    if not _selector_is_valid(selector):
         return False
     for key, value in selector.match_labels.items():
         if labels.get(key) != value:
