@@ -17,6 +17,7 @@ from typing import Any
 from podfit.model import Node, Pod
 
 from .framework import MAX_NODE_SCORE, CycleState, Plugin
+from .labels import single_label
 from .nodeinfo import NodeInfo, PodInfo, Snapshot
 from .podaffinity import PodTerms, ResolvedTerm, pod_terms
 from .profile import ConfigError
@@ -109,22 +110,38 @@ class InterPodAffinity(Plugin):
         ):
             return SKIP
         if terms.required_affinity or terms.required_anti_affinity:
-            for node_info in snapshot.nodes.values():
-                for p in node_info.pods:
-                    other = p.pod
-                    if terms.required_affinity and _matches_all(terms.required_affinity, other, ns):
-                        for term in terms.required_affinity:
-                            pair = _pairs(term, node_info.node)
-                            if pair is not None:
-                                st.affinity[pair] += 1
-                    for term in terms.required_anti_affinity:
-                        if term.matches(other, ns):
-                            pair = _pairs(term, node_info.node)
-                            if pair is not None:
-                                st.anti[pair] += 1
+            self._count_matching(st, terms, snapshot, ns)
         st.self_match = _matches_all(terms.required_affinity, incoming, ns)
         state[self.name] = st
         return None
+
+    @staticmethod
+    def _count_matching(
+        st: _FilterState, terms: PodTerms, snapshot: Snapshot, ns: _NamespaceLabels
+    ) -> None:
+        """Count, per topology pair, the pods the incoming pod's required terms select."""
+        fast_affinity = _indexable(terms.required_affinity, at_most_one=True)
+        fast_anti = _indexable(terms.required_anti_affinity)
+        for node_info in snapshot.nodes.values():
+            if fast_affinity is not None and fast_anti is not None:
+                # One-label selectors in named namespaces: look the node's index up.
+                for term, (key, value) in zip(terms.required_affinity, fast_affinity, strict=True):
+                    _add_indexed(st.affinity, term, node_info, key, value)
+                for term, (key, value) in zip(terms.required_anti_affinity, fast_anti, strict=True):
+                    _add_indexed(st.anti, term, node_info, key, value)
+                continue
+            for p in node_info.pods:
+                other = p.pod
+                if terms.required_affinity and _matches_all(terms.required_affinity, other, ns):
+                    for term in terms.required_affinity:
+                        pair = _pairs(term, node_info.node)
+                        if pair is not None:
+                            st.affinity[pair] += 1
+                for term in terms.required_anti_affinity:
+                    if term.matches(other, ns):
+                        pair = _pairs(term, node_info.node)
+                        if pair is not None:
+                            st.anti[pair] += 1
 
     def filter(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> Status | None:
         st: _FilterState = state[self.name]
@@ -216,6 +233,32 @@ class InterPodAffinity(Plugin):
         for name, value in scores.items():
             # float then truncation toward zero, as upstream's int64(float64(...)).
             scores[name] = int(MAX_NODE_SCORE * ((value - low) / spread)) if spread > 0 else 0
+
+
+def _indexable(
+    terms: tuple[ResolvedTerm, ...], *, at_most_one: bool = False
+) -> list[tuple[str, str]] | None:
+    """Each term's single required label, when every term can use the label index."""
+    if at_most_one and len(terms) > 1:
+        return None  # affinity needs pods matching all terms at once
+    out = []
+    for term in terms:
+        pair = single_label(term.selector) if term.selector is not None else None
+        if pair is None or term.namespace_selector is not None:
+            return None
+        out.append(pair)
+    return out
+
+
+def _add_indexed(
+    counts: Counter[TopologyPair], term: ResolvedTerm, node: NodeInfo, key: str, value: str
+) -> None:
+    pair = _pairs(term, node.node)
+    if pair is None:
+        return
+    n = sum(node.count_label(ns, key, value, terminating=True) for ns in term.namespaces)
+    if n:
+        counts[pair] += n
 
 
 def _existing_terms(snapshot: Snapshot) -> list[tuple[NodeInfo, Pod, PodTerms]]:

@@ -164,6 +164,19 @@ def _selector_is_valid(selector: LabelSelector) -> bool:
     return valid
 
 
+def single_label(selector: LabelSelector) -> tuple[str, str] | None:
+    """The one key=value a valid selector requires, when that is all it requires
+    (``matchLabels: {k: v}`` or ``k In [v]``); None otherwise."""
+    pairs = list(selector.match_labels.items())
+    for req in selector.match_expressions:
+        if req.operator != IN or len(req.values) != 1:
+            return None
+        pairs.append((req.key, req.values[0]))
+    if len(set(pairs)) != 1 or not _selector_is_valid(selector):
+        return None
+    return pairs[0]
+
+
 def selector_matches(selector: LabelSelector | None, labels: Mapping[str, str]) -> bool:
     """metav1.LabelSelector semantics: an absent selector (None) matches nothing, an empty
     selector ``{}`` matches everything, otherwise every matchLabels entry and every

@@ -70,6 +70,10 @@ class NodeInfo:
     allocatable: dict[str, int] = field(default_factory=dict)
     # Distinct (hostIP, protocol, port) the node's pods hold (upstream's HostPortInfo set).
     used_ports: list[HostPort] = field(default_factory=list)
+    # (namespace, label key, value) -> pods carrying it, all and terminating only: lets the
+    # cluster-level plugins count pods matching a one-label selector without a scan.
+    label_index: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    terminating_index: dict[tuple[str, str, str], int] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -99,6 +103,22 @@ class NodeInfo:
         for port in p.ports:
             if port not in self.used_ports:
                 self.used_ports.append(port)
+        self._index(p.pod, 1)
+
+    def _index(self, pod: Pod, delta: int) -> None:
+        ns = pod.namespace
+        terminating = pod.is_terminating
+        for key, value in pod.labels.items():
+            entry = (ns, key, value)
+            self.label_index[entry] = self.label_index.get(entry, 0) + delta
+            if terminating:
+                self.terminating_index[entry] = self.terminating_index.get(entry, 0) + delta
+
+    def count_label(self, namespace: str, key: str, value: str, *, terminating: bool) -> int:
+        """Pods in ``namespace`` labelled key=value (without terminating ones if asked)."""
+        entry = (namespace, key, value)
+        n = self.label_index.get(entry, 0)
+        return n if terminating else n - self.terminating_index.get(entry, 0)
 
     def remove(self, pod: Pod) -> bool:
         for i, p in enumerate(self.pods):
@@ -113,6 +133,7 @@ class NodeInfo:
                 for port in p.ports:
                     if port in self.used_ports:
                         self.used_ports.remove(port)
+                self._index(p.pod, -1)
                 return True
         return False
 
@@ -127,6 +148,8 @@ class NodeInfo:
             nonzero_requested=dict(self.nonzero_requested),
             allocatable=self.allocatable,
             used_ports=list(self.used_ports),
+            label_index=dict(self.label_index),
+            terminating_index=dict(self.terminating_index),
         )
 
 

@@ -40,7 +40,12 @@ from podfit.model import (
 )
 
 from .framework import MAX_NODE_SCORE, CycleState, Plugin
-from .labels import label_selector_problems, required_node_affinity_matches, selector_matches
+from .labels import (
+    label_selector_problems,
+    required_node_affinity_matches,
+    selector_matches,
+    single_label,
+)
 from .nodeinfo import NodeInfo, PodInfo, Snapshot
 from .profile import ConfigError
 from .status import SKIP, Code, Status
@@ -143,6 +148,9 @@ def _counts_for(c: Constraint, pod: Pod, info: NodeInfo) -> int:
     if c.selector is None or c.selector.is_empty:
         # A nil selector matches nothing; upstream also counts no pods for `{}` (Everything).
         return 0
+    pair = single_label(c.selector)
+    if pair is not None:  # the common `app: x` selector: an index lookup
+        return info.count_label(pod.namespace, pair[0], pair[1], terminating=False)
     n = 0
     for p in info.pods:
         other = p.pod
