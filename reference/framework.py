@@ -222,9 +222,39 @@ def evict(cluster: Cluster, pod: Pod) -> None:
     _SNAPSHOTS[cluster] = (cluster.version, snap)
 
 
-def run_cycle(profile: Profile, snapshot: Snapshot, pod: Pod) -> ScheduleResult:
-    """One scheduling cycle for ``pod`` against ``snapshot`` (nothing is bound)."""
+MIN_FEASIBLE_NODES_TO_FIND = 100
+MIN_FEASIBLE_NODES_PERCENTAGE = 5
+
+
+def num_feasible_nodes_to_find(num_nodes: int, percentage: int = 0) -> int:
+    """How many feasible nodes kube-scheduler looks for before it stops filtering
+    (percentageOfNodesToScore; 0 means adaptive: 50% minus 1% per 125 nodes, at least 5%,
+    and never fewer than 100 nodes). Below 100 nodes every node is filtered."""
+    if num_nodes < MIN_FEASIBLE_NODES_TO_FIND:
+        return num_nodes
+    if percentage == 0:
+        percentage = max(50 - num_nodes // 125, MIN_FEASIBLE_NODES_PERCENTAGE)
+    found = num_nodes * percentage // 100
+    return max(found, MIN_FEASIBLE_NODES_TO_FIND)
+
+
+def run_cycle(
+    profile: Profile, snapshot: Snapshot, pod: Pod, *, sample: bool = False
+) -> ScheduleResult:
+    """One scheduling cycle for ``pod`` against ``snapshot`` (nothing is bound).
+
+    By default every node is filtered and scored, so an explanation covers them all. With
+    ``sample`` the cycle behaves as kube-scheduler's: it starts where the previous sampled
+    cycle stopped and stops filtering once it has found ``num_feasible_nodes_to_find``
+    feasible nodes (only clusters of 100 nodes or more are affected).
+    """
     nodes = snapshot.node_list()
+    start = 0
+    limit = len(nodes)
+    if sample and nodes:
+        start = snapshot.next_start_node % len(nodes)
+        nodes = nodes[start:] + nodes[:start]
+        limit = num_feasible_nodes_to_find(len(nodes))
     result = ScheduleResult(pod=pod, nodes=[n.node.name for n in nodes])
     info = PodInfo.of(pod)
     state = CycleState()
@@ -250,7 +280,11 @@ def run_cycle(profile: Profile, snapshot: Snapshot, pod: Pod) -> ScheduleResult:
     # once per cycle rather than once per node (this loop runs for every node).
     tagged: dict[tuple[int, str], tuple[Status, Status]] = {}
     success = Code.SUCCESS
+    processed = 0
     for node in nodes:
+        if len(feasible) >= limit:
+            break
+        processed += 1
         name = node.node.name
         if allowed is not None and name not in allowed:
             statuses[name] = allowed_status(state)
@@ -269,6 +303,8 @@ def run_cycle(profile: Profile, snapshot: Snapshot, pod: Pod) -> ScheduleResult:
         statuses[name] = node_status
         if node_status is SUCCESS:
             feasible.append(node)
+    if sample and nodes:
+        snapshot.next_start_node = (start + processed) % len(nodes)
     result.feasible = [n.name for n in feasible]
     if not feasible:
         return result

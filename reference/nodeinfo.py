@@ -163,6 +163,8 @@ class Snapshot:
     image_nodes: dict[str, int] = field(default_factory=dict)
     # Derived data plugins keep across cycles (e.g. pods with affinity terms); cleared on change.
     cache: dict[str, Any] = field(default_factory=dict)
+    # Where the next sampled scheduling cycle starts (kube-scheduler's nextStartNodeIndex).
+    next_start_node: int = 0
 
     @classmethod
     def of(cls, cluster: Cluster) -> Snapshot:

@@ -27,9 +27,12 @@ def schedule_one(
     profiles: Mapping[str, Profile] | None = None,
     *,
     preemption: bool = True,
+    sample: bool = False,
 ) -> ScheduleResult:
     """Filter and score every node for ``pod``; when none fits, run preemption as a dry
-    run (what it would evict, where). Nothing is bound or evicted."""
+    run (what it would evict, where). Nothing is bound or evicted. ``sample`` makes the
+    cycle stop filtering once it has found as many feasible nodes as kube-scheduler would
+    (percentageOfNodesToScore); explanations leave it off to cover every node."""
     pod = resolve_priority(pod, cluster.priority_classes)
     chosen = profiles_or_default(profiles)
     profile = chosen.get(pod.scheduler_name)
@@ -44,7 +47,7 @@ def schedule_one(
     if pod.key in cluster.pods:
         cluster = cluster.copy()
         cluster.remove_pod(pod.key)
-    result = run_cycle(profile, snapshot_of(cluster), pod)
+    result = run_cycle(profile, snapshot_of(cluster), pod, sample=sample)
     result.not_modelled = NOT_MODELLED
     result.qos = qos_class(pod)
     if preemption and not result.feasible and result.error is None:

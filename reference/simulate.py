@@ -156,7 +156,7 @@ def _attempt(
         # Never goes through the scheduler: the kubelet of that node runs it.
         bind(work, pod, pod.node_name)
         return Decision(pod, pod.node_name, "bound by spec.nodeName", bypassed=True), 1
-    outcome: ScheduleResult = schedule_one(work, pod, profiles)
+    outcome: ScheduleResult = schedule_one(work, pod, profiles, sample=True)
     if outcome.bypass is not None:
         return Decision(pod, None, outcome.bypass, bypassed=True), 0
     if outcome.selected is not None:
@@ -170,7 +170,7 @@ def _attempt(
     for key in outcome.victims:
         evict(work, work.pods[key])
         result.evicted.append(key)
-    retry = schedule_one(work, pod, profiles, preemption=False)
+    retry = schedule_one(work, pod, profiles, preemption=False, sample=True)
     if retry.selected is None:
         return Decision(pod, None, retry.message), len(outcome.victims)
     bind(work, pod, retry.selected)

@@ -840,3 +840,61 @@ def test_never_preempting_pods_evict_nothing_in_simulate(
     result = simulate(cluster, pending)
     assert result.evicted == []
     assert set(cluster.pods) <= set(result.cluster.pods)
+
+
+# --- percentageOfNodesToScore --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("nodes", "want"),
+    [
+        (0, 0),
+        (50, 50),
+        (99, 99),
+        (100, 100),
+        (200, 100),
+        (500, 230),
+        (1000, 420),
+        (5000, 500),
+        (20000, 1000),
+    ],
+)
+def test_feasible_nodes_to_find_is_upstreams_adaptive_share(nodes: int, want: int) -> None:
+    from podfit.reference.framework import num_feasible_nodes_to_find
+
+    assert num_feasible_nodes_to_find(nodes) == want
+
+
+def test_sampled_cycles_stop_early_and_rotate_the_start_node() -> None:
+    from podfit.loading import cluster_from_manifests, pod_from_manifest
+    from podfit.reference.framework import run_cycle, snapshot_of
+    from podfit.reference.profile import default_profile
+
+    nodes = [
+        {
+            "apiVersion": "v1",
+            "kind": "Node",
+            "metadata": {"name": f"n{i:03}"},
+            "status": {"allocatable": {"cpu": "4", "memory": "8Gi", "pods": "10"}},
+        }
+        for i in range(300)
+    ]
+    cluster = cluster_from_manifests(nodes)
+    pod = pod_from_manifest(
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "p"},
+            "spec": {"containers": [{"name": "c"}]},
+        }
+    )
+    snap = snapshot_of(cluster)
+    full = run_cycle(default_profile(), snap, pod)
+    assert len(full.feasible) == 300
+    # 300 nodes: 50% - 300 // 125 = 48% of them, 144 feasible nodes are enough.
+    first = run_cycle(default_profile(), snap, pod, sample=True)
+    assert len(first.feasible) == 144 and first.feasible[0] == "n000"
+    second = run_cycle(default_profile(), snap, pod, sample=True)
+    assert len(second.feasible) == 144 and second.feasible[0] == "n144"
+    third = run_cycle(default_profile(), snap, pod, sample=True)
+    assert third.feasible[0] == "n288" and "n000" in third.feasible
