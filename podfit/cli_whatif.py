@@ -60,7 +60,8 @@ def parse_label(node: str, spec: str) -> LabelChange:
 
 
 def parse_condition(spec: str) -> ConditionChange:
-    """``node=Type`` (status True) or ``node=Type=Status``."""
+    """``node=Type`` (status True), ``node=Type=Status``, or ``node=NotReady`` /
+    ``node=Unreachable`` (Ready False / Unknown)."""
     from podfit.reference.whatif import ConditionChange
 
     parts = spec.split("=")
@@ -69,6 +70,11 @@ def parse_condition(spec: str) -> ConditionChange:
             f"{spec!r}: expected NODE=TYPE or NODE=TYPE=STATUS (e.g. node-1=Ready=False)",
             param_hint="--condition",
         )
+    # The node states people name, as the Ready condition the node lifecycle controller reads.
+    shorthand = {"NotReady": ("Ready", "False"), "Unreachable": ("Ready", "Unknown")}
+    if parts[1] in shorthand and len(parts) == 2:
+        type_, status = shorthand[parts[1]]
+        return ConditionChange(parts[0], type=type_, status=status)
     status = parts[2] if len(parts) == 3 else "True"
     return ConditionChange(parts[0], type=parts[1], status=status)
 

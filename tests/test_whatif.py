@@ -534,3 +534,14 @@ def test_an_already_scheduled_deletion_keeps_its_deadline() -> None:
         [node("n1"), pod("p", "n1", tolerations=[{**timed, "key": "b", "tolerationSeconds": 30}])]
     )
     assert whatif(fresh, TaintChange("n1", "b", "NoExecute")).timeline[0].at == 30
+
+
+def test_condition_shorthands_name_the_ready_condition() -> None:
+    from podfit.cli_whatif import parse_condition
+
+    not_ready = parse_condition("node-a=NotReady")
+    assert (not_ready.node, not_ready.type, not_ready.status) == ("node-a", "Ready", "False")
+    unreachable = parse_condition("node-a=Unreachable")
+    assert (unreachable.type, unreachable.status) == ("Ready", "Unknown")
+    explicit = parse_condition("node-a=MemoryPressure")
+    assert (explicit.type, explicit.status) == ("MemoryPressure", "True")
