@@ -506,9 +506,11 @@ def spec_verify(backend_names: tuple[str, ...], patterns: tuple[str, ...], outpu
 def _register_commands() -> None:
     """Commands that live in their own modules."""
     from podfit.cli_admit import admit
+    from podfit.cli_conform import conform
     from podfit.cli_whatif import whatif
 
     cli.add_command(admit)
+    cli.add_command(conform)
     cli.add_command(whatif)
 
 

@@ -1,0 +1,298 @@
+"""pytest plugin: podfit's conformance properties as test items, and fixtures for your own.
+
+Registered as the ``pytest11`` entry point ``podfit``; it does nothing unless asked::
+
+    pytest --podfit-adapter "exec:./my-scheduler" [--podfit-rules taints --podfit-rules resources]
+           [--podfit-max-examples 200] [--podfit-seed 1234] [--podfit-out DIR]
+
+With ``--podfit-adapter`` each property on each rule area the scheduler claims (and the
+stateful run) becomes one test item, so ``-k``, ``-x``, JUnit XML and pytest-xdist all
+apply: under xdist the items are shared out between workers and every worker uses the
+controller's seed, so a run is repeatable from the seed in the report header.
+
+Fixtures: ``podfit_scheduler`` (the adapter's scheduler, session-wide; skips when no
+adapter is given), ``podfit_cluster_strategy`` and ``podfit_problem_strategy`` (Hypothesis
+strategies for clusters and for (cluster, pending pod) pairs over the selected areas) and
+``podfit_seed``.
+
+Only pytest is imported at load time; podfit and Hypothesis are imported inside the hooks
+that need them, so having the plugin installed costs other test runs nothing.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from hypothesis.strategies import SearchStrategy
+
+    from podfit.cluster import Cluster
+    from podfit.conformance.decisions import Scheduler
+    from podfit.conformance.properties import Finding
+    from podfit.conformance.runner import Unit
+    from podfit.model import Pod
+
+SEED_KEY = pytest.StashKey[int]()
+SCHEDULER_KEY = pytest.StashKey["Scheduler"]()
+WORKER_SEED = "podfit_seed"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("podfit", "podfit conformance")
+    group.addoption(
+        "--podfit-adapter",
+        dest="podfit_adapter",
+        default=None,
+        metavar="SPEC",
+        help="Check this scheduler (reference, mutant:NAME, python:MOD:FN, exec:CMD, "
+        "extender:URL, kube:CTX): its properties are collected as test items.",
+    )
+    group.addoption(
+        "--podfit-max-examples",
+        dest="podfit_max_examples",
+        type=int,
+        default=200,
+        metavar="N",
+        help="Hypothesis examples per property and rule area (default 200).",
+    )
+    group.addoption(
+        "--podfit-seed",
+        dest="podfit_seed",
+        type=int,
+        default=None,
+        metavar="SEED",
+        help="Repeat a run: the seed is printed in the report header.",
+    )
+    group.addoption(
+        "--podfit-rules",
+        dest="podfit_rules",
+        action="append",
+        default=[],
+        metavar="AREA_OR_ID",
+        help="Only these rule areas or the areas of these rule ids (repeatable, or "
+        "comma-separated).",
+    )
+    group.addoption(
+        "--podfit-out",
+        dest="podfit_out",
+        default=None,
+        metavar="DIR",
+        help="Where counterexamples are written (default: .podfit/counterexamples).",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    seed = config.getoption("podfit_seed")
+    if seed is None:
+        worker: dict[str, Any] | None = getattr(config, "workerinput", None)
+        if worker is not None and WORKER_SEED in worker:
+            seed = int(worker[WORKER_SEED])  # pytest-xdist: the controller's seed
+        else:
+            seed = random.Random().getrandbits(32)
+    config.stash[SEED_KEY] = seed
+    if config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(_XdistHooks(), "podfit-xdist")
+
+
+class _XdistHooks:
+    """Registered only when pytest-xdist is there (its hook would be unknown otherwise)."""
+
+    def pytest_configure_node(self, node: Any) -> None:
+        node.workerinput[WORKER_SEED] = node.config.stash[SEED_KEY]
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    scheduler = config.stash.get(SCHEDULER_KEY, None)
+    if scheduler is not None:
+        scheduler.close()
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    adapter = config.getoption("podfit_adapter")
+    if adapter is None and config.getoption("podfit_seed") is None:
+        return None
+    seed = config.stash[SEED_KEY]
+    return f"podfit: adapter {adapter or '(none)'}, using --podfit-seed={seed}"
+
+
+# --- shared setup ------------------------------------------------------------------------------
+
+
+def _patterns(config: pytest.Config) -> list[str]:
+    raw: list[str] = config.getoption("podfit_rules")
+    return [p.strip() for item in raw for p in item.split(",") if p.strip()]
+
+
+def _selected_areas(config: pytest.Config) -> frozenset[str] | None:
+    from podfit.conformance.properties import areas_for_rules
+
+    patterns = _patterns(config)
+    if not patterns:
+        return None
+    try:
+        return areas_for_rules(patterns)
+    except ValueError as exc:
+        raise pytest.UsageError(f"--podfit-rules: {exc}") from None
+
+
+def _scheduler(config: pytest.Config) -> Scheduler:
+    """The adapter's scheduler, started once per process and closed at the end."""
+    scheduler = config.stash.get(SCHEDULER_KEY, None)
+    if scheduler is None:
+        from podfit.cli_conform import resolve_adapter
+        from podfit.errors import PodfitError
+
+        spec = config.getoption("podfit_adapter")
+        try:
+            scheduler = resolve_adapter(spec)
+        except PodfitError as exc:
+            raise pytest.UsageError(f"--podfit-adapter: {exc}") from None
+        config.stash[SCHEDULER_KEY] = scheduler
+    return scheduler
+
+
+def _chosen_areas(config: pytest.Config, scheduler: Scheduler) -> frozenset[str]:
+    from podfit.conformance.decisions import ALL_AREAS
+
+    claimed = frozenset(scheduler.areas) & ALL_AREAS
+    selected = _selected_areas(config)
+    return claimed if selected is None else claimed & selected
+
+
+# --- the conformance items ---------------------------------------------------------------------
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    if config.getoption("podfit_adapter") is None:
+        return
+    from podfit.conformance.properties import DEFAULT_PROPERTIES
+    from podfit.conformance.runner import plan_units
+
+    scheduler = _scheduler(config)
+    areas = _chosen_areas(config, scheduler)
+    if not areas:
+        raise pytest.UsageError(
+            f"--podfit-adapter: {scheduler.name} claims none of the selected rule areas"
+        )
+    name = f"podfit[{scheduler.name}]"
+    suite = ConformanceSuite.from_parent(session, name=name, nodeid=name)
+    units = plan_units(DEFAULT_PROPERTIES, areas, config.stash[SEED_KEY])
+    items.extend(ConformanceItem.from_parent(suite, name=u.name, unit=u) for u in units)
+
+
+class ConformanceSuite(pytest.Collector):
+    """The parent of the conformance items (they are made by the plugin, not from files)."""
+
+    def collect(self) -> list[pytest.Item | pytest.Collector]:
+        return []
+
+
+class ConformanceFailed(Exception):
+    def __init__(self, finding: Finding) -> None:
+        super().__init__(finding.message)
+        self.finding = finding
+
+
+class ConformanceItem(pytest.Item):
+    """One property on one rule area (or the stateful run), as a Hypothesis test."""
+
+    def __init__(self, *, unit: Unit, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.unit = unit
+
+    def runtest(self) -> None:
+        from podfit.conformance.runner import run_unit, write_counterexample
+
+        config = self.config
+        scheduler = _scheduler(config)
+        areas = _chosen_areas(config, scheduler)
+        result = run_unit(
+            scheduler,
+            self.unit,
+            max_examples=config.getoption("podfit_max_examples"),
+            judged=frozenset(scheduler.areas),
+            generated=areas,
+        )
+        self.user_properties.append(("podfit_examples", result.counts.run))
+        self.user_properties.append(("podfit_seed", self.unit.seed))
+        if result.finding is None:
+            return
+        out = config.getoption("podfit_out")
+        base = Path(out) if out else config.rootpath / ".podfit" / "counterexamples"
+        # One directory per unit: xdist workers never write the same one.
+        where = write_counterexample(
+            result.finding, base / f"{self.unit.property}-{self.unit.area}"
+        )
+        raise ConformanceFailed(replace(result.finding, path=str(where)))
+
+    def repr_failure(
+        self,
+        excinfo: pytest.ExceptionInfo[BaseException],
+        style: Any = None,
+    ) -> str:
+        if not isinstance(excinfo.value, ConformanceFailed):
+            return str(super().repr_failure(excinfo))
+        from podfit.conformance.runner import replay_command
+
+        f = excinfo.value.finding
+        lines = [
+            f"{f.property} failed for {f.scheduler}: {f.message}",
+            f"rules: {', '.join(f.rule_ids) or '(none)'}",
+            f"reference feasible nodes: {', '.join(f.reference.feasible) or 'none'}",
+            f"seed: {self.unit.seed} (run seed {self.config.stash[SEED_KEY]})",
+        ]
+        if f.path:
+            lines += [f"counterexample: {f.path}", f"replay: {replay_command(f.path)}"]
+        return "\n".join(lines)
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        return self.path, None, f"podfit conformance: {self.name}"
+
+
+# --- fixtures for your own tests ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def podfit_seed(pytestconfig: pytest.Config) -> int:
+    """The run's seed (``--podfit-seed``, or the one drawn and printed in the header)."""
+    return pytestconfig.stash[SEED_KEY]
+
+
+@pytest.fixture(scope="session")
+def podfit_scheduler(pytestconfig: pytest.Config) -> Iterator[Scheduler]:
+    """The scheduler ``--podfit-adapter`` names; the test is skipped without one."""
+    if pytestconfig.getoption("podfit_adapter") is None:
+        pytest.skip("no --podfit-adapter given")
+    yield _scheduler(pytestconfig)
+
+
+def _fixture_areas(config: pytest.Config) -> frozenset[str] | None:
+    if config.getoption("podfit_adapter") is not None:
+        return _chosen_areas(config, _scheduler(config))
+    return _selected_areas(config)
+
+
+@pytest.fixture(scope="session")
+def podfit_cluster_strategy(pytestconfig: pytest.Config) -> SearchStrategy[Cluster]:
+    """Clusters with the features of the selected areas (those the adapter claims, cut down
+    by ``--podfit-rules``; every area without either). Draw from it with ``st.data()``."""
+    from podfit.conformance.strategies import clusters
+
+    return clusters(areas=_fixture_areas(pytestconfig))
+
+
+@pytest.fixture(scope="session")
+def podfit_problem_strategy(pytestconfig: pytest.Config) -> SearchStrategy[tuple[Cluster, Pod]]:
+    """(cluster, pending pod) pairs over the selected areas, as the conformance run uses."""
+    from podfit.conformance.strategies import scheduling_problems
+
+    return scheduling_problems(areas=_fixture_areas(pytestconfig))
