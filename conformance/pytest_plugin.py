@@ -145,13 +145,13 @@ def _scheduler(config: pytest.Config) -> Scheduler:
     """The adapter's scheduler, started once per process and closed at the end."""
     scheduler = config.stash.get(SCHEDULER_KEY, None)
     if scheduler is None:
-        from podfit.cli_conform import resolve_adapter
-        from podfit.errors import PodfitError
+        from podfit.adapters import resolve
+        from podfit.conformance.decisions import AdapterError
 
         spec = config.getoption("podfit_adapter")
         try:
-            scheduler = resolve_adapter(spec)
-        except PodfitError as exc:
+            scheduler = resolve(spec)
+        except AdapterError as exc:
             raise pytest.UsageError(f"--podfit-adapter: {exc}") from None
         config.stash[SCHEDULER_KEY] = scheduler
     return scheduler

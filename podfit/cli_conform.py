@@ -19,7 +19,7 @@ from podfit.output import emit, write_atomic
 
 if TYPE_CHECKING:
     from podfit.conformance.decisions import Scheduler
-    from podfit.conformance.runner import ProgressEvent
+    from podfit.conformance.runner import ProgressEvent, Report
 
 INTERRUPTED_EXIT = 130
 
@@ -92,6 +92,21 @@ class RichProgress:
 
     def close(self) -> None:
         self.progress.stop()
+
+
+# --- the report as a page --------------------------------------------------------------------
+
+
+def html_report(report: Report) -> str:
+    """The report as one HTML page, each finding's counterexample replayed through the
+    reference as a node x plugin matrix."""
+    from podfit.api import explain
+    from podfit.html import render_conformance_report
+
+    d = report.to_dict()
+    for entry, finding in zip(d["findings"], report.findings, strict=True):
+        entry["explain"] = explain(finding.cluster, finding.pod).to_dict()
+    return render_conformance_report(d)
 
 
 # --- the report as text ------------------------------------------------------------------------
@@ -184,6 +199,14 @@ def report_text(d: dict[str, Any]) -> str:
     help="Also write the results as JUnit XML (one test case per property and area).",
 )
 @click.option(
+    "--html",
+    "html_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    metavar="FILE",
+    help="Also write a self-contained HTML report (each failure as a node x plugin matrix).",
+)
+@click.option(
     "--strict", is_flag=True, help="Also require the reference's best node and its reasons."
 )
 @click.option(
@@ -208,6 +231,7 @@ def conform(
     seed: int | None,
     out_dir: str | None,
     junit_xml: str | None,
+    html_path: str | None,
     strict: bool,
     stateful: bool,
     deadline_s: float | None,
@@ -229,6 +253,7 @@ def conform(
             seed,
             out_dir,
             junit_xml,
+            html_path,
             strict,
             stateful,
             deadline_s,
@@ -245,6 +270,7 @@ def _conform(
     seed: int | None,
     out_dir: str | None,
     junit_xml: str | None,
+    html_path: str | None,
     strict: bool,
     stateful: bool,
     deadline_s: float | None,
@@ -294,6 +320,8 @@ def _conform(
         save_counterexamples(report, Path(f"podfit-conform-{report.seed}"))
     if junit_xml:
         write_atomic(junit_xml, report.to_junit_xml())
+    if html_path:
+        write_atomic(html_path, html_report(report))
     emit(report.to_dict(), output, report_text)
     ctx = click.get_current_context()
     if report.findings:

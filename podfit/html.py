@@ -87,26 +87,12 @@ def _usage_bar(requested: int, allocatable: int) -> str:
 # --- explain ---------------------------------------------------------------------------------
 
 
-def render_explain(d: Mapping[str, Any]) -> str:
-    """An explanation (``ScheduleResult.to_dict()``) as a node x plugin table."""
+def _node_matrix(d: Mapping[str, Any], *, table_id: str = "nodes") -> str:
+    """The node x plugin table of an explanation: each node's filter verdict, its scores as
+    bars, and the selected node marked."""
     weights: Mapping[str, int] = d.get("weights") or {}
     plugins = list(weights)
     selected = d.get("selected")
-    meta = [
-        f"<span>QoS <b>{_e(d.get('qos') or '-')}</b></span>",
-        f"<span>priority <b>{_e(d.get('priority'))}</b></span>",
-        f"<span>scheduler <b>{_e(d.get('schedulerName'))}</b></span>",
-    ]
-    body = [
-        f'<h1>Where <code id="pod">{_e(d.get("pod"))}</code> fits</h1>',
-        f'<div class="meta">{"".join(meta)}</div>',
-    ]
-    if d.get("bypass"):
-        body.append(f'<p class="note">{_e(d["bypass"])}</p>')
-    ok = bool(d.get("schedulable"))
-    body.append(
-        f'<div id="message" class="message {"ok" if ok else "bad"}">{_e(d.get("message"))}</div>'
-    )
     head = ["<th>node</th>", "<th>filters</th>"]
     head += [f'<th title="{_e(p)}">{_e(SHORT.get(p, p))} ×{_e(weights[p])}</th>' for p in plugins]
     if plugins:
@@ -135,13 +121,34 @@ def render_explain(d: Mapping[str, Any]) -> str:
             cells.append(f'<td class="num">{_e(node.get("total", ""))}</td>')
         attrs = ' class="selected" id="selected-node"' if is_selected else ""
         rows.append(f'<tr{attrs} data-node="{_e(name)}">{"".join(cells)}</tr>')
-    body.append(
-        '<table id="nodes"><thead><tr>'
+    return (
+        f'<table id="{_e(table_id)}"><thead><tr>'
         + "".join(head)
         + "</tr></thead><tbody>"
         + "".join(rows)
         + "</tbody></table>"
     )
+
+
+def render_explain(d: Mapping[str, Any]) -> str:
+    """An explanation (``ScheduleResult.to_dict()``) as a node x plugin table."""
+    selected = d.get("selected")
+    meta = [
+        f"<span>QoS <b>{_e(d.get('qos') or '-')}</b></span>",
+        f"<span>priority <b>{_e(d.get('priority'))}</b></span>",
+        f"<span>scheduler <b>{_e(d.get('schedulerName'))}</b></span>",
+    ]
+    body = [
+        f'<h1>Where <code id="pod">{_e(d.get("pod"))}</code> fits</h1>',
+        f'<div class="meta">{"".join(meta)}</div>',
+    ]
+    if d.get("bypass"):
+        body.append(f'<p class="note">{_e(d["bypass"])}</p>')
+    ok = bool(d.get("schedulable"))
+    body.append(
+        f'<div id="message" class="message {"ok" if ok else "bad"}">{_e(d.get("message"))}</div>'
+    )
+    body.append(_node_matrix(d))
     ties = [n for n in d.get("top") or [] if n != selected]
     if ok and ties:
         body.append(
@@ -317,6 +324,10 @@ def render_conformance_report(report: Mapping[str, Any]) -> str:
             f"<p>Scheduler: <code>{_e(_yaml(decision).strip() if decision else 'no answer')}"
             f"</code><br>Reference: <code>{_e(reference.get('message', ''))}</code></p>"
         )
+        explained = f.get("explain")
+        if isinstance(explained, Mapping):
+            body.append("<p>The counterexample through podfit's reference, node by node:</p>")
+            body.append(_node_matrix(explained, table_id=f"matrix-{i}"))
         if f.get("replay"):
             body.append(f"<p>Replay:</p><pre><code>{_e(f['replay'])}</code></pre>")
         manifests = f.get("manifests") or _written_manifests(f.get("path"))
