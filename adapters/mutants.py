@@ -22,11 +22,14 @@ from podfit.conformance.decisions import ALL_AREAS, Decision, Scheduler
 from podfit.model import (
     DEFAULT_SCHEDULER,
     Container,
+    LabelSelector,
     NodeSelectorTerm,
     Pod,
+    PodAffinity,
     Requirement,
     Taint,
     Toleration,
+    TopologySpreadConstraint,
 )
 from podfit.reference.framework import CycleState, Plugin, Profile
 from podfit.reference.labels import (
@@ -397,6 +400,94 @@ class TooManyPodsOffByOne(_FitFilter):
 # --- the registry ------------------------------------------------------------------------------
 
 
+# --- cluster rules: the reference on a misread input -------------------------------------------
+
+
+Rewrite = Callable[[Cluster, Pod], tuple[Cluster, Pod]]
+
+
+class MisreadingScheduler(MutantScheduler):
+    """The reference scheduler fed a misread copy of its input: the bug is in how the
+    scheduler reads the pods (a field dropped or off by one), not in a plugin's code."""
+
+    def __init__(self, name: str, bug: str, bug_area: str, rewrite: Rewrite) -> None:
+        super().__init__(name, bug, bug_area)
+        self.rewrite = rewrite
+
+    def schedule(self, cluster: Cluster, pod: Pod) -> Decision:
+        cluster, pod = self.rewrite(cluster.copy(), pod)
+        return super().schedule(cluster, pod)
+
+
+def _without_anti_affinity(pod: Pod) -> Pod:
+    if pod.affinity is None or pod.affinity.pod_anti_affinity is None:
+        return pod
+    return replace(pod, affinity=replace(pod.affinity, pod_anti_affinity=None))
+
+
+def existing_anti_affinity_ignored(cluster: Cluster, pod: Pod) -> tuple[Cluster, Pod]:
+    """Only the incoming pod's terms are read: the symmetry rule is lost."""
+    for existing in list(cluster.bound_pods()):
+        cluster.replace_pod(_without_anti_affinity(existing))
+    return cluster, pod
+
+
+def _terms_everywhere(affinity: PodAffinity | None) -> PodAffinity | None:
+    if affinity is None:
+        return None
+    return replace(
+        affinity,
+        required=tuple(
+            replace(t, namespaces=(), namespace_selector=LabelSelector()) for t in affinity.required
+        ),
+    )
+
+
+def affinity_namespaces_ignored(cluster: Cluster, pod: Pod) -> tuple[Cluster, Pod]:
+    """Required (anti-)affinity terms match pods of every namespace, not the pod's own (or
+    the listed ones)."""
+    a = pod.affinity
+    if a is None:
+        return cluster, pod
+    widened = replace(
+        a,
+        pod_affinity=_terms_everywhere(a.pod_affinity),
+        pod_anti_affinity=_terms_everywhere(a.pod_anti_affinity),
+    )
+    return cluster, replace(pod, affinity=widened)
+
+
+def _respread(
+    pod: Pod, change: Callable[[TopologySpreadConstraint], TopologySpreadConstraint]
+) -> Pod:
+    return replace(
+        pod,
+        topology_spread_constraints=tuple(
+            change(c) if c.when_unsatisfiable == "DoNotSchedule" else c
+            for c in pod.topology_spread_constraints
+        ),
+    )
+
+
+def max_skew_off_by_one(cluster: Cluster, pod: Pod) -> tuple[Cluster, Pod]:
+    """The skew is compared with ``>`` maxSkew + 1: one more pod than allowed fits."""
+    return cluster, _respread(pod, lambda c: replace(c, max_skew=c.max_skew + 1))
+
+
+def min_domains_ignored(cluster: Cluster, pod: Pod) -> tuple[Cluster, Pod]:
+    """minDomains never makes the global minimum 0."""
+    return cluster, _respread(pod, lambda c: replace(c, min_domains=None))
+
+
+def _misreading(name: str, bug: str, area: str, rewrite: Rewrite) -> Callable[[], Scheduler]:
+    def make() -> Scheduler:
+        return MisreadingScheduler(name, bug, area, rewrite)
+
+    make.__name__ = f"mutant_{name.replace('-', '_')}"
+    make.__doc__ = bug
+    return make
+
+
 def _mutant(
     name: str, bug: str, area: str, plugin: Callable[[], Plugin]
 ) -> Callable[[], Scheduler]:
@@ -540,5 +631,29 @@ MUTANTS: dict[str, Callable[[], Scheduler]] = {
         "a node whose pod count is exactly full still takes one more pod",
         "resources",
         TooManyPodsOffByOne,
+    ),
+    "existing-anti-affinity-ignored": _misreading(
+        "existing-anti-affinity-ignored",
+        "running pods' required anti-affinity is ignored (no symmetry)",
+        "inter-pod-affinity",
+        existing_anti_affinity_ignored,
+    ),
+    "affinity-namespaces-ignored": _misreading(
+        "affinity-namespaces-ignored",
+        "required pod (anti-)affinity terms match pods in every namespace",
+        "inter-pod-affinity",
+        affinity_namespaces_ignored,
+    ),
+    "max-skew-off-by-one": _misreading(
+        "max-skew-off-by-one",
+        "DoNotSchedule spread allows a skew of maxSkew + 1",
+        "topology-spread",
+        max_skew_off_by_one,
+    ),
+    "min-domains-ignored": _misreading(
+        "min-domains-ignored",
+        "minDomains is ignored (too few domains never forces the global minimum to 0)",
+        "topology-spread",
+        min_domains_ignored,
     ),
 }

@@ -30,7 +30,7 @@ from podfit.cluster import Cluster
 from podfit.manifest import to_manifest
 from podfit.model import DEFAULT_SCHEDULER, Node, Pod, Taint
 
-from .decisions import ALL_AREAS, Decision, Scheduler
+from .decisions import ALL_AREAS, CLUSTER_AREAS, Decision, Scheduler
 
 __all__ = [
     "AREA_PLUGINS",
@@ -510,6 +510,16 @@ def single_node_cluster(cluster: Cluster, node: str) -> Cluster:
     return Cluster(objects)
 
 
+def cordoned_elsewhere(cluster: Cluster, node: str) -> Cluster:
+    """``cluster`` with every node but ``node`` cordoned: the others still hold their pods
+    and still count as topology domains, but only ``node`` can take the pod."""
+    out = cluster.copy()
+    for other in cluster.nodes.values():
+        if other.name != node and not other.unschedulable:
+            out.replace_node(replace(other, unschedulable=True))
+    return out
+
+
 def check_example(
     scheduler: Scheduler,
     cluster: Cluster,
@@ -521,7 +531,10 @@ def check_example(
     """Check one property on the whole cluster and, when that holds, on each one-node part
     of it where the property could still fail: for soundness the nodes the reference
     rejects, for completeness the nodes it accepts. With one node there is no other node
-    to pick instead (or to hide behind), so a bug in a rule shows as soon as it decides."""
+    to pick instead (or to hide behind), so a bug in a rule shows as soon as it decides.
+    Rules that count pods across nodes (spread, inter-pod affinity) need the other nodes
+    to stay: for those the other nodes are cordoned instead of removed (when the scheduler
+    claims to honour cordons)."""
     judged = frozenset(areas) if areas is not None else judged_areas(scheduler)
     _, verdict, findings = evaluate(scheduler, cluster, pod, (prop,), areas=judged)
     if findings or len(cluster.nodes) < 2 or prop not in ("soundness", "completeness"):
@@ -530,11 +543,14 @@ def check_example(
         candidates = [n for n in cluster.nodes if n not in verdict.feasible]
     else:
         candidates = list(verdict.feasible)
-    for name in candidates:
-        part = single_node_cluster(cluster, name)
-        _, _, findings = evaluate(scheduler, part, pod, (prop,), areas=judged)
-        if findings:
-            return findings
+    parts = [single_node_cluster]
+    if "node-unschedulable" in judged and involved_areas(cluster, pod) & CLUSTER_AREAS:
+        parts.append(cordoned_elsewhere)
+    for make in parts:
+        for name in candidates:
+            _, _, findings = evaluate(scheduler, make(cluster, name), pod, (prop,), areas=judged)
+            if findings:
+                return findings
     return []
 
 

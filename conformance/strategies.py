@@ -587,11 +587,13 @@ def tolerations(
 # --- pod affinity and topology spread -----------------------------------------------------------
 
 
-def _draw_app_selector(draw: Draw) -> LabelSelector | None:
-    """A selector over the ``app`` label the generated pods carry (or none: selects no pod)."""
+def _draw_app_selector(draw: Draw, own: str = "") -> LabelSelector | None:
+    """A selector over the ``app`` label the generated pods carry (or none: selects no pod);
+    ``app=<own>`` first when the pod has an ``app`` label of its own."""
     kind = _pick(draw, ("equals", "empty", "in", "exists", "absent"))
     if kind == "equals":
-        return LabelSelector(match_labels=frozen_map({APP_KEY: _pick(draw, APP_VALUES)}))
+        value = _pick(draw, _prefer((own,) if own else (), APP_VALUES))
+        return LabelSelector(match_labels=frozen_map({APP_KEY: value}))
     if kind == "empty":
         return LabelSelector()
     if kind == "in":
@@ -612,7 +614,7 @@ def _draw_pod_affinity_term(draw: Draw) -> PodAffinityTerm:
     )
 
 
-def _draw_spread(draw: Draw) -> TopologySpreadConstraint:
+def _draw_spread(draw: Draw, own: str = "") -> TopologySpreadConstraint:
     action = _pick(draw, ("DoNotSchedule", "ScheduleAnyway"))
     # The API allows minDomains only with DoNotSchedule.
     min_domains = _pick(draw, (None, 2, 3)) if action == "DoNotSchedule" else None
@@ -620,7 +622,7 @@ def _draw_spread(draw: Draw) -> TopologySpreadConstraint:
         max_skew=_int(draw, 1, 2),
         topology_key=_pick(draw, (HOSTNAME_KEY, ZONE_KEY)),
         when_unsatisfiable=action,
-        label_selector=_draw_app_selector(draw),
+        label_selector=_draw_app_selector(draw, own),
         min_domains=min_domains,
         node_affinity_policy=_pick(draw, ("Honor", "Ignore")),
         node_taints_policy=_pick(draw, ("Ignore", "Honor")),
@@ -893,6 +895,8 @@ class _Context:
     memory_targets: tuple[int, ...]
     gpu_targets: tuple[int, ...]
     held_ports: tuple[HeldPort, ...]
+    # The (app label, namespace) of running pods, for spread and affinity to count.
+    apps: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def generic(cls, node_names: Sequence[str]) -> _Context:
@@ -934,6 +938,13 @@ class _Context:
             memory_targets=tuple(sorted(targets["memory"])),
             gpu_targets=tuple(sorted(targets[EXTENDED_RESOURCE])),
             held_ports=tuple(dict.fromkeys(ports)),
+            apps=tuple(
+                dict.fromkeys(
+                    (p.labels[APP_KEY], p.namespace)
+                    for p in cluster.bound_pods()
+                    if not p.is_terminal and APP_KEY in p.labels
+                )
+            ),
         )
 
 
@@ -1002,9 +1013,16 @@ def _draw_pod_resources(
     return parts, _resources(cpu.get("overhead", 0), memory.get("overhead", 0))
 
 
-def _draw_app_labels(draw: Draw) -> tuple[Mapping[str, str], str]:
-    value = _pick(draw, (*APP_VALUES, ""))
-    return frozen_map({APP_KEY: value} if value else {}), _pick(draw, NAMESPACES)
+def _draw_app_labels(
+    draw: Draw, seen: Sequence[tuple[str, str]] = ()
+) -> tuple[Mapping[str, str], str]:
+    """An ``app`` label and a namespace; half the time those of a running pod (``seen``),
+    so that spread and affinity have pods to count."""
+    if seen and _flag(draw):
+        value, namespace = _pick(draw, seen)
+    else:
+        value, namespace = _pick(draw, (*APP_VALUES, "")), _pick(draw, NAMESPACES)
+    return frozen_map({APP_KEY: value} if value else {}), namespace
 
 
 def _draw_pod_affinity(draw: Draw) -> PodAffinity | None:
@@ -1099,13 +1117,14 @@ def _draw_pending_pod(draw: Draw, name: str, areas: frozenset[str], context: _Co
     pod_affinity = anti_affinity = None
     spread: tuple[TopologySpreadConstraint, ...] = ()
     if areas & CLUSTER_AREAS:
-        labels, namespace = _draw_app_labels(draw)
+        labels, namespace = _draw_app_labels(draw, context.apps)
     if "inter-pod-affinity" in areas:
         pod_affinity = _draw_pod_affinity(draw)
         anti_affinity = _draw_pod_affinity(draw)
     if "topology-spread" in areas:
         unique: dict[tuple[str, str], TopologySpreadConstraint] = {}
-        for c in (_draw_spread(draw) for _ in range(_int(draw, 0, 2))):
+        own = labels.get(APP_KEY, "")
+        for c in (_draw_spread(draw, own) for _ in range(_int(draw, 0, 2))):
             # The API rejects two constraints with the same topologyKey and action.
             unique.setdefault((c.topology_key, c.when_unsatisfiable), c)
         spread = tuple(unique.values())

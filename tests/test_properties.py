@@ -179,10 +179,11 @@ def test_the_reference_passes() -> None:
 def test_every_mutant_is_caught_by_the_default_budget(name: str) -> None:
     mutant = MUTANTS[name]()
     assert isinstance(mutant, MutantScheduler) and mutant.name == f"mutant:{name}"
-    # The default budget (200 examples per property and area) on the area of the bug;
-    # no shrinking, to keep the suite quick (the runner's tests cover shrinking).
+    # The default budget (200 examples per property and area, and the stateful run) on
+    # the area of the bug; no shrinking, to keep the suite quick (the runner's tests cover
+    # shrinking).
     report = run_conformance(
-        mutant, areas=[mutant.bug_area], seed=2024, stateful=False, shrink=False, fail_fast=True
+        mutant, areas=[mutant.bug_area], seed=2024, shrink=False, fail_fast=True
     )
     assert report.findings, f"{name} ({mutant.bug}) was not caught"
     finding = report.findings[0]
