@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from podfit.reference.simulate import SimulationResult
     from podfit.reference.whatif import Change, WhatIfResult
     from podfit.solver import SolveResult
+    from podfit.solver.claims import Claim
+    from podfit.solver.prove import ProveResult
 
 __all__ = [
     "Cluster",
@@ -36,10 +38,13 @@ __all__ = [
     "admit",
     "explain",
     "load",
+    "load_claim",
+    "load_claims",
     "load_config",
     "load_pod",
     "load_pods",
     "parse_quantity",
+    "prove",
     "qos_class",
     "replay_placement",
     "simulate",
@@ -206,3 +211,82 @@ def replay_placement(cluster: Cluster, pods: list[Pod], placement: Mapping[str, 
             problems.append(f"{pod.key} on {node}: {reasons}")
         bind(work, pod, node)
     return problems
+
+
+def load_claim(source: str | os.PathLike[str]) -> Claim:
+    """Exactly one Claim (``podfit prove``'s claim language, docs/claims.md) from a file."""
+    from podfit.solver.claims import load_claim as read
+
+    return read(source)
+
+
+def load_claims(source: str | os.PathLike[str]) -> list[Claim]:
+    """Every Claim in a file (one or more YAML documents)."""
+    from podfit.solver.claims import load_claims as read
+
+    return read(source)
+
+
+def prove(cluster: Cluster, claim: Claim, *, timeout_ms: int = 10000) -> ProveResult:
+    """Z3 decides whether ``claim`` holds for every pod on ``cluster``: "holds", "refuted"
+    (with a counterexample pod) or "unknown" (out of time; never a verdict).
+
+    A counterexample is written out as a manifest, read back as ``podfit explain`` would
+    read it and filtered by the reference; it is reported only when the reference confirms
+    it satisfies the premise and breaks the conclusion on exactly the nodes the solver
+    said. Otherwise the two oracles disagree, which is a bug: ``ProofDisagreement``.
+    """
+    from podfit.solver.prove import prove as run
+
+    if timeout_ms <= 0:
+        raise UsageError(f"--timeout must be positive, got {timeout_ms} ms")
+    result = run(cluster, claim, timeout_ms=timeout_ms)
+    if result.counterexample is None:
+        return result
+    return _confirm(cluster, claim, result)
+
+
+def _confirm(cluster: Cluster, claim: Claim, result: ProveResult) -> ProveResult:
+    from podfit.loading import pod_from_manifest
+    from podfit.solver.prove import ProofDisagreement
+
+    assert result.counterexample is not None
+    pod = pod_from_manifest(to_manifest(result.counterexample), source="<counterexample>")
+    checked = explain(cluster, pod)
+    statuses = checked.statuses
+    feasible = [n for n in checked.nodes if n in statuses and statuses[n].is_success]
+    problems = [f"it does not satisfy forEveryPod: {p}" for p in claim.premise.problems(pod)]
+    violation = claim.conclusion.violation(cluster.nodes.values(), feasible)
+    if violation is None:
+        problems.append("it does not break the conclusion")
+    if set(feasible) != set(result.solver_feasible):
+        problems.append(
+            f"the reference places it on [{', '.join(feasible)}], the solver on "
+            f"[{', '.join(result.solver_feasible)}]"
+        )
+    if problems:
+        raise ProofDisagreement(
+            f"internal error: the reference does not confirm the counterexample {pod.key} "
+            f"for claim {claim.name!r}: {'; '.join(problems)} (a podfit bug: please report it "
+            "with the cluster and the claim)"
+        )
+    node = None
+    if claim.conclusion.kind in ("cannotLandOn", "landsOnlyOn"):
+        inside = claim.conclusion.nodes
+        node = next(
+            n
+            for n in feasible
+            if (inside is not None and inside.matches(cluster.nodes[n]))
+            == (claim.conclusion.kind == "cannotLandOn")
+        )
+    lines = [f"Counterexample: Pod {pod.key} satisfies forEveryPod, and {violation}."]
+    if node is None:
+        lines.append(f"podfit explain: {checked.message}")
+    return dataclasses.replace(
+        result,
+        counterexample=pod,
+        explanation=lines,
+        node=node,
+        feasible=feasible,
+        confirmed=True,
+    )

@@ -507,10 +507,12 @@ def _register_commands() -> None:
     """Commands that live in their own modules."""
     from podfit.cli_admit import admit
     from podfit.cli_conform import conform
+    from podfit.cli_prove import prove
     from podfit.cli_whatif import whatif
 
     cli.add_command(admit)
     cli.add_command(conform)
+    cli.add_command(prove)
     cli.add_command(whatif)
 
 
