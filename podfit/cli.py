@@ -8,14 +8,18 @@ is a one-line message on stderr, never a traceback.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from podfit import __version__
 from podfit.errors import PodfitError
 from podfit.output import FORMATS, emit, write_atomic
+
+if TYPE_CHECKING:
+    from podfit.cluster import Cluster
+    from podfit.model import Pod
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -270,6 +274,7 @@ def simulate_text(d: dict[str, Any]) -> str:
     help="Seconds per solver query; when it runs out the answer is 'unknown'.",
 )
 @click.option("--bindings", is_flag=True, help="Print the placement as kind: Binding manifests.")
+@click.option("--html", "html_path", default=None, metavar="FILE", help="Also write an HTML page.")
 @output_option
 def solve(
     files: tuple[str, ...],
@@ -280,6 +285,7 @@ def solve(
     maximize_placed: bool,
     timeout_s: float,
     bindings: bool,
+    html_path: str | None,
     output: str,
 ) -> None:
     """Ask Z3 whether the pending pods can all be placed at once, and if not, why.
@@ -308,6 +314,10 @@ def solve(
         max_new_nodes=max_new_nodes,
         require_all=not maximize_placed,
     )
+    if html_path:
+        from podfit.html import render_solve
+
+        write_atomic(html_path, render_solve(_solve_page(cluster, pods, result.to_dict())))
     if bindings and result.status == "feasible":
         namespaces = {p.key: p.namespace for p in pods}
         docs = [
@@ -331,6 +341,18 @@ def solve(
         sys.exit(2)
     if result.status == "infeasible" or result.unplaced:
         raise Finding()
+
+
+def _solve_page(cluster: Cluster, pods: Sequence[Pod], d: dict[str, Any]) -> dict[str, Any]:
+    """The answer plus each node's usage with the placement applied (for the HTML page)."""
+    from podfit.reference.simulate import node_summaries
+
+    placed = cluster.copy()
+    by_key = {p.key: p for p in pods}
+    for key, node in d["placement"].items():
+        if key in by_key and node in placed.nodes:
+            placed.bind(by_key[key], node)
+    return {**d, "nodes": node_summaries(placed)}
 
 
 def solve_text(d: dict[str, Any]) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 
 from podfit.render import SHORT
 
-__all__ = ["render_conformance_report", "render_explain", "render_simulation"]
+__all__ = ["render_conformance_report", "render_explain", "render_simulation", "render_solve"]
 
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:1.5rem;color:#1d2330;
@@ -172,6 +172,74 @@ def _amount(resource: str, value: int) -> str:
     return str(value)
 
 
+def _usage_table(nodes: Iterable[Mapping[str, Any]], placed_on: Mapping[str, list[str]]) -> str:
+    """Per node: cpu, memory and pod slots requested against allocatable, as bars, and the
+    pods placed there."""
+    rows = []
+    for node in nodes:
+        name = node.get("node")
+        res = node.get("resources", {})
+        cells = [f"<td>{_e(name)}</td>"]
+        for resource in ("cpu", "memory", "pods"):
+            r = res.get(resource, {"requested": 0, "allocatable": 0})
+            req, alloc = int(r["requested"]), int(r["allocatable"])
+            cells.append(
+                f"<td>{_usage_bar(req, alloc)} "
+                f"<small>{_e(_amount(resource, req))} / {_e(_amount(resource, alloc))}</small></td>"
+            )
+        new = placed_on.get(str(name), [])
+        cells.append(f"<td>{'<br>'.join(_e(p) for p in new) or '-'}</td>")
+        rows.append(f'<tr data-node="{_e(name)}">{"".join(cells)}</tr>')
+    return (
+        '<table id="nodes"><thead><tr><th>node</th><th>cpu requested / allocatable</th>'
+        "<th>memory requested / allocatable</th><th>pods</th><th>placed here</th></tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def render_solve(d: Mapping[str, Any]) -> str:
+    """A solver answer (``SolveResult.to_dict()`` plus ``nodes``, the per-node usage with
+    the placement applied): the placement per node, or the explanation."""
+    status = str(d.get("status"))
+    placement: Mapping[str, str] = d.get("placement") or {}
+    unplaced = list(d.get("unplaced") or [])
+    placed_on: dict[str, list[str]] = {}
+    for pod, node in placement.items():
+        placed_on.setdefault(node, []).append(pod)
+    if status == "feasible":
+        summary = f"feasible: {len(placement)} placed" + (
+            f", {len(unplaced)} not placed" if unplaced else ""
+        )
+    elif status == "infeasible":
+        summary = "infeasible: the pods cannot all be placed"
+    else:
+        summary = "unknown: the solver could not decide in time"
+    ok = status == "feasible" and not unplaced
+    body = [
+        "<h1>Solver</h1>",
+        f'<div id="message" class="message {"ok" if ok else "bad"}">{_e(summary)}</div>',
+    ]
+    if d.get("objective") is not None:
+        body.append(f'<p class="note">Objective: <b>{_e(d["objective"])}</b></p>')
+    explanation = list(d.get("explanation") or [])
+    if explanation:
+        body.append('<h2>Why</h2><ul id="explanation">')
+        body += [f"<li>{_e(line)}</li>" for line in explanation]
+        body.append("</ul>")
+    if d.get("core"):
+        body.append(
+            '<p id="core">Rules: ' + ", ".join(f"<code>{_e(r)}</code>" for r in d["core"]) + "</p>"
+        )
+    if placement or d.get("nodes"):
+        body.append("<h2>Placement per node</h2>")
+        body.append(_usage_table(d.get("nodes") or [], placed_on))
+    if unplaced:
+        body.append('<h2>Not placed</h2><ul id="unplaced">')
+        body += [f"<li><code>{_e(p)}</code></li>" for p in unplaced]
+        body.append("</ul>")
+    return _page("podfit solve", body)
+
+
 def render_simulation(d: Mapping[str, Any]) -> str:
     """A simulation (``SimulationResult.to_dict()``): placements per node, pending pods."""
     decisions = list(d.get("decisions", []))
@@ -189,26 +257,7 @@ def render_simulation(d: Mapping[str, Any]) -> str:
     if d.get("evicted"):
         body.append(f'<p class="note">Evicted: {_e(", ".join(map(str, d["evicted"])))}</p>')
     body.append("<h2>Nodes</h2>")
-    rows = []
-    for node in d.get("nodes", []):
-        name = node.get("node")
-        res = node.get("resources", {})
-        cells = [f"<td>{_e(name)}</td>"]
-        for resource in ("cpu", "memory", "pods"):
-            r = res.get(resource, {"requested": 0, "allocatable": 0})
-            req, alloc = int(r["requested"]), int(r["allocatable"])
-            cells.append(
-                f"<td>{_usage_bar(req, alloc)} "
-                f"<small>{_e(_amount(resource, req))} / {_e(_amount(resource, alloc))}</small></td>"
-            )
-        new = placed_on.get(str(name), [])
-        cells.append(f"<td>{'<br>'.join(_e(p) for p in new) or '-'}</td>")
-        rows.append(f'<tr data-node="{_e(name)}">{"".join(cells)}</tr>')
-    body.append(
-        '<table id="nodes"><thead><tr><th>node</th><th>cpu requested / allocatable</th>'
-        "<th>memory requested / allocatable</th><th>pods</th><th>placed here</th></tr></thead>"
-        f"<tbody>{''.join(rows)}</tbody></table>"
-    )
+    body.append(_usage_table(d.get("nodes", []), placed_on))
     body.append("<h2>Queue order</h2>")
     order_rows = []
     for i, dec in enumerate(decisions, start=1):

@@ -58,12 +58,7 @@ class SimulationResult:
         return [d for d in self.decisions if d.node is None]
 
     def node_summary(self) -> list[dict[str, Any]]:
-        from .framework import snapshot_of
-
-        rows = []
-        for info in snapshot_of(self.cluster).nodes.values():
-            rows.append(_summary(info))
-        return rows
+        return node_summaries(self.cluster)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -74,6 +69,13 @@ class SimulationResult:
             "evicted": self.evicted,
             "nodes": self.node_summary(),
         }
+
+
+def node_summaries(cluster: Cluster) -> list[dict[str, Any]]:
+    """Per node, what the pods bound to it request against what it has allocatable."""
+    from .framework import snapshot_of
+
+    return [_summary(info) for info in snapshot_of(cluster).nodes.values()]
 
 
 def _summary(info: NodeInfo) -> dict[str, Any]:

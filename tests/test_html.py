@@ -220,3 +220,24 @@ def test_cli_writes_html_for_explain_and_simulate(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "4 placed, 0 pending" in sim.read_text(encoding="utf-8")
+
+
+def test_solve_page_shows_the_explanation_when_infeasible_and_says_unknown() -> None:
+    from podfit.html import render_solve
+
+    page = render_solve(
+        {
+            "status": "infeasible",
+            "placement": {},
+            "explanation": ["web-3 and web-4 both need a node with disktype=ssd <none>"],
+            "core": ["node-affinity.filter.node-selector", "resources.fit.cpu"],
+            "unplaced": ["shop/web-3"],
+            "objective": None,
+        }
+    )
+    assert "infeasible" in page and 'id="explanation"' in page
+    assert "disktype=ssd &lt;none&gt;" in page  # escaped
+    assert "<code>resources.fit.cpu</code>" in page and "shop/web-3" in page
+    unknown = render_solve({"status": "unknown", "placement": {}, "explanation": ["Z3 ..."]})
+    assert "unknown: the solver could not decide in time" in unknown
+    assert "infeasible" not in unknown

@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -96,3 +97,67 @@ def test_console_errors_are_detected(tmp_path: Path) -> None:
     broken.write_text("<!DOCTYPE html><html><body><script>null.x()</script></body></html>")
     result = chromium(tmp_path / "profile", "--dump-dom", broken.as_uri())
     assert console_errors(result.stderr), result.stderr[-2000:]
+
+
+# --- the solve and conformance pages ---------------------------------------------------------
+
+
+def _solve_page(directory: Path) -> Path:
+    from click.testing import CliRunner
+
+    from podfit.cli import cli
+
+    path = directory / "solve.html"
+    result = CliRunner().invoke(
+        cli,
+        ["solve", "-f", str(EXAMPLES / "cluster.yaml"), "--pods", str(EXAMPLES / "pending.yaml"),
+         "--html", str(path)],
+    )  # fmt: skip
+    assert result.exit_code in (0, 1), result.output
+    return path
+
+
+def _conform_page(directory: Path) -> Path:
+    from click.testing import CliRunner
+
+    from podfit.cli import cli
+
+    path = directory / "conform.html"
+    result = CliRunner().invoke(
+        cli,
+        ["conform", "--adapter", "mutant:cordon-ignored", "--rules", "node-unschedulable",
+         "--seed", "3", "--max-examples", "30", "--no-stateful", "--out", str(directory / "cx"),
+         "--html", str(path)],
+    )  # fmt: skip
+    assert result.exit_code == 1, result.output
+    return path
+
+
+@pytest.mark.parametrize(
+    ("make", "must_have"),
+    [
+        (_solve_page, ['id="message"', '<table id="nodes">', 'data-node="node-b1"', "feasible"]),
+        (
+            _conform_page,
+            ['<table id="areas">', 'id="finding-1"', '<table id="matrix-1">', "podfit explain -f"],
+        ),
+    ],
+    ids=["solve", "conform"],
+)
+def test_solve_and_conform_pages_render_without_console_errors(
+    make: Any, must_have: list[str], tmp_path: Path
+) -> None:
+    page = make(tmp_path)
+    result = chromium(tmp_path / "profile", "--dump-dom", page.as_uri())
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert console_errors(result.stderr) == []
+    for text in must_have:
+        assert text in result.stdout, text
+    shot = tmp_path / f"{page.stem}.png"
+    result = chromium(
+        tmp_path / "profile", f"--screenshot={shot}", "--window-size=1280,900", page.as_uri()
+    )
+    assert result.returncode == 0 and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    artifacts = ROOT / "out" / "screenshots"
+    artifacts.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(shot, artifacts / shot.name)
