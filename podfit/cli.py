@@ -214,7 +214,11 @@ def simulate(
     cluster = podfit.load(*files)
     pods = podfit.load_pods(pods_path) if pods_path else cluster.pending_pods()
     profiles = load_config(config_path) if config_path else None
-    result = podfit.simulate(cluster, pods, config=profiles)
+    from podfit.progress import Working
+    from podfit.reference.simulate import simulate as run
+
+    with Working("simulating") as working:
+        result = run(cluster, pods, profiles, on_attempt=working.update)
     if bindings:
         docs = [
             {
@@ -305,15 +309,18 @@ def solve(
         if len(nodes) != 1:
             raise PodfitError(f"{shape_path}: expected exactly one Node, found {len(nodes)}")
         shape = nodes[0]
-    result = podfit.solve(
-        cluster,
-        pods,
-        timeout_ms=int(timeout_s * 1000),
-        minimize=minimize,
-        add_node_shape=shape,
-        max_new_nodes=max_new_nodes,
-        require_all=not maximize_placed,
-    )
+    from podfit.progress import Working
+
+    with Working(f"solving {len(pods)} pods on {len(cluster.nodes)} nodes"):
+        result = podfit.solve(
+            cluster,
+            pods,
+            timeout_ms=int(timeout_s * 1000),
+            minimize=minimize,
+            add_node_shape=shape,
+            max_new_nodes=max_new_nodes,
+            require_all=not maximize_placed,
+        )
     if html_path:
         from podfit.html import render_solve
 

@@ -12,7 +12,7 @@ changes. ``order`` lists every attempt, so a retried pod appears more than once.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -95,8 +95,12 @@ def simulate(
     cluster: Cluster,
     pods: Iterable[Pod],
     profiles: Mapping[str, Profile] | None = None,
+    on_attempt: Callable[[int, int], None] | None = None,
 ) -> SimulationResult:
-    """Schedule ``pods`` onto a copy of ``cluster``; the input cluster is not changed."""
+    """Schedule ``pods`` onto a copy of ``cluster``; the input cluster is not changed.
+
+    ``on_attempt(done, total)`` is called after each scheduling attempt (for a progress
+    display): ``done`` pods decided of ``total``; requeued pods make both grow."""
     work = cluster.copy()
     chosen = profiles_or_default(profiles)
     # DaemonSet controllers create one pod per eligible node; the scheduler places them too.
@@ -113,10 +117,12 @@ def simulate(
     slot: dict[str, int] = {}  # pod -> index of its decision
     attempts = 0
     while queue:
-        for pod in queue:
+        for position, pod in enumerate(queue, start=1):
             attempts += 1
             evicted_before = len(result.evicted)
             decision, changed = _attempt(work, pod, chosen, result)
+            if on_attempt is not None:
+                on_attempt(attempts, attempts + len(queue) - position)
             for key in result.evicted[evicted_before:]:
                 # A victim bound earlier in this run is deleted: it does not come back.
                 if key in slot:
