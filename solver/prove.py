@@ -274,6 +274,10 @@ class Vocabulary:
         self.node_labels = {
             k: [*sorted(v), _fresh("podfit-other", v)] for k, v in sorted(node_words.items())
         }
+        self.node_label_index = {
+            k: {value: i for i, value in enumerate(values)}
+            for k, values in self.node_labels.items()
+        }
 
         # Resources: what nodes report or pods request, the claim's, a fresh extended one.
         resources: set[str] = {b.resource for b in premise.requests}
@@ -307,7 +311,7 @@ class SymbolicPod:
         self.req = {r: z3.Int(f"requests[{r}]", ctx) for r in vocab.resources}
         self.fits = {s.name: z3.Bool(f"fits[{s.name}]", ctx) for s in states}
         self._taint_index = {t: i for i, t in enumerate(vocab.taints)}
-        self._term_match: list[z3.BoolRef] = []
+        self._cache: dict[tuple[str, str | int | None], z3.BoolRef] = {}
 
     # --- helpers --------------------------------------------------------------------------
 
@@ -382,6 +386,29 @@ class SymbolicPod:
                     per_node.setdefault(s.name, []).append(match)
         return per_node
 
+    def _selector_passes(self, key: str, value: str | None) -> z3.BoolRef:
+        """The nodeSelector entry for ``key`` (if any) accepts a node whose label is ``value``
+        (None: no such label). Shared by every node with that label value."""
+        cached = self._cache.get((key, value))
+        if cached is None:
+            has = self.sel_has[key]
+            if value is None:
+                cached = z3.Not(has)
+            else:
+                index = self.vocab.node_label_index[key][value]
+                cached = z3.Implies(has, self.sel_val[key] == self._iv(index))
+            self._cache[(key, value)] = cached
+        return cached
+
+    def _request_fits(self, resource: str, free: int) -> z3.BoolRef:
+        """Nothing requested, or no more than ``free``; shared by nodes with as much free."""
+        cached = self._cache.get((resource, free))
+        if cached is None:
+            amount = self.req[resource]
+            cached = z3.Or(amount == self._iv(0), amount <= self._iv(free))
+            self._cache[(resource, free)] = cached
+        return cached
+
     def fits_formula(self, s: NodeState, blocks: Sequence[z3.BoolRef]) -> z3.BoolRef:
         """The pod passes every filter of the default profile on node ``s``."""
         node = s.node
@@ -393,21 +420,14 @@ class SymbolicPod:
         # TaintToleration (taints.filter.untolerated-noschedule, no-execute, prefer-no-schedule).
         parts += [self.tolerates(t) for t in node.taints if t.effect in FILTER_EFFECTS]
         # NodeAffinity: nodeSelector (node-affinity.filter.node-selector) and required terms.
-        for key, has in self.sel_has.items():
-            if key in node.labels:
-                index = self.vocab.node_labels[key].index(node.labels[key])
-                parts.append(z3.Implies(has, self.sel_val[key] == self._iv(index)))
-            else:
-                parts.append(z3.Not(has))
+        parts += [self._selector_passes(key, node.labels.get(key)) for key in self.sel_has]
         parts.append(z3.Implies(self.affinity, self.admits[s.name]))
         # NodePorts: the symbolic pod has no host ports.
         # NodeResourcesFit (resources.filter.too-many-pods, insufficient, no-requests,
         # extended-resources, hugepages).
         if s.pod_count + 1 > s.allowed_pods:
             parts.append(self._false())
-        for resource, amount in self.req.items():
-            free = s.free(resource)
-            parts.append(z3.Or(amount == self._iv(0), amount <= self._iv(free)))
+        parts += [self._request_fits(r, s.free(r)) for r in self.req]
         # PodTopologySpread: no constraints of its own; the system defaults are ScheduleAnyway.
         # InterPodAffinity: running pods' anti-affinity (existing-anti-affinity).
         parts += [z3.Not(b) for b in blocks]
@@ -436,7 +456,7 @@ class SymbolicPod:
         if p.no_node_selector:
             out += [z3.Not(h) for h in self.sel_has.values()]
         for key, value in p.node_selector_has.items():
-            index = self.vocab.node_labels[key].index(value)
+            index = self.vocab.node_label_index[key][value]
             out.append(z3.And(self.sel_has[key], self.sel_val[key] == self._iv(index)))
         out += [z3.Not(self.sel_has[k]) for k in p.node_selector_lacks]
         if p.no_required_node_affinity:
