@@ -364,14 +364,26 @@ def _taints(f: Field) -> tuple[Taint, ...]:
     return tuple(_taint(item) for item in f.items())
 
 
+_DNS1123_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+
+
+def valid_namespace(name: str) -> bool:
+    """A namespace name is a DNS-1123 label: at most 63 lower-case alphanumerics or '-'."""
+    return len(name) <= 63 and _DNS1123_LABEL.fullmatch(name) is not None
+
+
 def _namespaces(f: Field) -> list[str]:
     if not isinstance(f.value, list) or not f.value:
         raise f.error("expected a non-empty list of namespace names")
     names = []
     for item in f.items():
         name = item.text(required=True)
-        for problem in dns1123_subdomain_problems(name):
-            raise item.error(f"invalid namespace name {shown(name)}: {problem}")
+        if not valid_namespace(name):
+            raise item.error(
+                f"invalid namespace name {shown(name)}: must be a DNS-1123 label (at most 63 "
+                "lower-case alphanumeric characters or '-', starting and ending with one of "
+                "the former)"
+            )
         names.append(name)
     return names
 

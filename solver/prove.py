@@ -42,6 +42,7 @@ from podfit.defaults import default_pod
 from podfit.errors import PodfitError
 from podfit.manifest import to_manifest
 from podfit.model import (
+    NAMESPACE_NAME_LABEL,
     Affinity,
     Container,
     LabelSelector,
@@ -58,7 +59,7 @@ from podfit.model import (
 )
 from podfit.quantity import Format, Quantity
 
-from .claims import Claim, Premise, selector_matches
+from .claims import Claim, Premise, selector_matches, valid_namespace
 from .encode import (
     CORDON_TAINT,
     NodeState,
@@ -223,15 +224,18 @@ class Vocabulary:
         self.terms = anti_terms(cluster)
 
         # Namespaces: every name the cluster or the claim mentions, then a fresh one.
+        # A name that cannot be a namespace's (say a label value "Prod_1" in a selector)
+        # is no pod's namespace either, so it is left out.
         names = {"default", *cluster.namespaces, *(p.namespace for p in cluster.pods.values())}
         for t in self.terms:
             names |= t.namespaces
             if t.namespace_selector is not None:
-                for _, values in _selector_words(t.namespace_selector):
-                    names.update(values)
+                for key, values in _selector_words(t.namespace_selector):
+                    if key == NAMESPACE_NAME_LABEL:
+                        names.update(values)
         names.update(premise.namespaces_in or ())
         names.update(premise.namespaces_not_in)
-        ordered = sorted(names)
+        ordered = sorted(n for n in names if valid_namespace(n))
         self.namespaces = [*ordered, _fresh("podfit-other", ordered)]
         self.namespace_labels = [cluster.namespace_labels(n) for n in self.namespaces]
 

@@ -357,6 +357,43 @@ def test_anti_affinity_namespace_selector_and_match_label_keys() -> None:
     refuted_on(c, claim(zone_a, other_release))
 
 
+def test_anti_affinity_namespace_selectors_on_labels() -> None:
+    def term(selector: dict[str, Any]) -> list[dict[str, Any]]:
+        return [
+            {
+                "topologyKey": HOSTNAME_KEY,
+                "labelSelector": {"matchLabels": {"app": "db"}},
+                "namespaceSelector": selector,
+            }
+        ]
+
+    by_label = term({"matchLabels": {"env": "prod"}})
+    by_name = term(
+        {"matchExpressions": [{"key": NAME_LABEL, "operator": "NotIn", "values": ["dev"]}]}
+    )
+    c = cluster(
+        cluster_namespace("team", {"env": "prod"}),
+        node("n1"),
+        node("n2"),
+        node("n3"),
+        running("db-0", "n1", labels={"app": "db"}, anti=by_label),
+        running("db-1", "n2", labels={"app": "db"}, anti=by_name),
+    )
+    db = {"labelSelector": {"matchLabels": {"app": "db"}}}
+    n1 = {"cannotLandOn": {"names": ["n1"]}}
+    assert podfit.prove(c, claim(n1, {**db, "namespace": {"in": ["team"]}})).holds
+    r = refuted_on(c, claim(n1, db))
+    assert r.counterexample is not None and r.counterexample.namespace != "team"
+    n2 = {"cannotLandOn": {"names": ["n2"]}}
+    # Every namespace but dev, including ones no object or pod names.
+    assert podfit.prove(c, claim(n2, {**db, "namespace": {"notIn": ["dev"]}})).holds
+    r = refuted_on(c, claim(n2, db))
+    assert r.counterexample is not None and r.counterexample.namespace == "dev"
+
+
+NAME_LABEL = "kubernetes.io/metadata.name"
+
+
 def cluster_namespace(name: str, labels: dict[str, str]) -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}}
 
@@ -526,6 +563,10 @@ HEADER = "apiVersion: podfit.dev/v1alpha1\nkind: Claim\nmetadata: {name: c}\n"
             ["apiVersion", "podfit.dev/v1alpha1"],
         ),
         (HEADER.replace("name: c", "name: Bad_Name") + "it: {canLandSomewhere: true}\n", ["name"]),
+        (
+            HEADER + "forEveryPod: {namespace: {in: [a.b]}}\nit: {canLandSomewhere: true}\n",
+            ["forEveryPod.namespace.in[0]", "DNS-1123 label"],
+        ),
         ("", ["no Claim found"]),
         ("it: [unclosed\n", ["invalid YAML"]),
         ("just text\n", ["expected a mapping"]),
