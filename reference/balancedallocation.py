@@ -23,7 +23,15 @@ from typing import Any
 
 from .framework import MAX_NODE_SCORE, CycleState, Plugin
 from .nodeinfo import NodeInfo, PodInfo, Snapshot
-from .noderesources import TYPE_META, ResourceSpec, parse_resource_specs, resource_vectors
+from .noderesources import (
+    TYPE_META,
+    ResourcePlan,
+    ResourceSpec,
+    parse_resource_specs,
+    planned_vectors,
+    resource_plan,
+    resource_vectors,
+)
 from .profile import ConfigError
 from .resources import CPU, MEMORY
 from .status import SKIP, Status
@@ -93,6 +101,7 @@ def pod_request_list(pod: PodInfo, resources: Sequence[str]) -> list[int]:
 
 
 _KEY = NAME + "/requests"
+_PLAN_KEY = NAME + "/plan"
 
 
 class BalancedAllocation(Plugin):
@@ -112,15 +121,21 @@ class BalancedAllocation(Plugin):
             # Best-effort pods would otherwise all pile onto the same nodes.
             return SKIP
         state[_KEY] = requests
+        state[_PLAN_KEY] = resource_plan(self.resource_names, requests)
         return None
 
     def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> int:
-        pod_requests: list[int] = state.get(_KEY) or pod_request_list(pod, self.resource_names)
-        if not any(pod_requests):
-            return 0
-        requested, allocatable = resource_vectors(
-            node, self.resource_names, pod_requests, use_requested=True
-        )
+        plan: ResourcePlan | None = state.get(_PLAN_KEY)
+        if plan is not None:
+            pod_requests: list[int] = state[_KEY]
+            requested, allocatable = planned_vectors(node, plan, use_requested=True)
+        else:
+            pod_requests = state.get(_KEY) or pod_request_list(pod, self.resource_names)
+            if not any(pod_requests):
+                return 0
+            requested, allocatable = resource_vectors(
+                node, self.resource_names, pod_requests, use_requested=True
+            )
         allocated = [
             req - pod_requests[i] if allocatable[i] else 0 for i, req in enumerate(requested)
         ]

@@ -111,7 +111,9 @@ def image_locality_score(pod: Pod, node: NodeInfo, states: ImageStates) -> int:
 
 
 _STATE_KEY = NAME + "/images"
+_POD_IMAGES_KEY = NAME + "/pod-images"
 _CACHE_KEY = NAME + "/states"
+_NODE_NAMES_KEY = NAME + "/node-image-names"
 
 
 class ImageLocality(Plugin):
@@ -122,15 +124,28 @@ class ImageLocality(Plugin):
     def pre_score(
         self, state: CycleState, pod: PodInfo, snapshot: Snapshot, nodes: list[NodeInfo]
     ) -> Status | None:
-        states = snapshot.cache.get(_CACHE_KEY)
+        # Image facts depend on the nodes only: they survive pods being bound or evicted.
+        states = snapshot.node_cache.get(_CACHE_KEY)
         if not isinstance(states, ImageStates):
             states = image_states(snapshot)
-            snapshot.cache[_CACHE_KEY] = states
+            snapshot.node_cache[_CACHE_KEY] = states
+        names = snapshot.node_cache.get(_NODE_NAMES_KEY)
+        if names is None:
+            names = {
+                name: (info.node, node_image_names(info)) for name, info in snapshot.nodes.items()
+            }
+            snapshot.node_cache[_NODE_NAMES_KEY] = names
         state[_STATE_KEY] = states
+        state[_POD_IMAGES_KEY] = (pod_images(pod.pod), names)
         return None
 
     def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> int:
         states = state.get(_STATE_KEY)
         if not isinstance(states, ImageStates):
             raise RuntimeError(f"{NAME}: Score ran without PreScore")
-        return image_locality_score(pod.pod, node, states)
+        images, names = state[_POD_IMAGES_KEY]
+        cached = names.get(node.name)
+        node_names = cached[1] if cached is not None and cached[0] is node.node else None
+        if node_names is None:
+            node_names = node_image_names(node)
+        return calculate_priority(sum_image_scores(images, node_names, states), len(images))

@@ -21,7 +21,7 @@ from .labels import single_label
 from .nodeinfo import NodeInfo, PodInfo, Snapshot
 from .podaffinity import PodTerms, ResolvedTerm, pod_terms
 from .profile import ConfigError
-from .status import SKIP, Code, Status
+from .status import SKIP, Status, unresolvable, unschedulable
 
 ERR_REASON_AFFINITY = "node(s) didn't match pod affinity rules"
 ERR_REASON_ANTI_AFFINITY = "node(s) didn't match pod anti-affinity rules"
@@ -40,6 +40,8 @@ class _FilterState:
     # existing pods that match one of the incoming pod's required anti-affinity terms
     anti: Counter[TopologyPair] = field(default_factory=Counter)
     self_match: bool = False
+    # existing_anti by label key: the values whose count is positive (what Filter looks up)
+    existing_by_key: dict[str, set[str]] = field(default_factory=dict)
 
 
 def _pairs(term: ResolvedTerm, node: Node) -> TopologyPair | None:
@@ -112,6 +114,9 @@ class InterPodAffinity(Plugin):
         if terms.required_affinity or terms.required_anti_affinity:
             self._count_matching(st, terms, snapshot, ns)
         st.self_match = _matches_all(terms.required_affinity, incoming, ns)
+        for (key, value), count in st.existing_anti.items():
+            if count > 0:
+                st.existing_by_key.setdefault(key, set()).add(value)
         state[self.name] = st
         return None
 
@@ -147,15 +152,16 @@ class InterPodAffinity(Plugin):
         st: _FilterState = state[self.name]
         labels = node.node.labels
         if st.terms.required_affinity and not self._affinity_ok(st, node.node):
-            return Status(Code.UNSCHEDULABLE_AND_UNRESOLVABLE, (ERR_REASON_AFFINITY,))
+            return unresolvable(ERR_REASON_AFFINITY)
+        anti = st.anti
         for term in st.terms.required_anti_affinity:
             value = labels.get(term.topology_key)
-            if value is not None and st.anti[(term.topology_key, value)] > 0:
-                return Status(Code.UNSCHEDULABLE, (ERR_REASON_ANTI_AFFINITY,))
-        if st.existing_anti:
-            for key, value in labels.items():
-                if st.existing_anti.get((key, value), 0) > 0:
-                    return Status(Code.UNSCHEDULABLE, (ERR_REASON_EXISTING_ANTI_AFFINITY,))
+            if value is not None and anti.get((term.topology_key, value), 0) > 0:
+                return unschedulable(ERR_REASON_ANTI_AFFINITY)
+        # Existing pods' anti-affinity: does the node carry one of the counted pairs?
+        for key, values in st.existing_by_key.items():
+            if labels.get(key) in values:
+                return unschedulable(ERR_REASON_EXISTING_ANTI_AFFINITY)
         return None
 
     @staticmethod
@@ -268,11 +274,8 @@ def _existing_terms(snapshot: Snapshot) -> list[tuple[NodeInfo, Pod, PodTerms]]:
         return cached
     out = []
     for node_info in snapshot.nodes.values():
-        for p in node_info.pods:
-            if p.pod.affinity is None:
-                continue
-            terms = pod_terms(p.pod)
-            if not terms.empty:
-                out.append((node_info, p.pod, terms))
+        for p in node_info.affinity_pods:
+            if p.terms is not None:
+                out.append((node_info, p.pod, p.terms))
     snapshot.cache["affinity-pods"] = out
     return out

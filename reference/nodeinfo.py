@@ -14,6 +14,7 @@ from typing import Any
 from podfit.cluster import Cluster
 from podfit.model import Node, Pod
 
+from .podaffinity import PodTerms, pod_terms
 from .resources import (
     PODS,
     pod_nonzero_requests,
@@ -49,14 +50,18 @@ class PodInfo:
     requests: dict[str, int]
     nonzero_requests: dict[str, int]
     ports: list[HostPort]
+    # The pod's inter-pod (anti-)affinity terms, resolved; None when it has none.
+    terms: PodTerms | None = None
 
     @classmethod
     def of(cls, pod: Pod) -> PodInfo:
+        terms = pod_terms(pod) if pod.affinity is not None else None
         return cls(
             pod=pod,
             requests=to_scheduler_units(pod_requests(pod)),
             nonzero_requests=to_scheduler_units(pod_nonzero_requests(pod)),
             ports=host_ports(pod),
+            terms=None if terms is None or terms.empty else terms,
         )
 
 
@@ -74,6 +79,9 @@ class NodeInfo:
     # cluster-level plugins count pods matching a one-label selector without a scan.
     label_index: dict[tuple[str, str, str], int] = field(default_factory=dict)
     terminating_index: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    # The pods with inter-pod (anti-)affinity terms, in the order of ``pods``
+    # (upstream's PodsWithAffinity).
+    affinity_pods: list[PodInfo] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -103,6 +111,8 @@ class NodeInfo:
         for port in p.ports:
             if port not in self.used_ports:
                 self.used_ports.append(port)
+        if p.terms is not None:
+            self.affinity_pods.append(p)
         self._index(p.pod, 1)
 
     def _index(self, pod: Pod, delta: int) -> None:
@@ -133,6 +143,8 @@ class NodeInfo:
                 for port in p.ports:
                     if port in self.used_ports:
                         self.used_ports.remove(port)
+                if p.terms is not None:
+                    self.affinity_pods = [a for a in self.affinity_pods if a is not p]
                 self._index(p.pod, -1)
                 return True
         return False
@@ -150,6 +162,7 @@ class NodeInfo:
             used_ports=list(self.used_ports),
             label_index=dict(self.label_index),
             terminating_index=dict(self.terminating_index),
+            affinity_pods=list(self.affinity_pods),
         )
 
 
@@ -163,6 +176,9 @@ class Snapshot:
     image_nodes: dict[str, int] = field(default_factory=dict)
     # Derived data plugins keep across cycles (e.g. pods with affinity terms); cleared on change.
     cache: dict[str, Any] = field(default_factory=dict)
+    # Derived data that depends on the nodes only (e.g. image facts): kept when pods are bound
+    # or evicted, as the snapshot's nodes never change.
+    node_cache: dict[str, Any] = field(default_factory=dict)
     # Where the next sampled scheduling cycle starts (kube-scheduler's nextStartNodeIndex).
     next_start_node: int = 0
 

@@ -361,6 +361,51 @@ def resource_vectors(
     return requested, allocatable
 
 
+# How a resource takes part in the vectors, decided once per pod (see allocatable_and_requested).
+_NO_PART = 0  # a scalar resource the pod does not request, or a resource scoring never reads
+_BASE = 1  # cpu or memory: NonZeroRequested (or Requested)
+_REQUESTED = 2  # ephemeral-storage and requested scalar resources: Requested
+
+ResourcePlan = tuple[tuple[str, int, int], ...]
+
+
+def resource_plan(resources: Sequence[str], pod_requests: Sequence[int]) -> ResourcePlan:
+    """(name, pod request, how it takes part) per resource, for :func:`planned_vectors`."""
+    plan = []
+    for name, request in zip(resources, pod_requests, strict=True):
+        if request == 0 and is_scalar_resource(name):
+            kind = _NO_PART
+        elif name in (CPU, MEMORY):
+            kind = _BASE
+        elif name == EPHEMERAL_STORAGE or is_scalar_resource(name):
+            kind = _REQUESTED
+        else:
+            kind = _NO_PART
+        plan.append((name, request, kind))
+    return tuple(plan)
+
+
+def planned_vectors(
+    node: NodeInfo, plan: ResourcePlan, *, use_requested: bool
+) -> tuple[list[int], list[int]]:
+    """:func:`resource_vectors` with the per-resource decisions taken once per pod."""
+    n = len(plan)
+    requested = [0] * n
+    allocatable = [0] * n
+    node_allocatable = node.allocatable
+    base = node.requested if use_requested else node.nonzero_requested
+    for i, (name, request, kind) in enumerate(plan):
+        if kind == _NO_PART:
+            continue
+        alloc = node_allocatable.get(name, 0)
+        if alloc == 0:
+            continue
+        allocatable[i] = alloc
+        used = base if kind == _BASE else node.requested
+        requested[i] = used.get(name, 0) + request
+    return requested, allocatable
+
+
 def least_requested_score(requested: int, capacity: int) -> int:
     """Free share of the resource on 0..100 (0 once the requests exceed it)."""
     if capacity == 0 or requested > capacity:
@@ -460,7 +505,23 @@ def scoring_requests(pod: PodInfo, resources: Sequence[str]) -> list[int]:
 # --- plugin -----------------------------------------------------------------------------------
 
 _FILTER_KEY = NAME + "/request"
+_CHECKS_KEY = NAME + "/checks"
 _SCORE_KEY = NAME + "/score-requests"
+_PLAN_KEY = NAME + "/score-plan"
+
+
+def request_checks(
+    request: Mapping[str, int], ignored: frozenset[str], ignored_groups: frozenset[str]
+) -> tuple[tuple[str, int], ...]:
+    """The (resource, amount) pairs :func:`fits_request` compares with a node's free
+    room, decided once per pod: whatever the pod requests (> 0) and does not ignore."""
+    names = [CPU, MEMORY, EPHEMERAL_STORAGE]
+    names += [
+        name
+        for name in sorted(request)
+        if is_scalar_resource(name) and not _is_ignored(name, ignored, ignored_groups)
+    ]
+    return tuple((name, request[name]) for name in names if request.get(name, 0) > 0)
 
 
 class NodeResourcesFit(Plugin):
@@ -476,10 +537,24 @@ class NodeResourcesFit(Plugin):
 
     def pre_filter(self, state: CycleState, pod: PodInfo, snapshot: Snapshot) -> Status | None:
         state[_FILTER_KEY] = pod.requests
+        state[_CHECKS_KEY] = request_checks(
+            pod.requests, self.fit_args.ignored_resources, self.fit_args.ignored_resource_groups
+        )
         return None
 
     def filter(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> Status | None:
         request: Mapping[str, int] = state.get(_FILTER_KEY, pod.requests)
+        checks: tuple[tuple[str, int], ...] | None = state.get(_CHECKS_KEY)
+        if checks is not None and len(node.pods) < node.allocatable.get(PODS, 0):
+            # Most nodes fit: compare the precomputed amounts, and only list the
+            # shortfalls (below) when one does not fit.
+            allocatable = node.allocatable
+            used = node.requested
+            for name, wanted in checks:
+                if wanted > allocatable.get(name, 0) - used.get(name, 0):
+                    break
+            else:
+                return None
         shortfalls = fits_request(
             request, node, self.fit_args.ignored_resources, self.fit_args.ignored_resource_groups
         )
@@ -488,10 +563,16 @@ class NodeResourcesFit(Plugin):
     def pre_score(
         self, state: CycleState, pod: PodInfo, snapshot: Snapshot, nodes: list[NodeInfo]
     ) -> Status | None:
-        state[_SCORE_KEY] = scoring_requests(pod, self.resource_names)
+        requests = scoring_requests(pod, self.resource_names)
+        state[_SCORE_KEY] = requests
+        state[_PLAN_KEY] = resource_plan(self.resource_names, requests)
         return None
 
     def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> int:
+        plan: ResourcePlan | None = state.get(_PLAN_KEY)
+        if plan is not None:
+            requested, allocatable = planned_vectors(node, plan, use_requested=False)
+            return self.scorer(requested, allocatable)
         pod_requests = state.get(_SCORE_KEY) or scoring_requests(pod, self.resource_names)
         requested, allocatable = resource_vectors(
             node, self.resource_names, pod_requests, use_requested=False

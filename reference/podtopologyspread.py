@@ -48,7 +48,7 @@ from .labels import (
 )
 from .nodeinfo import NodeInfo, PodInfo, Snapshot
 from .profile import ConfigError
-from .status import SKIP, Code, Status
+from .status import SKIP, Status, unresolvable, unschedulable
 from .taints import find_untolerated_taint
 
 ERR_REASON_CONSTRAINTS_NOT_MATCH = "node(s) didn't match pod topology spread constraints"
@@ -143,14 +143,26 @@ def default_selector(pod: Pod, cluster: Cluster) -> LabelSelector:
     return LabelSelector(match_labels=frozen_map(merged), match_expressions=expressions)
 
 
-def _counts_for(c: Constraint, pod: Pod, info: NodeInfo) -> int:
-    """Pods on the node in the incoming pod's namespace that the constraint selects."""
+# What counting a constraint's pods on a node takes, decided once per constraint: nothing
+# (None: a nil or empty selector counts no pod), an index lookup (key, value), or a scan.
+_SCAN = "scan"
+CountPlan = tuple[str, str] | str | None
+
+
+def _count_plan(c: Constraint) -> CountPlan:
     if c.selector is None or c.selector.is_empty:
         # A nil selector matches nothing; upstream also counts no pods for `{}` (Everything).
-        return 0
+        return None
     pair = single_label(c.selector)
-    if pair is not None:  # the common `app: x` selector: an index lookup
-        return info.count_label(pod.namespace, pair[0], pair[1], terminating=False)
+    return _SCAN if pair is None else pair
+
+
+def _count(plan: CountPlan, c: Constraint, pod: Pod, info: NodeInfo) -> int:
+    """Pods on the node in the incoming pod's namespace that the constraint selects."""
+    if plan is None:
+        return 0
+    if isinstance(plan, tuple):  # the common `app: x` selector: an index lookup
+        return info.count_label(pod.namespace, plan[0], plan[1], terminating=False)
     n = 0
     for p in info.pods:
         other = p.pod
@@ -161,17 +173,47 @@ def _counts_for(c: Constraint, pod: Pod, info: NodeInfo) -> int:
     return n
 
 
-def _policy_ok(c: Constraint, pod: Pod, node: Node) -> bool:
-    if c.honor_affinity and not required_node_affinity_matches(pod, node):
-        return False
-    return not (
-        c.honor_taints
-        and find_untolerated_taint(node.taints, pod.tolerations, FILTERED_EFFECTS) is not None
-    )
-
-
 def _has_all_keys(node: Node, constraints: Sequence[Constraint]) -> bool:
     return all(c.topology_key in node.labels for c in constraints)
+
+
+def _no_required_node_affinity(pod: Pod) -> bool:
+    """Every node passes required_node_affinity_matches for this pod."""
+    if pod.node_selector:
+        return False
+    affinity = pod.affinity
+    node_affinity = affinity.node_affinity if affinity is not None else None
+    return node_affinity is None or node_affinity.required is None
+
+
+def _eligible(
+    constraints: Sequence[Constraint], pod: Pod, node: Node, any_node: bool
+) -> list[bool]:
+    """Per constraint, whether its node inclusion policies let the node count: with
+    nodeAffinityPolicy Honor the pod's nodeSelector and required node affinity must match
+    the node, with nodeTaintsPolicy Honor the pod must tolerate the node's NoSchedule and
+    NoExecute taints. Each is judged once per node; ``any_node``: the pod has no required
+    node affinity, so every node matches it."""
+    out = []
+    affinity_ok: bool | None = True if any_node else None
+    taints_ok: bool | None = None
+    for c in constraints:
+        if c.honor_affinity:
+            if affinity_ok is None:
+                affinity_ok = required_node_affinity_matches(pod, node)
+            if not affinity_ok:
+                out.append(False)
+                continue
+        if c.honor_taints:
+            if taints_ok is None:
+                taints_ok = (
+                    find_untolerated_taint(node.taints, pod.tolerations, FILTERED_EFFECTS) is None
+                )
+            if not taints_ok:
+                out.append(False)
+                continue
+        out.append(True)
+    return out
 
 
 def go_round(x: float) -> int:
@@ -214,6 +256,8 @@ class _FilterState:
     # per constraint: domain value -> matching pods
     counts: list[dict[str, int]] = field(default_factory=list)
     self_match: list[int] = field(default_factory=list)
+    # per constraint: the global minimum Filter compares with (0 below minDomains domains)
+    minimums: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -223,6 +267,7 @@ class _ScoreState:
     counts: list[dict[str, int]]
     weights: list[float]
     ignored: set[str]
+    plans: list[CountPlan] = field(default_factory=list)
 
 
 class PodTopologySpread(Plugin):
@@ -270,19 +315,28 @@ class PodTopologySpread(Plugin):
             return SKIP
         st = _FilterState(constraints=constraints)
         st.counts = [{} for _ in constraints]
+        plans = [_count_plan(c) for c in constraints]
+        any_node = _no_required_node_affinity(incoming)
         for info in snapshot.nodes.values():
             node = info.node
+            labels = node.labels
             if not _has_all_keys(node, constraints):
                 continue
+            eligible = _eligible(constraints, incoming, node, any_node)
             for i, c in enumerate(constraints):
-                if not _policy_ok(c, incoming, node):
+                if not eligible[i]:
                     continue
-                value = node.labels[c.topology_key]
-                st.counts[i][value] = st.counts[i].get(value, 0) + _counts_for(c, incoming, info)
+                value = labels[c.topology_key]
+                counts = st.counts[i]
+                counts[value] = counts.get(value, 0) + _count(plans[i], c, incoming, info)
         st.self_match = [
             1 if c.selector is not None and selector_matches(c.selector, incoming.labels) else 0
             for c in constraints
         ]
+        for i, c in enumerate(constraints):
+            counts = st.counts[i]
+            minimum = min(counts.values()) if counts else 0
+            st.minimums.append(0 if len(counts) < c.min_domains else minimum)
         state[self.name] = st
         return None
 
@@ -293,16 +347,10 @@ class PodTopologySpread(Plugin):
         for i, c in enumerate(st.constraints):
             value = labels.get(c.topology_key)
             if value is None:
-                return Status(
-                    Code.UNSCHEDULABLE_AND_UNRESOLVABLE, (ERR_REASON_NODE_LABEL_NOT_MATCH,)
-                )
-            counts = st.counts[i]
-            minimum = min(counts.values()) if counts else 0
-            if len(counts) < c.min_domains:
-                minimum = 0
-            skew = counts.get(value, 0) + st.self_match[i] - minimum
+                return unresolvable(ERR_REASON_NODE_LABEL_NOT_MATCH)
+            skew = st.counts[i].get(value, 0) + st.self_match[i] - st.minimums[i]
             if skew > c.max_skew:
-                return Status(Code.UNSCHEDULABLE, (ERR_REASON_CONSTRAINTS_NOT_MATCH,))
+                return unschedulable(ERR_REASON_CONSTRAINTS_NOT_MATCH)
         return None
 
     # --- score ------------------------------------------------------------------------
@@ -334,17 +382,23 @@ class PodTopologySpread(Plugin):
             for i, c in enumerate(constraints)
         ]
         weights = [math.log(size + 2) for size in sizes]
+        plans = [_count_plan(c) for c in constraints]
+        any_node = _no_required_node_affinity(incoming)
         # Counts come from every node of the cluster whose domain is one of those.
         for info in snapshot.nodes.values():
             if require_all and not _has_all_keys(info.node, constraints):
                 continue
+            labels = info.node.labels
+            eligible: list[bool] | None = None
             for i, c in enumerate(constraints):
-                if not _policy_ok(c, incoming, info.node):
+                value = labels.get(c.topology_key, "")
+                if value not in counts[i]:
                     continue
-                value = info.node.labels.get(c.topology_key, "")
-                if value in counts[i]:
-                    counts[i][value] += _counts_for(c, incoming, info)
-        state[self.name + "/score"] = _ScoreState(constraints, counts, weights, ignored)
+                if eligible is None:
+                    eligible = _eligible(constraints, incoming, info.node, any_node)
+                if eligible[i]:
+                    counts[i][value] += _count(plans[i], c, incoming, info)
+        state[self.name + "/score"] = _ScoreState(constraints, counts, weights, ignored, plans)
         return None
 
     def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> int:
@@ -357,7 +411,8 @@ class PodTopologySpread(Plugin):
             if value is None:
                 continue
             if c.topology_key == HOSTNAME:
-                count = _counts_for(c, pod.pod, node)
+                plan = st.plans[i] if st.plans else _count_plan(c)
+                count = _count(plan, c, pod.pod, node)
             else:
                 count = st.counts[i].get(value, 0)
             total += count * st.weights[i] + (c.max_skew - 1)

@@ -18,6 +18,7 @@ as ``Quantity.MilliValue()`` / ``Quantity.Value()`` do.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping
 from fractions import Fraction
 
@@ -65,6 +66,7 @@ def is_native_resource(name: str) -> bool:
     return "/" not in name or is_prefixed_native_resource(name)
 
 
+@functools.lru_cache(maxsize=4096)
 def is_extended_resource(name: str) -> bool:
     """A domain-qualified resource that is not Kubernetes' own (nvidia.com/gpu)."""
     if is_native_resource(name) or name.startswith(QUOTA_REQUESTS_PREFIX):
@@ -73,6 +75,7 @@ def is_extended_resource(name: str) -> bool:
     return not qualified_name_problems(QUOTA_REQUESTS_PREFIX + name)
 
 
+@functools.lru_cache(maxsize=4096)
 def is_scalar_resource(name: str) -> bool:
     """Resources the scheduler counts as plain integers besides cpu, memory and storage."""
     return (

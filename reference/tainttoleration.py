@@ -55,7 +55,10 @@ class TaintToleration(Plugin):
     scores = True
 
     def filter(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> Status | None:
-        taint = find_untolerated_taint(node.node.taints, pod.pod.tolerations, FILTER_EFFECTS)
+        taints = node.node.taints
+        if not taints:
+            return None
+        taint = find_untolerated_taint(taints, pod.pod.tolerations, FILTER_EFFECTS)
         if taint is None:
             return None
         return unresolvable(ERR_REASON)
@@ -67,6 +70,8 @@ class TaintToleration(Plugin):
         return None
 
     def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> int:
+        if not node.node.taints:
+            return 0
         tolerations = state.get(NAME)
         if tolerations is None:
             tolerations = scoring_tolerations(pod.pod.tolerations)
