@@ -615,7 +615,8 @@ def _draw_pod_affinity_term(draw: Draw) -> PodAffinityTerm:
 
 
 def _draw_spread(draw: Draw, own: str = "") -> TopologySpreadConstraint:
-    action = _pick(draw, ("DoNotSchedule", "ScheduleAnyway"))
+    # Mostly DoNotSchedule: only it filters, and filtering is what most checks are about.
+    action = _pick(draw, ("DoNotSchedule", "ScheduleAnyway", "DoNotSchedule"))
     # The API allows minDomains only with DoNotSchedule.
     min_domains = _pick(draw, (None, 2, 3)) if action == "DoNotSchedule" else None
     return TopologySpreadConstraint(
