@@ -12,8 +12,6 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from podfit.cluster import Cluster
 from podfit.errors import ManifestError, UsageError
 from podfit.loading import LoadReport, load, load_pod, load_pods
@@ -60,14 +58,13 @@ def load_config(source: str | os.PathLike[str] | Mapping[str, Any]) -> dict[str,
 
     if isinstance(source, Mapping):
         return profiles_from_config(source)
-    name = str(source)
-    try:
-        with open(source, encoding="utf-8") as fh:
-            data = yaml.safe_load(fh)
-    except OSError as exc:
-        raise ManifestError(f"cannot read: {exc.strerror or exc}", source=name) from None
-    except yaml.YAMLError as exc:
-        raise ManifestError(f"invalid YAML: {exc}", source=name) from None
+    from podfit.loading import load_document
+
+    # Read as strictly as manifests: size limit, UTF-8, duplicate keys, one document.
+    name, data = load_document(source)
+    if not isinstance(data, dict):
+        kind = "an empty file" if data is None else f"a {type(data).__name__}"
+        raise ManifestError(f"expected a KubeSchedulerConfiguration, got {kind}", source=name)
     try:
         return profiles_from_config(data)
     except ManifestError as exc:

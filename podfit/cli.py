@@ -133,19 +133,8 @@ def config_option(func: F) -> F:
 def load_config(path: str) -> dict[str, Any]:
     """Scheduler profiles from a KubeSchedulerConfiguration file, read as strictly as manifests."""
     import podfit
-    from podfit.errors import ManifestError
-    from podfit.loading import load_document
 
-    name, data = load_document(path)
-    if not isinstance(data, dict):
-        kind = "an empty file" if data is None else f"a {type(data).__name__}"
-        raise ManifestError(f"expected a KubeSchedulerConfiguration, got {kind}", source=name)
-    try:
-        return podfit.load_config(data)
-    except ManifestError as exc:
-        raise exc.located(source=name) from None
-    except PodfitError as exc:
-        raise ManifestError(str(exc), source=name) from None
+    return podfit.load_config(path)
 
 
 @cli.command()

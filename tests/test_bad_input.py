@@ -317,6 +317,8 @@ def command_args(command: str, files: list[Path], pod: Path) -> list[str]:
         args += ["-f", str(path)]
     if command in ("explain", "admit"):
         args += ["--pod", str(pod)]
+    if command == "whatif":
+        args += ["--cordon", "n1"]
     return args
 
 
@@ -463,7 +465,7 @@ BAD_CONFIGS: dict[str, tuple[str | bytes | None, list[str]]] = {
 }
 
 
-@pytest.mark.parametrize("command", ["explain", "simulate"])
+@pytest.mark.parametrize("command", ["explain", "simulate", "whatif"])
 @pytest.mark.parametrize("content,pieces", list(BAD_CONFIGS.values()), ids=list(BAD_CONFIGS))
 def test_bad_config(
     tmp_path: Path,
