@@ -266,6 +266,14 @@ def simulate_text(d: dict[str, Any]) -> str:
     show_default=True,
     help="Seconds per solver query; when it runs out the answer is 'unknown'.",
 )
+@click.option(
+    "--memory",
+    "memory_mb",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="MB",
+    help="Memory Z3 may use per query; past it the answer is 'unknown'.",
+)
 @click.option("--bindings", is_flag=True, help="Print the placement as kind: Binding manifests.")
 @click.option("--html", "html_path", default=None, metavar="FILE", help="Also write an HTML page.")
 @output_option
@@ -277,13 +285,15 @@ def solve(
     max_new_nodes: int,
     maximize_placed: bool,
     timeout_s: float,
+    memory_mb: int | None,
     bindings: bool,
     html_path: str | None,
     output: str,
 ) -> None:
     """Ask Z3 whether the pending pods can all be placed at once, and if not, why.
 
-    Exit 1 when they cannot; exit 2 when the solver could not decide within --timeout.
+    Exit 1 when they cannot; exit 2 when the solver could not decide within --timeout or
+    --memory (the answer is then unknown, never infeasible).
     """
     import podfit
     from podfit.output import to_yaml
@@ -299,7 +309,9 @@ def solve(
             raise PodfitError(f"{shape_path}: expected exactly one Node, found {len(nodes)}")
         shape = nodes[0]
     from podfit.progress import Working
+    from podfit.solver.session import set_memory_limit
 
+    set_memory_limit(memory_mb)
     with Working(f"solving {len(pods)} pods on {len(cluster.nodes)} nodes"):
         result = podfit.solve(
             cluster,
@@ -329,11 +341,11 @@ def solve(
     else:
         emit(result.to_dict(), output, solve_text)
     if result.status == "unknown":
-        click.echo(
-            f"podfit: error: the solver could not decide within {timeout_s:g} s "
-            "(answer unknown; raise --timeout)",
-            err=True,
-        )
+        if any("out of memory" in line for line in result.explanation):
+            why = f"ran out of memory ({memory_mb} MB; raise --memory)"
+        else:
+            why = f"could not decide within {timeout_s:g} s (raise --timeout)"
+        click.echo(f"podfit: error: the solver {why}: the answer is unknown", err=True)
         sys.exit(2)
     if result.status == "infeasible" or result.unplaced:
         raise Finding()

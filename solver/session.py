@@ -27,6 +27,19 @@ class Undecided(PodfitError):
     """Z3 could not decide a query within its time limit (or gave up for another reason)."""
 
 
+# Z3's memory ceiling is process-wide (the global parameter memory_max_size, in MB);
+# 0 means none. Past it, a query answers unknown ("out of memory"), never unsat.
+_memory_limit_mb = 0
+
+
+def set_memory_limit(megabytes: int | None) -> None:
+    """Cap the memory Z3 may use for each query from now on (None or 0: no cap)."""
+    global _memory_limit_mb
+    if megabytes is not None and megabytes < 0:
+        raise ValueError(f"the memory limit must be positive, got {megabytes} MB")
+    _memory_limit_mb = megabytes or 0
+
+
 class Session:
     """A Z3 context plus one Solver or Optimize, with a time limit per query.
 
@@ -88,12 +101,16 @@ class Session:
         self._engine.set("timeout", limit)
         self.queries += 1
         self.reason_unknown = ""
+        z3.set_param("memory_max_size", _memory_limit_mb)
         try:
             answer = self._engine.check(*assumptions)
         except z3.Z3Exception as exc:  # e.g. "canceled" when the timer fires mid-call
             self._last = Outcome.UNKNOWN
-            self.reason_unknown = str(exc)
+            value = exc.value
+            self.reason_unknown = value.decode() if isinstance(value, bytes) else str(value)
             return self._last
+        finally:
+            z3.set_param("memory_max_size", 0)
         if answer == z3.sat:
             self._last = Outcome.SAT
         elif answer == z3.unsat:
