@@ -24,11 +24,11 @@ from typing import Any
 from .framework import MAX_NODE_SCORE, CycleState, Plugin
 from .nodeinfo import NodeInfo, PodInfo, Snapshot
 from .noderesources import (
+    NO_PART,
     TYPE_META,
     ResourcePlan,
     ResourceSpec,
     parse_resource_specs,
-    planned_vectors,
     resource_plan,
     resource_vectors,
 )
@@ -65,23 +65,11 @@ def parse_balanced_args(raw: Mapping[str, Any] | None) -> tuple[ResourceSpec, ..
 def balance_score(requested: Sequence[int], allocatable: Sequence[int]) -> int:
     """``int((1 - std) * 100)`` over the resources the node has, in float64 as upstream."""
     fractions: list[float] = []
-    total = 0.0
     for req, alloc in zip(requested, allocatable, strict=True):
         if alloc == 0:
             continue
-        fraction = min(float(req) / float(alloc), 1.0)
-        total += fraction
-        fractions.append(fraction)
-    std = 0.0
-    if len(fractions) == 2:
-        std = abs((fractions[0] - fractions[1]) / 2)
-    elif len(fractions) > 2:
-        mean = total / len(fractions)
-        squares = 0.0
-        for fraction in fractions:
-            squares = squares + (fraction - mean) * (fraction - mean)
-        std = math.sqrt(squares / len(fractions))
-    return int((1 - std) * float(MAX_NODE_SCORE))
+        fractions.append(min(float(req) / float(alloc), 1.0))
+    return _balance(fractions)
 
 
 def balance_change_score(
@@ -127,16 +115,52 @@ class BalancedAllocation(Plugin):
     def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> int:
         plan: ResourcePlan | None = state.get(_PLAN_KEY)
         if plan is not None:
-            pod_requests: list[int] = state[_KEY]
-            requested, allocatable = planned_vectors(node, plan, use_requested=True)
-        else:
-            pod_requests = state.get(_KEY) or pod_request_list(pod, self.resource_names)
-            if not any(pod_requests):
-                return 0
-            requested, allocatable = resource_vectors(
-                node, self.resource_names, pod_requests, use_requested=True
-            )
+            return _planned_score(node, plan)
+        pod_requests: list[int] = state.get(_KEY) or pod_request_list(pod, self.resource_names)
+        if not any(pod_requests):
+            return 0
+        requested, allocatable = resource_vectors(
+            node, self.resource_names, pod_requests, use_requested=True
+        )
         allocated = [
             req - pod_requests[i] if allocatable[i] else 0 for i, req in enumerate(requested)
         ]
         return balance_change_score(requested, allocated, allocatable)
+
+
+def _planned_score(node: NodeInfo, plan: ResourcePlan) -> int:
+    """:func:`balance_change_score` of the node's plain requests with and without the pod,
+    the resources' part decided once per pod (the same float operations, in the same
+    order)."""
+    with_pod: list[float] = []
+    without_pod: list[float] = []
+    allocatable = node.allocatable
+    used = node.requested
+    for name, request, kind in plan:
+        if kind == NO_PART:
+            continue
+        alloc = allocatable.get(name, 0)
+        if alloc == 0:
+            continue
+        before = used.get(name, 0)
+        with_pod.append(min(float(before + request) / float(alloc), 1.0))
+        without_pod.append(min(float(before) / float(alloc), 1.0))
+    half = MAX_NODE_SCORE // 2
+    return half + (half + _balance(with_pod) - _balance(without_pod)) // 2
+
+
+def _balance(fractions: list[float]) -> int:
+    """``int((1 - std) * 100)`` of the fractions (population standard deviation)."""
+    std = 0.0
+    if len(fractions) == 2:
+        std = abs((fractions[0] - fractions[1]) / 2)
+    elif len(fractions) > 2:
+        total = 0.0
+        for fraction in fractions:
+            total += fraction
+        mean = total / len(fractions)
+        squares = 0.0
+        for fraction in fractions:
+            squares = squares + (fraction - mean) * (fraction - mean)
+        std = math.sqrt(squares / len(fractions))
+    return int((1 - std) * float(MAX_NODE_SCORE))

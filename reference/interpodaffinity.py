@@ -14,11 +14,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from podfit.model import Node, Pod
+from podfit.model import LabelSelector, Node, Pod, Requirement
 
 from .framework import MAX_NODE_SCORE, CycleState, Plugin
 from .labels import single_label
-from .nodeinfo import NodeInfo, PodInfo, Snapshot
+from .nodeinfo import NodeInfo, PodInfo, PodsByLabel, Snapshot
 from .podaffinity import PodTerms, ResolvedTerm, pod_terms
 from .profile import ConfigError
 from .status import SKIP, Status, unresolvable, unschedulable
@@ -97,12 +97,10 @@ class InterPodAffinity(Plugin):
         ns = _NamespaceLabels(snapshot)
         st = _FilterState(terms=terms)
         incoming = pod.pod
-        for node_info, _, other_terms in _existing_terms(snapshot):
-            for term in other_terms.required_anti_affinity:
-                if term.matches(incoming, ns):
-                    pair = _pairs(term, node_info.node)
-                    if pair is not None:
-                        st.existing_anti[pair] += 1
+        existing = snapshot.index(_EXISTING, ExistingTerms)
+        for group in existing.required_anti_affinity.values():
+            if group.term.matches(incoming, ns):
+                st.existing_anti.update(group.counts)
         # Skip is decided on the counts: existing anti-affinity that does not select the
         # incoming pod, or whose key its node lacks, leaves nothing to check.
         if (
@@ -127,14 +125,16 @@ class InterPodAffinity(Plugin):
         """Count, per topology pair, the pods the incoming pod's required terms select."""
         fast_affinity = _indexable(terms.required_affinity, at_most_one=True)
         fast_anti = _indexable(terms.required_anti_affinity)
+        if fast_affinity is not None and fast_anti is not None:
+            # One-label selectors in named namespaces: visit only the nodes whose pods
+            # carry the label.
+            index = snapshot.pods_by_label()
+            for term, (key, value) in zip(terms.required_affinity, fast_affinity, strict=True):
+                _add_indexed(st.affinity, term, snapshot, index, key, value)
+            for term, (key, value) in zip(terms.required_anti_affinity, fast_anti, strict=True):
+                _add_indexed(st.anti, term, snapshot, index, key, value)
+            return
         for node_info in snapshot.nodes.values():
-            if fast_affinity is not None and fast_anti is not None:
-                # One-label selectors in named namespaces: look the node's index up.
-                for term, (key, value) in zip(terms.required_affinity, fast_affinity, strict=True):
-                    _add_indexed(st.affinity, term, node_info, key, value)
-                for term, (key, value) in zip(terms.required_anti_affinity, fast_anti, strict=True):
-                    _add_indexed(st.anti, term, node_info, key, value)
-                continue
             for p in node_info.pods:
                 other = p.pod
                 if terms.required_affinity and _matches_all(terms.required_affinity, other, ns):
@@ -186,8 +186,8 @@ class InterPodAffinity(Plugin):
     ) -> Status | None:
         terms = pod_terms(pod.pod)
         has_preferred = bool(terms.preferred_affinity or terms.preferred_anti_affinity)
-        existing = _existing_terms(snapshot)
-        if not has_preferred and (self.ignore_existing_preferred or not existing):
+        existing = snapshot.index(_EXISTING, ExistingTerms)
+        if not has_preferred and (self.ignore_existing_preferred or not existing.pods):
             return SKIP
         ns = _NamespaceLabels(snapshot)
         incoming = pod.pod
@@ -207,19 +207,24 @@ class InterPodAffinity(Plugin):
                     for term in terms.preferred_anti_affinity:
                         if term.matches(p.pod, ns):
                             add(term, node_info.node, -term.weight)
-        for node_info, _, other_terms in existing:
-            if self.hard_weight > 0:
-                for term in other_terms.required_affinity:
-                    if term.matches(incoming, ns):
-                        add(term, node_info.node, self.hard_weight)
-            # ignorePreferredTermsOfExistingPods only skips scoring for a pod without
-            # preferred terms (above); otherwise existing pods' preferred terms still count.
-            for term in other_terms.preferred_affinity:
-                if term.matches(incoming, ns):
-                    add(term, node_info.node, term.weight)
-            for term in other_terms.preferred_anti_affinity:
-                if term.matches(incoming, ns):
-                    add(term, node_info.node, -term.weight)
+        # Existing pods' terms, a group of terms that select the same pods at a time: each
+        # term adds its weight to the pair of its pod's node (hardPodAffinityWeight for
+        # required affinity); terms of weight 0 add nothing.
+        if self.hard_weight > 0:
+            for group in existing.required_affinity.values():
+                if group.term.matches(incoming, ns):
+                    for pair, n in group.counts.items():
+                        scores[pair] += self.hard_weight * n
+        # ignorePreferredTermsOfExistingPods only skips scoring for a pod without
+        # preferred terms (above); otherwise existing pods' preferred terms still count.
+        for group in existing.preferred_affinity.values():
+            if group.term.matches(incoming, ns):
+                for pair in group.weighted:
+                    scores[pair] += group.weights[pair]
+        for group in existing.preferred_anti_affinity.values():
+            if group.term.matches(incoming, ns):
+                for pair in group.weighted:
+                    scores[pair] -= group.weights[pair]
         if not scores:
             return SKIP  # no term matched anywhere: the plugin scores nothing
         state[self.name + "/score"] = scores
@@ -257,25 +262,105 @@ def _indexable(
 
 
 def _add_indexed(
-    counts: Counter[TopologyPair], term: ResolvedTerm, node: NodeInfo, key: str, value: str
+    counts: Counter[TopologyPair],
+    term: ResolvedTerm,
+    snapshot: Snapshot,
+    index: PodsByLabel,
+    key: str,
+    value: str,
 ) -> None:
-    pair = _pairs(term, node.node)
-    if pair is None:
-        return
-    n = sum(node.count_label(ns, key, value, terminating=True) for ns in term.namespaces)
+    """Count the pods labelled key=value in the term's namespaces by their node's pair."""
+    nodes = snapshot.nodes
+    for namespace in term.namespaces:
+        for name, n in index.nodes((namespace, key, value), terminating=True).items():
+            pair = _pairs(term, nodes[name].node)
+            if pair is not None:
+                counts[pair] += n
+
+
+# --- existing pods' terms, grouped ----------------------------------------------------------
+
+_EXISTING = "InterPodAffinity/existing-terms"
+
+SelectorKey = tuple[tuple[tuple[str, str], ...], tuple[Requirement, ...]] | None
+
+
+def _selector_key(selector: LabelSelector | None) -> SelectorKey:
+    if selector is None:
+        return None
+    return (tuple(sorted(selector.match_labels.items())), selector.match_expressions)
+
+
+def _match_key(term: ResolvedTerm) -> tuple[SelectorKey, frozenset[str], SelectorKey]:
+    """Terms with equal keys select the same pods (ResolvedTerm.matches reads only these)."""
+    return (_selector_key(term.selector), term.namespaces, _selector_key(term.namespace_selector))
+
+
+@dataclass(slots=True)
+class TermGroup:
+    """Existing pods' terms of one kind that select the same pods, by their node's pair."""
+
+    term: ResolvedTerm  # one of them: each selects the same pods
+    counts: Counter[TopologyPair] = field(default_factory=Counter)  # terms per pair
+    weights: dict[TopologyPair, int] = field(default_factory=dict)  # their weights' sum
+    weighted: Counter[TopologyPair] = field(default_factory=Counter)  # terms of weight != 0
+
+
+def _bump(counts: Counter[TopologyPair], pair: TopologyPair, delta: int) -> None:
+    n = counts[pair] + delta
     if n:
-        counts[pair] += n
+        counts[pair] = n
+    else:
+        del counts[pair]
 
 
-def _existing_terms(snapshot: Snapshot) -> list[tuple[NodeInfo, Pod, PodTerms]]:
-    """Existing pods that have any affinity term, with their resolved terms (cached)."""
-    cached: list[tuple[NodeInfo, Pod, PodTerms]] | None = snapshot.cache.get("affinity-pods")
-    if cached is not None:
-        return cached
-    out = []
-    for node_info in snapshot.nodes.values():
-        for p in node_info.affinity_pods:
-            if p.terms is not None:
-                out.append((node_info, p.pod, p.terms))
-    snapshot.cache["affinity-pods"] = out
-    return out
+class ExistingTerms:
+    """The affinity terms of the pods already placed, grouped by what they select and
+    counted by the topology pair of their node, kept in step as pods are bound and removed.
+
+    A cycle then matches the incoming pod against each group once, instead of against
+    every existing pod's terms (upstream walks the nodes' PodsWithAffinity lists).
+    Terms whose node lacks the topology key count nowhere, as in upstream.
+    """
+
+    def __init__(self) -> None:
+        self.pods = 0  # existing pods with at least one term
+        self.required_affinity: dict[Any, TermGroup] = {}
+        self.required_anti_affinity: dict[Any, TermGroup] = {}
+        self.preferred_affinity: dict[Any, TermGroup] = {}
+        self.preferred_anti_affinity: dict[Any, TermGroup] = {}
+
+    def add(self, node: NodeInfo, pod: PodInfo) -> None:
+        self._update(node, pod, 1)
+
+    def remove(self, node: NodeInfo, pod: PodInfo) -> None:
+        self._update(node, pod, -1)
+
+    def _update(self, node: NodeInfo, pod: PodInfo, delta: int) -> None:
+        terms = pod.terms
+        if terms is None:
+            return
+        self.pods += delta
+        for groups, kind in (
+            (self.required_affinity, terms.required_affinity),
+            (self.required_anti_affinity, terms.required_anti_affinity),
+            (self.preferred_affinity, terms.preferred_affinity),
+            (self.preferred_anti_affinity, terms.preferred_anti_affinity),
+        ):
+            for term in kind:
+                pair = _pairs(term, node.node)
+                if pair is None:
+                    continue
+                key = _match_key(term)
+                group = groups.get(key)
+                if group is None:
+                    group = groups[key] = TermGroup(term)
+                _bump(group.counts, pair, delta)
+                if term.weight:
+                    _bump(group.weighted, pair, delta)
+                if pair in group.counts:
+                    group.weights[pair] = group.weights.get(pair, 0) + delta * term.weight
+                else:
+                    group.weights.pop(pair, None)
+                if not group.counts:
+                    del groups[key]

@@ -7,9 +7,9 @@ ports or affinity slots. Pods being deleted are still on their node.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, TypeVar, cast
 
 from podfit.cluster import Cluster
 from podfit.model import Node, Pod
@@ -79,9 +79,6 @@ class NodeInfo:
     # cluster-level plugins count pods matching a one-label selector without a scan.
     label_index: dict[tuple[str, str, str], int] = field(default_factory=dict)
     terminating_index: dict[tuple[str, str, str], int] = field(default_factory=dict)
-    # The pods with inter-pod (anti-)affinity terms, in the order of ``pods``
-    # (upstream's PodsWithAffinity).
-    affinity_pods: list[PodInfo] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -111,8 +108,6 @@ class NodeInfo:
         for port in p.ports:
             if port not in self.used_ports:
                 self.used_ports.append(port)
-        if p.terms is not None:
-            self.affinity_pods.append(p)
         self._index(p.pod, 1)
 
     def _index(self, pod: Pod, delta: int) -> None:
@@ -131,6 +126,10 @@ class NodeInfo:
         return n if terminating else n - self.terminating_index.get(entry, 0)
 
     def remove(self, pod: Pod) -> bool:
+        return self.pop(pod) is not None
+
+    def pop(self, pod: Pod) -> PodInfo | None:
+        """Take the pod with ``pod``'s key off the node; its PodInfo, or None."""
         for i, p in enumerate(self.pods):
             if p.pod.key == pod.key:
                 del self.pods[i]
@@ -143,11 +142,9 @@ class NodeInfo:
                 for port in p.ports:
                     if port in self.used_ports:
                         self.used_ports.remove(port)
-                if p.terms is not None:
-                    self.affinity_pods = [a for a in self.affinity_pods if a is not p]
                 self._index(p.pod, -1)
-                return True
-        return False
+                return p
+        return None
 
     def allowed_pods(self) -> int:
         return self.allocatable.get(PODS, 0)
@@ -162,8 +159,68 @@ class NodeInfo:
             used_ports=list(self.used_ports),
             label_index=dict(self.label_index),
             terminating_index=dict(self.terminating_index),
-            affinity_pods=list(self.affinity_pods),
         )
+
+
+class PodIndex(Protocol):
+    """Derived data over every pod of a snapshot, kept in step as pods come and go."""
+
+    def add(self, node: NodeInfo, pod: PodInfo) -> None: ...
+
+    def remove(self, node: NodeInfo, pod: PodInfo) -> None: ...
+
+
+IndexT = TypeVar("IndexT", bound=PodIndex)
+
+LabelEntry = tuple[str, str, str]  # (namespace, label key, value)
+
+
+class PodsByLabel:
+    """(namespace, label key, value) -> node name -> pods there carrying it: the nodes a
+    one-label selector finds pods on, without visiting the others."""
+
+    def __init__(self) -> None:
+        self.all: dict[LabelEntry, dict[str, int]] = {}
+        self.terminating: dict[LabelEntry, dict[str, int]] = {}
+
+    def add(self, node: NodeInfo, pod: PodInfo) -> None:
+        self._update(node.name, pod.pod, 1)
+
+    def remove(self, node: NodeInfo, pod: PodInfo) -> None:
+        self._update(node.name, pod.pod, -1)
+
+    def _update(self, node: str, pod: Pod, delta: int) -> None:
+        ns = pod.namespace
+        tables = (self.all, self.terminating) if pod.is_terminating else (self.all,)
+        for key, value in pod.labels.items():
+            entry = (ns, key, value)
+            for table in tables:
+                counts = table.setdefault(entry, {})
+                n = counts.get(node, 0) + delta
+                if n:
+                    counts[node] = n
+                else:
+                    del counts[node]
+                    if not counts:
+                        del table[entry]
+
+    def nodes(self, entry: LabelEntry, *, terminating: bool) -> dict[str, int]:
+        """Node name -> pods carrying the label (without terminating ones if asked); only
+        nodes with at least one such pod."""
+        counts = self.all.get(entry)
+        if counts is None:
+            return {}
+        if terminating:
+            return counts
+        leaving = self.terminating.get(entry)
+        if leaving is None:
+            return counts
+        out = {}
+        for node, n in counts.items():
+            n -= leaving.get(node, 0)
+            if n:
+                out[node] = n
+        return out
 
 
 @dataclass(slots=True)
@@ -181,6 +238,9 @@ class Snapshot:
     node_cache: dict[str, Any] = field(default_factory=dict)
     # Where the next sampled scheduling cycle starts (kube-scheduler's nextStartNodeIndex).
     next_start_node: int = 0
+    # Derived data over the pods (see ``index``), built on first use and then kept in step
+    # with every pod bound or removed, so a cycle does not revisit every pod.
+    indexes: dict[str, PodIndex] = field(default_factory=dict)
 
     @classmethod
     def of(cls, cluster: Cluster) -> Snapshot:
@@ -201,14 +261,35 @@ class Snapshot:
 
     def add_pod(self, pod: Pod) -> None:
         """Account a newly bound pod (kept in step with the cluster by the caller)."""
-        self.nodes[pod.node_name].add(PodInfo.of(pod))
+        info = self.nodes[pod.node_name]
+        p = PodInfo.of(pod)
+        info.add(p)
+        for index in self.indexes.values():
+            index.add(info, p)
         self.cache.clear()
 
     def remove_pod(self, pod: Pod) -> None:
         info = self.nodes.get(pod.node_name)
         if info is not None:
-            info.remove(pod)
+            p = info.pop(pod)
+            if p is not None:
+                for index in self.indexes.values():
+                    index.remove(info, p)
         self.cache.clear()
+
+    def index(self, name: str, factory: Callable[[], IndexT]) -> IndexT:
+        """The index called ``name``, built from every pod by ``factory()`` on first use."""
+        index = self.indexes.get(name)
+        if index is None:
+            index = factory()
+            for info in self.nodes.values():
+                for p in info.pods:
+                    index.add(info, p)
+            self.indexes[name] = index
+        return cast(IndexT, index)
+
+    def pods_by_label(self) -> PodsByLabel:
+        return self.index("pods-by-label", PodsByLabel)
 
     def node_list(self) -> list[NodeInfo]:
         return list(self.nodes.values())

@@ -11,8 +11,8 @@ while they wait, and for simulations.
 from __future__ import annotations
 
 from .framework import CycleState, Plugin
-from .nodeinfo import NodeInfo, PodInfo
-from .status import Status, unresolvable
+from .nodeinfo import NodeInfo, PodInfo, Snapshot
+from .status import SKIP, Status, unresolvable
 
 NAME = "NodeName"
 
@@ -27,6 +27,11 @@ class NodeName(Plugin):
     name = NAME
     filters = True
     scores = False
+
+    def pre_filter(self, state: CycleState, pod: PodInfo, snapshot: Snapshot) -> Status | None:
+        # Not in upstream (which filters every node): without spec.nodeName every node
+        # passes, so there is nothing to check.
+        return None if pod.pod.node_name else SKIP
 
     def filter(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> Status | None:
         if fits(pod.pod.node_name, node.name):

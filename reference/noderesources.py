@@ -362,7 +362,7 @@ def resource_vectors(
 
 
 # How a resource takes part in the vectors, decided once per pod (see allocatable_and_requested).
-_NO_PART = 0  # a scalar resource the pod does not request, or a resource scoring never reads
+NO_PART = 0  # a scalar resource the pod does not request, or a resource scoring never reads
 _BASE = 1  # cpu or memory: NonZeroRequested (or Requested)
 _REQUESTED = 2  # ephemeral-storage and requested scalar resources: Requested
 
@@ -374,13 +374,13 @@ def resource_plan(resources: Sequence[str], pod_requests: Sequence[int]) -> Reso
     plan = []
     for name, request in zip(resources, pod_requests, strict=True):
         if request == 0 and is_scalar_resource(name):
-            kind = _NO_PART
+            kind = NO_PART
         elif name in (CPU, MEMORY):
             kind = _BASE
         elif name == EPHEMERAL_STORAGE or is_scalar_resource(name):
             kind = _REQUESTED
         else:
-            kind = _NO_PART
+            kind = NO_PART
         plan.append((name, request, kind))
     return tuple(plan)
 
@@ -395,7 +395,7 @@ def planned_vectors(
     node_allocatable = node.allocatable
     base = node.requested if use_requested else node.nonzero_requested
     for i, (name, request, kind) in enumerate(plan):
-        if kind == _NO_PART:
+        if kind == NO_PART:
             continue
         alloc = node_allocatable.get(name, 0)
         if alloc == 0:

@@ -177,6 +177,52 @@ def _has_all_keys(node: Node, constraints: Sequence[Constraint]) -> bool:
     return all(c.topology_key in node.labels for c in constraints)
 
 
+_DOMAINS_KEY = "PodTopologySpread/domains"
+# node name -> its value of each key (nodes having every key, in node order), and per key
+# the distinct values among those nodes
+Domains = tuple[dict[str, tuple[str, ...]], list[list[str]]]
+
+
+def _domains(snapshot: Snapshot, keys: tuple[str, ...]) -> Domains:
+    """The topology domains of the nodes that have every one of ``keys`` (node data only,
+    so kept for the snapshot's life)."""
+    cache: dict[tuple[str, ...], Domains] = snapshot.node_cache.setdefault(_DOMAINS_KEY, {})
+    hit = cache.get(keys)
+    if hit is not None:
+        return hit
+    nodes: dict[str, tuple[str, ...]] = {}
+    for name, info in snapshot.nodes.items():
+        labels = info.node.labels
+        if all(key in labels for key in keys):
+            nodes[name] = tuple(labels[key] for key in keys)
+    values = [list(dict.fromkeys(v[i] for v in nodes.values())) for i in range(len(keys))]
+    cache[keys] = (nodes, values)
+    return nodes, values
+
+
+def _count_by_domain(
+    st: _FilterState,
+    constraints: Sequence[Constraint],
+    plans: Sequence[CountPlan],
+    pod: Pod,
+    snapshot: Snapshot,
+) -> None:
+    """PreFilter's counts when every node having the keys counts and every selector is
+    one label (or counts nothing): each domain starts at 0, then the label index adds the
+    pods of the nodes that run any."""
+    nodes, values = _domains(snapshot, tuple(c.topology_key for c in constraints))
+    index = snapshot.pods_by_label()
+    for i, plan in enumerate(plans):
+        counts = st.counts[i] = dict.fromkeys(values[i], 0)
+        if not isinstance(plan, tuple):
+            continue
+        entry = (pod.namespace, plan[0], plan[1])
+        for name, n in index.nodes(entry, terminating=False).items():
+            domain = nodes.get(name)
+            if domain is not None:
+                counts[domain[i]] += n
+
+
 def _no_required_node_affinity(pod: Pod) -> bool:
     """Every node passes required_node_affinity_matches for this pod."""
     if pod.node_selector:
@@ -317,18 +363,27 @@ class PodTopologySpread(Plugin):
         st.counts = [{} for _ in constraints]
         plans = [_count_plan(c) for c in constraints]
         any_node = _no_required_node_affinity(incoming)
-        for info in snapshot.nodes.values():
-            node = info.node
-            labels = node.labels
-            if not _has_all_keys(node, constraints):
-                continue
-            eligible = _eligible(constraints, incoming, node, any_node)
-            for i, c in enumerate(constraints):
-                if not eligible[i]:
+        every_node = (any_node or not any(c.honor_affinity for c in constraints)) and not any(
+            c.honor_taints for c in constraints
+        )
+        if every_node and all(p is None or isinstance(p, tuple) for p in plans):
+            # Every node with the keys counts, and the selectors need one label each:
+            # count by topology domain from the label index, visiting only the nodes
+            # that run matching pods.
+            _count_by_domain(st, constraints, plans, incoming, snapshot)
+        else:
+            for info in snapshot.nodes.values():
+                node = info.node
+                labels = node.labels
+                if not _has_all_keys(node, constraints):
                     continue
-                value = labels[c.topology_key]
-                counts = st.counts[i]
-                counts[value] = counts.get(value, 0) + _count(plans[i], c, incoming, info)
+                eligible = _eligible(constraints, incoming, node, any_node)
+                for i, c in enumerate(constraints):
+                    if not eligible[i]:
+                        continue
+                    value = labels[c.topology_key]
+                    counts = st.counts[i]
+                    counts[value] = counts.get(value, 0) + _count(plans[i], c, incoming, info)
         st.self_match = [
             1 if c.selector is not None and selector_matches(c.selector, incoming.labels) else 0
             for c in constraints

@@ -55,6 +55,11 @@ def tolerates(toleration: Toleration, taint: Taint) -> bool:
     return toleration.operator == "Exists"
 
 
+def tolerates_every_taint(toleration: Toleration) -> bool:
+    """An ``operator: Exists`` toleration without key and effect tolerates any taint."""
+    return not toleration.effect and not toleration.key and toleration.operator == "Exists"
+
+
 def tolerates_taint(tolerations: Iterable[Toleration], taint: Taint) -> bool:
     """Whether any of the tolerations tolerates the taint (TolerationsTolerateTaint)."""
     return any(tolerates(t, taint) for t in tolerations)

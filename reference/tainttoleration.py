@@ -26,6 +26,7 @@ from .taints import (
     PREFER_NO_SCHEDULE,
     count_untolerated,
     find_untolerated_taint,
+    tolerates_every_taint,
 )
 
 NAME = "TaintToleration"
@@ -49,14 +50,23 @@ def intolerable_prefer_no_schedule(node: NodeInfo, tolerations: tuple[Toleration
     return count_untolerated(node.node.taints, tolerations, PREFER_NO_SCHEDULE)
 
 
+_ANY_TAINT_KEY = NAME + "/tolerates-any"
+
+
 class TaintToleration(Plugin):
     name = NAME
     filters = True
     scores = True
 
+    def pre_filter(self, state: CycleState, pod: PodInfo, snapshot: Snapshot) -> Status | None:
+        # Not a Skip (upstream has no PreFilter here): Filter still runs, and answers at once
+        # for a pod that tolerates every taint.
+        state[_ANY_TAINT_KEY] = any(tolerates_every_taint(t) for t in pod.pod.tolerations)
+        return None
+
     def filter(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> Status | None:
         taints = node.node.taints
-        if not taints:
+        if not taints or state.get(_ANY_TAINT_KEY):
             return None
         taint = find_untolerated_taint(taints, pod.pod.tolerations, FILTER_EFFECTS)
         if taint is None:
@@ -66,11 +76,13 @@ class TaintToleration(Plugin):
     def pre_score(
         self, state: CycleState, pod: PodInfo, snapshot: Snapshot, nodes: list[NodeInfo]
     ) -> Status | None:
-        state[NAME] = scoring_tolerations(pod.pod.tolerations)
+        tolerations = scoring_tolerations(pod.pod.tolerations)
+        state[NAME] = tolerations
+        state[_ANY_TAINT_KEY + "/score"] = any(tolerates_every_taint(t) for t in tolerations)
         return None
 
     def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> int:
-        if not node.node.taints:
+        if not node.node.taints or state.get(_ANY_TAINT_KEY + "/score"):
             return 0
         tolerations = state.get(NAME)
         if tolerations is None:
