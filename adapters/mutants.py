@@ -18,7 +18,7 @@ from dataclasses import replace
 from fractions import Fraction
 
 from podfit.cluster import Cluster
-from podfit.conformance.decisions import ALL_AREAS, Decision, Scheduler
+from podfit.conformance.decisions import ALL_AREAS, AdmissionDecision, Decision, Scheduler
 from podfit.model import (
     DEFAULT_SCHEDULER,
     Container,
@@ -30,6 +30,7 @@ from podfit.model import (
     Taint,
     Toleration,
     TopologySpreadConstraint,
+    frozen_resources,
 )
 from podfit.reference.framework import CycleState, Plugin, Profile
 from podfit.reference.labels import (
@@ -79,7 +80,7 @@ from podfit.reference.taints import (
 )
 from podfit.reference.tainttoleration import TaintToleration
 
-from .reference_adapter import decision_of
+from .reference_adapter import ReferenceScheduler, decision_of
 
 __all__ = ["MUTANTS", "MutantScheduler"]
 
@@ -488,6 +489,41 @@ def _misreading(name: str, bug: str, area: str, rewrite: Rewrite) -> Callable[[]
     return make
 
 
+# --- admission and QoS -------------------------------------------------------------------------
+
+
+class AdmissionMutant(ReferenceScheduler):
+    """The reference scheduler whose admission or QoS answer has one bug."""
+
+    def __init__(self, name: str, bug: str, bug_area: str) -> None:
+        super().__init__()
+        self.name = f"mutant:{name}"
+        self.bug = bug
+        self.bug_area = bug_area
+
+
+class QosIgnoresInitContainers(AdmissionMutant):
+    def qos_class(self, pod: Pod) -> str:
+        return super().qos_class(replace(pod, init_containers=()))
+
+
+class LimitRangeMaxIgnored(AdmissionMutant):
+    """Never checks a LimitRange's max (its role in defaulting, a Container item's default
+    limit where none is given, is kept)."""
+
+    def admit(self, cluster: Cluster, pod: Pod) -> AdmissionDecision:
+        loose = cluster.copy()
+        for key, lr in list(loose.limit_ranges.items()):
+            items = []
+            for item in lr.limits:
+                default = item.default
+                if item.type == "Container":
+                    default = frozen_resources({**item.max, **item.default})
+                items.append(replace(item, max=frozen_resources(), default=default))
+            loose.limit_ranges[key] = replace(lr, limits=tuple(items))
+        return super().admit(loose, pod)
+
+
 def _mutant(
     name: str, bug: str, area: str, plugin: Callable[[], Plugin]
 ) -> Callable[[], Scheduler]:
@@ -655,5 +691,15 @@ MUTANTS: dict[str, Callable[[], Scheduler]] = {
         "minDomains is ignored (too few domains never forces the global minimum to 0)",
         "topology-spread",
         min_domains_ignored,
+    ),
+    "qos-ignores-init-containers": lambda: QosIgnoresInitContainers(
+        "qos-ignores-init-containers",
+        "the QoS class is computed from the app containers only",
+        "qos",
+    ),
+    "limitrange-max-ignored": lambda: LimitRangeMaxIgnored(
+        "limitrange-max-ignored",
+        "LimitRange max is not enforced at admission",
+        "admission",
     ),
 }

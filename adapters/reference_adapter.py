@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from podfit.cluster import Cluster
-from podfit.conformance.decisions import ALL_AREAS, Decision
+from podfit.conformance.decisions import ADMISSION_AREAS, ALL_AREAS, AdmissionDecision, Decision
 from podfit.model import DEFAULT_SCHEDULER, Pod
 from podfit.reference.framework import Profile, ScheduleResult
 from podfit.reference.profile import default_profile
@@ -31,7 +31,7 @@ def decision_of(result: ScheduleResult) -> Decision:
 
 
 class ReferenceScheduler:
-    """The reference implementation, claiming every rule area."""
+    """The reference implementation, claiming every rule area, admission and QoS included."""
 
     name = "reference"
 
@@ -39,7 +39,7 @@ class ReferenceScheduler:
         self,
         profiles: Mapping[str, Profile] | None = None,
         *,
-        areas: frozenset[str] = ALL_AREAS,
+        areas: frozenset[str] = ALL_AREAS | ADMISSION_AREAS,
     ) -> None:
         # Built once: building a profile per pod would dominate the cost of a cycle.
         self.profiles = profiles or {DEFAULT_SCHEDULER: default_profile()}
@@ -47,6 +47,17 @@ class ReferenceScheduler:
 
     def schedule(self, cluster: Cluster, pod: Pod) -> Decision:
         return decision_of(schedule_one(cluster, pod, self.profiles, preemption=False))
+
+    def admit(self, cluster: Cluster, pod: Pod) -> AdmissionDecision:
+        from podfit.reference.admission import admit
+
+        result = admit(cluster, pod)
+        return AdmissionDecision(result.admitted, result.reason, result.pod)
+
+    def qos_class(self, pod: Pod) -> str:
+        from podfit.reference.qos import qos_class
+
+        return qos_class(pod)
 
     def close(self) -> None:
         """Nothing to release."""

@@ -21,6 +21,8 @@ NODE_AREAS: frozenset[str] = frozenset(
 )
 CLUSTER_AREAS: frozenset[str] = frozenset({"inter-pod-affinity", "topology-spread"})
 ALL_AREAS: frozenset[str] = NODE_AREAS | CLUSTER_AREAS
+# Areas outside scheduling an adapter may claim: it then has admit() and/or qos_class().
+ADMISSION_AREAS: frozenset[str] = frozenset({"admission", "qos"})
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,17 @@ class Decision:
         if self.scores is not None:
             out["scores"] = dict(self.scores)
         return out
+
+
+@dataclass(frozen=True)
+class AdmissionDecision:
+    """An implementation's admission answer: is the pod created, why not, and (optionally)
+    the pod as admitted, LimitRange defaults applied. ``error`` when it failed to answer."""
+
+    admitted: bool
+    reason: str = ""
+    pod: Pod | None = None
+    error: str | None = None
 
 
 class AdapterError(Exception):

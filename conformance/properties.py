@@ -30,7 +30,7 @@ from podfit.cluster import Cluster
 from podfit.manifest import to_manifest
 from podfit.model import DEFAULT_SCHEDULER, Node, Pod, Taint
 
-from .decisions import ALL_AREAS, CLUSTER_AREAS, Decision, Scheduler
+from .decisions import ADMISSION_AREAS, ALL_AREAS, CLUSTER_AREAS, Decision, Scheduler
 
 __all__ = [
     "AREA_PLUGINS",
@@ -118,7 +118,7 @@ def areas_for_rules(patterns: Iterable[str]) -> frozenset[str]:
     """
     out: set[str] = set()
     for pattern in patterns:
-        if pattern in ALL_AREAS:
+        if pattern in ALL_AREAS or pattern in ADMISSION_AREAS:
             out.add(pattern)
             continue
         stem = pattern.rstrip(".")
@@ -287,6 +287,8 @@ class Finding:
     scheduler: str = ""
     #: where the counterexample was written (set by the runner)
     path: str | None = None
+    #: the podfit command that replays it (explain, or admit for admission findings)
+    replay: str = "explain"
 
     def manifests(self) -> list[dict[str, Any]]:
         """The cluster as manifests ``kubectl apply`` takes (the pending pod excluded)."""

@@ -251,7 +251,7 @@ class ConformanceItem(pytest.Item):
             f"seed: {self.unit.seed} (run seed {self.config.stash[SEED_KEY]})",
         ]
         if f.path:
-            lines += [f"counterexample: {f.path}", f"replay: {replay_command(f.path)}"]
+            lines += [f"counterexample: {f.path}", f"replay: {replay_command(f.path, f.replay)}"]
         return "\n".join(lines)
 
     def reportinfo(self) -> tuple[Path, int | None, str]:

@@ -38,7 +38,14 @@ import hypothesis
 from podfit.manifest import to_manifest
 from podfit.output import to_yaml, write_atomic
 
-from .decisions import ALL_AREAS, Scheduler
+from .admission import (
+    ADMISSION_PROPERTIES,
+    admission_problems,
+    check_admission,
+    check_qos,
+    claimed_admission_areas,
+)
+from .decisions import ADMISSION_AREAS, ALL_AREAS, Scheduler
 from .properties import (
     DEFAULT_PROPERTIES,
     PROPERTIES,
@@ -214,7 +221,7 @@ class Report:
             "byProperty": {p: c.to_dict() for p, c in self.by_property().items()},
             "units": [r.to_dict() for r in self.units],
             "findings": [
-                {**f.to_dict(), **({"replay": replay_command(f.path)} if f.path else {})}
+                {**f.to_dict(), **({"replay": replay_command(f.path, f.replay)} if f.path else {})}
                 for f in self.findings
             ],
             "outDir": self.out_dir,
@@ -297,20 +304,23 @@ def _failure_details(finding: Finding) -> str:
     lines.append("reference feasible: " + (", ".join(finding.reference.feasible) or "none"))
     if finding.path:
         lines.append(f"counterexample: {finding.path}")
-        lines.append(f"replay: {replay_command(finding.path)}")
+        lines.append(f"replay: {replay_command(finding.path, finding.replay)}")
     return "\n".join(lines)
 
 
 # --- counterexamples ---------------------------------------------------------------------------
 
 
-def replay_command(directory: str | os.PathLike[str] | None = None) -> str:
-    """The command that replays a counterexample through podfit's reference."""
+def replay_command(
+    directory: str | os.PathLike[str] | None = None, command: str = "explain"
+) -> str:
+    """The command that replays a counterexample through podfit's reference (``explain``
+    for scheduling findings, ``admit`` for admission and QoS ones)."""
     if directory is None:
-        return "podfit explain -f cluster.yaml --pod pod.yaml"
+        return f"podfit {command} -f cluster.yaml --pod pod.yaml"
     d = Path(directory)
     return (
-        f"podfit explain -f {shlex.quote(str(d / 'cluster.yaml'))} "
+        f"podfit {command} -f {shlex.quote(str(d / 'cluster.yaml'))} "
         f"--pod {shlex.quote(str(d / 'pod.yaml'))}"
     )
 
@@ -341,9 +351,9 @@ def write_counterexample(finding: Finding, directory: str | os.PathLike[str]) ->
         f"# {finding.property} failed for {finding.scheduler}: {_one_line(finding.message)}\n"
         f"# The scheduler answered {answered}; the reference's feasible nodes: "
         f"{', '.join(finding.reference.feasible) or 'none'}.\n"
-        "# Replay the pod through podfit's reference, node by node:\n"
+        "# Replay the pod through podfit's reference:\n"
         'cd "$(dirname "$0")" || exit 2\n'
-        f'exec {replay_command()} "$@"\n'
+        f'exec {replay_command(command=finding.replay)} "$@"\n'
     )
     write_atomic(d / "replay.sh", script)
     os.chmod(d / "replay.sh", 0o755)
@@ -386,9 +396,16 @@ def unit_seed(seed: int, prop: str, area: str) -> int:
 def plan_units(
     properties: Iterable[str], areas: Iterable[str], seed: int, *, stateful: bool = True
 ) -> list[Unit]:
-    """The units of a run, in order: each property on each area, then the stateful run."""
-    chosen = sorted(areas)
+    """The units of a run, in order: each property on each scheduling area, the admission
+    and QoS agreement properties of the admission areas among ``areas``, then the
+    stateful run."""
+    chosen = sorted(set(areas) & ALL_AREAS)
     units = [Unit(p, a, unit_seed(seed, p, a)) for p in properties for a in chosen]
+    units += [
+        Unit(p, a, unit_seed(seed, p, a))
+        for p, a in ADMISSION_PROPERTIES.items()
+        if a in set(areas)
+    ]
     if stateful and chosen:
         units.append(Unit(STATEFUL, ALL, unit_seed(seed, STATEFUL, ALL)))
     return units
@@ -461,8 +478,10 @@ def run_unit(
     state = _UnitState(result, deadline, report or (lambda kind, finding: None))
     started = time.monotonic()
     try:
-        if unit.property == STATEFUL:
-            focus = generated if generated is not None else judged
+        if unit.property in ADMISSION_PROPERTIES:
+            _run_admission(scheduler, unit, state, max_examples, shrink=shrink)
+        elif unit.property == STATEFUL:
+            focus = (generated if generated is not None else judged) & ALL_AREAS
             _run_stateful(
                 scheduler, unit, state, max_examples, judged, focus, max_nodes, shrink=shrink
             )
@@ -519,6 +538,28 @@ def run_unit(
                 message=result.finding.message + " (flaky: it did not fail again on replay)",
             )
     return result
+
+
+def _run_admission(
+    scheduler: Scheduler, unit: Unit, state: _UnitState, max_examples: int, *, shrink: bool
+) -> None:
+    from hypothesis import given, seed
+
+    check = check_admission if unit.property == "admission" else check_qos
+
+    @seed(unit.seed)
+    @_settings(max_examples, shrink=shrink)
+    @given(admission_problems())
+    def test(problem: Any) -> None:
+        state.tick()
+        cluster, pod = problem
+        finding = check(scheduler, cluster, pod)
+        findings = [finding] if finding is not None else []
+        state.checked(findings)
+        if finding is not None:
+            raise PropertyFailed(finding)
+
+    test()
 
 
 def _run_stateful(
@@ -593,22 +634,27 @@ def run_conformance(
     unknown = [p for p in chosen_properties if p not in PROPERTIES]
     if unknown:
         raise ValueError(f"unknown properties {unknown} (known: {', '.join(PROPERTIES)})")
-    claimed = judged_areas(scheduler)
-    wanted = ALL_AREAS if areas is None else frozenset(areas)
-    bad = sorted(wanted - ALL_AREAS)
+    known = ALL_AREAS | ADMISSION_AREAS
+    claimed = judged_areas(scheduler) | claimed_admission_areas(scheduler)
+    wanted = known if areas is None else frozenset(areas)
+    bad = sorted(wanted - known)
     if bad:
-        raise ValueError(f"unknown areas {bad} (known: {', '.join(sorted(ALL_AREAS))})")
+        raise ValueError(f"unknown areas {bad} (known: {', '.join(sorted(known))})")
     covered = wanted & claimed
     not_covered = {
         a: "not claimed by the scheduler" if a not in claimed else "not selected"
-        for a in sorted(ALL_AREAS - covered)
+        for a in sorted(known - covered)
     }
     run_seed = seed if seed is not None else _new_seed()
     report = Report(
         scheduler=scheduler.name,
         seed=run_seed,
         max_examples=max_examples,
-        properties=(*chosen_properties, *((STATEFUL,) if stateful and covered else ())),
+        properties=(
+            *chosen_properties,
+            *(p for p, a in ADMISSION_PROPERTIES.items() if a in covered),
+            *((STATEFUL,) if stateful and covered & ALL_AREAS else ()),
+        ),
         claimed=tuple(sorted(claimed)),
         covered=tuple(sorted(covered)),
         not_covered=not_covered,
@@ -639,8 +685,8 @@ def run_conformance(
                     scheduler,
                     unit,
                     max_examples=max_examples,
-                    judged=claimed,
-                    generated=covered,
+                    judged=claimed & ALL_AREAS,
+                    generated=covered & ALL_AREAS,
                     deadline=deadline,
                     report=_Forward(report, index, progress),
                     max_nodes=max_nodes,

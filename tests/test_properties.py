@@ -10,10 +10,10 @@ import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import run_state_machine_as_test
 
-from podfit.adapters.mutants import MUTANTS, MutantScheduler
+from podfit.adapters.mutants import MUTANTS, AdmissionMutant, MutantScheduler
 from podfit.adapters.reference_adapter import ReferenceScheduler
 from podfit.cluster import Cluster
-from podfit.conformance.decisions import ALL_AREAS, NODE_AREAS, Decision
+from podfit.conformance.decisions import ADMISSION_AREAS, ALL_AREAS, NODE_AREAS, Decision
 from podfit.conformance.properties import (
     PropertyFailed,
     SchedulerStateMachine,
@@ -171,14 +171,15 @@ def test_rule_ids_and_areas_for_rules() -> None:
 def test_the_reference_passes() -> None:
     report = run_conformance(ReferenceScheduler(), max_examples=60, seed=11)
     assert report.ok, [f.message for f in report.findings]
-    assert set(report.covered) == ALL_AREAS
+    assert set(report.covered) == ALL_AREAS | ADMISSION_AREAS
     assert report.totals().run > 60 * 2 * len(ALL_AREAS)
 
 
 @pytest.mark.parametrize("name", sorted(MUTANTS))
 def test_every_mutant_is_caught_by_the_default_budget(name: str) -> None:
     mutant = MUTANTS[name]()
-    assert isinstance(mutant, MutantScheduler) and mutant.name == f"mutant:{name}"
+    assert isinstance(mutant, MutantScheduler | AdmissionMutant)
+    assert mutant.name == f"mutant:{name}"
     # The default budget (200 examples per property and area, and the stateful run) on
     # the area of the bug; no shrinking, to keep the suite quick (the runner's tests cover
     # shrinking).
@@ -188,9 +189,10 @@ def test_every_mutant_is_caught_by_the_default_budget(name: str) -> None:
     assert report.findings, f"{name} ({mutant.bug}) was not caught"
     finding = report.findings[0]
     assert mutant.bug_area in finding.areas
-    assert any(
-        r.startswith(mutant.bug_area) or r.startswith("selectors.") for r in finding.rule_ids
+    spec_areas = {"admission": ("limitrange", "resourcequota")}.get(
+        mutant.bug_area, (mutant.bug_area, "selectors")
     )
+    assert any(r.startswith(spec_areas) for r in finding.rule_ids)
 
 
 def test_the_state_machine_passes_the_reference() -> None:
