@@ -56,6 +56,18 @@ def output_option(func: F) -> F:
     )(func)
 
 
+def memory_option(func: F) -> F:
+    """``--memory MB``: Z3's memory cap per query (past it the answer is unknown)."""
+    return click.option(
+        "--memory",
+        "memory_mb",
+        type=click.IntRange(min=1),
+        default=None,
+        metavar="MB",
+        help="Memory Z3 may use per query; past it the answer is 'unknown'.",
+    )(func)
+
+
 def files_option(func: F) -> F:
     return click.option(
         "-f",
@@ -266,14 +278,7 @@ def simulate_text(d: dict[str, Any]) -> str:
     show_default=True,
     help="Seconds per solver query; when it runs out the answer is 'unknown'.",
 )
-@click.option(
-    "--memory",
-    "memory_mb",
-    type=click.IntRange(min=1),
-    default=None,
-    metavar="MB",
-    help="Memory Z3 may use per query; past it the answer is 'unknown'.",
-)
+@memory_option
 @click.option("--bindings", is_flag=True, help="Print the placement as kind: Binding manifests.")
 @click.option("--html", "html_path", default=None, metavar="FILE", help="Also write an HTML page.")
 @output_option

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from podfit.cli import Finding, files_option, output_option
+from podfit.cli import Finding, files_option, memory_option, output_option
 from podfit.errors import PodfitError
 from podfit.output import emit, to_yaml, write_atomic
 
@@ -74,12 +74,14 @@ def prove_text(d: dict[str, Any]) -> str:
     metavar="FILE",
     help="Write the counterexample pod(s) here as manifests (only when a claim is refuted).",
 )
+@memory_option
 @output_option
 def prove(
     files: tuple[str, ...],
     claim_paths: tuple[str, ...],
     timeout_s: float,
     out_path: str | None,
+    memory_mb: int | None,
     output: str,
 ) -> None:
     """Prove a claim about every pod with Z3, or refute it with a counterexample pod.
@@ -100,6 +102,9 @@ def prove(
         if names.count(claim.name) > 1:
             raise PodfitError(f"{claim.source}: two claims are named {claim.name!r}")
     cluster = podfit.load(*files)
+    from podfit.solver.session import set_memory_limit
+
+    set_memory_limit(memory_mb)
     results: list[ProveResult] = [
         podfit.prove(cluster, claim, timeout_ms=max(1, int(timeout_s * 1000))) for claim in claims
     ]
@@ -115,9 +120,12 @@ def prove(
             click.echo(f"podfit: no counterexample, {out_path} not written", err=True)
     undecided = [r.claim.name for r in results if r.status == "unknown"]
     if undecided:
+        limit = f"{timeout_s:g} s per query (raise --timeout)"
+        if memory_mb is not None:
+            limit = f"{timeout_s:g} s or {memory_mb} MB per query (raise --timeout or --memory)"
         click.echo(
             f"podfit: error: the solver could not decide {', '.join(undecided)} within "
-            f"{timeout_s:g} s per query (answer unknown, not refuted; raise --timeout)",
+            f"{limit}: the answer is unknown, not refuted",
             err=True,
         )
         sys.exit(2)

@@ -48,3 +48,12 @@ def test_solve_memory_option_reports_unknown_with_exit_2() -> None:
 def test_a_negative_cap_is_refused() -> None:
     with pytest.raises(ValueError, match="positive"):
         set_memory_limit(-5)
+
+
+def test_prove_memory_option_reports_unknown_never_refuted() -> None:
+    claim = str(EXAMPLES / "claims" / "db-in-zones.yaml")
+    args = ["prove", "-f", str(EXAMPLES / "cluster.yaml"), "--claim", claim]
+    result = CliRunner().invoke(cli, [*args, "--memory", "1"])
+    assert result.exit_code == 2
+    assert "unknown" in result.stdout and "refuted" not in result.stdout
+    assert "1 MB per query" in result.stderr and "not refuted" in result.stderr
