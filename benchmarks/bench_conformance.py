@@ -15,7 +15,7 @@ import argparse
 import statistics
 import time
 
-from podfit.adapters.mutants import MUTANTS, MutantScheduler
+from podfit.adapters.mutants import MUTANTS, AdmissionMutant, MutantScheduler
 from podfit.adapters.reference_adapter import ReferenceScheduler
 from podfit.conformance.runner import run_conformance
 
@@ -34,7 +34,7 @@ def time_to_catch(name: str, seed: int) -> tuple[float | None, int]:
     """Seconds until the default run's first finding (None if it was not caught), and the
     examples it took."""
     mutant = MUTANTS[name]()
-    assert isinstance(mutant, MutantScheduler)
+    assert isinstance(mutant, MutantScheduler | AdmissionMutant)
     start = time.perf_counter()
     report = run_conformance(mutant, seed=seed, fail_fast=True, areas=[mutant.bug_area])
     seconds = time.perf_counter() - start
