@@ -306,3 +306,48 @@ def test_cli_runs_the_example_schedulers(tmp_path: Path) -> None:
     )  # fmt: skip
     assert code == 1
     assert "FAIL completeness [taints]" in out
+
+
+SLOW_SCHEDULER = """
+import time
+from podfit.adapters.reference_adapter import ReferenceScheduler
+
+
+class Slow(ReferenceScheduler):
+    name = "slow"
+
+    def schedule(self, cluster, pod):
+        time.sleep(0.02)
+        return super().schedule(cluster, pod)
+
+
+scheduler = Slow()
+"""
+
+
+def test_ctrl_c_on_the_command_writes_the_partial_report(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    podfit = Path(sys.executable).with_name("podfit")
+    if not podfit.exists():
+        pytest.skip("the podfit command is not installed next to this Python")
+    module = tmp_path / "slow.py"
+    module.write_text(SLOW_SCHEDULER)
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [str(podfit), "conform", "--adapter", f"python:{module}:scheduler", "--seed", "1",
+         "--out", str(out), "--junit-xml", str(tmp_path / "junit.xml")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    time.sleep(5)  # long enough for the first examples, far from the end of the run
+    assert proc.poll() is None, proc.communicate()
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, (stdout, stderr)
+    assert "Traceback" not in stderr and "podfit: interrupted" in stderr
+    report = json.loads((out / "report.json").read_text())
+    assert report["interrupted"] is True and report["complete"] is False
+    assert report["totals"]["run"] > 0
+    assert ElementTree.parse(tmp_path / "junit.xml").getroot().get("tests")
+    assert not list(out.glob("*.tmp*")), "no half-written files"
