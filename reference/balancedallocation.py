@@ -24,7 +24,7 @@ from typing import Any
 from .framework import MAX_NODE_SCORE, CycleState, Plugin
 from .nodeinfo import NodeInfo, PodInfo, Snapshot
 from .noderesources import (
-    NO_PART,
+    PART_NONE,
     TYPE_META,
     ResourcePlan,
     ResourceSpec,
@@ -137,7 +137,7 @@ def _planned_score(node: NodeInfo, plan: ResourcePlan) -> int:
     allocatable = node.allocatable
     used = node.requested
     for name, request, kind in plan:
-        if kind == NO_PART:
+        if kind == PART_NONE:
             continue
         alloc = allocatable.get(name, 0)
         if alloc == 0:

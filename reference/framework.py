@@ -280,6 +280,7 @@ def run_cycle(
     # once per cycle rather than once per node (this loop runs for every node).
     tagged: dict[tuple[int, str], tuple[Status, Status]] = {}
     success = Code.SUCCESS
+    filters = [(plugin.filter, plugin.name) for plugin in active]
     processed = 0
     for node in nodes:
         if len(feasible) >= limit:
@@ -289,19 +290,18 @@ def run_cycle(
         if allowed is not None and name not in allowed:
             statuses[name] = allowed_status(state)
             continue
-        node_status: Status = SUCCESS
-        for plugin in active:
-            rejected = plugin.filter(state, info, node)
+        for run_filter, plugin_name in filters:
+            rejected = run_filter(state, info, node)
             if rejected is not None and rejected.code is not success:
-                key = (id(rejected), plugin.name)
+                key = (id(rejected), plugin_name)
                 hit = tagged.get(key)
                 if hit is None or hit[0] is not rejected:
-                    hit = (rejected, rejected.with_plugin(plugin.name))
+                    hit = (rejected, rejected.with_plugin(plugin_name))
                     tagged[key] = hit
-                node_status = hit[1]
+                statuses[name] = hit[1]
                 break
-        statuses[name] = node_status
-        if node_status is SUCCESS:
+        else:
+            statuses[name] = SUCCESS
             feasible.append(node)
     if sample and nodes:
         snapshot.next_start_node = (start + processed) % len(nodes)
@@ -325,7 +325,7 @@ def run_cycle(
             result.top = []
             return result
         score = plugin.score
-        raw = {n.node.name: score(state, info, n) for n in feasible}
+        raw = dict(zip(result.feasible, [score(state, info, n) for n in feasible], strict=True))
         plugin.normalize(state, info, raw)
         result.scores[plugin.name] = raw
         result.weights[plugin.name] = weight

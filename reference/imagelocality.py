@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from podfit.model import Pod
+from podfit.model import Node, Pod
 
 from .framework import MAX_NODE_SCORE, CycleState, Plugin
 from .nodeinfo import NodeInfo, PodInfo, Snapshot
@@ -116,6 +116,17 @@ _CACHE_KEY = NAME + "/states"
 _NODE_NAMES_KEY = NAME + "/node-image-names"
 
 
+@dataclass(frozen=True, slots=True)
+class _PodImages:
+    """What PreScore prepares for Score."""
+
+    images: list[str]
+    # node name -> (the node, the image names it lists)
+    node_names: dict[str, tuple[Node, set[str]]]
+    present: list[tuple[str, int]]
+    same: int | None  # the score of every node, when no node has any of the images
+
+
 class ImageLocality(Plugin):
     name = NAME
     filters = False
@@ -136,16 +147,36 @@ class ImageLocality(Plugin):
             }
             snapshot.node_cache[_NODE_NAMES_KEY] = names
         state[_STATE_KEY] = states
-        state[_POD_IMAGES_KEY] = (pod_images(pod.pod), names)
+        images = pod_images(pod.pod)
+        # Each image's spread-scaled size, for the images some node has (a node earns it
+        # when it has the image); none at all: every node scores the same.
+        total_nodes = states.total_nodes
+        present = [
+            (name, scaled_image_score(states.sizes[name], states.num_nodes[name], total_nodes))
+            for name in images
+            if name in states.sizes
+        ]
+        same = None if present else calculate_priority(0, len(images))
+        state[_POD_IMAGES_KEY] = _PodImages(images, names, present, same)
         return None
 
     def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> int:
         states = state.get(_STATE_KEY)
         if not isinstance(states, ImageStates):
             raise RuntimeError(f"{NAME}: Score ran without PreScore")
-        images, names = state[_POD_IMAGES_KEY]
-        cached = names.get(node.name)
-        node_names = cached[1] if cached is not None and cached[0] is node.node else None
-        if node_names is None:
-            node_names = node_image_names(node)
-        return calculate_priority(sum_image_scores(images, node_names, states), len(images))
+        prepared: _PodImages = state[_POD_IMAGES_KEY]
+        images = prepared.images
+        cached = prepared.node_names.get(node.name)
+        if cached is None or cached[0] is not node.node:
+            # Not a node of the snapshot PreScore saw: compute from scratch.
+            return calculate_priority(
+                sum_image_scores(images, node_image_names(node), states), len(images)
+            )
+        if prepared.same is not None:
+            return prepared.same
+        node_names = cached[1]
+        total = 0
+        for name, scaled in prepared.present:
+            if name in node_names:
+                total += scaled
+        return calculate_priority(total, len(images))

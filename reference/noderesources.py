@@ -362,9 +362,9 @@ def resource_vectors(
 
 
 # How a resource takes part in the vectors, decided once per pod (see allocatable_and_requested).
-NO_PART = 0  # a scalar resource the pod does not request, or a resource scoring never reads
-_BASE = 1  # cpu or memory: NonZeroRequested (or Requested)
-_REQUESTED = 2  # ephemeral-storage and requested scalar resources: Requested
+PART_NONE = 0  # a scalar resource the pod does not request, or a resource scoring never reads
+PART_BASE = 1  # cpu or memory: NonZeroRequested (or Requested)
+PART_REQUESTED = 2  # ephemeral-storage and requested scalar resources: Requested
 
 ResourcePlan = tuple[tuple[str, int, int], ...]
 
@@ -374,13 +374,13 @@ def resource_plan(resources: Sequence[str], pod_requests: Sequence[int]) -> Reso
     plan = []
     for name, request in zip(resources, pod_requests, strict=True):
         if request == 0 and is_scalar_resource(name):
-            kind = NO_PART
+            kind = PART_NONE
         elif name in (CPU, MEMORY):
-            kind = _BASE
+            kind = PART_BASE
         elif name == EPHEMERAL_STORAGE or is_scalar_resource(name):
-            kind = _REQUESTED
+            kind = PART_REQUESTED
         else:
-            kind = NO_PART
+            kind = PART_NONE
         plan.append((name, request, kind))
     return tuple(plan)
 
@@ -395,13 +395,13 @@ def planned_vectors(
     node_allocatable = node.allocatable
     base = node.requested if use_requested else node.nonzero_requested
     for i, (name, request, kind) in enumerate(plan):
-        if kind == NO_PART:
+        if kind == PART_NONE:
             continue
         alloc = node_allocatable.get(name, 0)
         if alloc == 0:
             continue
         allocatable[i] = alloc
-        used = base if kind == _BASE else node.requested
+        used = base if kind == PART_BASE else node.requested
         requested[i] = used.get(name, 0) + request
     return requested, allocatable
 
@@ -508,6 +508,7 @@ _FILTER_KEY = NAME + "/request"
 _CHECKS_KEY = NAME + "/checks"
 _SCORE_KEY = NAME + "/score-requests"
 _PLAN_KEY = NAME + "/score-plan"
+_WEIGHTED_KEY = NAME + "/score-weighted"
 
 
 def request_checks(
@@ -534,6 +535,13 @@ class NodeResourcesFit(Plugin):
         self.fit_args = parse_fit_args(args)
         self.resource_names = [r.name for r in self.fit_args.strategy.resources]
         self.scorer = strategy_scorer(self.fit_args.strategy)
+        # The weighted-mean strategies, scored without building vectors (see score).
+        strategy = self.fit_args.strategy
+        self.per_resource: Callable[[int, int], int] | None = {
+            LEAST_ALLOCATED: least_requested_score,
+            MOST_ALLOCATED: most_requested_score,
+        }.get(strategy.type)
+        self.weights = [r.weight for r in strategy.resources]
 
     def pre_filter(self, state: CycleState, pod: PodInfo, snapshot: Snapshot) -> Status | None:
         state[_FILTER_KEY] = pod.requests
@@ -565,10 +573,32 @@ class NodeResourcesFit(Plugin):
     ) -> Status | None:
         requests = scoring_requests(pod, self.resource_names)
         state[_SCORE_KEY] = requests
-        state[_PLAN_KEY] = resource_plan(self.resource_names, requests)
+        plan = resource_plan(self.resource_names, requests)
+        state[_PLAN_KEY] = plan
+        if self.per_resource is not None:
+            state[_WEIGHTED_KEY] = tuple(
+                (name, request, kind, weight)
+                for (name, request, kind), weight in zip(plan, self.weights, strict=True)
+                if kind != PART_NONE
+            )
         return None
 
     def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> int:
+        weighted: tuple[tuple[str, int, int, int], ...] | None = state.get(_WEIGHTED_KEY)
+        per_resource = self.per_resource
+        if weighted is not None and per_resource is not None:
+            # The weighted mean of per-resource scores over the resources the node has,
+            # as strategy_scorer computes it from resource_vectors.
+            node_allocatable = node.allocatable
+            total = weight_sum = 0
+            for name, request, kind, weight in weighted:
+                capacity = node_allocatable.get(name, 0)
+                if capacity == 0:
+                    continue
+                used = node.nonzero_requested if kind == PART_BASE else node.requested
+                total += per_resource(used.get(name, 0) + request, capacity) * weight
+                weight_sum += weight
+            return total // weight_sum if weight_sum else 0
         plan: ResourcePlan | None = state.get(_PLAN_KEY)
         if plan is not None:
             requested, allocatable = planned_vectors(node, plan, use_requested=False)

@@ -95,7 +95,8 @@ def is_pod_level_resource(name: str) -> bool:
 
 def _add(into: Amounts, values: Mapping[str, Fraction]) -> None:
     for name, value in values.items():
-        into[name] = into.get(name, Fraction(0)) + value
+        # Fractions are immutable: a first value is stored as is (0 + value is value).
+        into[name] = into[name] + value if name in into else value
 
 
 def _max(into: Amounts, values: Mapping[str, Fraction]) -> None:
