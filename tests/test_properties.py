@@ -7,7 +7,7 @@ import os
 from dataclasses import replace
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
 from podfit.adapters.mutants import MUTANTS, AdmissionMutant, MutantScheduler
@@ -219,6 +219,7 @@ def test_the_state_machine_catches_a_mutant_and_binds_its_choices() -> None:
             settings=settings(
                 max_examples=50, stateful_step_count=15, deadline=None, database=None,
                 suppress_health_check=list(HealthCheck),
+                phases=(Phase.explicit, Phase.generate),  # caught is enough: no shrinking
             ),
         )  # fmt: skip
     assert failed.value.finding.property == "soundness"

@@ -153,7 +153,7 @@ def test_the_replay_script_runs_podfit_explain(caught: tuple[Report, Path]) -> N
 def test_the_same_seed_gives_the_same_run() -> None:
     def run() -> Report:
         return run_conformance(
-            MUTANTS["exists-key-wildcard"](), areas=["taints"], seed=99, max_examples=60
+            MUTANTS["cordon-ignored"](), areas=["node-unschedulable"], seed=99, max_examples=60
         )
 
     first, second = run(), run()
@@ -297,12 +297,12 @@ def test_cli_runs_the_example_schedulers(tmp_path: Path) -> None:
     good = str(ROOT / "examples" / "schedulers" / "good.py")
     buggy = str(ROOT / "examples" / "schedulers" / "buggy.py")
     code, _, err = conform(
-        "--adapter", f"python:{good}:scheduler", "--max-examples", "25", "--seed", "1",
+        "--adapter", f"python:{good}:scheduler", "--max-examples", "15", "--seed", "1",
     )  # fmt: skip
     assert code == 0, err
     code, out, _ = conform(
         "--adapter", f"python:{buggy}:scheduler", "--rules", "taints", "--seed", "1",
-        "--out", str(tmp_path / "cx"),
+        "--out", str(tmp_path / "cx"), "--no-stateful",
     )  # fmt: skip
     assert code == 1
     assert "FAIL completeness [taints]" in out
