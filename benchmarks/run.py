@@ -1,6 +1,6 @@
 """The benchmarks behind the README's performance table.
 
-    python benchmarks/run.py [--quick] [--only NAME]
+    python benchmarks/run.py [--quick] [--only NAME] [--simulate-running N[,N...]]
 
 Each scenario prints its figures; the end prints a markdown table to paste into the
 README. Figures are medians of repeated runs (wall clock, CPython, one process).
@@ -119,25 +119,61 @@ def spread_pods(count: int, apps: int = 100) -> list[dict[str, object]]:
     return out
 
 
+# Running pods for simulate_spread (--simulate-running); spread over the 500 nodes.
+SIMULATE_RUNNING = [5000]
+SIMULATE_NODES = 500
+
+
 @scenario
 def simulate_spread(quick: bool) -> list[Row]:
-    """simulate pending pods with hostname anti-affinity and zone spread onto 500 nodes / 5,000 pods."""
+    """simulate pods with hostname anti-affinity and zone spread, 500 nodes / 5,000 running pods."""
     from podfit.api import simulate
+    from podfit.reference.nodeinfo import Snapshot
 
     pending = 200 if quick else 1000
-    cluster = cluster_from_manifests(synthetic.cluster_manifests(500, pods_per_node=10))
-    pods = [pod_from_manifest(m) for m in spread_pods(pending)]
-    start = time.perf_counter()
-    result = simulate(cluster, pods)
-    took = time.perf_counter() - start
-    placed = sum(1 for d in result.decisions if d.node)
-    print(f"simulate {pending} pods onto 500 nodes: {took:.1f} s, {placed} placed")
-    return [
-        (
-            f"simulate {pending:,} pods (anti-affinity + zone spread), 500 nodes / 5,000 pods",
-            f"{took:.1f} s ({placed:,} placed)",
+    repeat = 1 if quick else 3
+    rows: list[Row] = []
+    for running in SIMULATE_RUNNING:
+        per_node = running // SIMULATE_NODES
+        cluster = cluster_from_manifests(
+            synthetic.cluster_manifests(SIMULATE_NODES, pods_per_node=per_node)
         )
-    ]
+        pods = [pod_from_manifest(m) for m in spread_pods(pending)]
+        # simulate works on a copy of the cluster and builds its snapshot first: time that
+        # on its own to tell the per-pod cost from the per-cluster one.
+        gc.collect()
+        start = time.perf_counter()
+        Snapshot.of(cluster.copy())
+        snapshot = time.perf_counter() - start
+        walls: list[float] = []
+        cpus: list[float] = []
+        placed = 0
+        for _ in range(repeat):
+            gc.collect()
+            start, cpu = time.perf_counter(), time.process_time()
+            result = simulate(cluster, pods)
+            walls.append(time.perf_counter() - start)
+            cpus.append(time.process_time() - cpu)
+            placed = sum(1 for d in result.decisions if d.node)
+        wall, cpu_time = statistics.median(walls), statistics.median(cpus)
+        count = SIMULATE_NODES * per_node
+        per_pod = (wall - snapshot) / pending * 1000
+        runs = f"{repeat} run{'s' if repeat > 1 else ''}"
+        print(
+            f"simulate {pending} pods onto {SIMULATE_NODES} nodes / {count} running pods: "
+            f"median {wall:.2f} s wall, {cpu_time:.2f} s CPU of {runs} "
+            f"(wall {min(walls):.2f}-{max(walls):.2f} s); snapshot {snapshot:.2f} s, "
+            f"then {per_pod:.1f} ms a pod; {placed} placed"
+        )
+        rows.append(
+            (
+                f"`simulate` {pending:,} pods (hostname anti-affinity + zone spread), "
+                f"{SIMULATE_NODES} nodes / {count:,} pods",
+                f"median {wall:.1f} s of {runs}: snapshot {snapshot:.2f} s, {per_pod:.1f} ms "
+                f"a pod ({'all' if placed == pending else f'{placed:,}'} placed)",
+            )
+        )
+    return rows
 
 
 @scenario
@@ -170,11 +206,30 @@ def solver_scale(quick: bool) -> list[Row]:
     return rows
 
 
+def _counts(text: str) -> list[int]:
+    try:
+        counts = [int(n) for n in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected counts like 2500,5000, got {text!r}") from None
+    if any(n < 0 for n in counts):
+        raise argparse.ArgumentTypeError("counts must not be negative")
+    return counts
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
     parser.add_argument("--only", action="append", help="run only these scenarios")
+    parser.add_argument(
+        "--simulate-running",
+        type=_counts,
+        default=[5000],
+        metavar="N[,N...]",
+        help="running pods in simulate_spread's cluster, one run per count (default 5000), "
+        "e.g. 2500,5000,10000 to see how the per-pod cost grows with them",
+    )
     args = parser.parse_args()
+    SIMULATE_RUNNING[:] = args.simulate_running
     rows: list[Row] = []
     for name, fn in SCENARIOS.items():
         if args.only and name not in args.only:
