@@ -143,10 +143,19 @@ def _planned_score(node: NodeInfo, plan: ResourcePlan) -> int:
         if alloc == 0:
             continue
         before = used.get(name, 0)
-        with_pod.append(min(float(before + request) / float(alloc), 1.0))
-        without_pod.append(min(float(before) / float(alloc), 1.0))
+        capacity = float(alloc)
+        fraction = float(before + request) / capacity
+        with_pod.append(fraction if fraction < 1.0 else 1.0)
+        fraction = float(before) / capacity
+        without_pod.append(fraction if fraction < 1.0 else 1.0)
+    if len(with_pod) == 2:
+        # The common two resources: std is half the difference (as _balance computes it).
+        with_score = int((1 - abs((with_pod[0] - with_pod[1]) / 2)) * 100.0)
+        without_score = int((1 - abs((without_pod[0] - without_pod[1]) / 2)) * 100.0)
+    else:
+        with_score, without_score = _balance(with_pod), _balance(without_pod)
     half = MAX_NODE_SCORE // 2
-    return half + (half + _balance(with_pod) - _balance(without_pod)) // 2
+    return half + (half + with_score - without_score) // 2
 
 
 def _balance(fractions: list[float]) -> int:

@@ -551,18 +551,18 @@ class NodeResourcesFit(Plugin):
         return None
 
     def filter(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> Status | None:
-        request: Mapping[str, int] = state.get(_FILTER_KEY, pod.requests)
         checks: tuple[tuple[str, int], ...] | None = state.get(_CHECKS_KEY)
-        if checks is not None and len(node.pods) < node.allocatable.get(PODS, 0):
+        allocatable = node.allocatable
+        if checks is not None and len(node.pods) < allocatable.get(PODS, 0):
             # Most nodes fit: compare the precomputed amounts, and only list the
             # shortfalls (below) when one does not fit.
-            allocatable = node.allocatable
             used = node.requested
             for name, wanted in checks:
                 if wanted > allocatable.get(name, 0) - used.get(name, 0):
                     break
             else:
                 return None
+        request: Mapping[str, int] = state.get(_FILTER_KEY, pod.requests)
         shortfalls = fits_request(
             request, node, self.fit_args.ignored_resources, self.fit_args.ignored_resource_groups
         )
