@@ -47,6 +47,7 @@ from .strategies import (
 
 __all__ = [
     "ADMISSION_PROPERTIES",
+    "ADMISSION_SPEC_AREAS",
     "admission_problems",
     "check_admission",
     "check_qos",
@@ -56,6 +57,11 @@ __all__ = [
 
 #: property name -> the area an adapter claims for it
 ADMISSION_PROPERTIES: Mapping[str, str] = {"admission": "admission", "qos": "qos"}
+#: area -> (the spec areas whose rules it checks, at which points)
+ADMISSION_SPEC_AREAS: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "admission": (("limitrange", "resourcequota"), ("admission",)),
+    "qos": (("qos",), ("classification",)),
+}
 
 # Shared pools: a LimitRange bound, a quota and a container request meet when they come
 # from the same few values (and one step apart).
@@ -236,13 +242,13 @@ def _finding(
     prop: str, cluster: Cluster, pod: Pod, message: str, reference: str, scheduler: str
 ) -> Finding:
     area = ADMISSION_PROPERTIES[prop]
-    spec_areas = ("qos",) if prop == "qos" else ("limitrange", "resourcequota")
+    spec_areas, points = ADMISSION_SPEC_AREAS[area]
     verdict = Verdict(
         areas=frozenset({area}), feasible=(), top=(), rejected={}, totals={}, message=reference
     )
     return Finding(
         property=prop,
-        rule_ids=rule_ids(spec_areas, ("admission", "classification")),
+        rule_ids=rule_ids(spec_areas, points),
         cluster=cluster,
         pod=pod,
         decision=None,

@@ -195,6 +195,22 @@ class Report:
             out.setdefault(result.unit.property, Counts()).add(result.counts)
         return out
 
+    def by_rule(self) -> dict[str, dict[str, Any]]:
+        """Per spec rule the run checked: its area and the findings that name it."""
+        from .admission import ADMISSION_SPEC_AREAS
+        from .properties import FILTER_POINTS, rule_ids
+
+        out: dict[str, dict[str, Any]] = {}
+        for area in self.covered:
+            spec_areas, points = ADMISSION_SPEC_AREAS.get(area, ((area,), FILTER_POINTS))
+            for rule in rule_ids(spec_areas, points):
+                out.setdefault(rule, {"area": area, "findings": 0})
+        for finding in self.findings:
+            for rule in finding.rule_ids:
+                if rule in out:
+                    out[rule]["findings"] += 1
+        return out
+
     def totals(self) -> Counts:
         total = Counts()
         for result in self.units:
@@ -219,6 +235,7 @@ class Report:
             "totals": self.totals().to_dict(),
             "areas": {a: c.to_dict() for a, c in self.by_area().items()},
             "byProperty": {p: c.to_dict() for p, c in self.by_property().items()},
+            "rules": self.by_rule(),
             "units": [r.to_dict() for r in self.units],
             "findings": [
                 {**f.to_dict(), **({"replay": replay_command(f.path, f.replay)} if f.path else {})}

@@ -123,6 +123,11 @@ def report_text(d: dict[str, Any]) -> str:
     for area, c in d["areas"].items():
         label = "stateful (all areas)" if area == "all" else area
         lines.append(f"{label:<24}{c['run']:>10}{c['passed']:>10}{c['failed']:>10}")
+    rules = d.get("rules") or {}
+    if rules:
+        failing = sorted(r for r, v in rules.items() if v["findings"])
+        lines += ["", f"{len(rules)} spec rules checked, {len(failing)} named by a failure"]
+        lines += [f"  ✗ {r}" for r in failing]
     lines += ["", f"{'property':<24}{'examples':>10}{'passed':>10}{'failed':>10}"]
     for prop, c in d["byProperty"].items():
         lines.append(f"{prop:<24}{c['run']:>10}{c['passed']:>10}{c['failed']:>10}")

@@ -348,6 +348,22 @@ def render_conformance_report(report: Mapping[str, Any]) -> str:
         '<table id="areas"><thead><tr><th>area</th><th>result</th><th>run</th><th>passed</th>'
         f"<th>failed</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
     )
+    rules: Mapping[str, Mapping[str, Any]] = report.get("rules") or {}
+    if rules:
+        body.append(f"<h2>Rules ({len(rules)} checked)</h2>")
+        by_area: dict[str, list[str]] = {}
+        for rule, info in rules.items():
+            mark = (
+                f'<span class="fail">✗ {_e(rule)}</span>'
+                if info.get("findings")
+                else f'<span class="pass">✓</span> {_e(rule)}'
+            )
+            by_area.setdefault(str(info.get("area")), []).append(f"<li>{mark}</li>")
+        for area, items in by_area.items():
+            body.append(
+                f'<details data-area="{_e(area)}"><summary>{_e(area)} '
+                f"({len(items)} rules)</summary><ul>{''.join(items)}</ul></details>"
+            )
     not_covered = report.get("notCovered") or {}
     if not_covered:
         body.append("<h2>Not covered</h2><ul>")

@@ -242,6 +242,9 @@ def test_cli_reference_passes_and_reports_what_it_covered(tmp_path: Path) -> Non
     report = json.loads(out)
     assert report["ok"] and report["coveredAreas"] == ["taints"]
     assert report["notCovered"]["resources"] == "not selected"
+    assert "taints.filter.exists" in report["rules"]
+    assert {v["area"] for v in report["rules"].values()} == {"taints"}
+    assert all(v["findings"] == 0 for v in report["rules"].values())
     assert report["seed"] == 4
     assert ElementTree.parse(junit).getroot().get("failures") == "0"
     assert "[1/3] soundness[taints]: passed, 20 examples" in err
@@ -259,6 +262,7 @@ def test_cli_mutant_fails_with_counterexample_html_and_replay(tmp_path: Path) ->
     page = html.read_text()
     # The reference's node x plugin matrix for the counterexample: its node passes.
     assert '<table id="matrix-1">' in page and "passes every filter" in page
+    assert "✗ taints.filter.prefer-no-schedule" in page
     assert "podfit explain -f" in page and "kind: Node" in page
 
 
