@@ -1,8 +1,13 @@
-"""The backends that run spec examples: podfit's reference and (when present) the solver.
+"""The backends that run spec examples: podfit's reference and the solver.
 
 Each case kind (``quantity``, ``selector``, ``schedule``, ...) has one function per
 backend that turns ``given`` into an outcome mapping with the keys INTERPRETING.md
 defines. A backend supports the case kinds it has a function for.
+
+The solver answers one question of a ``schedule`` case, the feasible node set (it has no
+per-node statuses, scores or messages, and runs the default profile only), so it runs the
+schedule examples whose ``expect`` names nothing but ``feasible`` and that give no
+scheduler ``config``.
 """
 
 from __future__ import annotations
@@ -56,6 +61,38 @@ def reference_backend() -> Backend:
     return CaseBackend("reference", {"quantity": run_quantity, **RUNNERS})
 
 
+def run_solver_schedule(given: Mapping[str, Any]) -> Mapping[str, Any]:
+    from podfit.loading import cluster_from_manifests, pod_from_manifest
+    from podfit.solver import feasible_nodes
+
+    cluster = cluster_from_manifests(given["objects"], "given.objects")
+    pod = pod_from_manifest(given["pod"], "given.pod")
+    return {"feasible": sorted(feasible_nodes(cluster, pod))}
+
+
+#: The ``expect`` keys the solver answers for schedule cases.
+SOLVER_SCHEDULE_KEYS = frozenset({"feasible"})
+
+
+class SolverBackend(CaseBackend):
+    """The Z3 encoding: feasible node sets of schedule cases (default profile only)."""
+
+    def __init__(self) -> None:
+        super().__init__("solver", {"schedule": run_solver_schedule})
+
+    def supports(self, example: Example) -> bool:
+        if example.case != "schedule" or "config" in example.given:
+            return False
+        spec = example.given.get("pod", {}).get("spec", {})
+        if spec.get("schedulerName", "default-scheduler") != "default-scheduler":
+            return False  # another scheduler's pod: the default profile never sees it
+        return bool(example.expect) and set(example.expect) <= SOLVER_SCHEDULE_KEYS
+
+
+def solver_backend() -> Backend:
+    return SolverBackend()
+
+
 def backends() -> dict[str, Backend]:
     """Every backend podfit ships, by name."""
-    return {"reference": reference_backend()}
+    return {"reference": reference_backend(), "solver": solver_backend()}

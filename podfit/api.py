@@ -132,33 +132,36 @@ def solve(
 ) -> SolveResult:
     """Ask Z3 whether the pods can all be placed at once (and optimisation questions).
 
-    A feasible answer's placement is replayed through the reference filters; a
-    disagreement between the two oracles is a bug and raises ``AssertionError``.
+    Batch semantics: the placement is one in which every placed pod passes every filter with
+    all the others in place (pending pods count like running ones for topology spread and
+    inter-pod affinity). Every placement returned (a partial one from ``require_all=False``
+    included) is replayed through the reference filters; a disagreement between the two
+    oracles is a bug and raises ``AssertionError``.
     """
     from podfit.defaults import resolve_priority
     from podfit.solver import maximize_placed, minimize_nodes, nodes_to_add
     from podfit.solver import solve as run
+    from podfit.solver.api import added_nodes
 
     if timeout_ms <= 0:
         raise UsageError(f"--timeout must be positive, got {timeout_ms} ms")
     admitted = [resolve_priority(p, cluster.priority_classes) for p in pods]
-    _check_solver_scope(cluster, admitted)
     work = cluster
     if add_node_shape is not None:
         result = nodes_to_add(
             cluster, admitted, add_node_shape, max_new_nodes, timeout_ms=timeout_ms
         )
-        if result.status == "feasible":
+        if result.status == "feasible" and result.objective:
             work = cluster.copy()
-            for name in sorted(set(result.placement.values()) - set(cluster.nodes)):
-                work.replace_node(dataclasses.replace(add_node_shape, name=name))
+            for node in added_nodes(cluster, add_node_shape, result.objective):
+                work.replace_node(node)
     elif minimize == "nodes":
         result = minimize_nodes(cluster, admitted, timeout_ms=timeout_ms)
     elif not require_all:
         result = maximize_placed(cluster, admitted, timeout_ms=timeout_ms)
     else:
         result = run(cluster, admitted, timeout_ms=timeout_ms)
-    if result.status == "feasible":
+    if result.status != "unknown" and result.placement:
         problems = replay_placement(work, admitted, result.placement)
         if problems:
             raise AssertionError(
@@ -166,25 +169,6 @@ def solve(
                 + "; ".join(problems)
             )
     return result
-
-
-def _check_solver_scope(cluster: Cluster, pods: list[Pod]) -> None:
-    """The solver encodes the node-level filters; say so rather than answer wrongly."""
-    for pod in [*pods, *cluster.bound_pods()]:
-        affinity = pod.affinity
-        required = affinity is not None and any(
-            group is not None and group.required
-            for group in (affinity.pod_affinity, affinity.pod_anti_affinity)
-        )
-        hard_spread = any(
-            c.when_unsatisfiable == "DoNotSchedule" for c in pod.topology_spread_constraints
-        )
-        if (required or hard_spread) and (pod in pods or required):
-            rule = "required inter-pod (anti-)affinity" if required else "DoNotSchedule spread"
-            raise UsageError(
-                f"pod {pod.key} uses {rule}, which the solver does not encode yet; "
-                "use `podfit simulate` for these rules"
-            )
 
 
 def replay_placement(cluster: Cluster, pods: list[Pod], placement: Mapping[str, str]) -> list[str]:

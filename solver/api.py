@@ -15,7 +15,7 @@ import z3
 
 from podfit.cluster import Cluster
 from podfit.defaults import resolve_priority
-from podfit.model import Node, Pod
+from podfit.model import Node, Pod, frozen_map
 
 from .decode import decode
 from .encode import Encoding, encode, label_of
@@ -66,13 +66,22 @@ def _unplaced(enc: Encoding, placement: dict[str, str]) -> list[str]:
 def solve(
     cluster: Cluster, pods: Sequence[Pod], *, timeout_ms: int = 10000, require_all: bool = True
 ) -> SolveResult:
-    """Place ``pods`` (pending, all at once) on ``cluster`` under the node-level filter rules.
+    """Place ``pods`` (pending, all at once) on ``cluster`` under kube-scheduler's filters.
 
-    With ``require_all`` every pod must get a node; otherwise pods may stay unplaced (and
-    the answer is then always feasible, with whatever placement Z3 found).
+    A placement is valid when every placed pod passes every filter with all the others in
+    place (pending pods placed in the batch count like running ones for topology spread
+    and inter-pod affinity). With ``require_all`` every pod must get a node; otherwise pods
+    may stay unplaced (and the answer is then always feasible, with whatever placement Z3
+    found).
     """
     session = Session(timeout_ms=timeout_ms)
     enc = encode(cluster, pods, session, require_all=require_all)
+    return _decide(enc, timeout_ms)
+
+
+def _decide(enc: Encoding, timeout_ms: int) -> SolveResult:
+    """Check an encoding: a placement, "unknown", or a minimal explanation."""
+    session = enc.session
     outcome = session.check(enc.assumptions())
     if outcome is Outcome.SAT:
         placement = decode(enc)
@@ -192,6 +201,9 @@ def minimize_nodes(
     )
 
 
+HOSTNAME_LABEL = "kubernetes.io/hostname"
+
+
 def _fresh_names(cluster: Cluster, base: str, count: int) -> list[str]:
     names: list[str] = []
     index = 1
@@ -201,6 +213,20 @@ def _fresh_names(cluster: Cluster, base: str, count: int) -> list[str]:
             names.append(name)
         index += 1
     return names
+
+
+def shape_copy(shape: Node, name: str) -> Node:
+    """A node like ``shape`` named ``name``; a kubernetes.io/hostname label follows the name,
+    as the kubelet sets it, so copies are separate hostname domains."""
+    labels = shape.labels
+    if HOSTNAME_LABEL in labels:
+        labels = frozen_map({**labels, HOSTNAME_LABEL: name})
+    return replace(shape, name=name, labels=labels)
+
+
+def added_nodes(cluster: Cluster, shape: Node, count: int) -> list[Node]:
+    """The ``count`` copies of ``shape`` that :func:`nodes_to_add` adds, in its naming."""
+    return [shape_copy(shape, name) for name in _fresh_names(cluster, shape.name, count)]
 
 
 def nodes_to_add(
@@ -213,30 +239,36 @@ def nodes_to_add(
 ) -> SolveResult:
     """The fewest copies of ``shape`` (at most ``max_new``) to add so that every pod fits.
 
-    Copies are named ``<shape>-new-1``, ``-2``, ...; ``objective`` is the number added and
-    the placement uses those names. Infeasible even with ``max_new`` copies: the
-    explanation says why (with the copies in the cluster).
+    Copies are named ``<shape>-new-1``, ``-2``, ... (see :func:`added_nodes`);
+    ``objective`` is the number added and the placement uses those names. A copy exists only
+    when added: one that is not added takes no pod and is no topology domain. Infeasible
+    even with ``max_new`` copies: the explanation says why (with the copies in the cluster).
     """
     if max_new < 0:
         raise ValueError(f"max_new must be >= 0, got {max_new}")
-    names = _fresh_names(cluster, shape.name, max_new)
+    copies = added_nodes(cluster, shape, max_new)
+    names = [n.name for n in copies]
     grown = cluster.copy()
-    for name in names:
-        grown.replace_node(replace(shape, name=name))
-    first = solve(grown, pods, timeout_ms=timeout_ms)
+    for copy in copies:
+        grown.replace_node(copy)
+
+    def encode_grown(session: Session) -> tuple[Encoding, list[z3.BoolRef]]:
+        added = [session.var(f"add[{name}]") for name in names]
+        for i in range(1, len(added)):  # copies are interchangeable: use them in order
+            session.add(z3.Implies(added[i], added[i - 1]))
+        optional = dict(zip(names, added, strict=True))
+        enc = encode(grown, pods, session, require_all=True, optional=optional)
+        return enc, added
+
+    first_enc, _ = encode_grown(Session(timeout_ms=timeout_ms))
+    first = _decide(first_enc, timeout_ms)
     if first.status == "infeasible":
         lead = f"Even with {max_new} more node(s) shaped like {shape.name or 'the shape'}:"
         return replace(first, explanation=[lead, *first.explanation])
     if first.status == "unknown":
         return first
     session = Session(timeout_ms=timeout_ms, optimize=True)
-    enc = encode(grown, pods, session, require_all=True)
-    added = [session.var(f"add[{name}]") for name in names]
-    for i, name in enumerate(names):
-        for p in enc.pods:
-            session.add(z3.Implies(enc.x(p.key, name), added[i]))
-        if i:  # copies are interchangeable: use them in order
-            session.add(z3.Implies(added[i], added[i - 1]))
+    enc, added = encode_grown(session)
     session.minimize(_count(session, added))
     outcome = session.check(enc.assumptions())
     if outcome is not Outcome.SAT:
@@ -258,6 +290,7 @@ def nodes_to_add(
 __all__ = [
     "SolveResult",
     "Undecided",
+    "added_nodes",
     "feasible_nodes",
     "maximize_placed",
     "minimize_nodes",

@@ -10,8 +10,7 @@ indicator is a Bool named after the fact. Solving under all indicators as assump
 gives an unsat core made of rules, which :mod:`podfit.solver.explain` shrinks and puts
 into words.
 
-Constraint families (each a small class with ``encode(encoding)``; inter-pod affinity
-and topology spread will be more families):
+Constraint families (each a small class with ``encode(encoding)``):
 
 * static filters, decided per (pod, node) while encoding because they do not depend on
   other pending pods: spec.nodeName, cordoned nodes, NoSchedule/NoExecute taints,
@@ -21,7 +20,13 @@ and topology spread will be more families):
 * capacity: per node and resource, the pending pods' requests on the node (a
   pseudo-Boolean sum) fit in allocatable minus what the node's pods already request;
 * pod slots: per node, pending pods placed there fit in the free pod count;
-* host ports: two pending pods whose host ports clash never share a node.
+* host ports: two pending pods whose host ports clash never share a node;
+* topology spread (:mod:`podfit.solver.spread`) and inter-pod (anti-)affinity
+  (:mod:`podfit.solver.interpod`), where pending pods placed in the batch count like the
+  pods already running.
+
+Batch semantics: a placement is valid when every pending pod passes every filter with all
+the other pods of the batch in place (the check ``podfit.api.replay_placement`` makes).
 """
 
 from __future__ import annotations
@@ -65,6 +70,14 @@ class Rules:
     EXTENDED = "resources.filter.extended-resources"
     HUGEPAGES = "resources.filter.hugepages"
     TOO_MANY_PODS = "resources.filter.too-many-pods"
+    SPREAD_MISSING_KEY = "topology-spread.filter.missing-topology-key"
+    SPREAD_SKEW = "topology-spread.filter.skew"
+    SPREAD_MIN_DOMAINS = "topology-spread.filter.min-domains"
+    SPREAD_POLICIES = "topology-spread.filter.node-inclusion-policies"
+    AFFINITY = "inter-pod-affinity.filter.required-affinity"
+    AFFINITY_FIRST_POD = "inter-pod-affinity.filter.self-affinity-first-pod"
+    ANTI_AFFINITY = "inter-pod-affinity.filter.required-anti-affinity"
+    EXISTING_ANTI_AFFINITY = "inter-pod-affinity.filter.existing-anti-affinity"
     # Not a scheduling rule: the question asked ("place every pod"); never in a result's core.
     PLACEMENT = "placement.required"
 
@@ -84,6 +97,14 @@ class Rules:
         INSUFFICIENT,
         HUGEPAGES,
         EXTENDED,
+        SPREAD_MISSING_KEY,
+        SPREAD_POLICIES,
+        SPREAD_MIN_DOMAINS,
+        SPREAD_SKEW,
+        AFFINITY,
+        AFFINITY_FIRST_POD,
+        ANTI_AFFINITY,
+        EXISTING_ANTI_AFFINITY,
     )
 
 
@@ -367,6 +388,8 @@ class NodeState:
     pod_count: int
     # Each held host port with the key of a pod holding it.
     used_ports: Mapping[HostPort, str]
+    # The non-terminal pods bound to the node (the pods being placed excepted).
+    pods: tuple[Pod, ...] = ()
 
     @property
     def name(self) -> str:
@@ -389,11 +412,11 @@ def node_states(cluster: Cluster, skip_pods: Iterable[str] = ()) -> list[NodeSta
         pods_q = node.allocatable.get("pods")
         requested: dict[str, int] = {}
         used: dict[HostPort, str] = {}
-        count = 0
+        running: list[Pod] = []
         for pod in cluster.pods_on(node.name):
             if pod.is_terminal or pod.key in skipped:
                 continue
-            count += 1
+            running.append(pod)
             for name, amount in pod_requests(pod).items():
                 requested[name] = requested.get(name, 0) + amount
             for port in host_ports(pod):
@@ -404,8 +427,9 @@ def node_states(cluster: Cluster, skip_pods: Iterable[str] = ()) -> list[NodeSta
                 allocatable=allocatable,
                 allowed_pods=to_units(pods_q.value) if pods_q is not None else 0,
                 requested=requested,
-                pod_count=count,
+                pod_count=len(running),
                 used_ports=used,
+                pods=tuple(running),
             )
         )
     return states
@@ -418,7 +442,16 @@ def label_of(indicator: z3.BoolRef) -> str:
 
 # --- facts ----------------------------------------------------------------------------------
 
-FactKind = Literal["placement", "exclusion", "capacity", "pod-count", "port-pair"]
+FactKind = Literal[
+    "placement",
+    "exclusion",
+    "capacity",
+    "pod-count",
+    "port-pair",
+    "anti-affinity",
+    "affinity",
+    "spread",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -426,7 +459,10 @@ class Fact:
     """One tracked constraint: which rule, about which pods / node / resource.
 
     ``amount`` is the free quantity for capacity and pod-count facts; ``detail`` is a
-    node-independent phrase for exclusions and port pairs, used by explanations.
+    node-independent phrase for exclusions, port pairs and the cluster-level rules, used by
+    explanations; ``key`` is the topology key of the cluster-level rules; ``related`` names
+    further spec rules the fact depends on (the first-pod exception of pod affinity).
+    The label (an indicator's name) is unique per fact.
     """
 
     kind: FactKind
@@ -436,6 +472,10 @@ class Fact:
     resource: str = ""
     amount: int = 0
     detail: str = ""
+    key: str = ""
+    related: tuple[str, ...] = ()
+    # For anti-affinity between two groups of pods: the second group (``pods`` lists both).
+    others: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:
@@ -446,6 +486,13 @@ class Fact:
             parts.append(f"node={self.node}")
         if self.resource:
             parts.append(f"resource={self.resource}")
+        if self.others:
+            parts.append("other=" + ",".join(self.others))
+        if self.key:
+            parts.append(f"key={self.key}")
+        if self.kind in ("anti-affinity", "affinity", "spread") and self.detail:
+            # Two constraints of one pod on the same key differ by what they select.
+            parts.append(f"what={self.detail}")
         return " ".join(parts)
 
 
@@ -461,14 +508,56 @@ class Encoding:
     place: dict[tuple[str, str], z3.BoolRef] = field(default_factory=dict)
     facts: dict[str, Fact] = field(default_factory=dict)
     indicators: dict[str, z3.BoolRef] = field(default_factory=dict)
+    # Nodes that exist only when their literal is true (copies of a shape that may be
+    # added); every other node exists.
+    optional: dict[str, z3.BoolRef] = field(default_factory=dict)
+    _within: dict[tuple[str, frozenset[str]], z3.BoolRef] = field(default_factory=dict)
+    _domains: dict[str, dict[str, list[NodeState]]] = field(default_factory=dict)
 
     def x(self, pod: str, node: str) -> z3.BoolRef:
         return self.place[(pod, node)]
 
+    def exists(self, node: str) -> z3.BoolRef | bool:
+        """Whether the node is part of the cluster (True, or a literal for optional nodes)."""
+        return self.optional.get(node, True)
+
+    def domain_nodes(self, key: str) -> dict[str, list[NodeState]]:
+        """The nodes carrying label ``key``, by value (nodes without it are in no domain)."""
+        domains = self._domains.get(key)
+        if domains is None:
+            domains = {}
+            for n in self.nodes:
+                value = n.node.labels.get(key)
+                if value is not None:
+                    domains.setdefault(value, []).append(n)
+            self._domains[key] = domains
+        return domains
+
+    def within(self, pod: str, key: str, value: str) -> z3.BoolRef:
+        """The pending pod runs on a node whose label ``key`` is ``value``."""
+        members = frozenset(n.name for n in self.domain_nodes(key).get(value, []))
+        return self.on_any(pod, members)
+
+    def on_any(self, pod: str, nodes: frozenset[str]) -> z3.BoolRef:
+        """The pending pod runs on one of ``nodes``: a helper Bool defined once per pod and
+        node set (the node's own literal for one node). Constraints about topology domains
+        are stated on these, so that a conflict learnt for one node of a domain holds for
+        all of them."""
+        cached = self._within.get((pod, nodes))
+        if cached is not None:
+            return cached
+        if len(nodes) == 1:
+            lit = self.x(pod, next(iter(nodes)))
+        else:
+            lit = self.session.var(f"on[{pod}@{len(self._within)}]")
+            options = [self.x(pod, n.name) for n in self.nodes if n.name in nodes]
+            self.session.add(lit == self.session.any_of(options))
+        self._within[(pod, nodes)] = lit
+        return lit
+
     def placed(self, pod: str) -> z3.BoolRef:
         """The pod runs on some node."""
-        options = [self.place[(pod, n.name)] for n in self.nodes]
-        return z3.Or(options) if options else self.session.false()
+        return self.session.any_of([self.place[(pod, n.name)] for n in self.nodes])
 
     def guard(self, fact: Fact, constraint: z3.BoolRef) -> None:
         """Assert ``constraint`` under the fact's indicator (created on first use)."""
@@ -625,7 +714,9 @@ class Placement:
         for p in enc.pods:
             options = [enc.x(p.key, n.name) for n in enc.nodes]
             if len(options) > 1:
-                enc.session.add(z3.AtMost(*options, 1))
+                enc.session.add(enc.session.at_most(options, 1))
+            for name, exists in enc.optional.items():
+                enc.session.add(z3.Implies(enc.x(p.key, name), exists))
             if enc.require_all:
                 enc.guard(Fact("placement", Rules.PLACEMENT, pods=(p.key,)), enc.placed(p.key))
 
@@ -651,7 +742,7 @@ def bounded_sum(
     scaled = [(x, c // divisor) for x, c in terms]
     limit = bound // divisor
     if max(c for _, c in scaled) <= _CINT_MAX and limit <= _CINT_MAX:
-        return z3.PbLe(scaled, limit)
+        return session.pb_le(scaled, limit)
     total = z3.Sum([z3.If(x, session.int_val(c), session.int_val(0)) for x, c in terms])
     return total <= bound
 
@@ -737,7 +828,7 @@ class HostPortPairs:
                 enc.guard(fact, apart)
 
 
-DEFAULT_FAMILIES: tuple[Family, ...] = (
+NODE_FAMILIES: tuple[Family, ...] = (
     StaticFilters(),
     Placement(),
     Capacity(),
@@ -746,18 +837,29 @@ DEFAULT_FAMILIES: tuple[Family, ...] = (
 )
 
 
+def default_families() -> tuple[Family, ...]:
+    """Every family: the node-level ones, then topology spread and inter-pod affinity."""
+    from .interpod import InterPodAffinity
+    from .spread import TopologySpread
+
+    return (*NODE_FAMILIES, TopologySpread(), InterPodAffinity())
+
+
 def encode(
     cluster: Cluster,
     pods: Sequence[Pod],
     session: Session,
     *,
     require_all: bool = True,
-    families: Sequence[Family] = DEFAULT_FAMILIES,
+    families: Sequence[Family] | None = None,
+    optional: Mapping[str, z3.BoolRef] | None = None,
 ) -> Encoding:
     """Encode placing ``pods`` (pending) on ``cluster``'s nodes into ``session``.
 
     Pods of ``cluster`` bound to a node hold their resources and ports there, except
     terminal ones and any that are among ``pods`` (a pod is never counted against itself).
+    ``optional`` maps node names to literals: such a node exists (and can take pods, and
+    counts as a topology domain) only when its literal is true.
     """
     keys = [p.key for p in pods]
     if len(set(keys)) != len(keys):
@@ -765,9 +867,10 @@ def encode(
     pending = tuple(PendingPod(p, pod_requests(p), host_ports(p)) for p in pods)
     nodes = tuple(node_states(cluster, skip_pods=keys))
     enc = Encoding(session, cluster, pending, nodes, require_all)
+    enc.optional.update(optional or {})
     for p in pending:
         for n in nodes:
             enc.place[(p.key, n.name)] = session.var(f"x[{p.key}@{n.name}]")
-    for family in families:
+    for family in default_families() if families is None else families:
         family.encode(enc)
     return enc

@@ -30,7 +30,7 @@ class Core:
 
     def rules(self) -> list[str]:
         """The scheduling rules in the core, in filter order (the placement request aside)."""
-        found = {f.rule for f in self.facts if f.kind != "placement"}
+        found = {r for f in self.facts if f.kind != "placement" for r in (f.rule, *f.related)}
         return sorted(found, key=lambda r: (filter_rank(r), r))
 
     def pods(self) -> list[str]:
@@ -111,11 +111,17 @@ def _verb(subjects: Sequence[str], one: str, many: str) -> str:
     return one if len(subjects) == 1 else many
 
 
+def _rules_text(fact: Fact) -> str:
+    return ", ".join((fact.rule, *fact.related))
+
+
 def _exclusion_sentences(enc: Encoding, facts: Sequence[Fact]) -> list[str]:
     # (rule, detail) -> pod -> nodes; then pods with the same nodes share a sentence.
     groups: dict[tuple[str, str], dict[str, list[str]]] = {}
+    cited: dict[tuple[str, str], str] = {}
     for f in facts:
         groups.setdefault((f.rule, f.detail), {}).setdefault(f.pods[0], []).append(f.node)
+        cited.setdefault((f.rule, f.detail), _rules_text(f))
     node_order = {n.name: i for i, n in enumerate(enc.nodes)}
     sentences = []
     for (rule, detail), per_pod in sorted(groups.items(), key=lambda g: filter_rank(g[0][0])):
@@ -124,8 +130,97 @@ def _exclusion_sentences(enc: Encoding, facts: Sequence[Fact]) -> list[str]:
             key = tuple(sorted(set(nodes), key=lambda n: node_order.get(n, 0)))
             by_nodes.setdefault(key, []).append(pod)
         for excluded, pods in by_nodes.items():
-            sentences.append(f"{join(pods)} cannot run on {join(excluded)}: {detail} ({rule}).")
+            sentences.append(
+                f"{join(pods)} cannot run on {join(excluded)}: {detail} ({cited[(rule, detail)]})."
+            )
     return sentences
+
+
+def _open_domains(enc: Encoding, core: Core, pods: Sequence[str], key: str) -> list[str]:
+    """The values of ``key`` on the nodes that the core's exclusions leave to ``pods``."""
+    excluded = {(f.pods[0], f.node) for f in core.facts if f.kind == "exclusion"}
+    values = {
+        n.node.labels[key]
+        for p in pods
+        for n in enc.nodes
+        if key in n.node.labels and (p, n.name) not in excluded
+    }
+    return sorted(values)
+
+
+def _domains_clause(key: str, values: Sequence[str], only: str = "only ") -> str:
+    if not values:
+        return f"no node left to them has the label {key}"
+    if len(values) == 1:
+        return f"the nodes left to them are all in {key} {values[0]}"
+    return f"the nodes left to them span {only}{len(values)} {key} domains ({join(values)})"
+
+
+def _shown(fact_pods: Sequence[str], core_pods: set[str]) -> list[str]:
+    """The fact's pods that the core places (all of them if it places none)."""
+    return [p for p in fact_pods if p in core_pods] or list(fact_pods)
+
+
+def _anti_affinity_sentences(enc: Encoding, core: Core, facts: Sequence[Fact]) -> list[str]:
+    core_pods = set(core.pods())
+    out = []
+    for f in facts:
+        if f.others:
+            owners = _shown([p for p in f.pods if p not in f.others], core_pods)
+            targets = _shown(f.others, core_pods)
+            shown = [*owners, *targets]
+            verb = _verb(owners, "selects", "select")
+            head = (
+                f"the required anti-affinity of {join(owners)} on {f.key} ({f.detail}) {verb} "
+                f"{join(targets)}, so they cannot share a {f.key} domain"
+            )
+            head = head[0].upper() + head[1:]
+        else:
+            shown = _shown(f.pods, core_pods)
+            each = "both" if len(shown) == 2 else "all"
+            head = (
+                f"{join(shown)} {each} require anti-affinity on {f.key} against each other "
+                f"({f.detail})"
+            )
+        values = _open_domains(enc, core, shown, f.key)
+        tail = ""
+        if values and (len(values) < len(shown) if not f.others else len(values) == 1):
+            tail = f", and {_domains_clause(f.key, values)}"
+        out.append(f"{head}{tail} ({_rules_text(f)}).")
+    return out
+
+
+def _affinity_sentences(facts: Sequence[Fact]) -> list[str]:
+    out = []
+    for f in facts:
+        keys = f.key.replace(",", " and ")
+        text = (
+            f"{f.pods[0]} may run only where a pod matching its required pod affinity "
+            f"({f.detail}) runs or is placed in the same {keys} domain"
+        )
+        if Rules.AFFINITY_FIRST_POD in f.related:
+            text += (
+                "; it matches its own terms, but the first-pod exception holds only while no "
+                "other matching pod runs anywhere"
+            )
+        out.append(f"{text} ({_rules_text(f)}).")
+    return out
+
+
+def _spread_sentences(enc: Encoding, core: Core, facts: Sequence[Fact]) -> list[str]:
+    core_pods = set(core.pods())
+    out = []
+    for f in facts:
+        pods = _shown(f.pods, core_pods)
+        if len(pods) == 1:
+            text = f"{pods[0]} must keep its {f.key} spread ({f.detail})"
+        else:
+            text = f"{join(pods)} must each keep their {f.key} spread ({f.detail})"
+        values = _open_domains(enc, core, pods, f.key)
+        if values:
+            text += f", and {_domains_clause(f.key, values, only='')}"
+        out.append(f"{text} ({_rules_text(f)}).")
+    return out
 
 
 def _capacity_sentences(enc: Encoding, facts: Sequence[Fact], pods: Sequence[str]) -> list[str]:
@@ -204,6 +299,9 @@ def sentences(enc: Encoding, core: Core) -> list[str]:
     out += _port_sentences(by_kind.get("port-pair", []))
     out += _slot_sentences(by_kind.get("pod-count", []), pods)
     out += _capacity_sentences(enc, by_kind.get("capacity", []), pods)
+    out += _spread_sentences(enc, core, by_kind.get("spread", []))
+    out += _affinity_sentences(by_kind.get("affinity", []))
+    out += _anti_affinity_sentences(enc, core, by_kind.get("anti-affinity", []))
     if len(pods) == 1:
         out.append(f"So {pods[0]} fits on no node.")
     elif len(pods) == 2:

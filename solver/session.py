@@ -8,11 +8,13 @@ is :attr:`Outcome.UNKNOWN`, which callers must never read as "infeasible".
 
 from __future__ import annotations
 
+import ctypes
 import enum
 from collections.abc import Sequence
 from typing import Any
 
 import z3
+from z3 import z3core
 
 from podfit.errors import PodfitError
 
@@ -73,6 +75,46 @@ class Session:
 
     def int_val(self, value: int) -> z3.ArithRef:
         return z3.IntVal(value, self.ctx)
+
+    # Fast n-ary constructors: z3's Python wrappers check and coerce every argument, which
+    # costs more than Z3 itself on batches with many pods; these take Bool literals of this
+    # session's context as they are.
+
+    def _asts(self, exprs: Sequence[z3.ExprRef]) -> Any:
+        array = (z3.Ast * len(exprs))()
+        for i, e in enumerate(exprs):
+            array[i] = e.as_ast()
+        return array
+
+    def any_of(self, lits: Sequence[z3.BoolRef]) -> z3.BoolRef:
+        """Or(lits); False for none, the literal itself for one."""
+        if not lits:
+            return self.false()
+        if len(lits) == 1:
+            return lits[0]
+        return z3.BoolRef(z3core.Z3_mk_or(self.ctx.ref(), len(lits), self._asts(lits)), self.ctx)
+
+    def all_of(self, lits: Sequence[z3.BoolRef]) -> z3.BoolRef:
+        """And(lits); True for none, the literal itself for one."""
+        if not lits:
+            return self.true()
+        if len(lits) == 1:
+            return lits[0]
+        return z3.BoolRef(z3core.Z3_mk_and(self.ctx.ref(), len(lits), self._asts(lits)), self.ctx)
+
+    def at_most(self, lits: Sequence[z3.BoolRef], k: int) -> z3.BoolRef:
+        asts = self._asts(lits)
+        return z3.BoolRef(z3core.Z3_mk_atmost(self.ctx.ref(), len(lits), asts, k), self.ctx)
+
+    def at_least(self, lits: Sequence[z3.BoolRef], k: int) -> z3.BoolRef:
+        asts = self._asts(lits)
+        return z3.BoolRef(z3core.Z3_mk_atleast(self.ctx.ref(), len(lits), asts, k), self.ctx)
+
+    def pb_le(self, terms: Sequence[tuple[z3.BoolRef, int]], k: int) -> z3.BoolRef:
+        """``sum(coefficient * literal) <= k``; coefficients and k must fit a C int."""
+        coeffs = (ctypes.c_int * len(terms))(*(c for _, c in terms))
+        asts = self._asts([lit for lit, _ in terms])
+        return z3.BoolRef(z3core.Z3_mk_pble(self.ctx.ref(), len(terms), asts, coeffs, k), self.ctx)
 
     def add(self, *constraints: z3.BoolRef) -> None:
         self._engine.add(*constraints)
