@@ -191,19 +191,25 @@ def _anti_affinity_sentences(enc: Encoding, core: Core, facts: Sequence[Fact]) -
 
 
 def _affinity_sentences(facts: Sequence[Fact]) -> list[str]:
-    out = []
+    groups: dict[tuple[str, str, tuple[str, ...]], list[Fact]] = {}
     for f in facts:
-        keys = f.key.replace(",", " and ")
+        groups.setdefault((f.detail, f.key, f.related), []).append(f)
+    out = []
+    for (detail, key, related), group in groups.items():
+        pods = [f.pods[0] for f in group]
+        keys = key.replace(",", " and ")
+        each, its = ("may", "its") if len(pods) == 1 else ("may each", "their")
         text = (
-            f"{f.pods[0]} may run only where a pod matching its required pod affinity "
-            f"({f.detail}) runs or is placed in the same {keys} domain"
+            f"{join(pods)} {each} run only where a pod matching {its} required pod affinity "
+            f"({detail}) runs or is placed in the same {keys} domain"
         )
-        if Rules.AFFINITY_FIRST_POD in f.related:
+        if Rules.AFFINITY_FIRST_POD in related:
+            itself = "it matches its own terms" if len(pods) == 1 else "each matches them itself"
             text += (
-                "; it matches its own terms, but the first-pod exception holds only while no "
-                "other matching pod runs anywhere"
+                f"; {itself}, but the first-pod exception holds only while no other matching "
+                "pod runs anywhere"
             )
-        out.append(f"{text} ({_rules_text(f)}).")
+        out.append(f"{text} ({_rules_text(group[0])}).")
     return out
 
 

@@ -258,6 +258,14 @@ def test_self_affine_replicas_share_a_zone_and_the_first_pod_rule() -> None:
     result = solve(c, pods)
     assert result.status == "infeasible"
     assert Rules.AFFINITY in result.core and Rules.AFFINITY_FIRST_POD in result.core
+    assert (
+        "default/db-1, default/db-2 and default/db-3 may each run only where a pod matching "
+        "their required pod affinity (app=db in its topology.kubernetes.io/zone) runs or is "
+        "placed in the same topology.kubernetes.io/zone domain; each matches them itself, but "
+        "the first-pod exception holds only while no other matching pod runs anywhere "
+        "(inter-pod-affinity.filter.required-affinity, "
+        "inter-pod-affinity.filter.self-affinity-first-pod)."
+    ) in result.explanation
     two = pods[:2]
     result = solve(c, two)
     assert result.status == "feasible"
@@ -624,3 +632,32 @@ def test_cores_with_cluster_rules_are_minimal_and_name_spec_rules(
     assert words[-1].startswith("So ")
     for rule in core.rules():
         assert any(rule in line for line in words), (rule, words)
+
+
+@settings(max_examples=examples(25), deadline=None)
+@given(
+    cluster_st(),
+    st.lists(incoming_st("p"), min_size=1, max_size=3),
+    st.sampled_from(["a", "b", "c"]),
+    st.sampled_from(["r1", "r2"]),
+)
+def test_optimisation_answers_replay_through_the_reference(
+    objects: list[dict[str, Any]], manifests: list[dict[str, Any]], zone: str, rack: str
+) -> None:
+    """podfit.solve replays every placement (fewest nodes, nodes added) and raises if the
+    reference disagrees; the answers agree with plain feasibility."""
+    c = cluster_from_manifests(objects)
+    pods = [
+        pod_from_manifest({**m, "metadata": {**m["metadata"], "name": f"p{i}"}})
+        for i, m in enumerate(manifests)
+    ]
+    plain = api_solve(c, pods, timeout_ms=20000)
+    packed = api_solve(c, pods, minimize="nodes", timeout_ms=20000)
+    assert packed.status == plain.status
+    shape = cluster(node("shape", zone, labels={RACK: rack})).nodes["shape"]
+    grown = api_solve(c, pods, add_node_shape=shape, max_new_nodes=2, timeout_ms=20000)
+    assert grown.status != "unknown"
+    if plain.status == "feasible":
+        assert grown.status == "feasible" and grown.objective == 0
+    if grown.status == "feasible" and grown.objective:
+        assert plain.status == "infeasible"
