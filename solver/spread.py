@@ -20,10 +20,22 @@ For one pending pod ``p`` and one of its DoNotSchedule constraints (key ``k``, s
   eligible) this is ``count(v) - min(count) <= maxSkew``; otherwise
   ``count(v) + selfMatch - min(count) <= maxSkew``.
 
-``min(count)`` is an integer variable bounded by every domain's count from above: a
-constraint ``count(v) + d - m <= maxSkew`` holds for some such ``m`` exactly when it holds
-for the minimum, so no disjunction is needed. A selector that is absent or empty counts no
-pod and never fails (only the missing key does).
+Everything is pseudo-Boolean over one literal per pod and domain ("on an eligible node of
+the domain"), which Z3 handles far better than integer sums, and a conflict it learns for
+one node of a domain then holds for the whole domain:
+
+* ``count(u)`` is a cardinality over those literals (plus the running pods, a constant);
+* the minimum is represented by *level* literals ``level[j]`` (j = 1..J, J an upper bound
+  of the minimum), each implying "every domain holds at least j" and the previous level;
+* ``count(v) + d <= maxSkew + min`` becomes, for every j, "``level[j+1]`` or ``count(v) <=
+  maxSkew + j - d``". Choosing ``level[j]`` exactly when the minimum reaches j satisfies
+  this whenever the original holds; and whatever levels hold, the highest one is at most
+  the minimum, so the original follows;
+* the condition is stated once per domain for all pods with the same constraint, triggered
+  when any of them runs there (one fact per such bucket of pods).
+
+A selector that is absent or empty counts no pod and never fails (only the missing key
+does).
 """
 
 from __future__ import annotations
@@ -49,11 +61,6 @@ from .selectors import selector_key, selector_text, selects, with_label_keys
 DO_NOT_SCHEDULE = "DoNotSchedule"
 
 Signature = tuple[object, ...]
-
-
-#: Up to this many domains, the skew is stated pairwise between domains; beyond, with a
-#: minimum variable (linear in the number of domains, but integer arithmetic).
-PAIRWISE_DOMAINS = 12
 
 
 def as_bool(enc: Encoding, value: z3.BoolRef | bool) -> z3.BoolRef:
@@ -107,66 +114,77 @@ class _Group:
     pending: dict[str, list[tuple[str, z3.BoolRef]]]
     # domain -> the domain exists (False never; a literal when all its nodes are optional)
     present: dict[str, z3.BoolRef | bool]
-    _min: z3.ArithRef | None = None
-    _counts: dict[str, z3.ArithRef] = field(default_factory=dict)
+    _levels: list[z3.BoolRef] | None = None
     _skews: dict[tuple[str, int, int], z3.BoolRef | bool] = field(default_factory=dict)
 
-    def count(self, enc: Encoding, domain: str) -> z3.ArithRef:
-        found = self._counts.get(domain)
-        if found is None:
-            one, zero = enc.session.int_val(1), enc.session.int_val(0)
-            terms = [z3.If(lit, one, zero) for _, lit in self.pending.get(domain, [])]
-            found = z3.Sum([enc.session.int_val(self.static.get(domain, 0)), *terms])
-            self._counts[domain] = found
-        return found
-
-    def minimum(self, enc: Encoding) -> z3.ArithRef:
-        """A variable no larger than any present domain's count (see the module text)."""
-        if self._min is None:
-            self._min = z3.Int(f"min-count[{self.index}:{self.key}]", enc.session.ctx)
+    def levels(self, enc: Encoding) -> list[z3.BoolRef]:
+        """Literals ``level[j]`` (j = 1..J) meaning "every present domain holds at least j",
+        J an upper bound of the minimum count; built once per group (see the module text)."""
+        if self._levels is not None:
+            return self._levels
+        pods = len(next(iter(self.pending.values()), []))
+        sure = [d for d, present in self.present.items() if present is True]
+        if sure:
+            top = min(self.static[d] + pods for d in sure)
+            top = min(top, (sum(self.static[d] for d in sure) + pods) // len(sure))
+        else:
+            top = max((self.static[d] + pods for d in self.present), default=0)
+        session = enc.session
+        self._levels = [
+            session.var(f"level[{self.index}:{self.key}>={j}]") for j in range(1, top + 1)
+        ]
+        for j, level in enumerate(self._levels, start=1):
+            if j > 1:
+                session.add(z3.Implies(level, self._levels[j - 2]))
             for domain, present in self.present.items():
-                bound = self._min <= self.count(enc, domain)
-                enc.session.add(bound if present is True else z3.Implies(present, bound))
-        return self._min
+                need = j - self.static[domain]
+                if need <= 0:
+                    continue
+                lits = [lit for _, lit in self.pending[domain]]
+                held = session.at_least(lits, need) if need <= len(lits) else session.false()
+                guard = level if present is True else session.all_of([level, present])
+                session.add(z3.Implies(guard, held))
+        return self._levels
 
-    def within_skew(
+    def level_skew(
         self, enc: Encoding, domain: str, extra: int, max_skew: int
     ) -> z3.BoolRef | bool:
-        """``count(domain) + extra - count(u) <= max_skew`` for every other present domain
-        ``u``, as pseudo-Boolean constraints over the pods' domain literals (no integers:
-        Z3 propagates these far better than sums of if-then-else terms). Built once per
-        domain and offset, for all the pods of the group."""
+        """``count(domain) + extra <= max_skew + min``: for each level j, "unless the
+        minimum reaches j + 1, the domain holds at most max_skew + j - extra"."""
         cached = self._skews.get((domain, extra, max_skew))
-        if cached is None:
-            cached = self._skews[(domain, extra, max_skew)] = self._within_skew(
-                enc, domain, extra, max_skew
-            )
-        return cached
-
-    def _within_skew(
-        self, enc: Encoding, domain: str, extra: int, max_skew: int
-    ) -> z3.BoolRef | bool:
-        mine = [(lit, 1) for _, lit in self.pending.get(domain, [])]
+        if cached is not None:
+            return cached
+        levels = self.levels(enc)
+        lits = [(lit, 1) for _, lit in self.pending.get(domain, [])]
         have = self.static.get(domain, 0) + extra
         parts: list[z3.BoolRef] = []
-        for other, present in self.present.items():
-            if other == domain:
-                continue  # extra <= 1 <= maxSkew
-            bound = max_skew - have + self.static[other]
-            terms = mine + [(lit, -1) for _, lit in self.pending[other]]
-            cond = pb_le(enc, terms, bound)
+        result: z3.BoolRef | bool = True
+        for j in range(len(levels) + 1):
+            cond = pb_le(enc, lits, max_skew + j - have)
             if cond is True:
-                continue
-            if cond is False and present is True:
-                return False
-            parts.append(cond if present is True else z3.Implies(present, cond))
-        return enc.session.all_of(parts) if parts else True
+                break  # higher levels only loosen the bound
+            above = levels[j] if j < len(levels) else None
+            if above is None:
+                if cond is False:
+                    result = False
+                    break
+                parts.append(cond)
+            else:
+                parts.append(above if cond is False else enc.session.any_of([above, cond]))
+        if result is not False:
+            result = enc.session.all_of(parts) if parts else True
+        self._skews[(domain, extra, max_skew)] = result
+        return result
 
-    def domains_present(self, enc: Encoding) -> z3.ArithRef | int:
-        if all(v is True for v in self.present.values()):
-            return len(self.present)
-        one, zero = enc.session.int_val(1), enc.session.int_val(0)
-        return z3.Sum([one if v is True else z3.If(v, one, zero) for v in self.present.values()])
+    def too_few(self, enc: Encoding, min_domains: int) -> z3.BoolRef | bool:
+        """Fewer domains exist than ``min_domains`` (so the minimum is taken as 0)."""
+        sure = sum(1 for v in self.present.values() if v is True)
+        maybe = [v for v in self.present.values() if v is not True]
+        if not maybe:
+            return sure < min_domains
+        if sure >= min_domains:
+            return False
+        return enc.session.at_most(maybe, min_domains - 1 - sure)
 
     def others_static(self, pod: str) -> bool:
         """No pending pod but ``pod`` can change the counts, and every domain exists."""
@@ -332,23 +350,27 @@ class TopologySpread:
         group = bucket.group
         implications = []
         for domain, triggers in bucket.triggers.items():
-            few_ok = pb_le(
-                enc,
-                [(lit, 1) for _, lit in group.pending.get(domain, [])],
-                bucket.max_skew - bucket.extra - group.static.get(domain, 0),
-            )
-            if len(group.present) <= PAIRWISE_DOMAINS:
-                skew_ok = group.within_skew(enc, domain, bucket.extra, bucket.max_skew)
+            few = group.too_few(enc, bucket.min_domains)
+            cond: z3.BoolRef | bool
+            if few is False:
+                cond = group.level_skew(enc, domain, bucket.extra, bucket.max_skew)
             else:
-                count = group.count(enc, domain) + bucket.extra
-                skew_ok = count - group.minimum(enc) <= bucket.max_skew
-            domains = group.domains_present(enc)
-            if isinstance(domains, int):
-                cond = few_ok if domains < bucket.min_domains else skew_ok
-            else:
-                cond = z3.If(
-                    domains < bucket.min_domains, as_bool(enc, few_ok), as_bool(enc, skew_ok)
+                # The minimum counts as 0: the domain may hold at most maxSkew - extra.
+                few_ok = pb_le(
+                    enc,
+                    [(lit, 1) for _, lit in group.pending.get(domain, [])],
+                    bucket.max_skew - bucket.extra - group.static.get(domain, 0),
                 )
+                if few is True:
+                    cond = few_ok
+                else:
+                    skew_ok = group.level_skew(enc, domain, bucket.extra, bucket.max_skew)
+                    cond = enc.session.all_of(
+                        [
+                            z3.Implies(few, as_bool(enc, few_ok)),
+                            z3.Implies(z3.Not(few), as_bool(enc, skew_ok)),
+                        ]
+                    )
             if cond is True:
                 continue
             # Any pod of the bucket in the domain: stated once, not once per pod.
