@@ -73,7 +73,17 @@ def solve(
     and inter-pod affinity). With ``require_all`` every pod must get a node; otherwise pods
     may stay unplaced (and the answer is then always feasible, with whatever placement Z3
     found).
+
+    Large batches of interchangeable pods and nodes go to the counting encoding
+    (:mod:`podfit.solver.compressed`) when it covers their rules; its explanations speak of
+    classes of pods and nodes.
     """
+    if require_all:
+        from .compressed import solve_by_classes  # imports this module
+
+        counted = solve_by_classes(cluster, pods, timeout_ms=timeout_ms)
+        if counted is not None:
+            return counted
     session = Session(timeout_ms=timeout_ms)
     enc = encode(cluster, pods, session, require_all=require_all)
     return _decide(enc, timeout_ms)

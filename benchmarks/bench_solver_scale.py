@@ -1,0 +1,394 @@
+"""How `podfit solve` scales with pods × nodes: the per-pod and the counting encodings.
+
+    python benchmarks/bench_solver_scale.py [--quick] [--only NAME] [--timeout S]
+        [--per-pod] [--sizes P×N,...]
+
+Scenarios (seeded):
+
+* ``mixed``: nodes from ``synthetic.node_manifest`` (20 labels, up to 3 taints, 8-64 cpu,
+  every node different) and replicated workloads of 8 pods, each workload with its own
+  requests, a disktype nodeSelector, a toleration, and for half of them required
+  anti-affinity on kubernetes.io/hostname against their own app;
+* ``random``: the README's original solve rows: every pod drawn on its own (requests,
+  nodeSelector, toleration), no anti-affinity;
+* ``shapes``: nodes of 10 shapes (labels, taints, cpu/memory) and pods of 10 shapes
+  (replicas: requests, nodeSelector or node affinity, tolerations, hostname anti-affinity
+  for 3 of them), filled to about 60 % of the cpu;
+* ``tight``: ``shapes`` filled to 90 %, 97 % and 103 % (infeasible) of the cpu the pods
+  can use, at 2,000 pods × 1,000 nodes;
+
+Each row: the answer, the seconds the solver took, the classes found, and the seconds the
+reference took to replay the placement (as ``podfit.api.solve`` does). ``--per-pod`` runs
+the per-pod encoding instead, for comparison. Wall clock, one process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import synthetic
+
+from podfit.cluster import Cluster
+from podfit.loading import cluster_from_manifests, pod_from_manifest
+from podfit.model import Pod
+
+HOSTNAME = "kubernetes.io/hostname"
+
+Scenario = Callable[[int, int, random.Random], tuple[Cluster, list[Pod]]]
+SCENARIOS: dict[str, Scenario] = {}
+
+
+def scenario(func: Scenario) -> Scenario:
+    SCENARIOS[func.__name__] = func
+    return func
+
+
+def _pod(
+    name: str,
+    app: str,
+    cpu: int,
+    memory_mi: int,
+    *,
+    selector: dict[str, str] | None = None,
+    tolerations: list[dict[str, Any]] | None = None,
+    anti: bool = False,
+    affinity_terms: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "containers": [
+            {
+                "name": "main",
+                "image": f"registry.example.com/{app}:1.0",
+                "resources": {"requests": {"cpu": f"{cpu}m", "memory": f"{memory_mi}Mi"}},
+            }
+        ],
+        "tolerations": tolerations or [],
+    }
+    if selector:
+        spec["nodeSelector"] = selector
+    affinity: dict[str, Any] = {}
+    if anti:
+        affinity["podAntiAffinity"] = {
+            "requiredDuringSchedulingIgnoredDuringExecution": [
+                {"topologyKey": HOSTNAME, "labelSelector": {"matchLabels": {"app": app}}}
+            ]
+        }
+    if affinity_terms:
+        affinity["nodeAffinity"] = {
+            "requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": affinity_terms}
+        }
+    if affinity:
+        spec["affinity"] = affinity
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": "bench", "labels": {"app": app}},
+        "spec": spec,
+    }
+
+
+@scenario
+def mixed(pods: int, nodes: int, rng: random.Random) -> tuple[Cluster, list[Pod]]:
+    cluster = cluster_from_manifests([synthetic.node_manifest(i, rng) for i in range(nodes)])
+    out: list[Pod] = []
+    workload = 0
+    while len(out) < pods:
+        app = f"wl-{workload}"
+        cpu = rng.choice([100, 250, 500, 1000])
+        memory = rng.choice([128, 256, 512, 1024])
+        selector = {"disktype": rng.choice(["ssd", "hdd"])}
+        tolerations = [{"key": "dedicated-0", "operator": "Exists"}]
+        anti = workload % 2 == 0
+        for r in range(min(8, pods - len(out))):
+            m = _pod(
+                f"{app}-{r}",
+                app,
+                cpu,
+                memory,
+                selector=selector,
+                tolerations=tolerations,
+                anti=anti,
+            )
+            out.append(pod_from_manifest(m))
+        workload += 1
+    return cluster, out
+
+
+@scenario
+def random_pods(pods: int, nodes: int, rng: random.Random) -> tuple[Cluster, list[Pod]]:
+    # The generator of benchmarks/run.py's solver_scale (the README's original rows).
+    cluster = cluster_from_manifests([synthetic.node_manifest(i, rng) for i in range(nodes)])
+    out = []
+    for i in range(pods):
+        m = synthetic.pod_manifest(f"p-{i}", rng)
+        m["spec"]["nodeSelector"] = {"disktype": rng.choice(["ssd", "hdd"])}
+        m["spec"]["tolerations"] = [{"key": "dedicated-0", "operator": "Exists"}]
+        out.append(pod_from_manifest(m))
+    return cluster, out
+
+
+SCENARIOS["random"] = SCENARIOS.pop("random_pods")
+
+NODE_SHAPES = [
+    # (pool, disktype, cpu, memory Gi, taint or None)
+    ("general", "ssd", 16, 64, None),
+    ("general", "hdd", 16, 64, None),
+    ("general", "ssd", 32, 128, None),
+    ("batch", "hdd", 32, 64, None),
+    ("batch", "ssd", 64, 256, None),
+    ("memory", "ssd", 16, 256, None),
+    ("memory", "hdd", 32, 512, None),
+    ("gpu", "ssd", 32, 128, ("nvidia.com/gpu", "present", "NoSchedule")),
+    ("infra", "ssd", 8, 32, ("node-role.kubernetes.io/infra", "", "NoSchedule")),
+    ("spot", "hdd", 16, 64, ("cloud.example.com/spot", "true", "NoExecute")),
+]
+
+POD_SHAPES: list[dict[str, Any]] = [
+    # name, cpu m, memory Mi, selector, node affinity terms, tolerations, anti-affinity
+    {"app": "web", "cpu": 500, "mem": 512, "anti": True},
+    {"app": "api", "cpu": 1000, "mem": 1024, "selector": {"disktype": "ssd"}, "anti": True},
+    {"app": "worker", "cpu": 2000, "mem": 4096, "selector": {"pool": "batch"}},
+    {"app": "cache", "cpu": 1000, "mem": 16384, "selector": {"pool": "memory"}},
+    {
+        "app": "trainer",
+        "cpu": 4000,
+        "mem": 16384,
+        "tolerations": [{"key": "nvidia.com/gpu", "operator": "Exists"}],
+        "terms": [{"matchExpressions": [{"key": "pool", "operator": "In", "values": ["gpu"]}]}],
+    },
+    {
+        "app": "monitor",
+        "cpu": 250,
+        "mem": 256,
+        "tolerations": [{"operator": "Exists"}],
+        "anti": True,
+    },
+    {
+        "app": "ingest",
+        "cpu": 750,
+        "mem": 1024,
+        "tolerations": [{"key": "cloud.example.com/spot", "operator": "Exists"}],
+        "terms": [
+            {
+                "matchExpressions": [
+                    {"key": "pool", "operator": "In", "values": ["spot", "batch", "general"]}
+                ]
+            }
+        ],
+    },
+    {"app": "db", "cpu": 2000, "mem": 8192, "selector": {"disktype": "ssd", "pool": "general"}},
+    {"app": "batch", "cpu": 1500, "mem": 2048, "selector": {"disktype": "hdd"}},
+    {"app": "small", "cpu": 100, "mem": 128},
+]
+
+
+def _shape_nodes(nodes: int) -> Cluster:
+    manifests = []
+    for i in range(nodes):
+        pool, disk, cpu, memory, taint = NODE_SHAPES[i % len(NODE_SHAPES)]
+        manifests.append(
+            {
+                "apiVersion": "v1",
+                "kind": "Node",
+                "metadata": {
+                    "name": f"node-{i}",
+                    "labels": {
+                        HOSTNAME: f"node-{i}",
+                        "pool": pool,
+                        "disktype": disk,
+                        "topology.kubernetes.io/zone": synthetic.ZONES[i % 3],
+                    },
+                },
+                "spec": {
+                    "taints": (
+                        [{"key": taint[0], "value": taint[1], "effect": taint[2]}] if taint else []
+                    )
+                },
+                "status": {
+                    "allocatable": {"cpu": str(cpu), "memory": f"{memory}Gi", "pods": "110"}
+                },
+            }
+        )
+    return cluster_from_manifests(manifests)
+
+
+def _shape_counts(pods: int, nodes: int, factor: float = 1.0) -> list[int]:
+    """Replicas per pod shape: ``pods`` split evenly, anti-affinity shapes kept to a third
+    of the nodes, the others times ``factor``."""
+    per_shape = pods // len(POD_SHAPES)
+    counts = []
+    for s, shape in enumerate(POD_SHAPES):
+        count = per_shape if s < len(POD_SHAPES) - 1 else pods - per_shape * s
+        if shape.get("anti"):
+            counts.append(min(count, nodes // 3))
+        else:
+            counts.append(round(count * factor))
+    return counts
+
+
+def _shape_pods(counts: list[int]) -> list[Pod]:
+    out = []
+    for shape, count in zip(POD_SHAPES, counts, strict=True):
+        for r in range(count):
+            m = _pod(
+                f"{shape['app']}-{r}",
+                shape["app"],
+                shape["cpu"],
+                shape["mem"],
+                selector=shape.get("selector"),
+                tolerations=shape.get("tolerations"),
+                anti=bool(shape.get("anti")),
+                affinity_terms=shape.get("terms"),
+            )
+            out.append(pod_from_manifest(m))
+    return out
+
+
+@scenario
+def shapes(pods: int, nodes: int, rng: random.Random) -> tuple[Cluster, list[Pod]]:
+    del rng
+    per_shape = pods // len(POD_SHAPES)
+    counts = [per_shape] * (len(POD_SHAPES) - 1) + [pods - per_shape * (len(POD_SHAPES) - 1)]
+    return _shape_nodes(nodes), _shape_pods(counts)
+
+
+def _relaxation_holds(cluster: Cluster, batch: list[Pod]) -> bool:
+    """Whether the counting encoding's per-class query (a relaxation) is satisfiable."""
+    from podfit.solver.classes import Unsupported, group
+    from podfit.solver.compressed import CountingSession, CountModel
+    from podfit.solver.session import Outcome
+
+    g = group(cluster, batch)
+    assert not isinstance(g, Unsupported)
+    model = CountModel(g, CountingSession(timeout_ms=60_000), per_node=False)
+    return model.check(60_000) is Outcome.SAT
+
+
+def edge_factor(pods: int, nodes: int) -> float:
+    """The largest factor on the replicas of the shapes without anti-affinity for which the
+    per-class relaxation still holds (bisection): the edge of what fits."""
+    cluster = _shape_nodes(nodes)
+    lo, hi = 0.0, 1.0
+    while _relaxation_holds(cluster, _shape_pods(_shape_counts(pods, nodes, hi))):
+        lo, hi = hi, hi * 2
+    for _ in range(10):
+        mid = (lo + hi) / 2
+        if _relaxation_holds(cluster, _shape_pods(_shape_counts(pods, nodes, mid))):
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+def tight_case(load: float, pods: int, nodes: int, edge: float) -> tuple[Cluster, list[Pod]]:
+    """``shapes`` with the replicas of the shapes without anti-affinity at ``load`` times the
+    edge (1.0: as many as the relaxation allows; above: infeasible)."""
+    return _shape_nodes(nodes), _shape_pods(_shape_counts(pods, nodes, load * edge))
+
+
+def run(
+    name: str, pods: int, nodes: int, cluster: Cluster, batch: list[Pod], timeout_s: float
+) -> tuple[str, str]:
+    from podfit.api import replay_placement
+    from podfit.solver import solve
+    from podfit.solver.classes import Unsupported, group
+
+    start = time.perf_counter()
+    g = group(cluster, batch)
+    grouping = time.perf_counter() - start
+    classes = (
+        f"{len(g.pod_classes)} pod / {len(g.node_classes)} node classes"
+        if not isinstance(g, Unsupported)
+        else "not grouped"
+    )
+    start = time.perf_counter()
+    result = solve(cluster, batch, timeout_ms=int(timeout_s * 1000))
+    took = time.perf_counter() - start
+    replay = ""
+    if result.status == "feasible":
+        start = time.perf_counter()
+        problems = replay_placement(cluster, batch, result.placement)
+        replay = f", replay {time.perf_counter() - start:.1f} s"
+        if problems:
+            raise AssertionError(f"placement does not replay: {problems[:3]}")
+    print(
+        f"{name} {pods} pods x {nodes} nodes: {result.status} in {took:.2f} s "
+        f"({classes}, grouping {grouping:.2f} s{replay})",
+        flush=True,
+    )
+    if result.status == "infeasible":
+        for line in result.explanation[:6]:
+            print(f"    {line}")
+    return (f"{name} {pods:,} pods × {nodes:,} nodes", f"{result.status} in {took:.1f} s")
+
+
+SIZES = {
+    "mixed": [(50, 25), (200, 100), (500, 250), (1000, 500), (2000, 1000)],
+    "random": [(50, 25), (200, 100), (500, 250), (1000, 500)],
+    "shapes": [(200, 100), (500, 250), (1000, 500), (2000, 1000), (5000, 2500), (10000, 5000)],
+}
+QUICK = {
+    "mixed": [(50, 25), (200, 100)],
+    "random": [(200, 100)],
+    "shapes": [(200, 100), (2000, 1000)],
+}
+TIGHT_LOADS = [0.9, 0.97, 1.0, 1.03]
+
+
+def _sizes(text: str) -> list[tuple[int, int]]:
+    try:
+        return [
+            (int(a), int(b))
+            for a, b in (part.replace("×", "x").split("x") for part in text.split(","))
+        ]
+    except ValueError:
+        message = f"expected sizes like 200x100,2000x1000, got {text!r}"
+        raise argparse.ArgumentTypeError(message) from None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
+    parser.add_argument(
+        "--only", action="append", choices=[*SCENARIOS, "tight"], help="run only these"
+    )
+    parser.add_argument("--timeout", type=float, default=60.0, help="seconds per solve")
+    parser.add_argument("--sizes", type=_sizes, help="pods x nodes to run, e.g. 200x100")
+    parser.add_argument(
+        "--per-pod", action="store_true", help="the per-pod encoding only (for comparison)"
+    )
+    args = parser.parse_args()
+    if args.per_pod:
+        import podfit.solver.compressed as compressed
+
+        compressed.MIN_PAIRS = sys.maxsize
+    rows = []
+    for name, build in SCENARIOS.items():
+        if args.only and name not in args.only:
+            continue
+        sizes = args.sizes or (QUICK if args.quick else SIZES)[name]
+        for pods, nodes in sizes:
+            cluster, batch = build(pods, nodes, random.Random(3))
+            rows.append(run(name, pods, nodes, cluster, batch, args.timeout))
+    if not args.only or "tight" in args.only:
+        pods, nodes = (2000, 1000) if not args.quick else (500, 250)
+        edge = edge_factor(pods, nodes)
+        for load in TIGHT_LOADS:
+            cluster, batch = tight_case(load, pods, nodes, edge)
+            label = f"tight {load:.0%} of the edge"
+            rows.append(run(label, len(batch), nodes, cluster, batch, args.timeout))
+    print("\n| scenario | figure |\n|---|---|")
+    for label, figure in rows:
+        print(f"| {label} | {figure} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,201 @@
+"""Sentences for a minimal core of the counting encoding (:mod:`podfit.solver.compressed`).
+
+The facts are about classes of pods and of nodes, so the sentences are too: "web-1, web-2
+and 48 more request 500m cpu each ...". They follow the per-pod explanations
+(:mod:`podfit.solver.explain`) in form and name the same spec rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .classes import Grouping
+from .compressed import CountFact
+from .encode import Rules, filter_rank
+from .explain import join, quantity_text
+
+
+def core_rules(facts: Sequence[CountFact]) -> list[str]:
+    """The scheduling rules of a core, in filter order (the placement request aside)."""
+    found = {f.rule for f in facts if f.kind != "placement"}
+    return sorted(found, key=lambda r: (filter_rank(r), r))
+
+
+class _Words:
+    def __init__(self, g: Grouping, facts: Sequence[CountFact]) -> None:
+        self.g = g
+        self.facts = facts
+        self.placed = [c for f in facts if f.kind == "placement" for c in f.classes]
+
+    def pods(self, classes: Sequence[int]) -> str:
+        keys = [key for c in classes for key in self.g.pod_classes[c].keys]
+        return join(keys) if len(keys) <= 8 else f"{len(keys):,} pods ({join(keys)})"
+
+    def nodes(self, node_classes: Sequence[int]) -> str:
+        classes = sorted(set(node_classes))
+        return _node_list([name for c in classes for name in self.g.node_classes[c].names])
+
+    def excluded(self, pod_class: int) -> set[int]:
+        return {
+            f.node_class for f in self.facts if f.kind == "exclusion" and pod_class in f.classes
+        }
+
+    def count(self, classes: Sequence[int]) -> int:
+        return sum(self.g.pod_classes[c].count for c in classes)
+
+
+def _exclusions(w: _Words, facts: Sequence[CountFact]) -> list[str]:
+    groups: dict[tuple[str, str], dict[int, list[int]]] = {}
+    for f in facts:
+        groups.setdefault((f.rule, f.detail), {}).setdefault(f.classes[0], []).append(f.node_class)
+    out = []
+    for (rule, detail), per_class in sorted(groups.items(), key=lambda g: filter_rank(g[0][0])):
+        by_nodes: dict[tuple[int, ...], list[int]] = {}
+        for p, excluded in per_class.items():
+            by_nodes.setdefault(tuple(sorted(set(excluded))), []).append(p)
+        for where, classes in by_nodes.items():
+            out.append(f"{w.pods(classes)} cannot run on {w.nodes(where)}: {detail} ({rule}).")
+    return out
+
+
+def _need(w: _Words, resource: str) -> tuple[str, int]:
+    askers = [c for c in w.placed if w.g.pod_classes[c].requests.get(resource, 0) > 0]
+    if not askers:
+        return "", 0
+    amounts = {w.g.pod_classes[c].requests[resource] for c in askers}
+    total = sum(w.g.pod_classes[c].requests[resource] * w.g.pod_classes[c].count for c in askers)
+    several = w.count(askers) > 1
+    if not several:
+        return f"{w.pods(askers)} requests {quantity_text(resource, total)}", total
+    if len(amounts) == 1:
+        each = quantity_text(resource, next(iter(amounts)))
+        return (
+            f"{w.pods(askers)} request {each} each, {quantity_text(resource, total)} together",
+            total,
+        )
+    return f"{w.pods(askers)} request {quantity_text(resource, total)} together", total
+
+
+def _node_list(names: Sequence[str]) -> str:
+    """``a, b and c``; past 8 names, with their number first."""
+    return join(names) if len(names) <= 8 else f"{len(names):,} nodes ({join(names)})"
+
+
+def _capacity(w: _Words, facts: Sequence[CountFact]) -> list[str]:
+    groups: dict[tuple[str, str], list[CountFact]] = {}
+    for f in facts:
+        groups.setdefault((f.rule, f.resource), []).append(f)
+    out = []
+    for (rule, resource), group in groups.items():
+        names: list[str] = []
+        frees: list[int] = []  # free per node, node by node
+        for f in group:
+            members = [f.node] if f.node else w.g.node_classes[f.node_class].names
+            names.extend(members)
+            frees.extend([max(f.amount, 0)] * len(members))
+        total_free = sum(frees)
+        if len(names) == 1:
+            where = f"{names[0]} has {quantity_text(resource, total_free)} free"
+        elif len(set(frees)) == 1:
+            where = (
+                f"{_node_list(names)} have {quantity_text(resource, frees[0])} free each, "
+                f"{quantity_text(resource, total_free)} together"
+            )
+        else:
+            where = (
+                f"{_node_list(names)} have {quantity_text(resource, total_free)} free between them"
+            )
+        need, asked = _need(w, resource)
+        if not need:
+            out.append(f"{where} ({rule}).")
+            continue
+        tail = ""
+        if asked <= total_free:
+            tail = "; the requests do not pack into single nodes"
+        out.append(f"{where}, and {need}{tail} ({rule}).")
+    return out
+
+
+def _slots(w: _Words, facts: Sequence[CountFact]) -> list[str]:
+    if not facts:
+        return []
+    rule = facts[0].rule
+    names, free = [], 0
+    for f in facts:
+        if f.node:
+            names.append(f.node)
+            free += max(f.amount, 0)
+        else:
+            c = w.g.node_classes[f.node_class]
+            names.extend(c.names)
+            free += c.size * max(f.amount, 0)
+    room = f"room for {free} more pod{'s' if free != 1 else ''}"
+    verb = "has" if len(names) == 1 else "have"
+    between = "" if len(names) == 1 else " between them"
+    pods = w.count(w.placed)
+    if not pods:
+        return [f"{_node_list(names)} {verb} {room}{between} ({rule})."]
+    need = "1 pod needs one" if pods == 1 else f"{pods} pods need one each"
+    return [f"{_node_list(names)} {verb} {room}{between}, and {need} ({rule})."]
+
+
+def _conflicts(w: _Words, facts: Sequence[CountFact]) -> list[str]:
+    out = []
+    for f in facts:
+        anti = f.rule == Rules.ANTI_AFFINITY
+        if len(f.classes) == 1:
+            (p,) = f.classes
+            if anti:
+                left = [
+                    c.size
+                    for c in w.g.node_classes
+                    if c.index not in w.excluded(p) and f.key in c.keys
+                ]
+                out.append(
+                    f"{w.pods([p])} all require anti-affinity on {f.key} against each other "
+                    f"({f.detail}), so at most one of them runs on a node, and {sum(left)} "
+                    f"node(s) with {f.key} are left to them ({f.rule})."
+                )
+            else:
+                out.append(
+                    f"{w.pods([p])} all want host port {f.detail}, so no two of them share a "
+                    f"node ({f.rule})."
+                )
+        else:
+            a, b = f.classes
+            why = (
+                f"required anti-affinity on {f.key} ({f.detail})"
+                if anti
+                else f"host port {f.detail}"
+            )
+            out.append(f"{w.pods([a])} and {w.pods([b])} cannot share a node: {why} ({f.rule}).")
+    return out
+
+
+def sentences(g: Grouping, facts: Sequence[CountFact], *, minimal: bool) -> list[str]:
+    """The core in words: one sentence per reason, then the conclusion."""
+    w = _Words(g, facts)
+    by_kind: dict[str, list[CountFact]] = {}
+    for f in facts:
+        by_kind.setdefault(f.kind, []).append(f)
+    out: list[str] = []
+    if not g.nodes:
+        out.append("The cluster has no nodes.")
+    out += _exclusions(w, by_kind.get("exclusion", []))
+    out += _conflicts(w, by_kind.get("conflict", []))
+    out += _slots(w, by_kind.get("pod-count", []))
+    out += _capacity(w, by_kind.get("capacity", []))
+    pods = w.count(w.placed)
+    names = w.pods(w.placed)
+    if pods == 1:
+        out.append(f"So {names} fits on no node.")
+    elif pods == 2:
+        out.append(f"So {names} cannot both be placed.")
+    elif pods:
+        out.append(f"So {names} cannot all be placed together.")
+    if not minimal:
+        out.append("(The solver ran out of time while shrinking; some reasons may be redundant.)")
+    return out
+
+
+__all__ = ["core_rules", "sentences"]

@@ -1,0 +1,525 @@
+"""The counting encoding: how many pods of each class go where, for large batches.
+
+The per-pod encoding (:mod:`podfit.solver.encode`) has one Bool per (pod, node); its size
+and Z3's search grow with pods × nodes. Replicas of a workload on nodes of a few shapes
+do not need that: :mod:`podfit.solver.classes` groups interchangeable pods and nodes, and
+this module gives Z3 one integer per (pod class, node unit), the number of the class's
+pods placed there. Two granularities share one builder:
+
+* *per node class* (the first query): a unit is a whole node class, its capacity the free
+  amount of one node times the number of nodes, plus "a node holds at most ⌊free/request⌋
+  pods of this class" (also times the number of nodes). This is a relaxation of the real
+  problem; when it is unsatisfiable, so is the batch, and when every class has one node it
+  is exact;
+* *per node* (only when needed): a unit is one node; exact.
+
+Constraints (each guarded by a named fact carrying a spec rule id, as in the per-pod
+encoding): every pod of a class placed (``require_all``); a class kept off a node class by
+a static filter (taints, cordon, nodeSelector, node affinity, spec.nodeName, held host
+ports, anti-affinity with running pods); per unit and resource, the requests fit what is
+free; per unit, the pods fit the free pod slots; anti-affinity on a hostname-like key (and
+host ports) among pending pods: at most one of a class per node, two classes never on one
+node.
+
+:func:`solve_by_classes` asks the per-class query first; a satisfiable answer is packed
+into nodes greedily (:mod:`podfit.solver.packing`); if that fails, the per-node query
+decides, with the greedy packing as Z3's starting point. Answers are the solver's usual
+ones: "feasible" with a placement (pods of a class dealt to nodes by the counts),
+"infeasible" with a minimal core of facts in sentences, or "unknown" when the time limit
+runs out — never "infeasible" for a timeout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from time import monotonic
+from typing import Any, Literal
+
+import z3
+from z3 import z3core
+
+from podfit.cluster import Cluster
+from podfit.model import Pod
+
+from .api import SolveResult
+from .classes import Grouping, NodeClass, Unsupported, group
+from .encode import NodeState, Rules, filter_rank, label_of, resource_rule
+from .packing import NodeCounts, pack
+from .session import Outcome, Session
+
+FactKind = Literal["placement", "exclusion", "capacity", "pod-count", "conflict"]
+
+
+@dataclass(frozen=True, slots=True)
+class CountFact:
+    """One tracked constraint of the counting encoding.
+
+    ``classes`` are pod class indexes; ``node_class`` the node class it is about (capacity,
+    pod-count and exclusion facts); ``node`` the one node of a per-node unit; ``amount`` the
+    free quantity of one node; ``detail`` the reason of an exclusion or conflict; ``key`` the
+    topology key of an anti-affinity conflict."""
+
+    kind: FactKind
+    rule: str
+    classes: tuple[int, ...] = ()
+    node_class: int = -1
+    node: str = ""
+    resource: str = ""
+    amount: int = 0
+    detail: str = ""
+    key: str = ""
+
+    @property
+    def label(self) -> str:
+        parts = [self.kind, self.rule]
+        if self.classes:
+            parts.append("classes=" + ",".join(str(c) for c in self.classes))
+        if self.node_class >= 0:
+            parts.append(f"nodeclass={self.node_class}")
+        if self.node:
+            parts.append(f"node={self.node}")
+        if self.resource:
+            parts.append(f"resource={self.resource}")
+        if self.key:
+            parts.append(f"key={self.key}")
+        return " ".join(parts)
+
+
+class CountingSession(Session):
+    """A :class:`Session` on Z3's SMT core (``SimpleSolver``).
+
+    On integer counts the default solver front end is far slower (it tried tactics that
+    stalled for a minute on loads the SMT core decides in seconds), and only the SMT core
+    takes initial values, which is how a greedy packing seeds the per-node query."""
+
+    def __init__(self, *, timeout_ms: int) -> None:
+        super().__init__(timeout_ms=timeout_ms)
+        self._engine = z3.SimpleSolver(ctx=self.ctx)
+
+    def hint(self, var: z3.ArithRef, value: int) -> None:
+        self._engine.set_initial_value(var, z3.IntVal(value, self.ctx))
+
+    def assert_raw(self, ast: Any) -> None:
+        z3core.Z3_solver_assert(self.ctx.ref(), self._engine.solver, ast)
+
+
+class _Terms:
+    """Linear terms over the count variables, built with Z3's C API.
+
+    The Python wrappers coerce and reference-count every argument, which costs more than
+    Z3 itself on tens of thousands of counts (as :class:`Session`'s n-ary constructors note).
+    Z3 keeps an unreferenced result only until the next API call, so every term made here
+    is referenced at once and kept until the session's context goes (numerals are kept
+    wrapped, once per value).
+    """
+
+    def __init__(self, session: CountingSession) -> None:
+        self.session = session
+        self.ref = session.ctx.ref()
+        self.sort = z3core.Z3_mk_int_sort(self.ref)
+        self._numerals: dict[int, z3.ArithRef] = {}
+
+    def num(self, value: int) -> Any:
+        found = self._numerals.get(value)
+        if found is None:
+            found = self._numerals[value] = z3.IntVal(value, self.session.ctx)
+        return found.as_ast()
+
+    def var(self, name: str) -> z3.ArithRef:
+        return z3.Int(name, self.session.ctx)
+
+    def _keep(self, ast: Any) -> Any:
+        z3core.Z3_inc_ref(self.ref, ast)
+        return ast
+
+    @staticmethod
+    def _array(asts: Sequence[Any]) -> Any:
+        array = (z3.Ast * len(asts))()
+        for i, a in enumerate(asts):
+            array[i] = a
+        return array
+
+    def linear(self, terms: Sequence[tuple[int, z3.ArithRef]]) -> Any:
+        """Σ coefficient · variable."""
+        if not terms:
+            return self.num(0)
+        parts = [
+            v.as_ast()
+            if c == 1
+            else self._keep(z3core.Z3_mk_mul(self.ref, 2, self._array([self.num(c), v.as_ast()])))
+            for c, v in terms
+        ]
+        if len(parts) == 1:
+            return parts[0]
+        return self._keep(z3core.Z3_mk_add(self.ref, len(parts), self._array(parts)))
+
+    def le(self, a: Any, bound: int) -> Any:
+        return self._keep(z3core.Z3_mk_le(self.ref, a, self.num(bound)))
+
+    def ge(self, a: Any, bound: int) -> Any:
+        return self._keep(z3core.Z3_mk_ge(self.ref, a, self.num(bound)))
+
+    def eq(self, a: Any, value: int) -> Any:
+        return self._keep(z3core.Z3_mk_eq(self.ref, a, self.num(value)))
+
+    def all(self, parts: Sequence[Any]) -> Any:
+        if len(parts) == 1:
+            return parts[0]
+        return self._keep(z3core.Z3_mk_and(self.ref, len(parts), self._array(parts)))
+
+    def any(self, parts: Sequence[Any]) -> Any:
+        return self._keep(z3core.Z3_mk_or(self.ref, len(parts), self._array(parts)))
+
+    def implies(self, a: z3.BoolRef, b: Any) -> Any:
+        return self._keep(z3core.Z3_mk_implies(self.ref, a.as_ast(), b))
+
+
+@dataclass(frozen=True)
+class Unit:
+    """What one count variable places pods on: a node class, or one node of it."""
+
+    index: int
+    node_class: NodeClass
+    nodes: tuple[NodeState, ...]
+
+    @property
+    def size(self) -> int:
+        return len(self.nodes)
+
+
+@dataclass
+class CountModel:
+    """The counting encoding of one grouped batch in one session.
+
+    ``explain``: give the pairs a static filter rules out variables too, forced to 0 under
+    their exclusion facts, so that a core can name those filters. Without it such pairs
+    have no variable at all (smaller and quicker, for the decision itself)."""
+
+    g: Grouping
+    session: CountingSession
+    per_node: bool
+    require_all: bool = True
+    explain: bool = False
+    units: list[Unit] = field(default_factory=list)
+    n: dict[tuple[int, int], z3.ArithRef] = field(default_factory=dict)
+    facts: dict[str, CountFact] = field(default_factory=dict)
+    indicators: dict[str, z3.BoolRef] = field(default_factory=dict)
+    _node_index: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._node_index = {n.name: i for i, n in enumerate(self.g.nodes)}
+        for c in self.g.node_classes:
+            groups = [(n,) for n in c.nodes] if self.per_node else [c.nodes]
+            for nodes in groups:
+                self.units.append(Unit(len(self.units), c, nodes))
+        self.t = _Terms(self.session)
+        self._encode()
+
+    @property
+    def exact(self) -> bool:
+        """Whether a model of this encoding is a placement (every unit is one node)."""
+        return all(u.size == 1 for u in self.units)
+
+    # --- building ------------------------------------------------------------------------
+
+    def guard(self, fact: CountFact, constraint: Any) -> None:
+        label = fact.label
+        indicator = self.indicators.get(label)
+        if indicator is None:
+            indicator = self.session.var(label)
+            self.indicators[label] = indicator
+            self.facts[label] = fact
+        self.session.assert_raw(self.t.implies(indicator, constraint))
+
+    def _node(self, u: Unit) -> str:
+        return u.nodes[0].name if self.per_node else ""
+
+    def _encode(self) -> None:
+        g, t = self.g, self.t
+        by_class: dict[int, list[Unit]] = {}
+        for u in self.units:
+            by_class.setdefault(u.node_class.index, []).append(u)
+            for p in g.pod_classes:
+                if not self.explain and not g.allowed(p.index, u.node_class.index):
+                    continue
+                var = t.var(f"n[{p.index}@{u.index}]")
+                self.n[(p.index, u.index)] = var
+                self.session.assert_raw(t.ge(var.as_ast(), 0))
+                self.session.assert_raw(t.le(var.as_ast(), p.count))
+        if self.explain:
+            for (q, c), reasons in g.excluded.items():
+                none_there = t.all([t.eq(self.n[(q, u.index)].as_ast(), 0) for u in by_class[c]])
+                for rule, detail in reasons:
+                    fact = CountFact("exclusion", rule, (q,), node_class=c, detail=detail)
+                    self.guard(fact, none_there)
+        for p in g.pod_classes:
+            counts = [v for u in self.units if (v := self.var(p.index, u)) is not None]
+            total = t.linear([(1, v) for v in counts])
+            self.session.assert_raw(t.le(total, p.count))
+            if self.require_all:
+                fact = CountFact("placement", Rules.PLACEMENT, (p.index,))
+                self.guard(fact, t.eq(total, p.count))
+        for u in self.units:
+            self._capacity(u)
+            self._slots(u)
+        for k in g.conflicts:
+            parts: list[Any] = []
+            for u in self.units:
+                a, b = self.var(k.a, u), self.var(k.b, u)
+                if a is None or b is None or not k.applies(u.node_class):
+                    continue
+                if k.a == k.b:
+                    if g.pod_classes[k.a].count > u.size:
+                        parts.append(t.le(a.as_ast(), u.size))
+                elif u.size == 1:
+                    parts.append(t.any([t.eq(a.as_ast(), 0), t.eq(b.as_ast(), 0)]))
+            if parts:
+                classes = (k.a,) if k.a == k.b else (k.a, k.b)
+                fact = CountFact("conflict", k.rule, classes, key=k.key, detail=k.detail)
+                self.guard(fact, t.all(parts))
+
+    def var(self, p: int, u: Unit) -> z3.ArithRef | None:
+        """The count of pod class ``p`` on unit ``u`` (None: ruled out, no variable)."""
+        return self.n.get((p, u.index))
+
+    def _capacity(self, u: Unit) -> None:
+        c, t = u.node_class, self.t
+        for r in self.g.resources:
+            free = max(c.free.get(r, 0), 0)
+            askers = [
+                (p.requests[r], p.count, v)
+                for p in self.g.pod_classes
+                if p.requests.get(r, 0) > 0 and (v := self.var(p.index, u)) is not None
+            ]
+            if sum(amount * count for amount, count, _ in askers) <= free * u.size:
+                continue  # every pod of the batch fits: no constraint
+            parts = [t.le(t.linear([(amount, v) for amount, _, v in askers]), free * u.size)]
+            if u.size > 1:  # one node holds at most free // amount pods of a class
+                for amount, count, v in askers:
+                    if free // amount < count:
+                        parts.append(t.le(v.as_ast(), u.size * (free // amount)))
+            fact = CountFact(
+                "capacity",
+                resource_rule(r),
+                node_class=c.index,
+                node=self._node(u),
+                resource=r,
+                amount=c.free.get(r, 0),
+            )
+            self.guard(fact, t.all(parts))
+
+    def _slots(self, u: Unit) -> None:
+        c = u.node_class
+        free = max(c.slots, 0)
+        counts, most = [], 0
+        for p in self.g.pod_classes:
+            v = self.var(p.index, u)
+            if v is not None:
+                counts.append(v)
+                most += p.count
+        if most <= free * u.size:
+            return
+        fact = CountFact(
+            "pod-count", Rules.TOO_MANY_PODS, node_class=c.index, node=self._node(u), amount=c.slots
+        )
+        self.guard(fact, self.t.le(self.t.linear([(1, v) for v in counts]), free * u.size))
+
+    # --- asking --------------------------------------------------------------------------
+
+    def assumptions(self, labels: Iterable[str] | None = None) -> list[z3.BoolRef]:
+        chosen = self.indicators.keys() if labels is None else labels
+        return [self.indicators[label] for label in chosen]
+
+    def hint(self, counts: NodeCounts) -> None:
+        """Start Z3's search from a (partial) packing; per-node models only."""
+        for (p, u), var in self.n.items():
+            node = self.units[u].nodes[0]
+            self.session.hint(var, counts.get((p, self._node_index[node.name]), 0))
+
+    def check(self, timeout_ms: int) -> Outcome:
+        return self.session.check(self.assumptions(), timeout_ms=timeout_ms)
+
+    def totals(self, model: z3.ModelRef) -> dict[tuple[int, int], int]:
+        """(pod class, node class) -> pods placed there."""
+        out: dict[tuple[int, int], int] = {}
+        for (p, u), var in self.n.items():
+            value = Session.int_value(model, var)
+            if value:
+                key = (p, self.units[u].node_class.index)
+                out[key] = out.get(key, 0) + value
+        return out
+
+    def node_counts(self, model: z3.ModelRef) -> NodeCounts:
+        """(pod class, node) -> pods placed there; only for exact models."""
+        index = self._node_index
+        out: NodeCounts = {}
+        for (p, u), var in self.n.items():
+            value = Session.int_value(model, var)
+            if value:
+                out[(p, index[self.units[u].nodes[0].name])] = value
+        return out
+
+    def minimal_core(self, seed: Sequence[str], *, budget_ms: int) -> tuple[list[CountFact], bool]:
+        """Shrink an unsatisfiable set of facts by deletion (as
+        :func:`podfit.solver.explain.minimal_core` does): pods to place first, then rules late
+        in the filter order. Returns the facts and whether the result is proven minimal."""
+        deadline = monotonic() + budget_ms / 1000
+        current = list(seed)
+        minimal = True
+
+        def order(label: str) -> tuple[int, int]:
+            fact = self.facts[label]
+            return (0, 0) if fact.kind == "placement" else (1, -filter_rank(fact.rule))
+
+        for label in sorted(current, key=order):
+            if label not in current:
+                continue
+            remaining = int((deadline - monotonic()) * 1000)
+            if remaining <= 0:
+                minimal = False
+                break
+            trial = [other for other in current if other != label]
+            outcome = self.session.check(self.assumptions(trial), timeout_ms=remaining)
+            if outcome is Outcome.UNSAT:
+                used = {label_of(i) for i in self.session.unsat_core()}
+                current = [other for other in trial if other in used]
+            elif outcome is Outcome.UNKNOWN:
+                minimal = False
+        return [self.facts[label] for label in current], minimal
+
+
+# --- placements -------------------------------------------------------------------------------
+
+
+def deal(g: Grouping, counts: Mapping[tuple[int, int], int]) -> dict[str, str]:
+    """Concrete pods for the counts: each class's members, in batch order, go to its nodes
+    in node order, as many to a node as the counts say."""
+    per_class: dict[int, list[tuple[int, int]]] = {}
+    for (p, i), k in sorted(counts.items()):
+        per_class.setdefault(p, []).append((i, k))
+    placement: dict[str, str] = {}
+    for p, spots in per_class.items():
+        pods = iter(g.pod_classes[p].members)
+        for i, k in spots:
+            for _ in range(k):
+                placement[next(pods).key] = g.nodes[i].name
+    return placement
+
+
+# --- when to use it ---------------------------------------------------------------------------
+
+# Below this many (pod, node) pairs the per-pod encoding is quick and its explanations name
+# single pods and nodes; the counting encoding is for batches past it.
+MIN_PAIRS = 5000
+
+
+def worth_counting(g: Grouping, pods: int, nodes: int) -> bool:
+    """Whether the counting encoding should take a batch the per-pod one could take: a
+    large batch whose classes are fewer than its pods or nodes."""
+    if pods * nodes < MIN_PAIRS:
+        return False
+    return len(g.pod_classes) < pods or len(g.node_classes) < nodes
+
+
+# --- the question -------------------------------------------------------------------------
+
+
+def _unknown(session: Session, timeout_ms: int) -> SolveResult:
+    reason = session.reason_unknown or "unknown"
+    return SolveResult(
+        "unknown",
+        explanation=[
+            f"Z3 could not decide whether the pods fit within {timeout_ms} ms ({reason})."
+        ],
+    )
+
+
+def _infeasible(g: Grouping, decided: CountModel, budget_ms: int) -> SolveResult:
+    """Explain an unsatisfiable model: the same question with the ruled-out pairs as facts
+    (so the core can name the filters), shrunk to a minimal core within ``budget_ms``; if
+    even that query runs out of time, the decision's own core (filters unnamed)."""
+    from .class_explain import core_rules, sentences
+
+    deadline = monotonic() + budget_ms / 1000
+    model = CountModel(
+        g, CountingSession(timeout_ms=budget_ms), per_node=decided.per_node, explain=True
+    )
+    outcome = model.check(budget_ms)
+    if outcome is not Outcome.UNSAT:
+        model = decided
+        outcome = model.check(max(1, int((deadline - monotonic()) * 1000)))
+    unplaced = [p.key for c in g.pod_classes for p in c.members]
+    if outcome is not Outcome.UNSAT:
+        text = "The pods cannot all be placed; Z3 ran out of time before it could say why."
+        return SolveResult("infeasible", explanation=[text], unplaced=unplaced)
+    seed = [label_of(i) for i in model.session.unsat_core()]
+    left = max(1, int((deadline - monotonic()) * 1000))
+    facts, minimal = model.minimal_core(seed, budget_ms=left)
+    return SolveResult(
+        "infeasible",
+        explanation=sentences(g, facts, minimal=minimal and model.explain),
+        core=core_rules(facts),
+        unplaced=unplaced,
+    )
+
+
+def _feasible(g: Grouping, counts: Mapping[tuple[int, int], int]) -> SolveResult:
+    placement = deal(g, counts)
+    unplaced = [p.key for c in g.pod_classes for p in c.members if p.key not in placement]
+    return SolveResult("feasible", placement, unplaced=unplaced)
+
+
+def solve_grouped(g: Grouping, *, timeout_ms: int) -> SolveResult:
+    """Place every pod of a grouped batch: per-class query, greedy packing, per-node query."""
+    deadline = monotonic() + timeout_ms / 1000
+
+    def remaining() -> int:
+        return max(1, int((deadline - monotonic()) * 1000))
+
+    coarse = CountModel(g, CountingSession(timeout_ms=timeout_ms), per_node=False)
+    outcome = coarse.check(remaining())
+    if outcome is Outcome.UNKNOWN:
+        return _unknown(coarse.session, timeout_ms)
+    if outcome is Outcome.UNSAT:
+        return _infeasible(g, coarse, timeout_ms)
+    model = coarse.session.model()
+    if coarse.exact:
+        return _feasible(g, coarse.node_counts(model))
+    packed, left = pack(g, coarse.totals(model))
+    if not left:
+        return _feasible(g, packed)
+    fine = CountModel(g, CountingSession(timeout_ms=timeout_ms), per_node=True)
+    fine.hint(packed)
+    outcome = fine.check(remaining())
+    if outcome is Outcome.UNKNOWN:
+        return _unknown(fine.session, timeout_ms)
+    if outcome is Outcome.UNSAT:
+        return _infeasible(g, fine, timeout_ms)
+    return _feasible(g, fine.node_counts(fine.session.model()))
+
+
+def solve_by_classes(
+    cluster: Cluster, pods: Sequence[Pod], *, timeout_ms: int = 10000, force: bool = False
+) -> SolveResult | None:
+    """:func:`podfit.solver.solve` (``require_all``) through the counting encoding, or None
+    when the batch uses a rule it does not cover or (unless ``force``) is small enough, or
+    too varied, for the per-pod encoding to do better."""
+    g = group(cluster, pods)
+    if isinstance(g, Unsupported):
+        return None
+    if not force and not worth_counting(g, len(pods), len(g.nodes)):
+        return None
+    return solve_grouped(g, timeout_ms=timeout_ms)
+
+
+__all__ = [
+    "MIN_PAIRS",
+    "CountFact",
+    "CountModel",
+    "CountingSession",
+    "deal",
+    "solve_by_classes",
+    "solve_grouped",
+    "worth_counting",
+]

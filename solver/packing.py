@@ -1,0 +1,143 @@
+"""Packing counts of pods into the nodes of a node class, greedily.
+
+The counting encoding's first query (:mod:`podfit.solver.compressed`) treats the nodes of
+a class as one unit: it says how many pods of each class go to each node class, with the
+class's capacity summed over its nodes. Those counts still have to be packed into the
+actual nodes, which is bin packing; this module tries two quick greedy orders (fill one
+node before the next, biggest pods first; and one pod per node in turn). A packing it
+finds obeys every per-node constraint of the encoding (resources, pod slots, host ports
+and anti-affinity conflicts), so it is a placement; when both orders fail, the caller
+asks Z3 with one count per node, using the best partial packing as a hint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from .classes import Grouping, NodeClass
+
+# (pod class, node index in the grouping's node list) -> pods of the class on that node
+NodeCounts = dict[tuple[int, int], int]
+
+
+class _Bins:
+    """The nodes of one class, with what the packing has put on each so far."""
+
+    def __init__(self, g: Grouping, c: NodeClass, node_index: Mapping[str, int]) -> None:
+        self.g = g
+        self.c = c
+        self.ids = [node_index[n.name] for n in c.nodes]
+        self.free = [dict(c.free) for _ in c.nodes]
+        self.slots = [max(c.slots, 0) for _ in c.nodes]
+        self.present: list[set[int]] = [set() for _ in c.nodes]
+        self.counts: NodeCounts = {}
+        # pod class -> the classes it may not share a node with here (itself included)
+        self.apart: dict[int, set[int]] = {}
+        for k in g.conflicts:
+            if k.applies(c):
+                self.apart.setdefault(k.a, set()).add(k.b)
+                self.apart.setdefault(k.b, set()).add(k.a)
+
+    def room(self, p: int, i: int) -> int:
+        """How many more pods of class ``p`` node ``i`` takes."""
+        apart = self.apart.get(p, set())
+        if apart & (self.present[i] - {p}):
+            return 0
+        most = self.slots[i]
+        if p in apart:
+            most = min(most, 0 if p in self.present[i] else 1)
+        for r, amount in self.g.pod_classes[p].requests.items():
+            if amount > 0 and most > 0:
+                most = min(most, max(self.free[i].get(r, 0), 0) // amount)
+        return most
+
+    def put(self, p: int, i: int, k: int) -> None:
+        for r, amount in self.g.pod_classes[p].requests.items():
+            if amount > 0:
+                self.free[i][r] = self.free[i].get(r, 0) - k * amount
+        self.slots[i] -= k
+        self.present[i].add(p)
+        key = (p, self.ids[i])
+        self.counts[key] = self.counts.get(key, 0) + k
+
+
+def _size(g: Grouping, c: NodeClass, p: int) -> float:
+    """The pod's largest share of one node's free resources (its pod slot included)."""
+    shares = [1 / c.slots if c.slots > 0 else 1.0]
+    for r, amount in g.pod_classes[p].requests.items():
+        free = c.free.get(r, 0)
+        if amount > 0:
+            shares.append(amount / free if free > 0 else float("inf"))
+    return max(shares)
+
+
+def _first_fit(bins: _Bins, demand: Mapping[int, int], order: list[int]) -> int:
+    """Biggest classes first, each node filled before the next; returns the pods left."""
+    left = 0
+    for p in order:
+        want = demand[p]
+        for i in range(len(bins.ids)):
+            if not want:
+                break
+            k = min(want, bins.room(p, i))
+            if k > 0:
+                bins.put(p, i, k)
+                want -= k
+        left += want
+    return left
+
+
+def _round_robin(bins: _Bins, demand: Mapping[int, int], order: list[int]) -> int:
+    """Biggest classes first, one pod per node in turn; returns the pods left."""
+    left = 0
+    start = 0
+    size = len(bins.ids)
+    for p in order:
+        want = demand[p]
+        while want:
+            placed = False
+            for step in range(size):
+                if not want:
+                    break
+                i = (start + step) % size
+                if bins.room(p, i) > 0:
+                    bins.put(p, i, 1)
+                    want -= 1
+                    placed = True
+                    start = (i + 1) % size
+            if not placed:
+                break
+        left += want
+    return left
+
+
+def pack(g: Grouping, totals: Mapping[tuple[int, int], int]) -> tuple[NodeCounts, int]:
+    """Pack ``totals`` ((pod class, node class) -> pods) into single nodes.
+
+    Returns the per-node counts and the number of pods that did not fit (0: a complete
+    packing). For each node class the better of the two greedy orders is kept.
+    """
+    node_index = {n.name: i for i, n in enumerate(g.nodes)}
+    counts: NodeCounts = {}
+    left = 0
+    for c in g.node_classes:
+        demand = {p.index: totals.get((p.index, c.index), 0) for p in g.pod_classes}
+        demand = {p: k for p, k in demand.items() if k > 0}
+        if not demand:
+            continue
+        order = sorted(demand, key=lambda p: -_size(g, c, p))
+        best: tuple[int, NodeCounts] | None = None
+        for strategy in (_first_fit, _round_robin):
+            bins = _Bins(g, c, node_index)
+            missing = strategy(bins, demand, order)
+            if best is None or missing < best[0]:
+                best = (missing, bins.counts)
+            if not missing:
+                break
+        assert best is not None
+        left += best[0]
+        counts.update(best[1])
+    return counts, left
+
+
+__all__ = ["NodeCounts", "pack"]

@@ -1,0 +1,433 @@
+"""The counting encoding for large batches (podfit.solver.classes, .compressed, .packing):
+grouping into classes, agreement with the per-pod encoding, placements the reference
+accepts, explanations, and "unknown" for a timeout."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import podfit.solver.compressed as compressed
+from podfit.api import replay_placement
+from podfit.cluster import Cluster
+from podfit.conformance.decisions import NODE_AREAS
+from podfit.conformance.strategies import clusters, draw_pending_pod
+from podfit.loading import cluster_from_manifests, pod_from_manifest
+from podfit.model import Pod
+from podfit.solver import Outcome, Session, solve
+from podfit.solver.api import shape_copy
+from podfit.solver.classes import Grouping, Unsupported, group
+from podfit.solver.compressed import (
+    CountingSession,
+    CountModel,
+    solve_by_classes,
+    solve_grouped,
+)
+from podfit.solver.encode import Rules, encode
+
+HOSTNAME = "kubernetes.io/hostname"
+ZONE = "topology.kubernetes.io/zone"
+
+# --- builders --------------------------------------------------------------------------------
+
+
+def node(
+    name: str,
+    cpu: str = "4",
+    memory: str = "8Gi",
+    *,
+    labels: dict[str, str] | None = None,
+    taints: list[dict[str, str]] | None = None,
+    pods: str = "110",
+    unschedulable: bool = False,
+) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {"name": name, "labels": {HOSTNAME: name, **(labels or {})}},
+        "spec": {"taints": taints or [], "unschedulable": unschedulable},
+        "status": {"allocatable": {"cpu": cpu, "memory": memory, "pods": pods}},
+    }
+
+
+def pod(
+    name: str,
+    cpu: str = "500m",
+    *,
+    app: str = "web",
+    namespace: str = "default",
+    memory: str | None = None,
+    selector: dict[str, str] | None = None,
+    tolerations: list[dict[str, str]] | None = None,
+    anti_key: str | None = None,
+    affinity_key: str | None = None,
+    host_port: int | None = None,
+    node_name: str | None = None,
+    spread_key: str | None = None,
+) -> dict[str, Any]:
+    requests = {"cpu": cpu, **({"memory": memory} if memory else {})}
+    container: dict[str, Any] = {"name": "c", "resources": {"requests": requests}}
+    if host_port:
+        container["ports"] = [{"containerPort": 80, "hostPort": host_port}]
+    spec: dict[str, Any] = {"containers": [container], "tolerations": tolerations or []}
+    if selector:
+        spec["nodeSelector"] = selector
+    affinity: dict[str, Any] = {}
+    term = {"labelSelector": {"matchLabels": {"app": app}}}
+    if anti_key:
+        affinity["podAntiAffinity"] = {
+            "requiredDuringSchedulingIgnoredDuringExecution": [{**term, "topologyKey": anti_key}]
+        }
+    if affinity_key:
+        affinity["podAffinity"] = {
+            "requiredDuringSchedulingIgnoredDuringExecution": [
+                {**term, "topologyKey": affinity_key}
+            ]
+        }
+    if affinity:
+        spec["affinity"] = affinity
+    if spread_key:
+        spec["topologySpreadConstraints"] = [
+            {
+                "maxSkew": 1,
+                "topologyKey": spread_key,
+                "whenUnsatisfiable": "DoNotSchedule",
+                "labelSelector": {"matchLabels": {"app": app}},
+            }
+        ]
+    if node_name:
+        spec["nodeName"] = node_name
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": namespace, "labels": {"app": app}},
+        "spec": spec,
+        **({"status": {"phase": "Running"}} if node_name else {}),
+    }
+
+
+def load(*manifests: dict[str, Any]) -> Cluster:
+    return cluster_from_manifests(list(manifests))
+
+
+def pods_of(*manifests: dict[str, Any]) -> list[Pod]:
+    return [pod_from_manifest(m) for m in manifests]
+
+
+def grouped(cluster: Cluster, pods: list[Pod]) -> Grouping:
+    g = group(cluster, pods)
+    assert not isinstance(g, Unsupported), g
+    return g
+
+
+def pod_classes(g: Grouping) -> list[list[str]]:
+    return sorted(sorted(p.name for p in c.members) for c in g.pod_classes)
+
+
+def node_classes(g: Grouping) -> list[list[str]]:
+    return sorted(sorted(c.names) for c in g.node_classes)
+
+
+def per_pod_outcome(cluster: Cluster, pods: list[Pod]) -> Outcome:
+    session = Session(timeout_ms=60_000)
+    enc = encode(cluster, pods, session)
+    return session.check(enc.assumptions())
+
+
+# --- grouping --------------------------------------------------------------------------------
+
+
+def test_pods_differing_only_in_name_share_a_class() -> None:
+    cluster = load(node("n1"))
+    batch = pods_of(pod("a"), pod("b"), pod("c"))
+    assert pod_classes(grouped(cluster, batch)) == [["a", "b", "c"]]
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        pod("x", "600m"),
+        pod("x", memory="1Gi"),
+        pod("x", selector={"disk": "ssd"}),
+        pod("x", tolerations=[{"key": "k", "operator": "Exists"}]),
+        pod("x", host_port=8080),
+        pod("x", anti_key=HOSTNAME),
+    ],
+    ids=["cpu", "memory", "selector", "toleration", "host-port", "anti-affinity"],
+)
+def test_pods_differing_in_a_rule_are_kept_apart(other: dict[str, Any]) -> None:
+    cluster = load(node("n1"))
+    g = grouped(cluster, pods_of(pod("a"), pod("b"), other))
+    assert pod_classes(g) == [["a", "b"], ["x"]]
+
+
+def test_labels_split_pod_classes_only_when_anti_affinity_is_in_play() -> None:
+    cluster = load(node("n1"), node("n2"))
+    plain = pods_of(pod("a", app="web"), pod("b", app="db"))
+    assert pod_classes(grouped(cluster, plain)) == [["a", "b"]]
+    # A running pod whose anti-affinity could select them makes labels matter.
+    running = pod("guard", app="guard", anti_key=HOSTNAME, node_name="n1")
+    g = grouped(load(node("n1"), node("n2"), running), plain)
+    assert pod_classes(g) == [["a"], ["b"]]
+
+
+def test_hostname_labels_do_not_split_node_classes_unless_a_pod_reads_them() -> None:
+    cluster = load(node("n1"), node("n2"), node("n3"))
+    assert node_classes(grouped(cluster, pods_of(pod("a")))) == [["n1", "n2", "n3"]]
+    picky = pods_of(pod("a", selector={HOSTNAME: "n2"}))
+    assert node_classes(grouped(cluster, picky)) == [["n1", "n3"], ["n2"]]
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        node("odd", cpu="8"),
+        node("odd", taints=[{"key": "k", "value": "v", "effect": "NoSchedule"}]),
+        node("odd", unschedulable=True),
+        node("odd", labels={"disk": "ssd"}),
+        node("odd", pods="3"),
+    ],
+    ids=["allocatable", "taint", "cordoned", "selected-label", "pod-slots"],
+)
+def test_nodes_differing_in_a_rule_are_kept_apart(odd: dict[str, Any]) -> None:
+    cluster = load(node("n1"), node("n2"), odd)
+    batch = pods_of(*(pod(f"p{i}", selector={"disk": "ssd"} if i == 0 else None) for i in range(5)))
+    assert node_classes(grouped(cluster, batch)) == [["n1", "n2"], ["odd"]]
+
+
+def test_running_pods_split_node_classes_by_what_they_use() -> None:
+    busy = pod("busy", "1", node_name="n2")
+    g = grouped(load(node("n1"), node("n2"), node("n3"), busy), pods_of(pod("a")))
+    assert node_classes(g) == [["n1", "n3"], ["n2"]]
+    (c,) = [c for c in g.node_classes if c.names == ["n2"]]
+    assert c.free["cpu"] == 3000
+
+
+def test_unlabelled_label_differences_do_not_split_node_classes() -> None:
+    cluster = load(node("n1", labels={"team": "a"}), node("n2", labels={"team": "b"}))
+    assert node_classes(grouped(cluster, pods_of(pod("a")))) == [["n1", "n2"]]
+
+
+@pytest.mark.parametrize(
+    "manifest",
+    [
+        pod("x", affinity_key=HOSTNAME),
+        pod("x", spread_key=ZONE),
+        pod("x", anti_key=ZONE),
+    ],
+    ids=["pod-affinity", "spread", "zone-anti-affinity-among-pending"],
+)
+def test_rules_the_counting_encoding_lacks_go_to_the_per_pod_one(manifest: dict[str, Any]) -> None:
+    cluster = load(node("n1", labels={ZONE: "a"}), node("n2", labels={ZONE: "a"}))
+    batch = pods_of(manifest, {**manifest, "metadata": {**manifest["metadata"], "name": "y"}})
+    assert isinstance(group(cluster, batch), Unsupported)
+    assert solve_by_classes(cluster, batch, force=True) is None
+
+
+def test_zone_anti_affinity_against_running_pods_only_is_a_fixed_exclusion() -> None:
+    running = pod("db", app="db", node_name="n1")
+    cluster = load(
+        node("n1", labels={ZONE: "a"}),
+        node("n2", labels={ZONE: "a"}),
+        node("n3", labels={ZONE: "b"}),
+        running,
+    )
+    avoid_db = pod("x", app="web")
+    avoid_db["spec"]["affinity"] = {
+        "podAntiAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": [
+                {"labelSelector": {"matchLabels": {"app": "db"}}, "topologyKey": ZONE}
+            ]
+        }
+    }
+    batch = pods_of(avoid_db)
+    g = grouped(cluster, batch)
+    result = solve_grouped(g, timeout_ms=10_000)
+    assert result.placement == {"default/x": "n3"}
+
+
+# --- answers ---------------------------------------------------------------------------------
+
+
+def test_hostname_anti_affinity_is_at_most_one_per_node() -> None:
+    cluster = load(*(node(f"n{i}") for i in range(3)))
+    three = pods_of(*(pod(f"w{i}", anti_key=HOSTNAME) for i in range(3)))
+    result = solve_by_classes(cluster, three, force=True)
+    assert result is not None and result.status == "feasible"
+    assert sorted(result.placement.values()) == ["n0", "n1", "n2"]
+    four = pods_of(*(pod(f"w{i}", anti_key=HOSTNAME) for i in range(4)))
+    result = solve_by_classes(cluster, four, force=True)
+    assert result is not None and result.status == "infeasible"
+    assert result.core == [Rules.ANTI_AFFINITY]
+    assert "at most one of them runs on a node" in " ".join(result.explanation)
+
+
+def test_two_classes_that_repel_never_share_a_node() -> None:
+    cluster = load(node("n1"), node("n2"))
+    web = pod("web", app="web")
+    web["spec"]["affinity"] = {
+        "podAntiAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": [
+                {"labelSelector": {"matchLabels": {"app": "db"}}, "topologyKey": HOSTNAME}
+            ]
+        }
+    }
+    batch = pods_of(web, pod("db", app="db"), pod("db2", app="db"))
+    result = solve_by_classes(cluster, batch, force=True)
+    assert result is not None and result.status == "feasible"
+    assert result.placement["default/web"] not in {
+        result.placement["default/db"],
+        result.placement["default/db2"],
+    }
+    assert replay_placement(cluster, batch, result.placement) == []
+
+
+def test_class_level_explanation_names_the_filters_and_the_capacity() -> None:
+    tainted = [{"key": "gpu", "value": "yes", "effect": "NoSchedule"}]
+    cluster = load(node("a1"), node("a2"), node("g1", taints=tainted))
+    batch = pods_of(*(pod(f"w{i}", "1500m") for i in range(5)))
+    result = solve_by_classes(cluster, batch, force=True)
+    assert result is not None and result.status == "infeasible"
+    assert result.core == [Rules.TAINT_NO_SCHEDULE, Rules.INSUFFICIENT]
+    text = " ".join(result.explanation)
+    assert "cannot run on g1: untolerated taint gpu=yes:NoSchedule" in text
+    assert "do not pack into single nodes" in text
+    assert result.unplaced == [f"default/w{i}" for i in range(5)]
+
+
+def test_relaxation_passes_but_packing_fails_so_the_per_node_query_decides() -> None:
+    # Per node class: 6 + 2 cpu fit in 2 x 4 cpu, and each pod fits a node alone; per node
+    # a 3-cpu pod fills each node, leaving no room for the 2-cpu one.
+    cluster = load(node("n1"), node("n2"))
+    batch = pods_of(pod("big-0", "3"), pod("big-1", "3"), pod("small", "2"))
+    g = grouped(cluster, batch)
+    coarse = CountModel(g, CountingSession(timeout_ms=10_000), per_node=False)
+    assert coarse.check(10_000) is Outcome.SAT and not coarse.exact
+    result = solve_grouped(g, timeout_ms=10_000)
+    assert result.status == "infeasible"
+    assert result.core == [Rules.INSUFFICIENT]
+    assert per_pod_outcome(cluster, batch) is Outcome.UNSAT
+
+
+def test_failed_packing_falls_back_to_the_per_node_query(monkeypatch: pytest.MonkeyPatch) -> None:
+    cluster = load(*(node(f"n{i}") for i in range(4)))
+    batch = pods_of(*(pod(f"w{i}", "1500m") for i in range(8)))
+    monkeypatch.setattr(compressed, "pack", lambda g, totals: ({}, 1))
+    result = solve_grouped(grouped(cluster, batch), timeout_ms=10_000)
+    assert result.status == "feasible" and len(result.placement) == 8
+    assert replay_placement(cluster, batch, result.placement) == []
+
+
+@pytest.mark.parametrize("stage", ["per-class", "per-node"])
+def test_a_timeout_is_unknown_never_infeasible(monkeypatch: pytest.MonkeyPatch, stage: str) -> None:
+    cluster = load(node("n1"), node("n2"))
+    batch = pods_of(pod("big-0", "3"), pod("big-1", "3"), pod("small", "2"))  # infeasible
+    real_check = CountModel.check
+
+    def timing_out(self: CountModel, timeout_ms: int) -> Outcome:
+        if self.per_node == (stage == "per-node"):
+            self.session.reason_unknown = "timeout"
+            return Outcome.UNKNOWN
+        return real_check(self, timeout_ms)
+
+    monkeypatch.setattr(CountModel, "check", timing_out)
+    result = solve_grouped(grouped(cluster, batch), timeout_ms=10_000)
+    assert result.status == "unknown"
+    assert "timeout" in result.explanation[0]
+
+
+def test_a_real_time_limit_gives_unknown(monkeypatch: pytest.MonkeyPatch) -> None:
+    # 120 identical nodes and 600 pods of three sizes that fill them exactly; without the
+    # greedy packing the per-node query takes Z3 far longer than the millisecond it gets.
+    cluster = load(*(node(f"n{i}", cpu="10", memory="64Gi") for i in range(120)))
+    sizes = [("3", 200), ("2", 200), ("1", 200)]
+    batch = pods_of(
+        *(pod(f"s{cpu}-{i}", cpu, app=f"a{cpu}") for cpu, count in sizes for i in range(count))
+    )
+    monkeypatch.setattr(compressed, "pack", lambda g, totals: ({}, 1))
+    result = solve_grouped(grouped(cluster, batch), timeout_ms=1)
+    assert result.status == "unknown"
+    assert "within 1 ms" in result.explanation[0]
+
+
+def test_large_batches_go_through_the_counting_encoding(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[int] = []
+    real = compressed.solve_grouped
+
+    def spy(g: Grouping, *, timeout_ms: int) -> Any:
+        calls.append(len(g.pod_classes))
+        return real(g, timeout_ms=timeout_ms)
+
+    monkeypatch.setattr(compressed, "solve_grouped", spy)
+    shapes = [node(f"n{i}", cpu=["4", "8"][i % 2]) for i in range(60)]
+    cluster = load(*shapes)
+    batch = pods_of(
+        *(
+            pod(f"w{i}", ["500m", "1"][i % 2], app=f"a{i % 2}", anti_key=HOSTNAME)
+            for i in range(100)
+        )
+    )
+    assert len(batch) * len(shapes) >= compressed.MIN_PAIRS
+    result = solve(cluster, batch, timeout_ms=20_000)
+    assert calls == [2]
+    assert result.status == "feasible" and len(result.placement) == 100
+    assert replay_placement(cluster, batch, result.placement) == []
+    small = solve(load(*shapes[:4]), batch[:4], timeout_ms=20_000)
+    assert calls == [2] and small.status == "feasible"
+
+
+# --- agreement with the per-pod encoding -------------------------------------------------------
+
+AREAS = NODE_AREAS | {"inter-pod-affinity"}
+
+
+@st.composite
+def batches(draw: st.DrawFn) -> tuple[Cluster, list[Pod]]:
+    """A small cluster whose nodes come in copies, and replicas of a few pending pods."""
+    # A few areas at a time: with every area each pod meets so many rules that most
+    # batches would be infeasible.
+    areas = draw(st.sets(st.sampled_from(sorted(AREAS)), min_size=1, max_size=3))
+    base = draw(clusters(max_nodes=3, max_running_pods=4, areas=areas))
+    cluster = base.copy()
+    copies = draw(st.integers(0, 3))
+    for n in list(base.nodes.values()):
+        for k in range(copies):
+            cluster.replace_node(shape_copy(n, f"{n.name}-copy-{k}"))
+    pods: list[Pod] = []
+    for s in range(draw(st.integers(1, 3))):
+        drawn = draw_pending_pod(draw, cluster, f"p{s}", frozenset(areas))
+        if drawn.affinity is not None:  # the counting encoding leaves pod affinity out
+            drawn = dataclasses.replace(
+                drawn, affinity=dataclasses.replace(drawn.affinity, pod_affinity=None)
+            )
+        for r in range(draw(st.integers(1, 3))):
+            pods.append(dataclasses.replace(drawn, name=f"p{s}-{r}"))
+    return cluster, pods
+
+
+def _status(outcome: Outcome) -> str:
+    return {Outcome.SAT: "feasible", Outcome.UNSAT: "infeasible"}[outcome]
+
+
+@settings(max_examples=60)
+@given(batches())
+def test_counting_and_per_pod_encodings_agree(problem: tuple[Cluster, list[Pod]]) -> None:
+    cluster, pods = problem
+    g = group(cluster, pods)
+    if isinstance(g, Unsupported):
+        assert solve_by_classes(cluster, pods, force=True) is None
+        return
+    expected = _status(per_pod_outcome(cluster, pods))
+    result = solve_grouped(g, timeout_ms=60_000)
+    assert result.status == expected, result.explanation
+    fine = CountModel(g, CountingSession(timeout_ms=60_000), per_node=True)
+    assert _status(fine.check(60_000)) == expected
+    if expected == "feasible":
+        assert len(result.placement) == len(pods)
+        assert replay_placement(cluster, pods, result.placement) == []
+    else:
+        assert result.explanation and result.unplaced
