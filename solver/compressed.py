@@ -43,7 +43,8 @@ from podfit.cluster import Cluster
 from podfit.model import Pod
 
 from .api import SolveResult
-from .classes import Grouping, NodeClass, Unsupported, group
+from .classes import Conflict, Grouping, NodeClass, Unsupported, group
+from .cuts import pair_cuts
 from .encode import NodeState, Rules, filter_rank, label_of, resource_rule
 from .packing import NodeCounts, pack
 from .session import Outcome, Session
@@ -119,6 +120,7 @@ class _Terms:
         self.ref = session.ctx.ref()
         self.sort = z3core.Z3_mk_int_sort(self.ref)
         self._numerals: dict[int, z3.ArithRef] = {}
+        self._true = z3.BoolVal(True, session.ctx)
 
     def num(self, value: int) -> Any:
         found = self._numerals.get(value)
@@ -128,6 +130,9 @@ class _Terms:
 
     def var(self, name: str) -> z3.ArithRef:
         return z3.Int(name, self.session.ctx)
+
+    def true(self) -> Any:
+        return self._true.as_ast()
 
     def _keep(self, ast: Any) -> Any:
         z3core.Z3_inc_ref(self.ref, ast)
@@ -171,6 +176,11 @@ class _Terms:
     def any(self, parts: Sequence[Any]) -> Any:
         return self._keep(z3core.Z3_mk_or(self.ref, len(parts), self._array(parts)))
 
+    def implies_all(self, guards: Sequence[z3.BoolRef], b: Any) -> Any:
+        """And(guards) → b."""
+        condition = self.all([x.as_ast() for x in guards])
+        return self._keep(z3core.Z3_mk_implies(self.ref, condition, b))
+
     def implies(self, a: z3.BoolRef, b: Any) -> Any:
         return self._keep(z3core.Z3_mk_implies(self.ref, a.as_ast(), b))
 
@@ -206,6 +216,10 @@ class CountModel:
     facts: dict[str, CountFact] = field(default_factory=dict)
     indicators: dict[str, z3.BoolRef] = field(default_factory=dict)
     _node_index: dict[str, int] = field(default_factory=dict)
+    # unit -> resource name or "pods" -> the indicator of its capacity or pod-count fact
+    _unit_guards: dict[int, dict[str, z3.BoolRef]] = field(default_factory=dict)
+    _conflict_guards: dict[Conflict, z3.BoolRef] = field(default_factory=dict)
+    cuts: int = 0
 
     def __post_init__(self) -> None:
         self._node_index = {n.name: i for i, n in enumerate(self.g.nodes)}
@@ -274,16 +288,24 @@ class CountModel:
                         parts.append(t.le(a.as_ast(), u.size))
                 elif u.size == 1:
                     parts.append(t.any([t.eq(a.as_ast(), 0), t.eq(b.as_ast(), 0)]))
-            if parts:
+            if parts or any(
+                k.applies(u.node_class) and None not in (self.var(k.a, u), self.var(k.b, u))
+                for u in self.units
+            ):  # kept even without parts: the pair cuts may lean on it
                 classes = (k.a,) if k.a == k.b else (k.a, k.b)
                 fact = CountFact("conflict", k.rule, classes, key=k.key, detail=k.detail)
-                self.guard(fact, t.all(parts))
+                self.guard(fact, t.all(parts) if parts else t.true())
+                self._conflict_guards[k] = self.indicators[fact.label]
+        self._pair_cuts()
 
     def var(self, p: int, u: Unit) -> z3.ArithRef | None:
         """The count of pod class ``p`` on unit ``u`` (None: ruled out, no variable)."""
         return self.n.get((p, u.index))
 
     def _capacity(self, u: Unit) -> None:
+        """Per resource: what the unit's pods request fits what is free. A single node's
+        constraint is left out when every pod of the batch would fit; a node class's fact is
+        kept even then (its nodes are still separate bins, and the pair cuts lean on it)."""
         c, t = u.node_class, self.t
         for r in self.g.resources:
             free = max(c.free.get(r, 0), 0)
@@ -292,13 +314,16 @@ class CountModel:
                 for p in self.g.pod_classes
                 if p.requests.get(r, 0) > 0 and (v := self.var(p.index, u)) is not None
             ]
-            if sum(amount * count for amount, count, _ in askers) <= free * u.size:
-                continue  # every pod of the batch fits: no constraint
-            parts = [t.le(t.linear([(amount, v) for amount, _, v in askers]), free * u.size)]
-            if u.size > 1:  # one node holds at most free // amount pods of a class
-                for amount, count, v in askers:
-                    if free // amount < count:
-                        parts.append(t.le(v.as_ast(), u.size * (free // amount)))
+            total = sum(amount * count for amount, count, _ in askers)
+            if not askers or (u.size == 1 and total <= free):
+                continue
+            parts = []
+            if total > free * u.size:
+                requested = t.linear([(amount, v) for amount, _, v in askers])
+                parts.append(t.le(requested, free * u.size))
+            for amount, count, v in askers:  # one node holds at most free // amount of a class
+                if free // amount < count:
+                    parts.append(t.le(v.as_ast(), u.size * (free // amount)))
             fact = CountFact(
                 "capacity",
                 resource_rule(r),
@@ -307,7 +332,8 @@ class CountModel:
                 resource=r,
                 amount=c.free.get(r, 0),
             )
-            self.guard(fact, t.all(parts))
+            self.guard(fact, t.all(parts) if parts else t.true())
+            self._unit_guards.setdefault(u.index, {})[r] = self.indicators[fact.label]
 
     def _slots(self, u: Unit) -> None:
         c = u.node_class
@@ -318,12 +344,38 @@ class CountModel:
             if v is not None:
                 counts.append(v)
                 most += p.count
-        if most <= free * u.size:
+        if not counts or (u.size == 1 and most <= free):
             return
         fact = CountFact(
             "pod-count", Rules.TOO_MANY_PODS, node_class=c.index, node=self._node(u), amount=c.slots
         )
-        self.guard(fact, self.t.le(self.t.linear([(1, v) for v in counts]), free * u.size))
+        bound = self.t.le(self.t.linear([(1, v) for v in counts]), free * u.size)
+        self.guard(fact, bound)
+        self._unit_guards.setdefault(u.index, {})["pods"] = self.indicators[fact.label]
+
+    def _pair_cuts(self) -> None:
+        """The hull edges of :mod:`podfit.solver.cuts`, per unit, asserted under the facts
+        they follow from (the unit's capacity and pod-count facts, the conflicts involved)."""
+        t = self.t
+        cuts = {c.index: pair_cuts(self.g, c) for c in self.g.node_classes}
+        conflicts = list(self._conflict_guards.items())
+        for u in self.units:
+            own = self._unit_guards.get(u.index, {})
+            for cut in cuts[u.node_class.index]:
+                a, b = self.var(cut.p, u), self.var(cut.q, u)
+                if a is None or b is None:
+                    continue
+                guards = [own[name] for name in cut.uses if name in own]
+                for k, indicator in conflicts:
+                    if not k.applies(u.node_class):
+                        continue
+                    own_cap = k.a == k.b and f"self:{k.a}" in cut.uses
+                    apart = k.a != k.b and {k.a, k.b} == {cut.p, cut.q} and "apart" in cut.uses
+                    if own_cap or apart:
+                        guards.append(indicator)
+                bound = t.le(t.linear([(cut.alpha, a), (cut.beta, b)]), cut.gamma * u.size)
+                self.session.assert_raw(t.implies_all(guards, bound) if guards else bound)
+                self.cuts += 1
 
     # --- asking --------------------------------------------------------------------------
 

@@ -20,13 +20,14 @@ from podfit.loading import cluster_from_manifests, pod_from_manifest
 from podfit.model import Pod
 from podfit.solver import Outcome, Session, solve
 from podfit.solver.api import shape_copy
-from podfit.solver.classes import Grouping, Unsupported, group
+from podfit.solver.classes import Grouping, NodeClass, Unsupported, group
 from podfit.solver.compressed import (
     CountingSession,
     CountModel,
     solve_by_classes,
     solve_grouped,
 )
+from podfit.solver.cuts import pair_cuts
 from podfit.solver.encode import Rules, encode
 
 HOSTNAME = "kubernetes.io/hostname"
@@ -299,18 +300,115 @@ def test_class_level_explanation_names_the_filters_and_the_capacity() -> None:
     assert result.unplaced == [f"default/w{i}" for i in range(5)]
 
 
+def packs_only_in_theory() -> tuple[Cluster, list[Pod]]:
+    """3 nodes of 10 cpu and pods of 8, 7, 7 and 4 cpu: 26 of 30 cpu, each pod fits a node,
+    every pair of classes fits the per-class bounds and cuts, but 8, 7 and 7 need a node
+    each and the 4 then fits beside none of them."""
+    cluster = load(*(node(f"n{i}", cpu="10") for i in range(3)))
+    sizes = [("8", 1), ("7", 2), ("4", 1)]
+    batch = pods_of(*(pod(f"c{c}-{i}", c, app=f"a{c}") for c, k in sizes for i in range(k)))
+    return cluster, batch
+
+
 def test_relaxation_passes_but_packing_fails_so_the_per_node_query_decides() -> None:
-    # Per node class: 6 + 2 cpu fit in 2 x 4 cpu, and each pod fits a node alone; per node
-    # a 3-cpu pod fills each node, leaving no room for the 2-cpu one.
-    cluster = load(node("n1"), node("n2"))
-    batch = pods_of(pod("big-0", "3"), pod("big-1", "3"), pod("small", "2"))
+    cluster, batch = packs_only_in_theory()
     g = grouped(cluster, batch)
     coarse = CountModel(g, CountingSession(timeout_ms=10_000), per_node=False)
     assert coarse.check(10_000) is Outcome.SAT and not coarse.exact
     result = solve_grouped(g, timeout_ms=10_000)
     assert result.status == "infeasible"
     assert result.core == [Rules.INSUFFICIENT]
+    assert "n0, n1 and n2 have 10 cpu free each" in " ".join(result.explanation)
     assert per_pod_outcome(cluster, batch) is Outcome.UNSAT
+
+
+def test_pair_cuts_settle_two_sizes_that_do_not_share_a_node() -> None:
+    # 3-cpu pods fill 4-cpu nodes: 3 + 3 + 2 cpu fit in 2 x 4 cpu only on paper. The cut
+    # (3-cpu pods) + (2-cpu pods) <= 1 per node says so at the class level.
+    cluster = load(node("n1"), node("n2"))
+    batch = pods_of(pod("big-0", "3"), pod("big-1", "3"), pod("small", "2", app="small"))
+    g = grouped(cluster, batch)
+    (c,) = g.node_classes
+    assert [p.keys for p in g.pod_classes] == [
+        ["default/big-0", "default/big-1"],
+        ["default/small"],
+    ]
+    (cut,) = pair_cuts(g, c)
+    assert (cut.p, cut.q, cut.alpha, cut.beta, cut.gamma) == (0, 1, 1, 1, 1)
+    assert cut.uses == frozenset({"cpu"})
+    coarse = CountModel(g, CountingSession(timeout_ms=10_000), per_node=False)
+    assert coarse.check(10_000) is Outcome.UNSAT
+    result = solve_grouped(g, timeout_ms=10_000)
+    assert result.status == "infeasible" and result.core == [Rules.INSUFFICIENT]
+
+
+@settings(max_examples=40)
+@given(
+    cpu=st.integers(1, 12),
+    slots=st.integers(0, 6),
+    sizes=st.tuples(st.integers(1, 7), st.integers(1, 7)),
+    counts=st.tuples(st.integers(1, 5), st.integers(1, 5)),
+    anti=st.tuples(st.booleans(), st.booleans()),
+    apart=st.booleans(),
+)
+def test_pair_cuts_hold_on_every_node_filling(
+    cpu: int,
+    slots: int,
+    sizes: tuple[int, int],
+    counts: tuple[int, int],
+    anti: tuple[bool, bool],
+    apart: bool,
+) -> None:
+    cluster = load(
+        node("n1", cpu=str(cpu), pods=str(slots)), node("n2", cpu=str(cpu), pods=str(slots))
+    )
+    manifests = []
+    for k, (size, count, own) in enumerate(zip(sizes, counts, anti, strict=True)):
+        for i in range(count):
+            m = pod(f"k{k}-{i}", str(size), app=f"a{k}", anti_key=HOSTNAME if own else None)
+            if apart and k == 0:
+                m["spec"].setdefault("affinity", {})["podAntiAffinity"] = {
+                    "requiredDuringSchedulingIgnoredDuringExecution": [
+                        {"labelSelector": {"matchLabels": {"app": "a1"}}, "topologyKey": HOSTNAME},
+                        *(
+                            [
+                                {
+                                    "labelSelector": {"matchLabels": {"app": "a0"}},
+                                    "topologyKey": HOSTNAME,
+                                }
+                            ]
+                            if own
+                            else []
+                        ),
+                    ]
+                }
+            manifests.append(m)
+    g = grouped(cluster, pods_of(*manifests))
+    for c in g.node_classes:
+        for cut in pair_cuts(g, c):
+            p, q = g.pod_classes[cut.p], g.pod_classes[cut.q]
+            for a in range(p.count + 1):
+                for b in range(q.count + 1):
+                    if fits_one_node(g, c, {cut.p: a, cut.q: b}):
+                        assert cut.alpha * a + cut.beta * b <= cut.gamma
+
+
+def fits_one_node(g: Grouping, c: NodeClass, counts: dict[int, int]) -> bool:
+    """Brute force: do these counts fit one node of class ``c``?"""
+    if sum(counts.values()) > max(c.slots, 0):
+        return False
+    for r in g.resources:
+        asked = sum(g.pod_classes[p].requests.get(r, 0) * k for p, k in counts.items())
+        if asked > max(c.free.get(r, 0), 0):
+            return False
+    for k in g.conflicts:
+        if not k.applies(c):
+            continue
+        if k.a == k.b and counts.get(k.a, 0) > 1:
+            return False
+        if k.a != k.b and counts.get(k.a, 0) and counts.get(k.b, 0):
+            return False
+    return True
 
 
 def test_failed_packing_falls_back_to_the_per_node_query(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -324,8 +422,7 @@ def test_failed_packing_falls_back_to_the_per_node_query(monkeypatch: pytest.Mon
 
 @pytest.mark.parametrize("stage", ["per-class", "per-node"])
 def test_a_timeout_is_unknown_never_infeasible(monkeypatch: pytest.MonkeyPatch, stage: str) -> None:
-    cluster = load(node("n1"), node("n2"))
-    batch = pods_of(pod("big-0", "3"), pod("big-1", "3"), pod("small", "2"))  # infeasible
+    cluster, batch = packs_only_in_theory()
     real_check = CountModel.check
 
     def timing_out(self: CountModel, timeout_ms: int) -> Outcome:
