@@ -17,7 +17,7 @@ from .explain import join, quantity_text
 
 def core_rules(facts: Sequence[CountFact]) -> list[str]:
     """The scheduling rules of a core, in filter order (the placement request aside)."""
-    found = {f.rule for f in facts if f.kind != "placement"}
+    found = {r for f in facts if f.kind != "placement" for r in (f.rule, *f.related)}
     return sorted(found, key=lambda r: (filter_rank(r), r))
 
 
@@ -172,6 +172,24 @@ def _conflicts(w: _Words, facts: Sequence[CountFact]) -> list[str]:
     return out
 
 
+def _packing(w: _Words, facts: Sequence[CountFact]) -> list[str]:
+    out = []
+    for f in facts:
+        c = w.g.node_classes[f.node_class]
+        frees = ", ".join(
+            quantity_text(r, max(c.free.get(r, 0), 0))
+            for r in w.g.resources
+            if any(w.g.pod_classes[p].requests.get(r, 0) for p in w.placed)
+        )
+        have = f", with {frees} free each," if frees else ""
+        rules = ", ".join((f.rule, *f.related))
+        out.append(
+            f"{w.nodes([c.index])}{have} cannot take {w.pods(w.placed)} in any mix: one node "
+            f"holds at most {f.detail} ({rules})."
+        )
+    return out
+
+
 def sentences(g: Grouping, facts: Sequence[CountFact], *, minimal: bool) -> list[str]:
     """The core in words: one sentence per reason, then the conclusion."""
     w = _Words(g, facts)
@@ -185,6 +203,7 @@ def sentences(g: Grouping, facts: Sequence[CountFact], *, minimal: bool) -> list
     out += _conflicts(w, by_kind.get("conflict", []))
     out += _slots(w, by_kind.get("pod-count", []))
     out += _capacity(w, by_kind.get("capacity", []))
+    out += _packing(w, by_kind.get("packing", []))
     pods = w.count(w.placed)
     names = w.pods(w.placed)
     if pods == 1:

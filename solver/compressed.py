@@ -49,7 +49,7 @@ from .encode import NodeState, Rules, filter_rank, label_of, resource_rule
 from .packing import NodeCounts, pack
 from .session import Outcome, Session
 
-FactKind = Literal["placement", "exclusion", "capacity", "pod-count", "conflict"]
+FactKind = Literal["placement", "exclusion", "capacity", "pod-count", "conflict", "packing"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,8 +58,9 @@ class CountFact:
 
     ``classes`` are pod class indexes; ``node_class`` the node class it is about (capacity,
     pod-count and exclusion facts); ``node`` the one node of a per-node unit; ``amount`` the
-    free quantity of one node; ``detail`` the reason of an exclusion or conflict; ``key`` the
-    topology key of an anti-affinity conflict."""
+    free quantity of one node; ``detail`` the reason of an exclusion or conflict (for a
+    packing fact, what one node holds at most); ``key`` the topology key of an anti-affinity
+    conflict; ``related`` further rules a packing fact stands for."""
 
     kind: FactKind
     rule: str
@@ -70,6 +71,7 @@ class CountFact:
     amount: int = 0
     detail: str = ""
     key: str = ""
+    related: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:
@@ -199,8 +201,9 @@ class Unit:
 
 
 @dataclass
-class CountModel:
-    """The counting encoding of one grouped batch in one session.
+class FactModel:
+    """Constraints guarded by named facts in one session: what the counting encodings share
+    (assumptions, checks, shrinking a core).
 
     ``explain``: give the pairs a static filter rules out variables too, forced to 0 under
     their exclusion facts, so that a core can name those filters. Without it such pairs
@@ -208,34 +211,16 @@ class CountModel:
 
     g: Grouping
     session: CountingSession
-    per_node: bool
-    require_all: bool = True
-    explain: bool = False
-    units: list[Unit] = field(default_factory=list)
-    n: dict[tuple[int, int], z3.ArithRef] = field(default_factory=dict)
-    facts: dict[str, CountFact] = field(default_factory=dict)
-    indicators: dict[str, z3.BoolRef] = field(default_factory=dict)
-    _node_index: dict[str, int] = field(default_factory=dict)
-    # unit -> resource name or "pods" -> the indicator of its capacity or pod-count fact
-    _unit_guards: dict[int, dict[str, z3.BoolRef]] = field(default_factory=dict)
-    _conflict_guards: dict[Conflict, z3.BoolRef] = field(default_factory=dict)
-    cuts: int = 0
+    explain: bool = field(default=False, kw_only=True)
+    facts: dict[str, CountFact] = field(default_factory=dict, kw_only=True)
+    indicators: dict[str, z3.BoolRef] = field(default_factory=dict, kw_only=True)
 
     def __post_init__(self) -> None:
-        self._node_index = {n.name: i for i, n in enumerate(self.g.nodes)}
-        for c in self.g.node_classes:
-            groups = [(n,) for n in c.nodes] if self.per_node else [c.nodes]
-            for nodes in groups:
-                self.units.append(Unit(len(self.units), c, nodes))
         self.t = _Terms(self.session)
-        self._encode()
 
-    @property
-    def exact(self) -> bool:
-        """Whether a model of this encoding is a placement (every unit is one node)."""
-        return all(u.size == 1 for u in self.units)
-
-    # --- building ------------------------------------------------------------------------
+    def explaining(self, timeout_ms: int) -> FactModel:
+        """The same question in a new session, with ``explain``."""
+        raise NotImplementedError
 
     def guard(self, fact: CountFact, constraint: Any) -> None:
         label = fact.label
@@ -245,6 +230,78 @@ class CountModel:
             self.indicators[label] = indicator
             self.facts[label] = fact
         self.session.assert_raw(self.t.implies(indicator, constraint))
+
+    def assumptions(self, labels: Iterable[str] | None = None) -> list[z3.BoolRef]:
+        chosen = self.indicators.keys() if labels is None else labels
+        return [self.indicators[label] for label in chosen]
+
+    def check(self, timeout_ms: int) -> Outcome:
+        return self.session.check(self.assumptions(), timeout_ms=timeout_ms)
+
+    def minimal_core(self, seed: Sequence[str], *, budget_ms: int) -> tuple[list[CountFact], bool]:
+        """Shrink an unsatisfiable set of facts by deletion (as
+        :func:`podfit.solver.explain.minimal_core` does): pods to place first, then rules late
+        in the filter order. Returns the facts and whether the result is proven minimal."""
+        deadline = monotonic() + budget_ms / 1000
+        current = list(seed)
+        minimal = True
+
+        def order(label: str) -> tuple[int, int]:
+            fact = self.facts[label]
+            return (0, 0) if fact.kind == "placement" else (1, -filter_rank(fact.rule))
+
+        for label in sorted(current, key=order):
+            if label not in current:
+                continue
+            remaining = int((deadline - monotonic()) * 1000)
+            if remaining <= 0:
+                minimal = False
+                break
+            trial = [other for other in current if other != label]
+            outcome = self.session.check(self.assumptions(trial), timeout_ms=remaining)
+            if outcome is Outcome.UNSAT:
+                used = {label_of(i) for i in self.session.unsat_core()}
+                current = [other for other in trial if other in used]
+            elif outcome is Outcome.UNKNOWN:
+                minimal = False
+        return [self.facts[label] for label in current], minimal
+
+
+@dataclass
+class CountModel(FactModel):
+    """The counting encoding of one grouped batch in one session: a count per (pod class,
+    unit), a unit being a node class (``per_node`` False) or one node."""
+
+    per_node: bool
+    require_all: bool = True
+    units: list[Unit] = field(default_factory=list)
+    n: dict[tuple[int, int], z3.ArithRef] = field(default_factory=dict)
+    _node_index: dict[str, int] = field(default_factory=dict)
+    # unit -> resource name or "pods" -> the indicator of its capacity or pod-count fact
+    _unit_guards: dict[int, dict[str, z3.BoolRef]] = field(default_factory=dict)
+    _conflict_guards: dict[Conflict, z3.BoolRef] = field(default_factory=dict)
+    cuts: int = 0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self._node_index = {n.name: i for i, n in enumerate(self.g.nodes)}
+        for c in self.g.node_classes:
+            groups = [(n,) for n in c.nodes] if self.per_node else [c.nodes]
+            for nodes in groups:
+                self.units.append(Unit(len(self.units), c, nodes))
+        self._encode()
+
+    def explaining(self, timeout_ms: int) -> CountModel:
+        return CountModel(
+            self.g, CountingSession(timeout_ms=timeout_ms), per_node=self.per_node, explain=True
+        )
+
+    @property
+    def exact(self) -> bool:
+        """Whether a model of this encoding is a placement (every unit is one node)."""
+        return all(u.size == 1 for u in self.units)
+
+    # --- building ------------------------------------------------------------------------
 
     def _node(self, u: Unit) -> str:
         return u.nodes[0].name if self.per_node else ""
@@ -379,18 +436,11 @@ class CountModel:
 
     # --- asking --------------------------------------------------------------------------
 
-    def assumptions(self, labels: Iterable[str] | None = None) -> list[z3.BoolRef]:
-        chosen = self.indicators.keys() if labels is None else labels
-        return [self.indicators[label] for label in chosen]
-
     def hint(self, counts: NodeCounts) -> None:
         """Start Z3's search from a (partial) packing; per-node models only."""
         for (p, u), var in self.n.items():
             node = self.units[u].nodes[0]
             self.session.hint(var, counts.get((p, self._node_index[node.name]), 0))
-
-    def check(self, timeout_ms: int) -> Outcome:
-        return self.session.check(self.assumptions(), timeout_ms=timeout_ms)
 
     def totals(self, model: z3.ModelRef) -> dict[tuple[int, int], int]:
         """(pod class, node class) -> pods placed there."""
@@ -411,34 +461,6 @@ class CountModel:
             if value:
                 out[(p, index[self.units[u].nodes[0].name])] = value
         return out
-
-    def minimal_core(self, seed: Sequence[str], *, budget_ms: int) -> tuple[list[CountFact], bool]:
-        """Shrink an unsatisfiable set of facts by deletion (as
-        :func:`podfit.solver.explain.minimal_core` does): pods to place first, then rules late
-        in the filter order. Returns the facts and whether the result is proven minimal."""
-        deadline = monotonic() + budget_ms / 1000
-        current = list(seed)
-        minimal = True
-
-        def order(label: str) -> tuple[int, int]:
-            fact = self.facts[label]
-            return (0, 0) if fact.kind == "placement" else (1, -filter_rank(fact.rule))
-
-        for label in sorted(current, key=order):
-            if label not in current:
-                continue
-            remaining = int((deadline - monotonic()) * 1000)
-            if remaining <= 0:
-                minimal = False
-                break
-            trial = [other for other in current if other != label]
-            outcome = self.session.check(self.assumptions(trial), timeout_ms=remaining)
-            if outcome is Outcome.UNSAT:
-                used = {label_of(i) for i in self.session.unsat_core()}
-                current = [other for other in trial if other in used]
-            elif outcome is Outcome.UNKNOWN:
-                minimal = False
-        return [self.facts[label] for label in current], minimal
 
 
 # --- placements -------------------------------------------------------------------------------
@@ -487,16 +509,14 @@ def _unknown(session: Session, timeout_ms: int) -> SolveResult:
     )
 
 
-def _infeasible(g: Grouping, decided: CountModel, budget_ms: int) -> SolveResult:
+def _infeasible(g: Grouping, decided: FactModel, budget_ms: int) -> SolveResult:
     """Explain an unsatisfiable model: the same question with the ruled-out pairs as facts
     (so the core can name the filters), shrunk to a minimal core within ``budget_ms``; if
     even that query runs out of time, the decision's own core (filters unnamed)."""
     from .class_explain import core_rules, sentences
 
     deadline = monotonic() + budget_ms / 1000
-    model = CountModel(
-        g, CountingSession(timeout_ms=budget_ms), per_node=decided.per_node, explain=True
-    )
+    model = decided.explaining(budget_ms)
     outcome = model.check(budget_ms)
     if outcome is not Outcome.UNSAT:
         model = decided
@@ -523,7 +543,8 @@ def _feasible(g: Grouping, counts: Mapping[tuple[int, int], int]) -> SolveResult
 
 
 def solve_grouped(g: Grouping, *, timeout_ms: int) -> SolveResult:
-    """Place every pod of a grouped batch: per-class query, greedy packing, per-node query."""
+    """Place every pod of a grouped batch: per-class query, greedy packing, then an exact
+    query: per node class over the ways to fill one node when they are few, else per node."""
     deadline = monotonic() + timeout_ms / 1000
 
     def remaining() -> int:
@@ -541,6 +562,17 @@ def solve_grouped(g: Grouping, *, timeout_ms: int) -> SolveResult:
     packed, left = pack(g, coarse.totals(model))
     if not left:
         return _feasible(g, packed)
+    from .patterns import PatternModel, patterns_of
+
+    shapes = patterns_of(g)
+    if shapes is not None:  # few ways to fill a node: exact per node class
+        exact = PatternModel(g, CountingSession(timeout_ms=timeout_ms), shapes)
+        outcome = exact.check(remaining())
+        if outcome is Outcome.UNKNOWN:
+            return _unknown(exact.session, timeout_ms)
+        if outcome is Outcome.UNSAT:
+            return _infeasible(g, exact, timeout_ms)
+        return _feasible(g, exact.node_counts(exact.session.model()))
     fine = CountModel(g, CountingSession(timeout_ms=timeout_ms), per_node=True)
     fine.hint(packed)
     outcome = fine.check(remaining())
@@ -570,6 +602,7 @@ __all__ = [
     "CountFact",
     "CountModel",
     "CountingSession",
+    "FactModel",
     "deal",
     "solve_by_classes",
     "solve_grouped",

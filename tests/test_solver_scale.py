@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import podfit.solver.compressed as compressed
+import podfit.solver.patterns as patterns
 from podfit.api import replay_placement
 from podfit.cluster import Cluster
 from podfit.conformance.decisions import NODE_AREAS
@@ -24,11 +25,14 @@ from podfit.solver.classes import Grouping, NodeClass, Unsupported, group
 from podfit.solver.compressed import (
     CountingSession,
     CountModel,
+    FactModel,
+    deal,
     solve_by_classes,
     solve_grouped,
 )
 from podfit.solver.cuts import pair_cuts
 from podfit.solver.encode import Rules, encode
+from podfit.solver.patterns import PatternModel, patterns_of
 
 HOSTNAME = "kubernetes.io/hostname"
 ZONE = "topology.kubernetes.io/zone"
@@ -310,15 +314,30 @@ def packs_only_in_theory() -> tuple[Cluster, list[Pod]]:
     return cluster, batch
 
 
-def test_relaxation_passes_but_packing_fails_so_the_per_node_query_decides() -> None:
+def no_patterns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make every node class look too varied for patterns, so the per-node query decides."""
+    monkeypatch.setattr(patterns, "MAX_PATTERNS", 0)
+
+
+@pytest.mark.parametrize("exact", ["patterns", "per-node"])
+def test_relaxation_passes_but_packing_fails_so_an_exact_query_decides(
+    monkeypatch: pytest.MonkeyPatch, exact: str
+) -> None:
     cluster, batch = packs_only_in_theory()
     g = grouped(cluster, batch)
     coarse = CountModel(g, CountingSession(timeout_ms=10_000), per_node=False)
     assert coarse.check(10_000) is Outcome.SAT and not coarse.exact
+    if exact == "per-node":
+        no_patterns(monkeypatch)
     result = solve_grouped(g, timeout_ms=10_000)
     assert result.status == "infeasible"
     assert result.core == [Rules.INSUFFICIENT]
-    assert "n0, n1 and n2 have 10 cpu free each" in " ".join(result.explanation)
+    text = " ".join(result.explanation)
+    if exact == "patterns":
+        assert "n0, n1 and n2, with 10 cpu free each, cannot take" in text
+        assert "one node holds at most 1 like default/c8-0; or 1 like default/c7-0" in text
+    else:
+        assert "n0, n1 and n2 have 10 cpu free each" in text
     assert per_pod_outcome(cluster, batch) is Outcome.UNSAT
 
 
@@ -411,27 +430,35 @@ def fits_one_node(g: Grouping, c: NodeClass, counts: dict[int, int]) -> bool:
     return True
 
 
-def test_failed_packing_falls_back_to_the_per_node_query(monkeypatch: pytest.MonkeyPatch) -> None:
-    cluster = load(*(node(f"n{i}") for i in range(4)))
-    batch = pods_of(*(pod(f"w{i}", "1500m") for i in range(8)))
+@pytest.mark.parametrize("exact", ["patterns", "per-node"])
+def test_failed_packing_falls_back_to_an_exact_query(
+    monkeypatch: pytest.MonkeyPatch, exact: str
+) -> None:
+    cluster = load(*(node(f"n{i}", cpu="10") for i in range(5)))
+    sizes = [("8", 1), ("7", 2), ("4", 1), ("3", 4), ("2", 3)]  # 45 of 50 cpu
+    batch = pods_of(*(pod(f"c{c}-{i}", c, app=f"a{c}") for c, k in sizes for i in range(k)))
     monkeypatch.setattr(compressed, "pack", lambda g, totals: ({}, 1))
+    if exact == "per-node":
+        no_patterns(monkeypatch)
     result = solve_grouped(grouped(cluster, batch), timeout_ms=10_000)
-    assert result.status == "feasible" and len(result.placement) == 8
+    assert result.status == "feasible" and len(result.placement) == len(batch)
     assert replay_placement(cluster, batch, result.placement) == []
 
 
-@pytest.mark.parametrize("stage", ["per-class", "per-node"])
+@pytest.mark.parametrize("stage", ["per-class", "patterns", "per-node"])
 def test_a_timeout_is_unknown_never_infeasible(monkeypatch: pytest.MonkeyPatch, stage: str) -> None:
-    cluster, batch = packs_only_in_theory()
-    real_check = CountModel.check
+    cluster, batch = packs_only_in_theory()  # infeasible
+    if stage == "per-node":
+        no_patterns(monkeypatch)
+    target = PatternModel if stage == "patterns" else CountModel
 
-    def timing_out(self: CountModel, timeout_ms: int) -> Outcome:
-        if self.per_node == (stage == "per-node"):
-            self.session.reason_unknown = "timeout"
-            return Outcome.UNKNOWN
-        return real_check(self, timeout_ms)
+    def timing_out(self: FactModel, timeout_ms: int) -> Outcome:
+        if isinstance(self, CountModel) and self.per_node != (stage == "per-node"):
+            return FactModel.check(self, timeout_ms)
+        self.session.reason_unknown = "timeout"
+        return Outcome.UNKNOWN
 
-    monkeypatch.setattr(CountModel, "check", timing_out)
+    monkeypatch.setattr(target, "check", timing_out)
     result = solve_grouped(grouped(cluster, batch), timeout_ms=10_000)
     assert result.status == "unknown"
     assert "timeout" in result.explanation[0]
@@ -439,13 +466,15 @@ def test_a_timeout_is_unknown_never_infeasible(monkeypatch: pytest.MonkeyPatch, 
 
 def test_a_real_time_limit_gives_unknown(monkeypatch: pytest.MonkeyPatch) -> None:
     # 120 identical nodes and 600 pods of three sizes that fill them exactly; without the
-    # greedy packing the per-node query takes Z3 far longer than the millisecond it gets.
+    # greedy packing and the patterns, the per-node query takes Z3 far longer than the
+    # millisecond it gets.
     cluster = load(*(node(f"n{i}", cpu="10", memory="64Gi") for i in range(120)))
     sizes = [("3", 200), ("2", 200), ("1", 200)]
     batch = pods_of(
         *(pod(f"s{cpu}-{i}", cpu, app=f"a{cpu}") for cpu, count in sizes for i in range(count))
     )
     monkeypatch.setattr(compressed, "pack", lambda g, totals: ({}, 1))
+    no_patterns(monkeypatch)
     result = solve_grouped(grouped(cluster, batch), timeout_ms=1)
     assert result.status == "unknown"
     assert "within 1 ms" in result.explanation[0]
@@ -521,10 +550,21 @@ def test_counting_and_per_pod_encodings_agree(problem: tuple[Cluster, list[Pod]]
     expected = _status(per_pod_outcome(cluster, pods))
     result = solve_grouped(g, timeout_ms=60_000)
     assert result.status == expected, result.explanation
-    fine = CountModel(g, CountingSession(timeout_ms=60_000), per_node=True)
-    assert _status(fine.check(60_000)) == expected
     if expected == "feasible":
         assert len(result.placement) == len(pods)
         assert replay_placement(cluster, pods, result.placement) == []
     else:
         assert result.explanation and result.unplaced
+    # The two exact queries the greedy packing usually spares, on their own:
+    exact: list[CountModel | PatternModel] = [
+        CountModel(g, CountingSession(timeout_ms=60_000), per_node=True)
+    ]
+    shapes = patterns_of(g)
+    if shapes is not None:
+        exact.append(PatternModel(g, CountingSession(timeout_ms=60_000), shapes))
+    for model in exact:
+        assert _status(model.check(60_000)) == expected
+        if expected == "feasible":
+            placement = deal(g, model.node_counts(model.session.model()))
+            assert len(placement) == len(pods)
+            assert replay_placement(cluster, pods, placement) == []
