@@ -26,18 +26,19 @@ class _Words:
         self.g = g
         self.facts = facts
         self.placed = [c for f in facts if f.kind == "placement" for c in f.classes]
+        self.order = {n.name: i for i, n in enumerate(g.nodes)}  # nodes listed in cluster order
 
     def pods(self, classes: Sequence[int]) -> str:
         keys = [key for c in classes for key in self.g.pod_classes[c].keys]
         return join(keys) if len(keys) <= 8 else f"{len(keys):,} pods ({join(keys)})"
 
     def nodes(self, node_classes: Sequence[int]) -> str:
-        classes = sorted(set(node_classes))
-        return _node_list([name for c in classes for name in self.g.node_classes[c].names])
+        names = [name for c in set(node_classes) for name in self.g.node_classes[c].names]
+        return _node_list(sorted(names, key=self.order.__getitem__))
 
     def excluded(self, pod_class: int) -> set[int]:
         return {
-            f.node_class for f in self.facts if f.kind == "exclusion" and pod_class in f.classes
+            c for f in self.facts if f.kind == "exclusion" for q, c, _ in f.where if q == pod_class
         }
 
     def count(self, classes: Sequence[int]) -> int:
@@ -47,7 +48,9 @@ class _Words:
 def _exclusions(w: _Words, facts: Sequence[CountFact]) -> list[str]:
     groups: dict[tuple[str, str], dict[int, list[int]]] = {}
     for f in facts:
-        groups.setdefault((f.rule, f.detail), {}).setdefault(f.classes[0], []).append(f.node_class)
+        for q, c, detail in f.where:
+            if q in w.placed:
+                groups.setdefault((f.rule, detail), {}).setdefault(q, []).append(c)
     out = []
     for (rule, detail), per_class in sorted(groups.items(), key=lambda g: filter_rank(g[0][0])):
         by_nodes: dict[tuple[int, ...], list[int]] = {}

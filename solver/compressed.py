@@ -31,7 +31,7 @@ runs out — never "infeasible" for a timeout.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from time import monotonic
 from typing import Any, Literal
@@ -46,6 +46,7 @@ from .api import SolveResult
 from .classes import Conflict, Grouping, NodeClass, Unsupported, group
 from .cuts import pair_cuts
 from .encode import NodeState, Rules, filter_rank, label_of, resource_rule
+from .explain import asking, shrink
 from .packing import NodeCounts, pack
 from .session import Outcome, Session
 
@@ -57,10 +58,13 @@ class CountFact:
     """One tracked constraint of the counting encoding.
 
     ``classes`` are pod class indexes; ``node_class`` the node class it is about (capacity,
-    pod-count and exclusion facts); ``node`` the one node of a per-node unit; ``amount`` the
-    free quantity of one node; ``detail`` the reason of an exclusion or conflict (for a
-    packing fact, what one node holds at most); ``key`` the topology key of an anti-affinity
-    conflict; ``related`` further rules a packing fact stands for."""
+    pod-count and packing facts); ``node`` the one node of a per-node unit; ``amount`` the
+    free quantity of one node; ``detail`` the reason of a conflict (for a packing fact, what
+    one node holds at most); ``key`` the topology key of an anti-affinity conflict;
+    ``related`` further rules a packing fact stands for; ``where`` the (pod class, node
+    class, reason) triples an exclusion fact stands for: one fact per rule, so that a core
+    names a rule once rather than once per pair it rules out (which pods the explanation
+    is about is settled by the placement facts)."""
 
     kind: FactKind
     rule: str
@@ -72,9 +76,12 @@ class CountFact:
     detail: str = ""
     key: str = ""
     related: tuple[str, ...] = ()
+    where: tuple[tuple[int, int, str], ...] = ()
 
     @property
     def label(self) -> str:
+        if self.kind == "packing":  # one per node class, whichever rules it stands for
+            return f"packing nodeclass={self.node_class}"
         parts = [self.kind, self.rule]
         if self.classes:
             parts.append("classes=" + ",".join(str(c) for c in self.classes))
@@ -207,20 +214,28 @@ class FactModel:
 
     ``explain``: give the pairs a static filter rules out variables too, forced to 0 under
     their exclusion facts, so that a core can name those filters. Without it such pairs
-    have no variable at all (smaller and quicker, for the decision itself)."""
+    have no variable at all (smaller and quicker, for the decision itself). ``focus``: the
+    pod classes the model places (None: all); the others get no variable and no placement
+    fact, as if they were left pending, which is how an explanation stays small."""
 
     g: Grouping
     session: CountingSession
     explain: bool = field(default=False, kw_only=True)
+    focus: frozenset[int] | None = field(default=None, kw_only=True)
     facts: dict[str, CountFact] = field(default_factory=dict, kw_only=True)
     indicators: dict[str, z3.BoolRef] = field(default_factory=dict, kw_only=True)
 
     def __post_init__(self) -> None:
         self.t = _Terms(self.session)
 
-    def explaining(self, timeout_ms: int) -> FactModel:
-        """The same question in a new session, with ``explain``."""
+    def explaining(self, timeout_ms: int, focus: frozenset[int]) -> FactModel:
+        """The same question about the pod classes ``focus`` in a new session, with
+        ``explain``."""
         raise NotImplementedError
+
+    def placed(self, p: int) -> bool:
+        """Whether the model places pod class ``p`` (see ``focus``)."""
+        return self.focus is None or p in self.focus
 
     def guard(self, fact: CountFact, constraint: Any) -> None:
         label = fact.label
@@ -231,6 +246,19 @@ class FactModel:
             self.facts[label] = fact
         self.session.assert_raw(self.t.implies(indicator, constraint))
 
+    def guard_exclusions(self, none_there: Callable[[int, int], Any]) -> None:
+        """The pairs a static filter rules out, as facts (``explain`` only): per rule,
+        ``none_there(pod class, node class)`` for every pair it rules out."""
+        merged: dict[str, list[tuple[int, int, str]]] = {}
+        for (q, c), reasons in self.g.excluded.items():
+            if not self.placed(q):
+                continue
+            for rule, detail in reasons:
+                merged.setdefault(rule, []).append((q, c, detail))
+        for rule, where in merged.items():
+            fact = CountFact("exclusion", rule, where=tuple(where))
+            self.guard(fact, self.t.all([none_there(q, c) for q, c, _ in where]))
+
     def assumptions(self, labels: Iterable[str] | None = None) -> list[z3.BoolRef]:
         chosen = self.indicators.keys() if labels is None else labels
         return [self.indicators[label] for label in chosen]
@@ -238,33 +266,20 @@ class FactModel:
     def check(self, timeout_ms: int) -> Outcome:
         return self.session.check(self.assumptions(), timeout_ms=timeout_ms)
 
-    def minimal_core(self, seed: Sequence[str], *, budget_ms: int) -> tuple[list[CountFact], bool]:
-        """Shrink an unsatisfiable set of facts by deletion (as
-        :func:`podfit.solver.explain.minimal_core` does): pods to place first, then rules late
-        in the filter order. Returns the facts and whether the result is proven minimal."""
-        deadline = monotonic() + budget_ms / 1000
-        current = list(seed)
-        minimal = True
+    def minimal_core(
+        self, seed: Sequence[str], *, budget_ms: int, kept: Iterable[str] = ()
+    ) -> tuple[list[CountFact], bool]:
+        """Shrink an unsatisfiable set of facts (see :func:`podfit.solver.explain.shrink`):
+        pods to place first, then rules late in the filter order; ``kept``: facts known to
+        be needed. Returns the facts and whether the result is proven minimal."""
 
         def order(label: str) -> tuple[int, int]:
             fact = self.facts[label]
             return (0, 0) if fact.kind == "placement" else (1, -filter_rank(fact.rule))
 
-        for label in sorted(current, key=order):
-            if label not in current:
-                continue
-            remaining = int((deadline - monotonic()) * 1000)
-            if remaining <= 0:
-                minimal = False
-                break
-            trial = [other for other in current if other != label]
-            outcome = self.session.check(self.assumptions(trial), timeout_ms=remaining)
-            if outcome is Outcome.UNSAT:
-                used = {label_of(i) for i in self.session.unsat_core()}
-                current = [other for other in trial if other in used]
-            elif outcome is Outcome.UNKNOWN:
-                minimal = False
-        return [self.facts[label] for label in current], minimal
+        ask = asking(self.session, self.assumptions)
+        labels, minimal = shrink(sorted(seed, key=order), ask, budget_ms=budget_ms, kept=kept)
+        return [self.facts[label] for label in labels], minimal
 
 
 @dataclass
@@ -291,10 +306,9 @@ class CountModel(FactModel):
                 self.units.append(Unit(len(self.units), c, nodes))
         self._encode()
 
-    def explaining(self, timeout_ms: int) -> CountModel:
-        return CountModel(
-            self.g, CountingSession(timeout_ms=timeout_ms), per_node=self.per_node, explain=True
-        )
+    def explaining(self, timeout_ms: int, focus: frozenset[int]) -> CountModel:
+        session = CountingSession(timeout_ms=timeout_ms)
+        return CountModel(self.g, session, per_node=self.per_node, explain=True, focus=focus)
 
     @property
     def exact(self) -> bool:
@@ -312,6 +326,8 @@ class CountModel(FactModel):
         for u in self.units:
             by_class.setdefault(u.node_class.index, []).append(u)
             for p in g.pod_classes:
+                if not self.placed(p.index):
+                    continue
                 if not self.explain and not g.allowed(p.index, u.node_class.index):
                     continue
                 var = t.var(f"n[{p.index}@{u.index}]")
@@ -319,12 +335,12 @@ class CountModel(FactModel):
                 self.session.assert_raw(t.ge(var.as_ast(), 0))
                 self.session.assert_raw(t.le(var.as_ast(), p.count))
         if self.explain:
-            for (q, c), reasons in g.excluded.items():
-                none_there = t.all([t.eq(self.n[(q, u.index)].as_ast(), 0) for u in by_class[c]])
-                for rule, detail in reasons:
-                    fact = CountFact("exclusion", rule, (q,), node_class=c, detail=detail)
-                    self.guard(fact, none_there)
+            self.guard_exclusions(
+                lambda q, c: t.all([t.eq(self.n[(q, u.index)].as_ast(), 0) for u in by_class[c]])
+            )
         for p in g.pod_classes:
+            if not self.placed(p.index):
+                continue
             counts = [v for u in self.units if (v := self.var(p.index, u)) is not None]
             total = t.linear([(1, v) for v in counts])
             self.session.assert_raw(t.le(total, p.count))
@@ -510,27 +526,40 @@ def _unknown(session: Session, timeout_ms: int) -> SolveResult:
 
 
 def _infeasible(g: Grouping, decided: FactModel, budget_ms: int) -> SolveResult:
-    """Explain an unsatisfiable model: the same question with the ruled-out pairs as facts
-    (so the core can name the filters), shrunk to a minimal core within ``budget_ms``; if
-    even that query runs out of time, the decision's own core (filters unnamed)."""
+    """Explain an unsatisfiable model in two steps within ``budget_ms``. First the decision's
+    own core (quick: ruled-out pairs have no variable there) is shrunk to a minimal one, C.
+    Then the pod classes C places are asked about again with the ruled-out pairs as facts
+    of their filter rules, under C's facts: every fact of C is still needed (without it the
+    first model, where those pairs are ruled out for good, was satisfiable), so only the
+    filter rules are shrunk. If that query runs out of time, C stands (filters unnamed)."""
     from .class_explain import core_rules, sentences
 
     deadline = monotonic() + budget_ms / 1000
-    model = decided.explaining(budget_ms)
-    outcome = model.check(budget_ms)
-    if outcome is not Outcome.UNSAT:
-        model = decided
-        outcome = model.check(max(1, int((deadline - monotonic()) * 1000)))
+
+    def left() -> int:
+        return max(1, int((deadline - monotonic()) * 1000))
+
+    seed = [label_of(i) for i in decided.session.unsat_core()]
+    facts, minimal = decided.minimal_core(seed, budget_ms=left())
+    explained = False
+    if minimal:
+        focus = frozenset(c for f in facts if f.kind == "placement" for c in f.classes)
+        model = decided.explaining(left(), focus)
+        first = [f.label for f in facts]
+        rules = [label for label, f in model.facts.items() if f.kind == "exclusion"]
+        if (
+            model.explain
+            and all(label in model.indicators for label in first)
+            and model.session.check(model.assumptions(first + rules), timeout_ms=left())
+            is Outcome.UNSAT
+        ):
+            seed = [label_of(i) for i in model.session.unsat_core()]
+            facts, minimal = model.minimal_core(seed, budget_ms=left(), kept=first)
+            explained = True
     unplaced = [p.key for c in g.pod_classes for p in c.members]
-    if outcome is not Outcome.UNSAT:
-        text = "The pods cannot all be placed; Z3 ran out of time before it could say why."
-        return SolveResult("infeasible", explanation=[text], unplaced=unplaced)
-    seed = [label_of(i) for i in model.session.unsat_core()]
-    left = max(1, int((deadline - monotonic()) * 1000))
-    facts, minimal = model.minimal_core(seed, budget_ms=left)
     return SolveResult(
         "infeasible",
-        explanation=sentences(g, facts, minimal=minimal and model.explain),
+        explanation=sentences(g, facts, minimal=minimal and explained),
         core=core_rules(facts),
         unplaced=unplaced,
     )

@@ -14,12 +14,14 @@ ones (so where two rules both rule a node out, the one kube-scheduler would repo
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from time import monotonic
 
+import z3
+
 from .encode import Encoding, Fact, Rules, filter_rank, label_of
-from .session import Outcome
+from .session import Outcome, Session
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,23 +60,66 @@ def minimal_core(enc: Encoding, *, budget_ms: int, seed: Sequence[str] | None = 
         current = [label_of(i) for i in session.unsat_core()]
     else:
         current = list(seed)
+    order = sorted(current, key=lambda label: _removal_key(enc.facts[label]))
+    ask = asking(session, enc.assumptions)
+    labels, minimal = shrink(order, ask, budget_ms=max(0, int((deadline - monotonic()) * 1000)))
+    return Core(tuple(enc.facts[label] for label in labels), minimal)
+
+
+Ask = Callable[[list[str], int], tuple[Outcome, set[str]]]
+
+
+def asking(session: Session, assumptions: Callable[[list[str]], list[z3.BoolRef]]) -> Ask:
+    """:func:`shrink`'s question for a session whose facts are assumption literals."""
+
+    def ask(trial: list[str], timeout_ms: int) -> tuple[Outcome, set[str]]:
+        outcome = session.check(assumptions(trial), timeout_ms=timeout_ms)
+        if outcome is not Outcome.UNSAT:
+            return outcome, set()
+        return outcome, {label_of(i) for i in session.unsat_core()}
+
+    return ask
+
+
+def shrink(
+    ordered: Sequence[str], ask: Ask, *, budget_ms: int, kept: Iterable[str] = ()
+) -> tuple[list[str], bool]:
+    """A minimal unsatisfiable subset of the facts ``ordered`` (unsatisfiable together), by
+    deletion in chunks: try dropping the next ``size`` undecided facts (first in the order
+    first); unsatisfiable without them, they go (with whatever else the new core leaves
+    out) and the chunk doubles; satisfiable, the chunk halves, and a single fact the answer
+    depends on is kept for good. Large cores of which little is needed take a logarithmic
+    number of checks; where everything is needed, about one check per fact, as plain
+    deletion does. ``ask(trial, timeout_ms)`` answers for a subset, with its core when
+    unsatisfiable; ``kept``: facts known to be needed, never dropped. Returns the facts kept
+    and whether they are proven minimal (False when the budget ran out or a check was
+    unknown)."""
+    deadline = monotonic() + budget_ms / 1000
+    current = list(ordered)
+    needed = set(kept)
     minimal = True
-    for fact in sorted((enc.facts[label] for label in current), key=_removal_key):
-        label = fact.label
-        if label not in current:
-            continue
+    size = max(1, len(current) // 2)
+    while True:
+        undecided = [label for label in current if label not in needed]
+        if not undecided:
+            break
         remaining_ms = int((deadline - monotonic()) * 1000)
         if remaining_ms <= 0:
             minimal = False
             break
-        trial = [other for other in current if other != label]
-        outcome = session.check(enc.assumptions(trial), timeout_ms=remaining_ms)
+        size = min(size, len(undecided))
+        dropped = set(undecided[:size])
+        trial = [label for label in current if label not in dropped]
+        outcome, core = ask(trial, remaining_ms)
         if outcome is Outcome.UNSAT:
-            used = {label_of(i) for i in session.unsat_core()}
-            current = [other for other in trial if other in used]
-        elif outcome is Outcome.UNKNOWN:
-            minimal = False
-    return Core(tuple(enc.facts[label] for label in current), minimal)
+            current = [label for label in trial if label in core]
+            size *= 2
+        elif size > 1:
+            size //= 2
+        else:
+            needed.add(undecided[0])
+            minimal = minimal and outcome is Outcome.SAT
+    return current, minimal
 
 
 # --- words ----------------------------------------------------------------------------------

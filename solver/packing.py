@@ -4,7 +4,8 @@ The counting encoding's first query (:mod:`podfit.solver.compressed`) treats the
 a class as one unit: it says how many pods of each class go to each node class, with the
 class's capacity summed over its nodes. Those counts still have to be packed into the
 actual nodes, which is bin packing; this module tries two quick greedy orders (fill one
-node before the next, biggest pods first; and one pod per node in turn). A packing it
+node before the next, biggest pods first; and one pod per node in turn), then offers the
+pods left over to the room left on every node class they may use. A packing it
 finds obeys every per-node constraint of the encoding (resources, pod slots, host ports
 and anti-affinity conflicts), so it is a placement; when both orders fail, the caller
 asks Z3 with one count per node, using the best partial packing as a hint.
@@ -71,9 +72,9 @@ def _size(g: Grouping, c: NodeClass, p: int) -> float:
     return max(shares)
 
 
-def _first_fit(bins: _Bins, demand: Mapping[int, int], order: list[int]) -> int:
+def _first_fit(bins: _Bins, demand: Mapping[int, int], order: list[int]) -> dict[int, int]:
     """Biggest classes first, each node filled before the next; returns the pods left."""
-    left = 0
+    left: dict[int, int] = {}
     for p in order:
         want = demand[p]
         for i in range(len(bins.ids)):
@@ -83,13 +84,14 @@ def _first_fit(bins: _Bins, demand: Mapping[int, int], order: list[int]) -> int:
             if k > 0:
                 bins.put(p, i, k)
                 want -= k
-        left += want
+        if want:
+            left[p] = want
     return left
 
 
-def _round_robin(bins: _Bins, demand: Mapping[int, int], order: list[int]) -> int:
+def _round_robin(bins: _Bins, demand: Mapping[int, int], order: list[int]) -> dict[int, int]:
     """Biggest classes first, one pod per node in turn; returns the pods left."""
-    left = 0
+    left: dict[int, int] = {}
     start = 0
     size = len(bins.ids)
     for p in order:
@@ -107,37 +109,61 @@ def _round_robin(bins: _Bins, demand: Mapping[int, int], order: list[int]) -> in
                     start = (i + 1) % size
             if not placed:
                 break
-        left += want
+        if want:
+            left[p] = want
     return left
+
+
+def _spill(g: Grouping, bins: Mapping[int, _Bins], left: Mapping[int, int]) -> int:
+    """Put pods the first packing left over wherever a node of a class they may use still
+    has room; returns the pods still left."""
+    still = 0
+    for p, want in left.items():
+        for c, b in bins.items():
+            if not g.allowed(p, c):
+                continue
+            for i in range(len(b.ids)):
+                if not want:
+                    break
+                k = min(want, b.room(p, i))
+                if k > 0:
+                    b.put(p, i, k)
+                    want -= k
+        still += want
+    return still
 
 
 def pack(g: Grouping, totals: Mapping[tuple[int, int], int]) -> tuple[NodeCounts, int]:
     """Pack ``totals`` ((pod class, node class) -> pods) into single nodes.
 
     Returns the per-node counts and the number of pods that did not fit (0: a complete
-    packing). For each node class the better of the two greedy orders is kept.
+    packing). For each node class the better of the two greedy orders is kept; pods that
+    still do not fit are then tried on the room left in every node class they may use.
     """
     node_index = {n.name: i for i, n in enumerate(g.nodes)}
-    counts: NodeCounts = {}
-    left = 0
+    kept: dict[int, _Bins] = {}
+    left: dict[int, int] = {}
     for c in g.node_classes:
         demand = {p.index: totals.get((p.index, c.index), 0) for p in g.pod_classes}
         demand = {p: k for p, k in demand.items() if k > 0}
-        if not demand:
-            continue
         order = sorted(demand, key=lambda p: -_size(g, c, p))
-        best: tuple[int, NodeCounts] | None = None
+        best: tuple[_Bins, dict[int, int]] | None = None
         for strategy in (_first_fit, _round_robin):
             bins = _Bins(g, c, node_index)
             missing = strategy(bins, demand, order)
-            if best is None or missing < best[0]:
-                best = (missing, bins.counts)
+            if best is None or sum(missing.values()) < sum(best[1].values()):
+                best = (bins, missing)
             if not missing:
                 break
         assert best is not None
-        left += best[0]
-        counts.update(best[1])
-    return counts, left
+        kept[c.index] = best[0]
+        for p, k in best[1].items():
+            left[p] = left.get(p, 0) + k
+    remaining = _spill(g, kept, left) if left else 0
+    counts: NodeCounts = {}
+    for b in kept.values():
+        counts.update(b.counts)
+    return counts, remaining
 
 
 __all__ = ["NodeCounts", "pack"]

@@ -139,14 +139,22 @@ def _largest_first(g: Grouping, c: NodeClass, classes: list[int]) -> list[int]:
     return sorted(classes, key=lambda p: (-share(p), p))
 
 
-def patterns_of(g: Grouping, *, every_class: bool = False) -> Shapes | None:
+def patterns_of(
+    g: Grouping, *, every_class: bool = False, focus: frozenset[int] | None = None
+) -> Shapes | None:
     """The maximal patterns of every node class over the pod classes it may take (with
-    ``every_class``, over every pod class, as explanations need); None when too many."""
+    ``every_class``, over every pod class, as explanations need), of ``focus`` only when
+    given; None when too many."""
     steps = [0]
     shapes = Shapes({}, {}, {})
     try:
         for c in g.node_classes:
-            classes = [p.index for p in g.pod_classes if every_class or g.allowed(p.index, c.index)]
+            classes = [
+                p.index
+                for p in g.pod_classes
+                if (focus is None or p.index in focus)
+                and (every_class or g.allowed(p.index, c.index))
+            ]
             if not classes:
                 continue
             filler = _Filler(g, c, _largest_first(g, c, classes), steps)
@@ -186,29 +194,27 @@ class PatternModel(FactModel):
         super().__post_init__()
         self._encode()
 
-    def explaining(self, timeout_ms: int) -> FactModel:
-        shapes = patterns_of(self.g, every_class=True)
+    def explaining(self, timeout_ms: int, focus: frozenset[int]) -> FactModel:
+        shapes = patterns_of(self.g, every_class=True, focus=focus)
         if shapes is None:
             return self  # too many mixes with every class: explain without the filters
-        return PatternModel(
-            self.g, CountingSession(timeout_ms=timeout_ms), shapes=shapes, explain=True
-        )
+        session = CountingSession(timeout_ms=timeout_ms)
+        return PatternModel(self.g, session, shapes=shapes, explain=True, focus=focus)
 
     def _encode(self) -> None:
         g, t = self.g, self.t
         for c in g.node_classes:
             for p in g.pod_classes:
-                if self.explain or g.allowed(p.index, c.index):
+                if self.placed(p.index) and (self.explain or g.allowed(p.index, c.index)):
                     var = t.var(f"n[{p.index}@{c.index}]")
                     self.n[(p.index, c.index)] = var
                     self.session.assert_raw(t.ge(var.as_ast(), 0))
                     self.session.assert_raw(t.le(var.as_ast(), p.count))
         if self.explain:
-            for (q, where), reasons in g.excluded.items():
-                for rule, detail in reasons:
-                    fact = CountFact("exclusion", rule, (q,), node_class=where, detail=detail)
-                    self.guard(fact, t.eq(self.n[(q, where)].as_ast(), 0))
+            self.guard_exclusions(lambda q, c: t.eq(self.n[(q, c)].as_ast(), 0))
         for p in g.pod_classes:
+            if not self.placed(p.index):
+                continue
             counts = [
                 v for c in g.node_classes if (v := self.n.get((p.index, c.index))) is not None
             ]

@@ -32,6 +32,7 @@ from podfit.solver.compressed import (
 )
 from podfit.solver.cuts import pair_cuts
 from podfit.solver.encode import Rules, encode
+from podfit.solver.packing import pack
 from podfit.solver.patterns import PatternModel, patterns_of
 
 HOSTNAME = "kubernetes.io/hostname"
@@ -568,3 +569,45 @@ def test_counting_and_per_pod_encodings_agree(problem: tuple[Cluster, list[Pod]]
             placement = deal(g, model.node_counts(model.session.model()))
             assert len(placement) == len(pods)
             assert replay_placement(cluster, pods, placement) == []
+
+
+# --- packing and explanations at scale ---------------------------------------------------------
+
+
+def test_pods_a_node_class_cannot_pack_spill_onto_room_elsewhere() -> None:
+    # The totals send three 3-cpu pods to the two 4-cpu nodes: only two fit there, and the
+    # third goes to the 8-cpu node, which has room beside what it was given.
+    cluster = load(node("s1"), node("s2"), node("big", cpu="8", labels={"size": "big"}))
+    batch = pods_of(*(pod(f"w{i}", "3") for i in range(4)))
+    g = grouped(cluster, batch)
+    small = next(c.index for c in g.node_classes if len(c.nodes) == 2)
+    big = next(c.index for c in g.node_classes if len(c.nodes) == 1)
+    counts, left = pack(g, {(0, small): 3, (0, big): 1})
+    assert left == 0
+    placement = deal(g, counts)
+    assert sorted(placement.values()) == ["big", "big", "s1", "s2"]
+    assert replay_placement(cluster, batch, placement) == []
+
+
+def test_an_explanation_names_only_the_pods_that_cannot_all_fit() -> None:
+    # 30 workloads fit with room to spare; one (needing ssd nodes) does not. The core keeps
+    # that workload's pods, the rule that keeps them off the other nodes and the capacity.
+    plain = [node(f"n{i}", cpu="16") for i in range(40)]
+    ssd = [node(f"ssd{i}", cpu="4", labels={"disk": "ssd"}) for i in range(3)]
+    cluster = load(*plain, *ssd)
+    manifests = [
+        pod(f"w{w}-{r}", "500m", app=f"w{w}", anti_key=HOSTNAME)
+        for w in range(30)
+        for r in range(4)
+    ]
+    manifests += [pod(f"db-{r}", "3", app="db", selector={"disk": "ssd"}) for r in range(4)]
+    batch = pods_of(*manifests)
+    result = solve_by_classes(cluster, batch, timeout_ms=20_000, force=True)
+    assert result is not None and result.status == "infeasible"
+    assert result.core == [Rules.NODE_SELECTOR, Rules.INSUFFICIENT]
+    text = " ".join(result.explanation)
+    assert "default/db-0, default/db-1, default/db-2 and default/db-3" in text
+    assert "default/w0-0" not in text
+    assert "ran out of time" not in text
+    assert "40 nodes (n0, n1" in text and "nodeSelector disk=ssd does not match" in text
+    assert "ssd0, ssd1 and ssd2 have 4 cpu free each" in text
