@@ -9,13 +9,17 @@ Scenarios (seeded):
   every node different) and replicated workloads of 8 pods, each workload with its own
   requests, a disktype nodeSelector, a toleration, and for half of them required
   anti-affinity on kubernetes.io/hostname against their own app;
-* ``random``: the README's original solve rows: every pod drawn on its own (requests,
+* ``random``: every pod drawn on its own (requests,
   nodeSelector, toleration), no anti-affinity;
 * ``shapes``: nodes of 10 shapes (labels, taints, cpu/memory) and pods of 10 shapes
   (replicas: requests, nodeSelector or node affinity, tolerations, hostname anti-affinity
   for 3 of them), filled to about 60 % of the cpu;
-* ``tight``: ``shapes`` filled to 90 %, 97 % and 103 % (infeasible) of the cpu the pods
-  can use, at 2,000 pods × 1,000 nodes;
+* ``tight``: ``shapes`` filled to 90 %, 97 %, 100 % and 103 % (infeasible) of the edge (the
+  most the per-class relaxation admits), at 2,000 pods × 1,000 nodes;
+* ``spread``: replicas with hostname anti-affinity and zone spread on the ``mixed`` nodes:
+  the per-pod encoding's scaling (the counting encoding leaves spread out);
+* ``busy``: ``mixed``'s nodes with workloads of 1-4 cpu times a load factor, at 2,000 pods ×
+  500 nodes: from packing greedily to packing only through Z3 to not fitting;
 
 Each row: the answer, the seconds the solver took (grouping included), the classes found,
 and the seconds the reference took to replay the placement (as ``podfit.api.solve`` does;
@@ -261,6 +265,44 @@ def shapes(pods: int, nodes: int, rng: random.Random) -> tuple[Cluster, list[Pod
     return _shape_nodes(nodes), _shape_pods(counts)
 
 
+@scenario
+def spread(pods: int, nodes: int, rng: random.Random) -> tuple[Cluster, list[Pod]]:
+    # Replicas with hostname anti-affinity and zone spread (simulate's benchmark workload):
+    # DoNotSchedule spread is beyond the counting encoding, so the per-pod encoding decides.
+    cluster = cluster_from_manifests([synthetic.node_manifest(i, rng) for i in range(nodes)])
+    return cluster, [pod_from_manifest(m) for m in synthetic.spread_pods(pods, apps=pods // 8)]
+
+
+def busy(pods: int, nodes: int, load: float) -> tuple[Cluster, list[Pod]]:
+    """Workloads of 8 replicas on the ``mixed`` nodes, each with 1 to 4 cpu times ``load``,
+    a disktype nodeSelector and (every other one) hostname anti-affinity: as ``load`` grows,
+    the pods stop packing greedily, then stop fitting."""
+    rng = random.Random(3)
+    cluster = cluster_from_manifests([synthetic.node_manifest(i, rng) for i in range(nodes)])
+    rng = random.Random(5)
+    out: list[Pod] = []
+    workload = 0
+    while len(out) < pods:
+        app = f"wl-{workload}"
+        cpu = int(rng.choice([1000, 2000, 3000, 4000]) * load)
+        memory = rng.choice([128, 256, 512, 1024])
+        selector = {"disktype": rng.choice(["ssd", "hdd"])}
+        tolerations = [{"key": "dedicated-0", "operator": "Exists"}]
+        for r in range(min(8, pods - len(out))):
+            m = _pod(
+                f"{app}-{r}",
+                app,
+                cpu,
+                memory,
+                selector=selector,
+                tolerations=tolerations,
+                anti=workload % 2 == 0,
+            )
+            out.append(pod_from_manifest(m))
+        workload += 1
+    return cluster, out
+
+
 def _relaxation_holds(cluster: Cluster, batch: list[Pod]) -> bool:
     """Whether the counting encoding's per-class query (a relaxation) is satisfiable."""
     from podfit.solver.classes import Unsupported, group
@@ -332,16 +374,19 @@ def run(
 
 
 SIZES = {
-    "mixed": [(50, 25), (200, 100), (500, 250), (1000, 500), (2000, 1000)],
-    "random": [(50, 25), (200, 100), (500, 250), (1000, 500)],
+    "mixed": [(200, 100), (500, 250), (1000, 500), (2000, 1000), (5000, 2500), (10000, 5000)],
+    "random": [(50, 25), (200, 100), (500, 250), (1000, 500), (5000, 2500)],
     "shapes": [(200, 100), (500, 250), (1000, 500), (2000, 1000), (5000, 2500), (10000, 5000)],
+    "spread": [(50, 25), (200, 100), (500, 250), (1000, 500)],
 }
 QUICK = {
-    "mixed": [(50, 25), (200, 100)],
+    "mixed": [(200, 100)],
     "random": [(200, 100)],
     "shapes": [(200, 100), (2000, 1000)],
+    "spread": [(200, 100)],
 }
 TIGHT_LOADS = [0.9, 0.97, 1.0, 1.03]
+BUSY_LOADS = [1.0, 1.4, 1.65, 1.8]
 # Placements of batches up to this size are replayed through the reference (--replay-max).
 REPLAY_MAX = [2500]
 
@@ -357,11 +402,41 @@ def _sizes(text: str) -> list[tuple[int, int]]:
         raise argparse.ArgumentTypeError(message) from None
 
 
+def table(
+    *,
+    quick: bool = False,
+    only: list[str] | None = None,
+    sizes: list[tuple[int, int]] | None = None,
+    timeout_s: float = 60.0,
+) -> list[tuple[str, str]]:
+    """Run the scenarios; the rows of the README's table."""
+    rows = []
+    for name, build in SCENARIOS.items():
+        if only and name not in only:
+            continue
+        for pods, nodes in sizes or (QUICK if quick else SIZES)[name]:
+            cluster, batch = build(pods, nodes, random.Random(3))
+            rows.append(run(name, pods, nodes, cluster, batch, timeout_s))
+    if not only or "tight" in only:
+        pods, nodes = (2000, 1000) if not quick else (500, 250)
+        edge = edge_factor(pods, nodes)
+        for load in TIGHT_LOADS:
+            cluster, batch = tight_case(load, pods, nodes, edge)
+            label = f"tight {load:.0%} of the edge"
+            rows.append(run(label, len(batch), nodes, cluster, batch, timeout_s))
+    if not only or "busy" in only:
+        pods, nodes = (2000, 500) if not quick else (400, 100)
+        for load in BUSY_LOADS:
+            cluster, batch = busy(pods, nodes, load)
+            rows.append(run(f"busy x{load}", pods, nodes, cluster, batch, timeout_s))
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
     parser.add_argument(
-        "--only", action="append", choices=[*SCENARIOS, "tight"], help="run only these"
+        "--only", action="append", choices=[*SCENARIOS, "tight", "busy"], help="run only these"
     )
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per solve")
     parser.add_argument("--sizes", type=_sizes, help="pods x nodes to run, e.g. 200x100")
@@ -381,21 +456,7 @@ def main() -> None:
         import podfit.solver.compressed as compressed
 
         compressed.MIN_PAIRS = sys.maxsize
-    rows = []
-    for name, build in SCENARIOS.items():
-        if args.only and name not in args.only:
-            continue
-        sizes = args.sizes or (QUICK if args.quick else SIZES)[name]
-        for pods, nodes in sizes:
-            cluster, batch = build(pods, nodes, random.Random(3))
-            rows.append(run(name, pods, nodes, cluster, batch, args.timeout))
-    if not args.only or "tight" in args.only:
-        pods, nodes = (2000, 1000) if not args.quick else (500, 250)
-        edge = edge_factor(pods, nodes)
-        for load in TIGHT_LOADS:
-            cluster, batch = tight_case(load, pods, nodes, edge)
-            label = f"tight {load:.0%} of the edge"
-            rows.append(run(label, len(batch), nodes, cluster, batch, args.timeout))
+    rows = table(quick=args.quick, only=args.only, sizes=args.sizes, timeout_s=args.timeout)
     print("\n| scenario | figure |\n|---|---|")
     for label, figure in rows:
         print(f"| {label} | {figure} |")

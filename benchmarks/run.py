@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import random
 import resource
 import statistics
 import sys
@@ -82,43 +81,6 @@ def explain_scaling(quick: bool) -> list[Row]:
     return rows
 
 
-def spread_pods(count: int, apps: int = 100) -> list[dict[str, object]]:
-    """Replicas of ``apps`` apps: hostname anti-affinity within an app, zone spread."""
-    out: list[dict[str, object]] = []
-    for i in range(count):
-        app = f"svc-{i % apps}"
-        selector = {"matchLabels": {"app": app}}
-        out.append(
-            {
-                "apiVersion": "v1",
-                "kind": "Pod",
-                "metadata": {"name": f"pending-{i}", "namespace": "bench", "labels": {"app": app}},
-                "spec": {
-                    "containers": [
-                        {"name": "c", "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}}}
-                    ],
-                    "tolerations": [{"operator": "Exists"}],
-                    "affinity": {
-                        "podAntiAffinity": {
-                            "requiredDuringSchedulingIgnoredDuringExecution": [
-                                {"topologyKey": "kubernetes.io/hostname", "labelSelector": selector}
-                            ]
-                        }
-                    },
-                    "topologySpreadConstraints": [
-                        {
-                            "maxSkew": 1,
-                            "topologyKey": "topology.kubernetes.io/zone",
-                            "whenUnsatisfiable": "DoNotSchedule",
-                            "labelSelector": selector,
-                        }
-                    ],
-                },
-            }
-        )
-    return out
-
-
 # Running pods for simulate_spread (--simulate-running); spread over the 500 nodes.
 SIMULATE_RUNNING = [5000]
 SIMULATE_NODES = 500
@@ -138,7 +100,7 @@ def simulate_spread(quick: bool) -> list[Row]:
         cluster = cluster_from_manifests(
             synthetic.cluster_manifests(SIMULATE_NODES, pods_per_node=per_node)
         )
-        pods = [pod_from_manifest(m) for m in spread_pods(pending)]
+        pods = [pod_from_manifest(m) for m in synthetic.spread_pods(pending)]
         # simulate works on a copy of the cluster and builds its snapshot first: time that
         # on its own to tell the per-pod cost from the per-cluster one.
         gc.collect()
@@ -178,32 +140,10 @@ def simulate_spread(quick: bool) -> list[Row]:
 
 @scenario
 def solver_scale(quick: bool) -> list[Row]:
-    """Z3: pending pods x nodes with taints, selectors and resources."""
-    from podfit.solver import solve
+    """Z3 `solve`: pending pods x nodes (benchmarks/bench_solver_scale.py, its default rows)."""
+    import bench_solver_scale
 
-    rows: list[Row] = []
-    sizes = [(50, 25), (200, 100)] if quick else [(50, 25), (200, 100), (500, 250)]
-    for pods_n, nodes_n in sizes:
-        rng = random.Random(3)
-        manifests = [synthetic.node_manifest(i, rng) for i in range(nodes_n)]
-        cluster = cluster_from_manifests(manifests)
-        pods = []
-        for i in range(pods_n):
-            m = synthetic.pod_manifest(f"p-{i}", rng)
-            m["spec"]["nodeSelector"] = {"disktype": rng.choice(["ssd", "hdd"])}
-            m["spec"]["tolerations"] = [{"key": "dedicated-0", "operator": "Exists"}]
-            pods.append(pod_from_manifest(m))
-        start = time.perf_counter()
-        result = solve(cluster, pods, timeout_ms=60_000)
-        took = time.perf_counter() - start
-        print(f"solve {pods_n} pods x {nodes_n} nodes: {result.status} in {took:.1f} s")
-        rows.append(
-            (
-                f"solve {pods_n} pods x {nodes_n} nodes (taints, selectors, resources)",
-                f"{result.status} in {took:.1f} s",
-            )
-        )
-    return rows
+    return bench_solver_scale.table(quick=quick)
 
 
 def _counts(text: str) -> list[int]:

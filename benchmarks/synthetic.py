@@ -106,3 +106,40 @@ def pending_pod(seed: int = 7) -> dict[str, Any]:
         {"key": "dedicated-1", "operator": "Equal", "value": "a"},
     ]
     return pod
+
+
+def spread_pods(count: int, apps: int = 100) -> list[dict[str, object]]:
+    """Replicas of ``apps`` apps: hostname anti-affinity within an app, zone spread."""
+    out: list[dict[str, object]] = []
+    for i in range(count):
+        app = f"svc-{i % apps}"
+        selector = {"matchLabels": {"app": app}}
+        out.append(
+            {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {"name": f"pending-{i}", "namespace": "bench", "labels": {"app": app}},
+                "spec": {
+                    "containers": [
+                        {"name": "c", "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}}}
+                    ],
+                    "tolerations": [{"operator": "Exists"}],
+                    "affinity": {
+                        "podAntiAffinity": {
+                            "requiredDuringSchedulingIgnoredDuringExecution": [
+                                {"topologyKey": "kubernetes.io/hostname", "labelSelector": selector}
+                            ]
+                        }
+                    },
+                    "topologySpreadConstraints": [
+                        {
+                            "maxSkew": 1,
+                            "topologyKey": "topology.kubernetes.io/zone",
+                            "whenUnsatisfiable": "DoNotSchedule",
+                            "labelSelector": selector,
+                        }
+                    ],
+                },
+            }
+        )
+    return out

@@ -174,22 +174,28 @@ def solve(
 def replay_placement(cluster: Cluster, pods: list[Pod], placement: Mapping[str, str]) -> list[str]:
     """Bind the placement, then check every placed pod against the reference's filters with
     all the others in place. Returns the violations (empty when the placement is valid)."""
-    from podfit.reference.framework import bind, evict, run_cycle, snapshot_of
+    from podfit.reference.framework import bind, evict, filter_one, snapshot_of
     from podfit.reference.profile import default_profile
 
     profile = default_profile()
     work = cluster.copy()
-    placed = [p for p in pods if p.key in placement]
-    for pod in placed:
-        bind(work, pod, placement[pod.key])
     problems = []
+    placed = []
+    for pod in pods:
+        node = placement.get(pod.key)
+        if node is None:
+            continue
+        if node not in work.nodes:
+            problems.append(f"{pod.key} on {node}: node {node!r} not found")
+            continue
+        placed.append(pod)
+        bind(work, pod, node)
     for pod in placed:
         node = placement[pod.key]
         evict(work, work.pods[pod.key])
-        status = run_cycle(profile, snapshot_of(work), pod).statuses.get(node)
-        if status is None or not status.is_success:
-            reasons = "; ".join(status.reasons) if status is not None else "unknown node"
-            problems.append(f"{pod.key} on {node}: {reasons}")
+        status = filter_one(profile, snapshot_of(work), pod, node)
+        if not status.is_success:
+            problems.append(f"{pod.key} on {node}: {'; '.join(status.reasons)}")
         bind(work, pod, node)
     return problems
 

@@ -337,6 +337,31 @@ def run_cycle(
     return result
 
 
+def filter_one(profile: Profile, snapshot: Snapshot, pod: Pod, node_name: str) -> Status:
+    """The filters' verdict for ``pod`` on one node: PreFilter, then each Filter on that node
+    only (what a full cycle records for it, without filtering the others or scoring)."""
+    info = PodInfo.of(pod)
+    state = CycleState()
+    active: list[Plugin] = []
+    for plugin in profile.filter_plugins:
+        status = plugin.pre_filter(state, info, snapshot)
+        if status is None or status.is_success:
+            active.append(plugin)
+        elif status.code is not Code.SKIP:
+            return status.with_plugin(plugin.name)
+    allowed = state.get("__node_subset__")
+    if allowed is not None and node_name not in allowed:
+        return allowed_status(state)
+    node = snapshot.nodes.get(node_name)
+    if node is None:
+        return Status(Code.UNSCHEDULABLE_AND_UNRESOLVABLE, (f"node {node_name!r} not found",))
+    for plugin in active:
+        rejected = plugin.filter(state, info, node)
+        if rejected is not None and rejected.code is not Code.SUCCESS:
+            return rejected.with_plugin(plugin.name)
+    return SUCCESS
+
+
 def allowed_status(state: CycleState) -> Status:
     """Status of a node that a PreFilter result (a node-name subset) left out."""
     plugins = state.get("__node_subset_plugins__", [])

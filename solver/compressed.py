@@ -22,8 +22,10 @@ host ports) among pending pods: at most one of a class per node, two classes nev
 node.
 
 :func:`solve_by_classes` asks the per-class query first; a satisfiable answer is packed
-into nodes greedily (:mod:`podfit.solver.packing`); if that fails, the per-node query
-decides, with the greedy packing as Z3's starting point. Answers are the solver's usual
+into nodes greedily (:mod:`podfit.solver.packing`); if that fails, an exact query decides:
+per node class over the ways to fill one node (:mod:`podfit.solver.patterns`) when they
+are few, else per node, with the greedy packing as Z3's starting point. An unsatisfiable
+answer is explained in two steps (see :func:`_infeasible`). Answers are the solver's usual
 ones: "feasible" with a placement (pods of a class dealt to nodes by the counts),
 "infeasible" with a minimal core of facts in sentences, or "unknown" when the time limit
 runs out — never "infeasible" for a timeout.
