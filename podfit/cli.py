@@ -276,7 +276,8 @@ def simulate_text(d: dict[str, Any]) -> str:
     type=float,
     default=10.0,
     show_default=True,
-    help="Seconds per solver query; when it runs out the answer is 'unknown'.",
+    help="Seconds per solver query; when it runs out the answer is 'unknown'. Shrinking an "
+    "explanation gets as long again.",
 )
 @memory_option
 @click.option("--bindings", is_flag=True, help="Print the placement as kind: Binding manifests.")

@@ -57,6 +57,7 @@ class Session:
         self.timeout_ms = timeout_ms
         self.optimize = optimize
         self._engine: Any = z3.Optimize(ctx=self.ctx) if optimize else z3.Solver(ctx=self.ctx)
+        self._bool_sort = z3.BoolSort(self.ctx)  # kept: its reference keeps the AST alive
         self._last: Outcome | None = None
         self.reason_unknown = ""
         self.queries = 0
@@ -64,8 +65,11 @@ class Session:
     # --- building terms ------------------------------------------------------------------
 
     def var(self, name: str) -> z3.BoolRef:
-        """A fresh Bool in this session's context."""
-        return z3.Bool(name, self.ctx)
+        """A fresh Bool in this session's context (straight through the C API: a batch
+        makes one per (pod, node), and ``z3.Bool`` rebuilds the sort every time)."""
+        ref = self.ctx.ref()
+        symbol = z3core.Z3_mk_string_symbol(ref, name)
+        return z3.BoolRef(z3core.Z3_mk_const(ref, symbol, self._bool_sort.ast), self.ctx)
 
     def true(self) -> z3.BoolRef:
         return z3.BoolVal(True, self.ctx)
