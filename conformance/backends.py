@@ -6,8 +6,8 @@ defines. A backend supports the case kinds it has a function for.
 
 The solver answers one question of a ``schedule`` case, the feasible node set (it has no
 per-node statuses, scores or messages, and runs the default profile only), so it runs the
-schedule examples whose ``expect`` names nothing but ``feasible`` and that give no
-scheduler ``config``.
+schedule examples whose ``expect`` names ``feasible`` and that give no scheduler
+``config``, and is checked on that key alone.
 """
 
 from __future__ import annotations
@@ -54,6 +54,9 @@ class CaseBackend:
     def run(self, example: Example) -> Mapping[str, Any]:
         return self.runners[example.case](example.given)
 
+    def checked(self, example: Example) -> Mapping[str, Any]:
+        return example.expect
+
 
 def reference_backend() -> Backend:
     from .reference_cases import RUNNERS
@@ -86,7 +89,10 @@ class SolverBackend(CaseBackend):
         spec = example.given.get("pod", {}).get("spec", {})
         if spec.get("schedulerName", "default-scheduler") != "default-scheduler":
             return False  # another scheduler's pod: the default profile never sees it
-        return bool(example.expect) and set(example.expect) <= SOLVER_SCHEDULE_KEYS
+        return bool(set(example.expect) & SOLVER_SCHEDULE_KEYS)
+
+    def checked(self, example: Example) -> Mapping[str, Any]:
+        return {k: v for k, v in example.expect.items() if k in SOLVER_SCHEDULE_KEYS}
 
 
 def solver_backend() -> Backend:
