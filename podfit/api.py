@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from podfit.cluster import Cluster
@@ -47,6 +47,7 @@ __all__ = [
     "replay_placement",
     "simulate",
     "solve",
+    "solve_each",
     "to_manifest",
     "whatif",
 ]
@@ -169,6 +170,42 @@ def solve(
                 + "; ".join(problems)
             )
     return result
+
+
+def solve_each(
+    cluster: Cluster, pods: Sequence[Pod], *, timeout_ms: int = 10000
+) -> dict[str, SolveResult]:
+    """For each pod on its own: can it run anywhere in the cluster as it is? Pod key ->
+    the solver's answer: "feasible" with one node it fits, "infeasible" with why it fits on
+    no node, or "unknown". Both oracles are held to each other: a node the solver names is
+    replayed through the reference filters, and a pod the solver proves runs nowhere must
+    be one the reference finds no node for (a disagreement raises ``AssertionError``)."""
+    from podfit.defaults import resolve_priority
+    from podfit.reference.framework import run_cycle, snapshot_of
+    from podfit.reference.profile import default_profile
+    from podfit.solver import solve as run
+
+    if timeout_ms <= 0:
+        raise UsageError(f"--timeout must be positive, got {timeout_ms} ms")
+    out: dict[str, SolveResult] = {}
+    for pod in pods:
+        admitted = resolve_priority(pod, cluster.priority_classes)
+        result = run(cluster, [admitted], timeout_ms=timeout_ms)
+        if result.status == "feasible":
+            problems = replay_placement(cluster, [admitted], result.placement)
+            if problems:
+                raise AssertionError(
+                    "the solver's node does not replay through the reference: " + problems[0]
+                )
+        elif result.status == "infeasible":
+            fits = run_cycle(default_profile(), snapshot_of(cluster), admitted).feasible
+            if fits:
+                raise AssertionError(
+                    f"the solver says {pod.key} runs nowhere; the reference fits it on "
+                    + ", ".join(fits)
+                )
+        out[pod.key] = result
+    return out
 
 
 def replay_placement(cluster: Cluster, pods: list[Pod], placement: Mapping[str, str]) -> list[str]:

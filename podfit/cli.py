@@ -271,6 +271,11 @@ def simulate_text(d: dict[str, Any]) -> str:
     help="Place as many pods as possible, higher priorities first.",
 )
 @click.option(
+    "--each",
+    is_flag=True,
+    help="Ask for each pod on its own whether it can run anywhere in the cluster at all.",
+)
+@click.option(
     "--timeout",
     "timeout_s",
     type=float,
@@ -290,6 +295,7 @@ def solve(
     shape_path: str | None,
     max_new_nodes: int,
     maximize_placed: bool,
+    each: bool,
     timeout_s: float,
     memory_mb: int | None,
     bindings: bool,
@@ -306,6 +312,17 @@ def solve(
 
     if timeout_s <= 0:
         raise PodfitError(f"--timeout must be positive, got {timeout_s}")
+    if each:
+        others = {
+            "--minimize": minimize,
+            "--add-node-shape": shape_path,
+            "--maximize-placed": maximize_placed,
+            "--bindings": bindings,
+            "--html": html_path,
+        }
+        clash = [name for name, value in others.items() if value]
+        if clash:
+            raise PodfitError(f"--each asks about each pod alone; it does not go with {clash[0]}")
     cluster = podfit.load(*files)
     pods = podfit.load_pods(pods_path) if pods_path else cluster.pending_pods()
     shape = None
@@ -318,6 +335,9 @@ def solve(
     from podfit.solver.session import set_memory_limit
 
     set_memory_limit(memory_mb)
+    if each:
+        _solve_each(cluster, pods, timeout_s, memory_mb, output)
+        return
     with Working(f"solving {len(pods)} pods on {len(cluster.nodes)} nodes"):
         result = podfit.solve(
             cluster,
@@ -355,6 +375,59 @@ def solve(
         sys.exit(2)
     if result.status == "infeasible" or result.unplaced:
         raise Finding()
+
+
+def _solve_each(
+    cluster: Cluster, pods: Sequence[Pod], timeout_s: float, memory_mb: int | None, output: str
+) -> None:
+    """``solve --each``: exit 1 when a pod can run nowhere, 2 when one is undecided."""
+    import podfit
+    from podfit.progress import Working
+
+    with Working(f"asking about {len(pods)} pods one at a time"):
+        answers = podfit.solve_each(cluster, pods, timeout_ms=int(timeout_s * 1000))
+    statuses = {r.status for r in answers.values()}
+    overall = next((s for s in ("unknown", "infeasible") if s in statuses), "feasible")
+    d = {
+        "status": overall,
+        "pods": [
+            {
+                "pod": key,
+                "status": r.status,
+                "node": next(iter(r.placement.values()), None),
+                "explanation": r.explanation,
+                "core": r.core,
+            }
+            for key, r in answers.items()
+        ],
+    }
+    emit(d, output, solve_each_text)
+    if overall == "unknown":
+        why = (
+            f"ran out of memory ({memory_mb} MB; raise --memory)"
+            if any("out of memory" in line for r in answers.values() for line in r.explanation)
+            else f"could not decide within {timeout_s:g} s (raise --timeout)"
+        )
+        click.echo(f"podfit: error: the solver {why}: some answers are unknown", err=True)
+        sys.exit(2)
+    if overall == "infeasible":
+        raise Finding()
+
+
+def solve_each_text(d: dict[str, Any]) -> str:
+    lines = ["solver: each pod on its own"]
+    for p in d["pods"]:
+        if p["status"] == "feasible":
+            lines.append(f"  {p['pod']}: can run (on {p['node']}, for one)")
+        elif p["status"] == "infeasible":
+            lines.append(f"  {p['pod']}: can run nowhere")
+            lines += [f"    {line}" for line in p["explanation"]]
+            if p["core"]:
+                lines.append("    rules: " + ", ".join(p["core"]))
+        else:
+            lines.append(f"  {p['pod']}: unknown")
+            lines += [f"    {line}" for line in p["explanation"]]
+    return "\n".join(lines)
 
 
 def _solve_page(cluster: Cluster, pods: Sequence[Pod], d: dict[str, Any]) -> dict[str, Any]:
