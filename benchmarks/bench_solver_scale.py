@@ -16,8 +16,9 @@ Scenarios (seeded):
   for 3 of them), filled to about 60 % of the cpu;
 * ``tight``: ``shapes`` filled to 90 %, 97 %, 100 % and 103 % (infeasible) of the edge (the
   most the per-class relaxation admits), at 2,000 pods × 1,000 nodes;
-* ``spread``: replicas with hostname anti-affinity and zone spread on the ``mixed`` nodes:
-  the per-pod encoding's scaling (the counting encoding leaves spread out);
+* ``spread``: replicas with hostname anti-affinity and zone spread on the ``mixed`` nodes;
+* ``hostspread``: the same replicas spread over kubernetes.io/hostname: every node its own
+  domain, so the per-pod encoding decides (its scaling);
 * ``busy``: ``mixed``'s nodes with workloads of 1-4 cpu times a load factor, at 2,000 pods ×
   500 nodes: from packing greedily to packing only through Z3 to not fitting;
 
@@ -267,10 +268,22 @@ def shapes(pods: int, nodes: int, rng: random.Random) -> tuple[Cluster, list[Pod
 
 @scenario
 def spread(pods: int, nodes: int, rng: random.Random) -> tuple[Cluster, list[Pod]]:
-    # Replicas with hostname anti-affinity and zone spread (simulate's benchmark workload):
-    # DoNotSchedule spread is beyond the counting encoding, so the per-pod encoding decides.
+    # Replicas with hostname anti-affinity and zone spread (simulate's benchmark workload).
     cluster = cluster_from_manifests([synthetic.node_manifest(i, rng) for i in range(nodes)])
     return cluster, [pod_from_manifest(m) for m in synthetic.spread_pods(pods, apps=pods // 8)]
+
+
+@scenario
+def hostspread(pods: int, nodes: int, rng: random.Random) -> tuple[Cluster, list[Pod]]:
+    # The same replicas spread over kubernetes.io/hostname instead (no anti-affinity): every
+    # node is its own domain, so the per-pod encoding decides.
+    cluster = cluster_from_manifests([synthetic.node_manifest(i, rng) for i in range(nodes)])
+    manifests = synthetic.spread_pods(pods, apps=pods // 8)
+    for m in manifests:
+        spec: Any = m["spec"]
+        spec["topologySpreadConstraints"][0]["topologyKey"] = HOSTNAME
+        del spec["affinity"]
+    return cluster, [pod_from_manifest(m) for m in manifests]
 
 
 def busy(pods: int, nodes: int, load: float) -> tuple[Cluster, list[Pod]]:
@@ -377,13 +390,15 @@ SIZES = {
     "mixed": [(200, 100), (500, 250), (1000, 500), (2000, 1000), (5000, 2500), (10000, 5000)],
     "random": [(50, 25), (200, 100), (500, 250), (1000, 500), (5000, 2500)],
     "shapes": [(200, 100), (500, 250), (1000, 500), (2000, 1000), (5000, 2500), (10000, 5000)],
-    "spread": [(50, 25), (200, 100), (500, 250), (1000, 500)],
+    "spread": [(200, 100), (1000, 500), (2000, 1000), (5000, 2500)],
+    "hostspread": [(50, 25), (200, 100), (500, 250), (1000, 500)],
 }
 QUICK = {
     "mixed": [(200, 100)],
     "random": [(200, 100)],
     "shapes": [(200, 100), (2000, 1000)],
     "spread": [(200, 100)],
+    "hostspread": [(200, 100)],
 }
 TIGHT_LOADS = [0.9, 0.97, 1.0, 1.03]
 BUSY_LOADS = [1.0, 1.4, 1.65, 1.8]

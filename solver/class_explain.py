@@ -193,6 +193,17 @@ def _packing(w: _Words, facts: Sequence[CountFact]) -> list[str]:
     return out
 
 
+def _spread(w: _Words, facts: Sequence[CountFact]) -> list[str]:
+    out = []
+    for f in facts:
+        rules = ", ".join((f.rule, *f.related))
+        out.append(
+            f"{w.pods(list(f.classes))} must keep their topology spread over {f.key} "
+            f"({f.detail}) ({rules})."
+        )
+    return out
+
+
 def sentences(g: Grouping, facts: Sequence[CountFact], *, minimal: bool) -> list[str]:
     """The core in words: one sentence per reason, then the conclusion."""
     w = _Words(g, facts)
@@ -207,6 +218,7 @@ def sentences(g: Grouping, facts: Sequence[CountFact], *, minimal: bool) -> list
     out += _slots(w, by_kind.get("pod-count", []))
     out += _capacity(w, by_kind.get("capacity", []))
     out += _packing(w, by_kind.get("packing", []))
+    out += _spread(w, by_kind.get("spread", []))
     pods = w.count(w.placed)
     names = w.pods(w.placed)
     if pods == 1:

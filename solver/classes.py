@@ -17,11 +17,14 @@ that can reject a placement, so the grouping is by what the rules read:
 
 Batches the counting encoding does not cover are reported as :class:`Unsupported` with the
 reason, and the per-pod encoding (:mod:`podfit.solver.encode`) takes them: required pod
-affinity, DoNotSchedule topology spread, and anti-affinity among pending pods on a key
-whose values are shared by several nodes (a zone, say). Anti-affinity among pending pods
-on a key each node has its own value of (``kubernetes.io/hostname``) is "at most one per
-node" within a class and "not both on one node" between classes; anti-affinity against
-running pods, in either direction, on any key, is a fixed exclusion.
+affinity, and anti-affinity among pending pods on a key whose values are shared by several
+nodes (a zone, say). DoNotSchedule topology spread is covered
+(:mod:`podfit.solver.class_spread`): with it in play pods are also grouped by namespace,
+labels and constraints, and nodes split by their value of every spread key.
+Anti-affinity among pending pods on a key each node has its own value of
+(``kubernetes.io/hostname``) is "at most one per node" within a class and "not both on one
+node" between classes; anti-affinity against running pods, in either direction, on any
+key, is a fixed exclusion.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from dataclasses import dataclass, field
 from podfit.cluster import Cluster
 from podfit.model import Node, NodeSelector, Pod, Toleration
 
+from .class_spread import SpreadRule, spread_keys, spread_rule
 from .encode import (
     STATIC_CHECKS,
     HostPort,
@@ -128,6 +132,13 @@ class Grouping:
     # The resources some pending pod requests (> 0), sorted.
     resources: list[str]
     nodes: list[NodeState] = field(default_factory=list)
+    spread: list[SpreadRule] = field(default_factory=list)
+    # A spread key every node has its own value of (hostname): each node is a domain.
+    spread_per_node: bool = False
+
+    def spread_classes(self) -> set[int]:
+        """Pod classes whose counts per node class a spread rule reads."""
+        return {p for r in self.spread for p in (r.pod_class, *r.counted)}
 
     def allowed(self, p: int, c: int) -> bool:
         return (p, c) not in self.excluded
@@ -150,7 +161,7 @@ def _node_affinity(pod: Pod) -> NodeSelector | None:
 
 
 def _pod_signature(
-    p: PendingPod, terms: tuple[PodTerm, ...], anti_in_play: bool
+    p: PendingPod, terms: tuple[PodTerm, ...], anti_in_play: bool, spread_in_play: bool
 ) -> tuple[object, ...]:
     pod = p.pod
     tolerations: tuple[Toleration, ...] = pod.tolerations
@@ -162,19 +173,19 @@ def _pod_signature(
         tuple(sorted(pod.node_selector.items())),
         _node_affinity(pod),
     )
-    if not anti_in_play:
+    if not (anti_in_play or spread_in_play):
         return base
     return (
         *base,
         pod.namespace,
         tuple(sorted(pod.labels.items())),
         tuple(t.signature for t in terms),
+        pod.is_terminating,
+        repr(hard_constraints(pod)),
     )
 
 
 def _unsupported_pod(pod: Pod) -> str | None:
-    if hard_constraints(pod):
-        return f"{pod.key} has a DoNotSchedule topology spread constraint"
     affinity, _ = required_terms(pod)
     if affinity:
         return f"{pod.key} has required pod affinity"
@@ -383,18 +394,20 @@ def group(cluster: Cluster, pods: Sequence[Pod]) -> Grouping | Unsupported:
     anti_in_play = any(terms.values()) or any(
         e.affinity is not None and required_terms(e)[1] for n in nodes for e in n.pods
     )
+    split_keys = spread_keys(pods)
+    per_node = _per_node_keys(nodes)
     members: dict[tuple[object, ...], list[Pod]] = {}
     firsts: dict[tuple[object, ...], PendingPod] = {}
     for pod in pods:
         pending = PendingPod(pod, pod_requests(pod), host_ports(pod))
-        sig = _pod_signature(pending, terms[pod.key], anti_in_play)
+        sig = _pod_signature(pending, terms[pod.key], anti_in_play, bool(split_keys))
         members.setdefault(sig, []).append(pod)
         firsts.setdefault(sig, pending)
     pod_classes = [
         PodClass(i, tuple(group_), firsts[sig].requests, firsts[sig].ports, terms[group_[0].key])
         for i, (sig, group_) in enumerate(members.items())
     ]
-    conflicts = _conflicts(pod_classes, _per_node_keys(nodes), ns)
+    conflicts = _conflicts(pod_classes, per_node, ns)
     if isinstance(conflicts, Unsupported):
         return conflicts
     conflict_keys = sorted({k.key for k in conflicts if k.key})
@@ -415,6 +428,7 @@ def group(cluster: Cluster, pods: Sequence[Pod]) -> Grouping | Unsupported:
             tuple(n.free(r) for r in resources),
             n.allowed_pods - n.pod_count,
             tuple(k in n.node.labels for k in conflict_keys),
+            tuple(n.node.labels.get(k) for k in split_keys),
         )
         by_sig.setdefault(sig, []).append(i)
     node_classes: list[NodeClass] = []
@@ -433,7 +447,42 @@ def group(cluster: Cluster, pods: Sequence[Pod]) -> Grouping | Unsupported:
         for p, reasons in enumerate(columns[indexes[0]]):
             if reasons:
                 excluded[(p, index)] = reasons
-    return Grouping(pod_classes, node_classes, excluded, conflicts, resources, nodes)
+    spread = _spread_rules(pod_classes, node_classes, excluded) if split_keys else []
+    return Grouping(
+        pod_classes,
+        node_classes,
+        excluded,
+        conflicts,
+        resources,
+        nodes,
+        spread,
+        spread_per_node=any(k in per_node for k in split_keys),
+    )
+
+
+def _spread_rules(
+    pods: Sequence[PodClass],
+    node_classes: Sequence[NodeClass],
+    excluded: dict[tuple[int, int], Exclusions],
+) -> list[SpreadRule]:
+    """Each pod class's DoNotSchedule constraints as rules on counts; node classes without a
+    constraint's key become exclusions (missing-topology-key), as in the per-pod encoding."""
+    out: list[SpreadRule] = []
+    representatives = [c.pod for c in pods]
+    nodes = [c.nodes for c in node_classes]
+    for c in pods:
+        pending = PendingPod(c.pod, c.requests, c.ports)
+        for constraint in hard_constraints(c.pod):
+            key = constraint.topology_key
+            detail = f"no label {key}, which its topology spread constraint needs"
+            for n in node_classes:
+                if key not in n.nodes[0].node.labels:
+                    reasons = excluded.get((c.index, n.index), ())
+                    excluded[(c.index, n.index)] = (*reasons, (Rules.SPREAD_MISSING_KEY, detail))
+            rule = spread_rule(c.index, pending, constraint, representatives, nodes)
+            if rule is not None:
+                out.append(rule)
+    return out
 
 
 __all__ = [

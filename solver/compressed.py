@@ -19,7 +19,8 @@ a static filter (taints, cordon, nodeSelector, node affinity, spec.nodeName, hel
 ports, anti-affinity with running pods); per unit and resource, the requests fit what is
 free; per unit, the pods fit the free pod slots; anti-affinity on a hostname-like key (and
 host ports) among pending pods: at most one of a class per node, two classes never on one
-node.
+node; DoNotSchedule topology spread on the counts per domain
+(:mod:`podfit.solver.class_spread`).
 
 :func:`solve_by_classes` asks the per-class query first; a satisfiable answer is packed
 into nodes greedily (:mod:`podfit.solver.packing`); if that fails, an exact query decides:
@@ -45,6 +46,7 @@ from podfit.cluster import Cluster
 from podfit.model import Pod
 
 from .api import SolveResult
+from .class_spread import ClassVars, spread_constraint
 from .classes import Conflict, Grouping, NodeClass, Unsupported, group
 from .cuts import pair_cuts
 from .encode import NodeState, Rules, filter_rank, label_of, resource_rule
@@ -52,7 +54,9 @@ from .explain import asking, shrink
 from .packing import NodeCounts, pack
 from .session import Outcome, Session
 
-FactKind = Literal["placement", "exclusion", "capacity", "pod-count", "conflict", "packing"]
+FactKind = Literal[
+    "placement", "exclusion", "capacity", "pod-count", "conflict", "packing", "spread"
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,6 +265,22 @@ class FactModel:
             fact = CountFact("exclusion", rule, where=tuple(where))
             self.guard(fact, self.t.all([none_there(q, c) for q, c, _ in where]))
 
+    def guard_spread(self, class_vars: ClassVars) -> None:
+        """Each DoNotSchedule spread rule of a placed pod class, as one fact
+        (:mod:`podfit.solver.class_spread`)."""
+        for i, r in enumerate(self.g.spread):
+            if not self.placed(r.pod_class):
+                continue
+            fact = CountFact(
+                "spread",
+                r.rule,
+                (r.pod_class,),
+                key=r.key,
+                detail=r.detail,
+                related=r.related,
+            )
+            self.guard(fact, spread_constraint(self.t, r, class_vars, f"min[{i}]"))
+
     def assumptions(self, labels: Iterable[str] | None = None) -> list[z3.BoolRef]:
         chosen = self.indicators.keys() if labels is None else labels
         return [self.indicators[label] for label in chosen]
@@ -349,6 +369,9 @@ class CountModel(FactModel):
             if self.require_all:
                 fact = CountFact("placement", Rules.PLACEMENT, (p.index,))
                 self.guard(fact, t.eq(total, p.count))
+        self.guard_spread(
+            lambda q, c: [v for u in by_class.get(c, []) if (v := self.var(q, u)) is not None]
+        )
         for u in self.units:
             self._capacity(u)
             self._slots(u)
@@ -508,8 +531,12 @@ MIN_PAIRS = 5000
 
 def worth_counting(g: Grouping, pods: int, nodes: int) -> bool:
     """Whether the counting encoding should take a batch the per-pod one could take: a
-    large batch whose classes are fewer than its pods or nodes."""
+    large batch whose classes are fewer than its pods or nodes, without hostname spread."""
     if pods * nodes < MIN_PAIRS:
+        return False
+    if g.spread_per_node:
+        # Every node its own domain: no compression, and a minimum over as many domains as
+        # nodes, which the per-pod encoding's level literals handle far better.
         return False
     return len(g.pod_classes) < pods or len(g.node_classes) < nodes
 

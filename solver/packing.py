@@ -118,7 +118,11 @@ def _spill(g: Grouping, bins: Mapping[int, _Bins], left: Mapping[int, int]) -> i
     """Put pods the first packing left over wherever a node of a class they may use still
     has room; returns the pods still left."""
     still = 0
+    fixed = g.spread_classes()  # spread reads counts per node class: not moved between them
     for p, want in left.items():
+        if p in fixed:
+            still += want
+            continue
         for c, b in bins.items():
             if not g.allowed(p, c):
                 continue

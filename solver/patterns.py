@@ -223,6 +223,7 @@ class PatternModel(FactModel):
             if self.require_all:
                 fact = CountFact("placement", Rules.PLACEMENT, (p.index,))
                 self.guard(fact, t.eq(total, p.count))
+        self.guard_spread(lambda q, c: [v] if (v := self.n.get((q, c))) is not None else [])
         for c in g.node_classes:
             if c.index in self.shapes.patterns:
                 self._cover(c)

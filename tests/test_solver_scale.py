@@ -222,10 +222,9 @@ def test_unlabelled_label_differences_do_not_split_node_classes() -> None:
     "manifest",
     [
         pod("x", affinity_key=HOSTNAME),
-        pod("x", spread_key=ZONE),
         pod("x", anti_key=ZONE),
     ],
-    ids=["pod-affinity", "spread", "zone-anti-affinity-among-pending"],
+    ids=["pod-affinity", "zone-anti-affinity-among-pending"],
 )
 def test_rules_the_counting_encoding_lacks_go_to_the_per_pod_one(manifest: dict[str, Any]) -> None:
     cluster = load(node("n1", labels={ZONE: "a"}), node("n2", labels={ZONE: "a"}))
@@ -509,7 +508,7 @@ def test_large_batches_go_through_the_counting_encoding(monkeypatch: pytest.Monk
 
 # --- agreement with the per-pod encoding -------------------------------------------------------
 
-AREAS = NODE_AREAS | {"inter-pod-affinity"}
+AREAS = NODE_AREAS | {"inter-pod-affinity", "topology-spread"}
 
 
 @st.composite
@@ -611,3 +610,127 @@ def test_an_explanation_names_only_the_pods_that_cannot_all_fit() -> None:
     assert "ran out of time" not in text
     assert "40 nodes (n0, n1" in text and "nodeSelector disk=ssd does not match" in text
     assert "ssd0, ssd1 and ssd2 have 4 cpu free each" in text
+
+
+# --- topology spread in the counting encoding ---------------------------------------------------
+
+
+@st.composite
+def spread_batches(draw: st.DrawFn) -> tuple[Cluster, list[Pod]]:
+    """Nodes in up to three zones (some without one, some tainted or ssd), running pods of
+    the workloads, and replicas of one or two workloads with a DoNotSchedule constraint."""
+    key = draw(st.sampled_from([ZONE, HOSTNAME]))
+    manifests: list[dict[str, Any]] = []
+    for i in range(draw(st.integers(1, 7))):
+        labels = {}
+        zone = draw(st.sampled_from(["a", "b", "c", None]))
+        if zone:
+            labels[ZONE] = zone
+        if draw(st.booleans()):
+            labels["disk"] = "ssd"
+        taints = (
+            [{"key": "gpu", "value": "yes", "effect": "NoSchedule"}] if draw(st.booleans()) else []
+        )
+        manifests.append(
+            node(f"n{i}", cpu=draw(st.sampled_from(["1", "2", "4"])), labels=labels, taints=taints)
+        )
+    names = [m["metadata"]["name"] for m in manifests]
+    apps = draw(st.sampled_from([["web"], ["web", "web"], ["web", "api"]]))
+    for j in range(draw(st.integers(0, 4))):
+        manifests.append(
+            pod(
+                f"run-{j}",
+                "100m",
+                app=draw(st.sampled_from(apps)),
+                node_name=draw(st.sampled_from(names)),
+            )
+        )
+    pending = []
+    for w, app in enumerate(apps):
+        m = pod(f"w{w}", draw(st.sampled_from(["250m", "500m", "1"])), app=app, spread_key=key)
+        constraint = m["spec"]["topologySpreadConstraints"][0]
+        constraint["maxSkew"] = draw(st.integers(1, 2))
+        if draw(st.booleans()):
+            constraint["minDomains"] = draw(st.integers(1, 4))
+        constraint["nodeAffinityPolicy"] = draw(st.sampled_from(["Honor", "Ignore"]))
+        constraint["nodeTaintsPolicy"] = draw(st.sampled_from(["Honor", "Ignore"]))
+        if draw(st.booleans()):
+            m["spec"]["nodeSelector"] = {"disk": "ssd"}
+        if draw(st.booleans()):
+            m["spec"]["tolerations"] = [{"key": "gpu", "operator": "Exists"}]
+        for r in range(draw(st.integers(1, 5))):
+            pending.append({**m, "metadata": {**m["metadata"], "name": f"w{w}-{r}"}})
+    return load(*manifests), pods_of(*pending)
+
+
+@settings(max_examples=150)
+@given(spread_batches())
+def test_counting_spread_agrees_with_the_per_pod_encoding(
+    problem: tuple[Cluster, list[Pod]],
+) -> None:
+    cluster, pods = problem
+    g = grouped(cluster, pods)
+    assert g.spread or all(not p.topology_spread_constraints for p in pods)
+    expected = _status(per_pod_outcome(cluster, pods))
+    result = solve_grouped(g, timeout_ms=60_000)
+    assert result.status == expected, result.explanation
+    if expected == "feasible":
+        assert replay_placement(cluster, pods, result.placement) == []
+    else:
+        assert result.explanation and result.core
+    for model in (
+        CountModel(g, CountingSession(timeout_ms=60_000), per_node=True),
+        PatternModel(
+            g, CountingSession(timeout_ms=60_000), patterns_of(g) or patterns.Shapes({}, {}, {})
+        ),
+    ):
+        if isinstance(model, PatternModel) and not model.shapes.patterns and g.node_classes:
+            continue
+        assert _status(model.check(60_000)) == expected
+
+
+def test_zone_spread_replicas_are_counted_per_zone() -> None:
+    # 3 zones of 2 nodes; 2 web pods already run in zone a. Six more replicas with maxSkew 1
+    # end up 3/3/2 or so across the zones, running pods counted.
+    nodes = [node(f"{z}{i}", cpu="8", labels={ZONE: z}) for z in "abc" for i in range(2)]
+    running = [pod(f"r{i}", "100m", node_name="a0") for i in range(2)]
+    cluster = load(*nodes, *running)
+    six = pods_of(*(pod(f"w{i}", "100m", spread_key=ZONE) for i in range(6)))
+    result = solve_by_classes(cluster, six, force=True)
+    assert result is not None and result.status == "feasible"
+    zones = [result.placement[p.key][0] for p in six]
+    counts = {z: zones.count(z) + (2 if z == "a" else 0) for z in "abc"}
+    assert max(counts.values()) - min(counts.values()) <= 1
+    assert replay_placement(cluster, six, result.placement) == []
+    # Pods only zone b may take: with nodeAffinityPolicy Honor, b is their only domain and
+    # anything goes; with Ignore, zones a and c count too and b may get one more than c.
+    for policy, status in [("Honor", "feasible"), ("Ignore", "infeasible")]:
+        manifests = []
+        for i in range(3):
+            m = pod(f"p{i}", "100m", spread_key=ZONE, selector={ZONE: "b"})
+            m["spec"]["topologySpreadConstraints"][0]["nodeAffinityPolicy"] = policy
+            manifests.append(m)
+        picky = pods_of(*manifests)
+        result = solve_by_classes(cluster, picky, force=True)
+        assert result is not None and result.status == status
+        assert per_pod_outcome(cluster, picky) is {"feasible": Outcome.SAT}.get(
+            status, Outcome.UNSAT
+        )
+    assert Rules.SPREAD_SKEW in result.core
+    assert "must keep their topology spread over topology.kubernetes.io/zone" in " ".join(
+        result.explanation
+    )
+
+
+def test_hostname_spread_stays_with_the_per_pod_encoding() -> None:
+    # Each node is its own domain: nothing to compress, so large batches go per pod (the
+    # counting encoding still answers them correctly, as the property above checks).
+    cluster = load(*(node(f"n{i}", cpu="8") for i in range(60)))
+    batch = pods_of(*(pod(f"w{i}", "100m", spread_key=HOSTNAME) for i in range(100)))
+    g = grouped(cluster, batch)
+    assert g.spread_per_node and len(batch) * len(g.nodes) >= compressed.MIN_PAIRS
+    assert not compressed.worth_counting(g, len(batch), len(g.nodes))
+    zonal = pods_of(*(pod(f"z{i}", "100m", spread_key=ZONE) for i in range(100)))
+    zones = load(*(node(f"n{i}", cpu="8", labels={ZONE: "abc"[i % 3]}) for i in range(60)))
+    g = grouped(zones, zonal)
+    assert not g.spread_per_node and compressed.worth_counting(g, 100, 60)
