@@ -104,11 +104,18 @@ def _pod(
 @scenario
 def mixed(pods: int, nodes: int, rng: random.Random) -> tuple[Cluster, list[Pod]]:
     cluster = cluster_from_manifests([synthetic.node_manifest(i, rng) for i in range(nodes)])
+    return cluster, _workloads(pods, rng, [100, 250, 500, 1000])
+
+
+def _workloads(pods: int, rng: random.Random, cpus: list[int]) -> list[Pod]:
+    """Workloads of 8 replicas, each with a cpu request drawn from ``cpus`` (millicores), a
+    memory request, a disktype nodeSelector, a toleration and, every other one, required
+    hostname anti-affinity against its own app."""
     out: list[Pod] = []
     workload = 0
     while len(out) < pods:
         app = f"wl-{workload}"
-        cpu = rng.choice([100, 250, 500, 1000])
+        cpu = rng.choice(cpus)
         memory = rng.choice([128, 256, 512, 1024])
         selector = {"disktype": rng.choice(["ssd", "hdd"])}
         tolerations = [{"key": "dedicated-0", "operator": "Exists"}]
@@ -125,7 +132,7 @@ def mixed(pods: int, nodes: int, rng: random.Random) -> tuple[Cluster, list[Pod]
             )
             out.append(pod_from_manifest(m))
         workload += 1
-    return cluster, out
+    return out
 
 
 @scenario
@@ -292,28 +299,8 @@ def busy(pods: int, nodes: int, load: float) -> tuple[Cluster, list[Pod]]:
     the pods stop packing greedily, then stop fitting."""
     rng = random.Random(3)
     cluster = cluster_from_manifests([synthetic.node_manifest(i, rng) for i in range(nodes)])
-    rng = random.Random(5)
-    out: list[Pod] = []
-    workload = 0
-    while len(out) < pods:
-        app = f"wl-{workload}"
-        cpu = int(rng.choice([1000, 2000, 3000, 4000]) * load)
-        memory = rng.choice([128, 256, 512, 1024])
-        selector = {"disktype": rng.choice(["ssd", "hdd"])}
-        tolerations = [{"key": "dedicated-0", "operator": "Exists"}]
-        for r in range(min(8, pods - len(out))):
-            m = _pod(
-                f"{app}-{r}",
-                app,
-                cpu,
-                memory,
-                selector=selector,
-                tolerations=tolerations,
-                anti=workload % 2 == 0,
-            )
-            out.append(pod_from_manifest(m))
-        workload += 1
-    return cluster, out
+    cpus = [int(cpu * load) for cpu in (1000, 2000, 3000, 4000)]
+    return cluster, _workloads(pods, random.Random(5), cpus)
 
 
 def _relaxation_holds(cluster: Cluster, batch: list[Pod]) -> bool:

@@ -238,6 +238,21 @@ def num_feasible_nodes_to_find(num_nodes: int, percentage: int = 0) -> int:
     return max(found, MIN_FEASIBLE_NODES_TO_FIND)
 
 
+def pre_filter(
+    profile: Profile, state: CycleState, info: PodInfo, snapshot: Snapshot
+) -> tuple[list[Plugin], Status | None]:
+    """Every filter plugin's PreFilter: the plugins whose Filter then runs (those that did
+    not skip), or the first rejection (tagged with its plugin), which holds for every node."""
+    active: list[Plugin] = []
+    for plugin in profile.filter_plugins:
+        status = plugin.pre_filter(state, info, snapshot)
+        if status is None or status.is_success:
+            active.append(plugin)
+        elif status.code is not Code.SKIP:
+            return active, status.with_plugin(plugin.name)
+    return active, None
+
+
 def run_cycle(
     profile: Profile, snapshot: Snapshot, pod: Pod, *, sample: bool = False
 ) -> ScheduleResult:
@@ -258,20 +273,12 @@ def run_cycle(
     result = ScheduleResult(pod=pod, nodes=[n.node.name for n in nodes])
     info = PodInfo.of(pod)
     state = CycleState()
-
-    active: list[Plugin] = []
-    for plugin in profile.filter_plugins:
-        status = plugin.pre_filter(state, info, snapshot)
-        if status is None or status.is_success:
-            active.append(plugin)
-        elif status.code is Code.SKIP:
-            continue
-        else:
-            # A PreFilter rejection fails the pod on every node with the same status.
-            status = status.with_plugin(plugin.name)
-            result.prefilter = status
-            result.statuses = {n.name: status for n in nodes}
-            return result
+    active, rejected_all = pre_filter(profile, state, info, snapshot)
+    if rejected_all is not None:
+        # A PreFilter rejection fails the pod on every node with the same status.
+        result.prefilter = rejected_all
+        result.statuses = {n.name: rejected_all for n in nodes}
+        return result
 
     allowed = state.get("__node_subset__")
     feasible: list[NodeInfo] = []
@@ -342,13 +349,9 @@ def filter_one(profile: Profile, snapshot: Snapshot, pod: Pod, node_name: str) -
     only (what a full cycle records for it, without filtering the others or scoring)."""
     info = PodInfo.of(pod)
     state = CycleState()
-    active: list[Plugin] = []
-    for plugin in profile.filter_plugins:
-        status = plugin.pre_filter(state, info, snapshot)
-        if status is None or status.is_success:
-            active.append(plugin)
-        elif status.code is not Code.SKIP:
-            return status.with_plugin(plugin.name)
+    active, rejected_all = pre_filter(profile, state, info, snapshot)
+    if rejected_all is not None:
+        return rejected_all
     allowed = state.get("__node_subset__")
     if allowed is not None and node_name not in allowed:
         return allowed_status(state)

@@ -49,6 +49,7 @@ from .encode import (
     tolerated,
     valid_label_key,
 )
+from .selectors import selector_text as selector_words
 
 API_VERSION = "podfit.dev/v1alpha1"
 KIND = "Claim"
@@ -262,13 +263,7 @@ class Claim:
 
 
 def selector_text(selector: LabelSelector) -> str:
-    parts = [f"{k}={v}" for k, v in sorted(selector.match_labels.items())]
-    for r in selector.match_expressions:
-        if r.operator in ("Exists", "DoesNotExist"):
-            parts.append(f"{r.key} {r.operator}")
-        else:
-            parts.append(f"{r.key} {r.operator} [{', '.join(r.values)}]")
-    return ", ".join(parts) if parts else "(any)"
+    return "(any)" if selector.is_empty else selector_words(selector)
 
 
 # --- concrete evaluation helpers ---------------------------------------------------------------

@@ -239,6 +239,10 @@ class FactModel:
         ``explain``."""
         raise NotImplementedError
 
+    def node_counts(self, model: z3.ModelRef) -> NodeCounts:
+        """(pod class, node) -> pods there, from a model of an exact query."""
+        raise NotImplementedError
+
     def placed(self, p: int) -> bool:
         """Whether the model places pod class ``p`` (see ``focus``)."""
         return self.focus is None or p in self.focus
@@ -623,22 +627,18 @@ def solve_grouped(g: Grouping, *, timeout_ms: int) -> SolveResult:
     from .patterns import PatternModel, patterns_of
 
     shapes = patterns_of(g)
+    exact: FactModel
     if shapes is not None:  # few ways to fill a node: exact per node class
         exact = PatternModel(g, CountingSession(timeout_ms=timeout_ms), shapes)
-        outcome = exact.check(remaining())
-        if outcome is Outcome.UNKNOWN:
-            return _unknown(exact.session, timeout_ms)
-        if outcome is Outcome.UNSAT:
-            return _infeasible(g, exact, timeout_ms)
-        return _feasible(g, exact.node_counts(exact.session.model()))
-    fine = CountModel(g, CountingSession(timeout_ms=timeout_ms), per_node=True)
-    fine.hint(packed)
-    outcome = fine.check(remaining())
+    else:
+        exact = fine = CountModel(g, CountingSession(timeout_ms=timeout_ms), per_node=True)
+        fine.hint(packed)
+    outcome = exact.check(remaining())
     if outcome is Outcome.UNKNOWN:
-        return _unknown(fine.session, timeout_ms)
+        return _unknown(exact.session, timeout_ms)
     if outcome is Outcome.UNSAT:
-        return _infeasible(g, fine, timeout_ms)
-    return _feasible(g, fine.node_counts(fine.session.model()))
+        return _infeasible(g, exact, timeout_ms)
+    return _feasible(g, exact.node_counts(exact.session.model()))
 
 
 def solve_by_classes(

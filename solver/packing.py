@@ -52,6 +52,18 @@ class _Bins:
                 most = min(most, max(self.free[i].get(r, 0), 0) // amount)
         return most
 
+    def fill(self, p: int, want: int) -> int:
+        """Put up to ``want`` pods of class ``p`` on the nodes in order, each node taking
+        all it has room for; returns how many are left."""
+        for i in range(len(self.ids)):
+            if not want:
+                break
+            k = min(want, self.room(p, i))
+            if k > 0:
+                self.put(p, i, k)
+                want -= k
+        return want
+
     def put(self, p: int, i: int, k: int) -> None:
         for r, amount in self.g.pod_classes[p].requests.items():
             if amount > 0:
@@ -62,7 +74,7 @@ class _Bins:
         self.counts[key] = self.counts.get(key, 0) + k
 
 
-def _size(g: Grouping, c: NodeClass, p: int) -> float:
+def node_share(g: Grouping, c: NodeClass, p: int) -> float:
     """The pod's largest share of one node's free resources (its pod slot included)."""
     shares = [1 / c.slots if c.slots > 0 else 1.0]
     for r, amount in g.pod_classes[p].requests.items():
@@ -76,14 +88,7 @@ def _first_fit(bins: _Bins, demand: Mapping[int, int], order: list[int]) -> dict
     """Biggest classes first, each node filled before the next; returns the pods left."""
     left: dict[int, int] = {}
     for p in order:
-        want = demand[p]
-        for i in range(len(bins.ids)):
-            if not want:
-                break
-            k = min(want, bins.room(p, i))
-            if k > 0:
-                bins.put(p, i, k)
-                want -= k
+        want = bins.fill(p, demand[p])
         if want:
             left[p] = want
     return left
@@ -124,15 +129,8 @@ def _spill(g: Grouping, bins: Mapping[int, _Bins], left: Mapping[int, int]) -> i
             still += want
             continue
         for c, b in bins.items():
-            if not g.allowed(p, c):
-                continue
-            for i in range(len(b.ids)):
-                if not want:
-                    break
-                k = min(want, b.room(p, i))
-                if k > 0:
-                    b.put(p, i, k)
-                    want -= k
+            if want and g.allowed(p, c):
+                want = b.fill(p, want)
         still += want
     return still
 
@@ -150,7 +148,7 @@ def pack(g: Grouping, totals: Mapping[tuple[int, int], int]) -> tuple[NodeCounts
     for c in g.node_classes:
         demand = {p.index: totals.get((p.index, c.index), 0) for p in g.pod_classes}
         demand = {p: k for p, k in demand.items() if k > 0}
-        order = sorted(demand, key=lambda p: -_size(g, c, p))
+        order = sorted(demand, key=lambda p: -node_share(g, c, p))
         best: tuple[_Bins, dict[int, int]] | None = None
         for strategy in (_first_fit, _round_robin):
             bins = _Bins(g, c, node_index)
@@ -170,4 +168,4 @@ def pack(g: Grouping, totals: Mapping[tuple[int, int], int]) -> tuple[NodeCounts
     return counts, remaining
 
 
-__all__ = ["NodeCounts", "pack"]
+__all__ = ["NodeCounts", "node_share", "pack"]

@@ -26,7 +26,7 @@ import z3
 from .classes import Grouping, NodeClass
 from .compressed import CountFact, CountingSession, FactModel
 from .encode import Rules, filter_rank, resource_rule
-from .packing import NodeCounts
+from .packing import NodeCounts, node_share
 
 MAX_PATTERNS = 2000
 MAX_STEPS = 200_000
@@ -128,15 +128,7 @@ class _Filler:
 
 
 def _largest_first(g: Grouping, c: NodeClass, classes: list[int]) -> list[int]:
-    def share(p: int) -> float:
-        shares = [1 / c.slots if c.slots > 0 else 1.0]
-        for r, amount in g.pod_classes[p].requests.items():
-            free = c.free.get(r, 0)
-            if amount > 0:
-                shares.append(amount / free if free > 0 else float("inf"))
-        return max(shares)
-
-    return sorted(classes, key=lambda p: (-share(p), p))
+    return sorted(classes, key=lambda p: (-node_share(g, c, p), p))
 
 
 def patterns_of(
