@@ -17,8 +17,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import podfit
-from podfit.cli import PodfitGroup
-from podfit.cli_admit import admit as admit_command
+from podfit.cli.admit import admit as admit_command
+from podfit.cli.common import PodfitGroup
 from podfit.cluster import Cluster
 from podfit.defaults import default_object
 from podfit.loading import cluster_from_manifests, pod_from_manifest

@@ -14,9 +14,9 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from podfit.cli import PodfitGroup
-from podfit.cli_whatif import parse_condition, parse_label, parse_taint
-from podfit.cli_whatif import whatif as whatif_command
+from podfit.cli.common import PodfitGroup
+from podfit.cli.whatif import parse_condition, parse_label, parse_taint
+from podfit.cli.whatif import whatif as whatif_command
 from podfit.cluster import Cluster
 from podfit.loading import cluster_from_manifests, load
 from podfit.model import (
@@ -537,7 +537,7 @@ def test_an_already_scheduled_deletion_keeps_its_deadline() -> None:
 
 
 def test_condition_shorthands_name_the_ready_condition() -> None:
-    from podfit.cli_whatif import parse_condition
+    from podfit.cli.whatif import parse_condition
 
     not_ready = parse_condition("node-a=NotReady")
     assert (not_ready.node, not_ready.type, not_ready.status) == ("node-a", "Ready", "False")

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from podfit.cli import Finding, InputError, files_option, output_option
+from podfit.cli.common import Finding, InputError, files_option, output_option
 from podfit.errors import PodfitError
 from podfit.output import emit
 

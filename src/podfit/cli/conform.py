@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from podfit.cli import InputError, output_option
+from podfit.cli.common import InputError, output_option
 from podfit.errors import PodfitError, UsageError
 from podfit.output import emit, write_atomic
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from podfit.cli import Finding, files_option, memory_option, output_option
+from podfit.cli.common import Finding, files_option, memory_option, output_option
 from podfit.errors import PodfitError
 from podfit.output import emit, to_yaml, write_atomic
 

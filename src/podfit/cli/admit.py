@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from podfit.cli import Finding, InputError, files_option, output_option
+from podfit.cli.common import Finding, InputError, files_option, output_option
 from podfit.errors import PodfitError
 from podfit.output import emit, to_yaml
 

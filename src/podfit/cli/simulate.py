@@ -1,0 +1,71 @@
+"""``podfit simulate``: pending pods one at a time in queue order."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from podfit.cli.common import Finding, config_option, files_option, load_config, output_option
+from podfit.output import emit, write_atomic
+
+
+@click.command()
+@files_option
+@click.option(
+    "--pods",
+    "pods_path",
+    default=None,
+    metavar="FILE",
+    help="Pending pods (default: the pods in the cluster files that have no nodeName).",
+)
+@config_option
+@click.option("--bindings", is_flag=True, help="Print the placements as kind: Binding manifests.")
+@output_option
+@click.option("--html", "html_path", default=None, metavar="FILE", help="Also write an HTML page.")
+def simulate(
+    files: tuple[str, ...],
+    pods_path: str | None,
+    config_path: str | None,
+    bindings: bool,
+    output: str,
+    html_path: str | None,
+) -> None:
+    """Schedule pending pods one at a time in queue order (exit 1 if any stays pending)."""
+    import podfit
+    from podfit.output import to_yaml
+
+    cluster = podfit.load(*files)
+    pods = podfit.load_pods(pods_path) if pods_path else cluster.pending_pods()
+    profiles = load_config(config_path) if config_path else None
+    from podfit.progress import Working
+    from podfit.reference.simulate import simulate as run
+
+    with Working("simulating") as working:
+        result = run(cluster, pods, profiles, on_attempt=working.update)
+    if bindings:
+        docs = [
+            {
+                "apiVersion": "v1",
+                "kind": "Binding",
+                "metadata": {"name": d.pod.name, "namespace": d.pod.namespace},
+                "target": {"apiVersion": "v1", "kind": "Node", "name": d.node},
+            }
+            for d in result.decisions
+            if d.node is not None
+        ]
+        click.echo(to_yaml(docs, many=True), nl=False)
+    else:
+        emit(result.to_dict(), output, simulate_text)
+    if html_path:
+        from podfit.html import render_simulation
+
+        write_atomic(html_path, render_simulation(result.to_dict()))
+    if result.pending:
+        raise Finding()
+
+
+def simulate_text(d: dict[str, Any]) -> str:
+    from podfit.render import simulate_view
+
+    return simulate_view(d)
