@@ -306,7 +306,8 @@ def busy(pods: int, nodes: int, load: float) -> tuple[Cluster, list[Pod]]:
 def _relaxation_holds(cluster: Cluster, batch: list[Pod]) -> bool:
     """Whether the counting encoding's per-class query (a relaxation) is satisfiable."""
     from podfit.solver.classes import Unsupported, group
-    from podfit.solver.compressed import CountingSession, CountModel
+    from podfit.solver.compressed import CountModel
+    from podfit.solver.counting import CountingSession
     from podfit.solver.session import Outcome
 
     g = group(cluster, batch)

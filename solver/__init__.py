@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from .api import (
-    SolveResult,
     feasible_nodes,
     maximize_placed,
     minimize_nodes,
     nodes_to_add,
     solve,
 )
+from .result import SolveResult
 from .session import Outcome, Session, Undecided
 
 __all__ = [

@@ -8,8 +8,7 @@ of spec rule ids and sentences that explain it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from dataclasses import replace
 
 import z3
 
@@ -17,37 +16,13 @@ from podfit.cluster import Cluster
 from podfit.defaults import resolve_priority
 from podfit.model import Node, Pod, frozen_map
 
+from .compressed import solve_by_classes
 from .decode import decode
-from .encode import Encoding, encode, label_of
+from .encode import encode
+from .encoding import Encoding, label_of
 from .explain import minimal_core, sentences
+from .result import SolveResult
 from .session import Outcome, Session, Undecided
-
-Status = Literal["feasible", "infeasible", "unknown"]
-
-
-@dataclass(frozen=True)
-class SolveResult:
-    """An answer. ``placement`` maps pod keys (namespace/name) to node names; ``core`` is
-    the spec rule ids of a minimal reason when infeasible; ``unplaced`` the pods left
-    without a node; ``objective`` the optimised quantity (pods placed, nodes used, nodes
-    added) for the optimisation questions."""
-
-    status: Status
-    placement: dict[str, str] = field(default_factory=dict)
-    explanation: list[str] = field(default_factory=list)
-    core: list[str] = field(default_factory=list)
-    unplaced: list[str] = field(default_factory=list)
-    objective: int | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "status": self.status,
-            "placement": dict(self.placement),
-            "explanation": list(self.explanation),
-            "core": list(self.core),
-            "unplaced": list(self.unplaced),
-            "objective": self.objective,
-        }
 
 
 def _unknown(session: Session, what: str, placement: dict[str, str] | None = None) -> SolveResult:
@@ -79,8 +54,6 @@ def solve(
     classes of pods and nodes.
     """
     if require_all:
-        from .compressed import solve_by_classes  # imports this module
-
         counted = solve_by_classes(cluster, pods, timeout_ms=timeout_ms)
         if counted is not None:
             return counted

@@ -41,15 +41,9 @@ from podfit.model import (
 from podfit.quantity import Quantity
 from podfit.validation import dns1123_subdomain_problems, label_value_problems
 
-from .encode import (
-    expression_matches,
-    is_scheduler_resource,
-    pod_requests,
-    scheduler_units,
-    tolerated,
-    valid_label_key,
-)
+from .labels import expression_matches, valid_label_key
 from .selectors import selector_text as selector_words
+from .state import is_scheduler_resource, pod_requests, scheduler_units, tolerated
 
 API_VERSION = "podfit.dev/v1alpha1"
 KIND = "Claim"

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .classes import Grouping
-from .compressed import CountFact
-from .encode import Rules, filter_rank
+from .counting import CountFact
 from .explain import join, quantity_text
+from .rules import Rules, filter_rank
 
 
 def core_rules(facts: Sequence[CountFact]) -> list[str]:

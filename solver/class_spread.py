@@ -28,9 +28,10 @@ import z3
 
 from podfit.model import Pod, TopologySpreadConstraint
 
-from .encode import NodeState, PendingPod, Rules
+from .filters import eligible, hard_constraints
+from .rules import Rules
 from .selectors import selector_text, selects, with_label_keys
-from .spread import eligible, hard_constraints
+from .state import NodeState, PendingPod
 
 
 @dataclass(frozen=True)

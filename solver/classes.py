@@ -36,20 +36,19 @@ from podfit.cluster import Cluster
 from podfit.model import Node, NodeSelector, Pod, Toleration
 
 from .class_spread import SpreadRule, spread_keys, spread_rule
-from .encode import (
-    STATIC_CHECKS,
+from .filters import STATIC_CHECKS, hard_constraints
+from .rules import Rules
+from .selectors import NamespaceLabels, PodTerm, namespace_labels_of, required_terms
+from .state import (
     HostPort,
     NodeState,
     PendingPod,
-    Rules,
     clash_rule,
     host_ports,
     node_states,
     pod_requests,
     ports_clash,
 )
-from .selectors import NamespaceLabels, PodTerm, namespace_labels_of, required_terms
-from .spread import hard_constraints
 
 # (rule, reason) pairs that rule a pod class out of a node, in the order found.
 Exclusions = tuple[tuple[str, str], ...]

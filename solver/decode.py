@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import z3
 
-from .encode import Encoding
+from .encoding import Encoding
 from .session import Session
 
 

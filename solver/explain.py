@@ -20,7 +20,8 @@ from time import monotonic
 
 import z3
 
-from .encode import Encoding, Fact, Rules, filter_rank, label_of
+from .encoding import Encoding, Fact, label_of
+from .rules import Rules, filter_rank
 from .session import Outcome, Session
 
 

@@ -31,8 +31,10 @@ import z3
 
 from podfit.model import Pod
 
-from .encode import Encoding, Fact, NodeState, PendingPod, Rules
+from .encoding import Encoding, Fact
+from .rules import Rules
 from .selectors import NamespaceLabels, PodTerm, namespace_labels_of, required_terms
+from .state import NodeState, PendingPod
 
 Running = tuple[Pod, NodeState]
 

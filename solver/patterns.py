@@ -24,9 +24,10 @@ from typing import Any
 import z3
 
 from .classes import Grouping, NodeClass
-from .compressed import CountFact, CountingSession, FactModel
-from .encode import Rules, filter_rank, resource_rule
+from .counting import CountFact, CountingSession, FactModel
 from .packing import NodeCounts, node_share
+from .rules import Rules, filter_rank
+from .state import resource_rule
 
 MAX_PATTERNS = 2000
 MAX_STEPS = 200_000

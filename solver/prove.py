@@ -60,16 +60,16 @@ from podfit.model import (
 from podfit.quantity import Format, Quantity
 
 from .claims import Claim, Premise, selector_matches, valid_namespace
-from .encode import (
+from .labels import term_verdict
+from .session import Outcome, Session
+from .state import (
     CORDON_TAINT,
     NodeState,
     is_scheduler_resource,
     node_states,
     pod_requests,
-    term_verdict,
     tolerated,
 )
-from .session import Outcome, Session
 
 ProveStatus = Literal["holds", "refuted", "unknown"]
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from podfit.model import LabelSelector, Pod, PodAffinityTerm, Requirement, frozen_map
 
-from .encode import valid_label_key, valid_label_value
+from .labels import valid_label_key, valid_label_value
 
 LABEL_OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
 

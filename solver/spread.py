@@ -46,19 +46,11 @@ import z3
 
 from podfit.model import Pod, TopologySpreadConstraint
 
-from .encode import (
-    Encoding,
-    Fact,
-    NodeState,
-    PendingPod,
-    Rules,
-    check_node_selector,
-    check_required_affinity,
-    check_taints,
-)
+from .encoding import Encoding, Fact
+from .filters import eligible, hard_constraints
+from .rules import Rules
 from .selectors import selector_key, selector_text, selects, with_label_keys
-
-DO_NOT_SCHEDULE = "DoNotSchedule"
+from .state import NodeState, PendingPod
 
 Signature = tuple[object, ...]
 
@@ -80,25 +72,6 @@ def pb_le(enc: Encoding, terms: list[tuple[z3.BoolRef, int]], bound: int) -> z3.
     if low > bound:
         return False
     return enc.session.pb_le(terms, bound)
-
-
-def hard_constraints(pod: Pod) -> tuple[TopologySpreadConstraint, ...]:
-    return tuple(
-        c for c in pod.topology_spread_constraints if c.when_unsatisfiable == DO_NOT_SCHEDULE
-    )
-
-
-def eligible(p: PendingPod, c: TopologySpreadConstraint, keys: list[str], n: NodeState) -> bool:
-    """Does node ``n`` take part in ``p``'s constraint ``c`` (its counts and domains)?"""
-    labels = n.node.labels
-    if any(k not in labels for k in keys):
-        return False
-    if c.node_affinity_policy == "Honor" and (
-        any(True for _ in check_node_selector(p, n))
-        or any(True for _ in check_required_affinity(p, n))
-    ):
-        return False
-    return not (c.node_taints_policy == "Honor" and any(True for _ in check_taints(p, n)))
 
 
 @dataclass

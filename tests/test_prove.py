@@ -37,13 +37,13 @@ from podfit.errors import ManifestError
 from podfit.loading import cluster_from_manifests
 from podfit.model import Affinity, Pod
 from podfit.solver.claims import Claim, parse_claim
-from podfit.solver.encode import node_states
 from podfit.solver.prove import (
     ProofDisagreement,
     SymbolicPod,
     Vocabulary,
 )
 from podfit.solver.session import Outcome, Session
+from podfit.solver.state import node_states
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

@@ -25,15 +25,11 @@ from podfit.solver import (
     nodes_to_add,
     solve,
 )
-from podfit.solver.encode import (
-    Rules,
-    encode,
-    expression_matches,
-    expression_problem,
-    parse_go_int64,
-    pod_requests,
-)
+from podfit.solver.encode import encode
 from podfit.solver.explain import minimal_core, quantity_text
+from podfit.solver.labels import expression_matches, expression_problem, parse_go_int64
+from podfit.solver.rules import Rules
+from podfit.solver.state import pod_requests
 
 # --- manifest builders ----------------------------------------------------------------------
 

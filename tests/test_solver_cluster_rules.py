@@ -30,8 +30,9 @@ from podfit.solver import (
     nodes_to_add,
     solve,
 )
-from podfit.solver.encode import Rules, encode
+from podfit.solver.encode import encode
 from podfit.solver.explain import minimal_core, sentences
+from podfit.solver.rules import Rules
 
 ZONE = "topology.kubernetes.io/zone"
 HOST = "kubernetes.io/hostname"

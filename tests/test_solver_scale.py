@@ -22,18 +22,13 @@ from podfit.model import Pod
 from podfit.solver import Outcome, Session, solve
 from podfit.solver.api import shape_copy
 from podfit.solver.classes import Grouping, NodeClass, Unsupported, group
-from podfit.solver.compressed import (
-    CountingSession,
-    CountModel,
-    FactModel,
-    deal,
-    solve_by_classes,
-    solve_grouped,
-)
+from podfit.solver.compressed import CountModel, deal, solve_by_classes, solve_grouped
+from podfit.solver.counting import CountingSession, FactModel
 from podfit.solver.cuts import pair_cuts
-from podfit.solver.encode import Rules, encode
+from podfit.solver.encode import encode
 from podfit.solver.packing import pack
 from podfit.solver.patterns import PatternModel, patterns_of
+from podfit.solver.rules import Rules
 
 HOSTNAME = "kubernetes.io/hostname"
 ZONE = "topology.kubernetes.io/zone"
