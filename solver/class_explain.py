@@ -84,6 +84,17 @@ def _node_list(names: Sequence[str]) -> str:
     return join(names) if len(names) <= 8 else f"{len(names):,} nodes ({join(names)})"
 
 
+def _free(w: _Words, f: CountFact, key: str) -> tuple[int, int, int]:
+    """What one node of the fact's class has free (least, most) and what the usable amount
+    is (rounded down to what the requests can use)."""
+    if f.node:
+        node = w.g.nodes[w.order[f.node]]
+        have = node.free(key) if key != "pods" else node.allowed_pods - node.pod_count
+        return have, have, f.amount
+    low, high = w.g.node_classes[f.node_class].shown.get(key, (f.amount, f.amount))
+    return low, high, f.amount
+
+
 def _capacity(w: _Words, facts: Sequence[CountFact]) -> list[str]:
     groups: dict[tuple[str, str], list[CountFact]] = {}
     for f in facts:
@@ -91,22 +102,35 @@ def _capacity(w: _Words, facts: Sequence[CountFact]) -> list[str]:
     out = []
     for (rule, resource), group in groups.items():
         names: list[str] = []
-        frees: list[int] = []  # free per node, node by node
+        frees: list[int] = []  # usable per node, node by node
+        amounts: set[tuple[int, int, int]] = set()
         for f in group:
             members = [f.node] if f.node else w.g.node_classes[f.node_class].names
             names.extend(members)
-            frees.extend([max(f.amount, 0)] * len(members))
+            low, high, usable = (max(x, 0) for x in _free(w, f, resource))
+            frees.extend([usable] * len(members))
+            amounts.add((low, high, usable))
         total_free = sum(frees)
-        if len(names) == 1:
-            where = f"{names[0]} has {quantity_text(resource, total_free)} free"
-        elif len(set(frees)) == 1:
-            where = (
-                f"{_node_list(names)} have {quantity_text(resource, frees[0])} free each, "
-                f"{quantity_text(resource, total_free)} together"
-            )
+        exact = all(low == high == usable for low, high, usable in amounts)
+        together = "together" if exact else "usable together"
+        if len(amounts) == 1:
+            low, high, usable = next(iter(amounts))
+            each = quantity_text(resource, low)
+            if high != low:
+                each += f" to {quantity_text(resource, high)}"
+            if not exact:
+                each += f" ({quantity_text(resource, usable)} usable by these requests)"
+            if len(names) == 1:
+                where = f"{names[0]} has {each} free"
+            else:
+                where = (
+                    f"{_node_list(names)} have {each} free each, "
+                    f"{quantity_text(resource, total_free)} {together}"
+                )
         else:
             where = (
-                f"{_node_list(names)} have {quantity_text(resource, total_free)} free between them"
+                f"{_node_list(names)} have {quantity_text(resource, total_free)} free between "
+                f"them{'' if exact else ' (usable by these requests)'}"
             )
         need, asked = _need(w, resource)
         if not need:
@@ -142,10 +166,30 @@ def _slots(w: _Words, facts: Sequence[CountFact]) -> list[str]:
     return [f"{_node_list(names)} {verb} {room}{between}, and {need} ({rule})."]
 
 
+def _shared(w: _Words, key: str) -> bool:
+    return any(k.key == key and k.shared for k in w.g.conflicts)
+
+
 def _conflicts(w: _Words, facts: Sequence[CountFact]) -> list[str]:
     out = []
     for f in facts:
         anti = f.rule == Rules.ANTI_AFFINITY
+        if len(f.classes) == 1 and anti and _shared(w, f.key):
+            (p,) = f.classes
+            domains = sorted(
+                {
+                    c.nodes[0].node.labels[f.key]
+                    for c in w.g.node_classes
+                    if c.index not in w.excluded(p) and f.key in c.keys
+                }
+            )
+            out.append(
+                f"{w.pods([p])} all require anti-affinity on {f.key} against each other "
+                f"({f.detail}), so at most one of them runs in each {f.key} domain, and "
+                f"{len(domains)} domain(s) are left to them"
+                f"{' (' + join(domains) + ')' if domains else ''} ({f.rule})."
+            )
+            continue
         if len(f.classes) == 1:
             (p,) = f.classes
             if anti:
@@ -171,7 +215,8 @@ def _conflicts(w: _Words, facts: Sequence[CountFact]) -> list[str]:
                 if anti
                 else f"host port {f.detail}"
             )
-            out.append(f"{w.pods([a])} and {w.pods([b])} cannot share a node: {why} ({f.rule}).")
+            share = f"a {f.key} domain" if anti and _shared(w, f.key) else "a node"
+            out.append(f"{w.pods([a])} and {w.pods([b])} cannot share {share}: {why} ({f.rule}).")
     return out
 
 
@@ -197,10 +242,41 @@ def _spread(w: _Words, facts: Sequence[CountFact]) -> list[str]:
     out = []
     for f in facts:
         rules = ", ".join((f.rule, *f.related))
+        rule = next(
+            (r for r in w.g.spread if r.detail == f.detail and (r.pod_class,) == f.classes),
+            None,
+        )
+        tail = ""
+        if rule is not None and rule.per_node and rule.forced:
+            tail = (
+                f": every node is its own {f.key} domain and some keep none, so a node "
+                f"holds at most {rule.max_skew} of them"
+            )
         out.append(
             f"{w.pods(list(f.classes))} must keep their topology spread over {f.key} "
-            f"({f.detail}) ({rules})."
+            f"({f.detail}){tail} ({rules})."
         )
+    return out
+
+
+def _affinity(w: _Words, facts: Sequence[CountFact]) -> list[str]:
+    out = []
+    for f in facts:
+        pods = w.pods(list(f.classes))
+        keys = f.key.replace(",", " and ")
+        several = w.count(list(f.classes)) > 1
+        each, its = ("may each", "their") if several else ("may", "its")
+        text = (
+            f"{pods} {each} run only where a pod matching {its} required pod affinity "
+            f"({f.detail}) runs or is placed in the same {keys} domain"
+        )
+        if Rules.AFFINITY_FIRST_POD in f.related:
+            itself = "each matches them itself" if several else "it matches its own terms"
+            text += (
+                f"; {itself}, but the first-pod exception holds only while no other matching "
+                "pod runs anywhere"
+            )
+        out.append(f"{text} ({', '.join((f.rule, *f.related))}).")
     return out
 
 
@@ -219,6 +295,7 @@ def sentences(g: Grouping, facts: Sequence[CountFact], *, minimal: bool) -> list
     out += _capacity(w, by_kind.get("capacity", []))
     out += _packing(w, by_kind.get("packing", []))
     out += _spread(w, by_kind.get("spread", []))
+    out += _affinity(w, by_kind.get("affinity", []))
     pods = w.count(w.placed)
     names = w.pods(w.placed)
     if pods == 1:

@@ -6,39 +6,57 @@ one unit. That is exact only when members of a class are interchangeable for eve
 that can reject a placement, so the grouping is by what the rules read:
 
 * Pods: the same requests and host ports, spec.nodeName, tolerations, nodeSelector and
-  required node affinity; when any required anti-affinity is in play (a pending pod's or a
-  running pod's), also the same namespace, labels and required anti-affinity terms. Names,
-  uids, annotations, priority and everything else no filter reads may differ.
-* Nodes: the same static verdict (rule and reason) for every pod class, the same free amount
-  of every resource a pending pod requests, the same number of free pod slots, and the
-  same presence of each topology key on which pending pods keep apart. Labels no pod reads
-  (``kubernetes.io/hostname`` among them, unless a selector or a term mentions it), names
-  and images do not split classes.
+  required node affinity; when inter-pod affinity or topology spread is in play (a pending
+  pod's, or a running pod's anti-affinity), also the same namespace, labels, required pod
+  (anti-)affinity terms and DoNotSchedule constraints; for ``maximize_placed``, the same
+  priority. Names, uids, annotations and everything else no filter reads may differ.
+* Nodes: the same static verdict (rule and reason) for every pod class, the same usable
+  amount of every resource a pending pod requests, the same number of usable pod slots,
+  the presence of each topology key pods keep apart on or spread over, the value of each
+  key several nodes share that a spread constraint, an anti-affinity among pending pods or
+  a required pod affinity reads, and, for spread over a key each node has its own value of
+  (hostname), the running pods each such constraint counts on the node. Labels no pod
+  reads, names and images do not split classes, and neither does the hostname: a node class
+  of hostname spread stands for its nodes as separate domains (:mod:`class_spread`).
 
-Batches the counting encoding does not cover are reported as :class:`Unsupported` with the
-reason, and the per-pod encoding (:mod:`podfit.solver.encode`) takes them: required pod
-affinity, and anti-affinity among pending pods on a key whose values are shared by several
-nodes (a zone, say). DoNotSchedule topology spread is covered
-(:mod:`podfit.solver.class_spread`): with it in play pods are also grouped by namespace,
-labels and constraints, and nodes split by their value of every spread key.
-Anti-affinity among pending pods on a key each node has its own value of
-(``kubernetes.io/hostname``) is "at most one per node" within a class and "not both on one
-node" between classes; anti-affinity against running pods, in either direction, on any
-key, is a fixed exclusion.
+*Usable* amounts make nodes with slightly different free resources one class without
+changing any answer: a free amount is rounded down to a multiple of the gcd of the
+pending pods' requests of that resource (no set of pods can use the rest), and capped at
+what the pods could ever put on one node (each class's count, at most one per node for a
+class that keeps apart from itself, at most maxSkew plus the largest possible minimum for
+hostname spread). A capped (*saturated*) amount never binds, so the class gets no
+capacity fact for it (its value would depend on those other rules).
+
+Anti-affinity among pending pods on a key each node has its own value of is "at most one
+per node" within a class and "not both on one node" between classes (:class:`Conflict`);
+on a key several nodes share (a zone), the same per node plus "at most one per domain" and
+"not both in one domain" (:mod:`class_interpod`), as is required pod affinity. Anti-affinity
+against running pods, in either direction, on any key, is a fixed exclusion.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import math
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from podfit.cluster import Cluster
-from podfit.model import Node, NodeSelector, Pod, Toleration
+from podfit.model import LabelSelector, Node, NodeSelector, Pod, Toleration
 
-from .class_spread import SpreadRule, spread_keys, spread_rule
+from .class_interpod import AffinityRule, DomainConflict, affinity_rule
+from .class_spread import Cap, SpreadRule, node_caps, spread_keys, spread_rule
 from .filters import STATIC_CHECKS, hard_constraints
 from .rules import Rules
-from .selectors import NamespaceLabels, PodTerm, namespace_labels_of, required_terms
+from .selectors import (
+    LabelIndex,
+    NamespaceLabels,
+    PodTerm,
+    namespace_labels_of,
+    required_terms,
+    selector_key,
+    selects,
+    with_label_keys,
+)
 from .state import (
     HostPort,
     NodeState,
@@ -63,6 +81,8 @@ class PodClass:
     requests: Mapping[str, int]
     ports: tuple[HostPort, ...]
     anti: tuple[PodTerm, ...]
+    affinity: tuple[PodTerm, ...] = ()
+    priority: int = 0
 
     @property
     def pod(self) -> Pod:
@@ -84,10 +104,18 @@ class NodeClass:
 
     index: int
     nodes: tuple[NodeState, ...]
+    # The usable free amount of each resource on one node, and usable pod slots.
     free: Mapping[str, int]
     slots: int
     # The conflict keys (see :class:`Conflict`) the nodes carry.
     keys: frozenset[str]
+    # Resources (and "pods") whose usable amount is capped: they never bind, no fact.
+    saturated: frozenset[str] = frozenset()
+    # resource (and "pods") -> the least and the most a node of the class has free
+    shown: Mapping[str, tuple[int, int]] = field(default_factory=dict)
+    # Some node runs a pod (minimize_nodes counts it as used); copies that may be added.
+    busy: bool = False
+    optional: bool = False
 
     @property
     def size(self) -> int:
@@ -102,13 +130,16 @@ class NodeClass:
 class Conflict:
     """Pods of class ``a`` and of class ``b`` never share a node (``a == b``: at most one of
     the class per node). ``key`` is the topology key of an anti-affinity conflict (nodes
-    without it are exempt); empty for host ports, which clash on every node."""
+    without it are exempt); empty for host ports, which clash on every node. ``shared``: the
+    key is one several nodes share, so the conflict holds per domain too
+    (:class:`podfit.solver.class_interpod.DomainConflict`)."""
 
     a: int
     b: int
     rule: str
     key: str
     detail: str
+    shared: bool = False
 
     def applies(self, node_class: NodeClass) -> bool:
         return not self.key or self.key in node_class.keys
@@ -132,12 +163,28 @@ class Grouping:
     resources: list[str]
     nodes: list[NodeState] = field(default_factory=list)
     spread: list[SpreadRule] = field(default_factory=list)
-    # A spread key every node has its own value of (hostname): each node is a domain.
-    spread_per_node: bool = False
+    # conflict index (in ``conflicts``) -> the conflict per domain of its shared key
+    domain_conflicts: dict[int, DomainConflict] = field(default_factory=dict)
+    affinity: list[AffinityRule] = field(default_factory=list)
 
-    def spread_classes(self) -> set[int]:
-        """Pod classes whose counts per node class a spread rule reads."""
-        return {p for r in self.spread for p in (r.pod_class, *r.counted)}
+    def domain_classes(self) -> set[int]:
+        """Pod classes whose counts per node class a rule reads (topology spread over a key
+        nodes share, anti-affinity per domain, pod affinity): a packing may not move them
+        from one node class to another."""
+        read = {p for r in self.spread if not r.per_node for p in r.reads}
+        read |= {p for k in self.domain_conflicts.values() for p in (k.a, k.b)}
+        return read | {p for r in self.affinity for p in r.reads}
+
+    def caps(self, node_class: int, mins: Mapping[int, int] | None = None) -> list[Cap]:
+        """The per-node spread rules on nodes of a class (see
+        :func:`podfit.solver.class_spread.node_caps`)."""
+        return node_caps(self.spread, node_class, mins)
+
+    @property
+    def caps_fixed(self) -> bool:
+        """Every per-node spread rule has a minimum of 0 whatever the placement, so each is a
+        fixed cap per node."""
+        return all(r.forced for r in self.spread if r.per_node)
 
     def allowed(self, p: int, c: int) -> bool:
         return (p, c) not in self.excluded
@@ -160,7 +207,10 @@ def _node_affinity(pod: Pod) -> NodeSelector | None:
 
 
 def _pod_signature(
-    p: PendingPod, terms: tuple[PodTerm, ...], anti_in_play: bool, spread_in_play: bool
+    p: PendingPod,
+    terms: tuple[tuple[PodTerm, ...], tuple[PodTerm, ...]],
+    pods_read: bool,
+    priority: int | None,
 ) -> tuple[object, ...]:
     pod = p.pod
     tolerations: tuple[Toleration, ...] = pod.tolerations
@@ -171,24 +221,20 @@ def _pod_signature(
         tolerations,
         tuple(sorted(pod.node_selector.items())),
         _node_affinity(pod),
+        priority,
     )
-    if not (anti_in_play or spread_in_play):
+    if not pods_read:
         return base
+    affinity, anti = terms
     return (
         *base,
         pod.namespace,
         tuple(sorted(pod.labels.items())),
-        tuple(t.signature for t in terms),
+        tuple(t.signature for t in affinity),
+        tuple(t.signature for t in anti),
         pod.is_terminating,
         repr(hard_constraints(pod)),
     )
-
-
-def _unsupported_pod(pod: Pod) -> str | None:
-    affinity, _ = required_terms(pod)
-    if affinity:
-        return f"{pod.key} has required pod affinity"
-    return None
 
 
 # --- nodes ----------------------------------------------------------------------------------
@@ -246,7 +292,7 @@ def _static_verdicts(
 ) -> list[list[Exclusions]]:
     """verdicts[p][i]: the static filters' exclusions of pod class p on node i, computed once
     per group of nodes that look alike to the pods' node filters, and once per group of pod
-    classes that look alike to them."""
+    classes that look alike to them (such classes share one row)."""
     keys, by_name = _read_label_keys(pods)
     with_ports = any(c.ports for c in pods)
     reps: dict[tuple[object, ...], int] = {}
@@ -336,12 +382,34 @@ def _running_exclusions(
     return found
 
 
+class _Running:
+    """The running pods a selector counts, per node (non-terminating, one namespace)."""
+
+    def __init__(self, nodes: Sequence[NodeState]) -> None:
+        self.size = len(nodes)
+        self.index: LabelIndex[int] = LabelIndex()
+        for i, n in enumerate(nodes):
+            for e in n.pods:
+                if not e.is_terminating:
+                    self.index.add(e.namespace, e.labels, i)
+        self._cache: dict[tuple[str, object], dict[int, int]] = {}
+
+    def per_node(self, namespace: str, selector: LabelSelector | None) -> dict[int, int]:
+        """Node index -> counted running pods there (nodes with none left out)."""
+        key = (namespace, selector_key(selector))
+        found = self._cache.get(key)
+        if found is None:
+            found = {}
+            for i in self.index.select(namespace, selector):
+                found[i] = found.get(i, 0) + 1
+            self._cache[key] = found
+        return found
+
+
 # --- conflicts among pending pods -------------------------------------------------------------
 
 
-def _conflicts(
-    pods: Sequence[PodClass], per_node: set[str], ns: NamespaceLabels
-) -> list[Conflict] | Unsupported:
+def _conflicts(pods: Sequence[PodClass], per_node: set[str], ns: NamespaceLabels) -> list[Conflict]:
     texts: dict[tuple[int, int, str], list[str]] = {}
     for a in pods:
         for t in a.anti:
@@ -350,15 +418,17 @@ def _conflicts(
                     continue
                 if a is b and a.count < 2:
                     continue
-                if t.topology_key not in per_node:
-                    return Unsupported(
-                        f"{a.pod.key}'s required anti-affinity on {t.topology_key} selects "
-                        f"pending pods, and nodes share values of {t.topology_key}"
-                    )
                 lo, hi = sorted((a.index, b.index))
                 texts.setdefault((lo, hi, t.topology_key), []).append(t.text())
     out = [
-        Conflict(lo, hi, Rules.ANTI_AFFINITY, key, "; ".join(dict.fromkeys(words)))
+        Conflict(
+            lo,
+            hi,
+            Rules.ANTI_AFFINITY,
+            key,
+            "; ".join(dict.fromkeys(words)),
+            shared=key not in per_node,
+        )
         for (lo, hi, key), words in sorted(texts.items())
     ]
     with_ports = [c for c in pods if c.ports]
@@ -374,111 +444,279 @@ def _conflicts(
     return out
 
 
+# --- usable amounts -------------------------------------------------------------------------------
+
+
+def _per_node_most(
+    pods: Sequence[PodClass],
+    conflicts: Sequence[Conflict],
+    per_node: set[str],
+    nodes: Sequence[NodeState],
+    verdicts: Sequence[Sequence[Exclusions]],
+    running: _Running,
+) -> list[int]:
+    """For each pod class, the most pods of it any one node can hold in a valid placement, as
+    far as the rules other than resources and pod slots say."""
+    most = [c.count for c in pods]
+    for k in conflicts:
+        if k.a == k.b:
+            most[k.a] = min(most[k.a], 1)
+    pending: LabelIndex[int] = LabelIndex()
+    for c in pods:
+        if not c.pod.is_terminating:
+            pending.add(c.pod.namespace, c.pod.labels, c.index)
+    clean: dict[tuple[int, tuple[str, ...]], int] = {}
+    for c in pods:
+        hard = hard_constraints(c.pod)
+        keys = tuple(sorted({h.topology_key for h in hard}))
+        for h in hard:
+            if h.topology_key not in per_node:
+                continue
+            selector = with_label_keys(h.label_selector, c.pod.labels, h.match_label_keys)
+            if selector is None or selector.is_empty or not selects(selector, c.pod.labels):
+                continue
+            row = verdicts[c.index]
+            found = clean.get((id(row), keys))
+            if found is None:  # nodes with every key the class may use: all eligible
+                found = clean[(id(row), keys)] = sum(
+                    1
+                    for i, n in enumerate(nodes)
+                    if not row[i] and all(k in n.node.labels for k in keys)
+                )
+            if not found:
+                continue
+            ns = c.pod.namespace
+            total = sum(running.per_node(ns, selector).values())
+            total += sum(pods[q].count for q in pending.select(ns, selector))
+            most[c.index] = min(most[c.index], h.max_skew + total // found)
+    return most
+
+
+def _usable(
+    pods: Sequence[PodClass], resources: Sequence[str], most: Sequence[int]
+) -> tuple[dict[str, int], dict[str, int], int]:
+    """Per resource, the gcd of the pods' requests and the most all pods could put on one
+    node; and the most pods on one node."""
+    step: dict[str, int] = {}
+    ceiling: dict[str, int] = {}
+    for r in resources:
+        amounts = [c.requests[r] for c in pods if c.requests.get(r, 0) > 0]
+        step[r] = math.gcd(*amounts)
+        ceiling[r] = sum(c.requests.get(r, 0) * k for c, k in zip(pods, most, strict=True))
+    return step, ceiling, sum(most)
+
+
 # --- grouping ---------------------------------------------------------------------------------
 
 
-def group(cluster: Cluster, pods: Sequence[Pod]) -> Grouping | Unsupported:
+def group(
+    cluster: Cluster,
+    pods: Sequence[Pod],
+    *,
+    priority: Callable[[Pod], int] | None = None,
+    optional: frozenset[str] = frozenset(),
+    busy_apart: bool = False,
+) -> Grouping | Unsupported:
     """Group the batch and the cluster's nodes, or say why the counting encoding cannot
-    take the batch."""
+    take the batch. ``priority``: keep pods of different priorities apart (its value per
+    pod); ``optional``: nodes that exist only when added (their own classes);
+    ``busy_apart``: keep nodes that run pods apart from idle ones."""
     keys = [p.key for p in pods]
     if len(set(keys)) != len(keys):
         raise ValueError("the pods to place must have distinct namespace/name keys")
-    for pod in pods:
-        reason = _unsupported_pod(pod)
-        if reason is not None:
-            return Unsupported(reason)
     nodes = node_states(cluster, skip_pods=keys)
     ns = namespace_labels_of(cluster.namespace_labels)
-    terms = {p.key: required_terms(p)[1] for p in pods}
-    anti_in_play = any(terms.values()) or any(
+    terms = {p.key: required_terms(p) for p in pods}
+    running_anti = any(
         e.affinity is not None and required_terms(e)[1] for n in nodes for e in n.pods
     )
     split_keys = spread_keys(pods)
+    pods_read = running_anti or bool(split_keys) or any(a or b for a, b in terms.values())
     per_node = _per_node_keys(nodes)
     members: dict[tuple[object, ...], list[Pod]] = {}
     firsts: dict[tuple[object, ...], PendingPod] = {}
     for pod in pods:
         pending = PendingPod(pod, pod_requests(pod), host_ports(pod))
-        sig = _pod_signature(pending, terms[pod.key], anti_in_play, bool(split_keys))
+        level = priority(pod) if priority is not None else None
+        sig = _pod_signature(pending, terms[pod.key], pods_read, level)
         members.setdefault(sig, []).append(pod)
         firsts.setdefault(sig, pending)
     pod_classes = [
-        PodClass(i, tuple(group_), firsts[sig].requests, firsts[sig].ports, terms[group_[0].key])
+        PodClass(
+            i,
+            tuple(group_),
+            firsts[sig].requests,
+            firsts[sig].ports,
+            terms[group_[0].key][1],
+            terms[group_[0].key][0],
+            priority(group_[0]) if priority is not None else 0,
+        )
         for i, (sig, group_) in enumerate(members.items())
     ]
     conflicts = _conflicts(pod_classes, per_node, ns)
-    if isinstance(conflicts, Unsupported):
-        return conflicts
     conflict_keys = sorted({k.key for k in conflicts if k.key})
+    affinity_keys = {t.topology_key for c in pod_classes for t in c.affinity}
+    value_keys = sorted(
+        {k for k in split_keys if k not in per_node}
+        | {k.key for k in conflicts if k.shared}
+        | affinity_keys
+    )
+    presence_keys = sorted(set(conflict_keys) | {k for k in split_keys if k in per_node})
     resources = sorted({r for c in pod_classes for r, amount in c.requests.items() if amount > 0})
     verdicts = _static_verdicts(pod_classes, nodes)
-    running = _running_exclusions(pod_classes, nodes, ns) if anti_in_play else {}
+    excluded_running = (
+        _running_exclusions(pod_classes, nodes, ns)
+        if running_anti or any(c.anti for c in pod_classes)
+        else {}
+    )
+    running = _Running(nodes)
+    # Per-node spread: the running pods each such selector counts on a node split classes.
+    node_selectors: dict[tuple[str, object], tuple[str, LabelSelector | None]] = {}
+    for c in pod_classes:
+        for h in hard_constraints(c.pod):
+            if h.topology_key in per_node:
+                selector = with_label_keys(h.label_selector, c.pod.labels, h.match_label_keys)
+                node_selectors[(c.pod.namespace, selector_key(selector))] = (
+                    c.pod.namespace,
+                    selector,
+                )
+    counted_here: list[list[tuple[int, int]]] = [[] for _ in nodes]
+    for j, (namespace, selector) in enumerate(node_selectors.values()):
+        for i, count in running.per_node(namespace, selector).items():
+            counted_here[i].append((j, count))
+    most = _per_node_most(pod_classes, conflicts, per_node, nodes, verdicts, running)
+    step, ceiling, most_pods = _usable(pod_classes, resources, most)
+
+    def usable(n: NodeState, r: str) -> int:
+        return min(n.free(r) // step[r] * step[r], ceiling[r])
+
     by_sig: dict[tuple[object, ...], list[int]] = {}
     columns: list[tuple[Exclusions, ...]] = []
     for i, n in enumerate(nodes):
         column: list[Exclusions] = []
         for c in pod_classes:
             found = verdicts[c.index][i]
-            extra = running.get((c.index, i))
+            extra = excluded_running.get((c.index, i))
             column.append((*found, extra) if extra is not None else found)
         columns.append(tuple(column))
+        labels = n.node.labels
         sig = (
             columns[-1],
-            tuple(n.free(r) for r in resources),
-            n.allowed_pods - n.pod_count,
-            tuple(k in n.node.labels for k in conflict_keys),
-            tuple(n.node.labels.get(k) for k in split_keys),
+            tuple(usable(n, r) for r in resources),
+            min(n.allowed_pods - n.pod_count, most_pods),
+            tuple(k in labels for k in presence_keys),
+            tuple(labels.get(k) for k in value_keys),
+            tuple(counted_here[i]),
+            busy_apart and n.pod_count > 0,
+            n.name in optional,
         )
         by_sig.setdefault(sig, []).append(i)
     node_classes: list[NodeClass] = []
     excluded: dict[tuple[int, int], Exclusions] = {}
     for index, indexes in enumerate(by_sig.values()):
         first = nodes[indexes[0]]
+        members_ = [nodes[i] for i in indexes]
+        free = {r: usable(first, r) for r in resources}
+        slots = first.allowed_pods - first.pod_count
+        # At the ceiling, the amount never binds (see the module text): no fact for it.
+        saturated = {r for r in resources if free[r] >= ceiling[r]}
+        if slots >= most_pods:
+            saturated.add("pods")
+        shown = {
+            r: (min(n.free(r) for n in members_), max(n.free(r) for n in members_))
+            for r in resources
+        }
+        room = [n.allowed_pods - n.pod_count for n in members_]
+        shown["pods"] = (min(room), max(room))
         node_classes.append(
             NodeClass(
                 index,
-                tuple(nodes[i] for i in indexes),
-                {r: first.free(r) for r in resources},
-                first.allowed_pods - first.pod_count,
+                tuple(members_),
+                free,
+                min(slots, most_pods),
                 frozenset(k for k in conflict_keys if k in first.node.labels),
+                frozenset(saturated),
+                shown,
+                busy=any(n.pod_count for n in members_),
+                optional=first.name in optional,
             )
         )
         for p, reasons in enumerate(columns[indexes[0]]):
             if reasons:
                 excluded[(p, index)] = reasons
-    spread = _spread_rules(pod_classes, node_classes, excluded) if split_keys else []
-    return Grouping(
-        pod_classes,
-        node_classes,
-        excluded,
-        conflicts,
-        resources,
-        nodes,
-        spread,
-        spread_per_node=any(k in per_node for k in split_keys),
-    )
+    g = Grouping(pod_classes, node_classes, excluded, conflicts, resources, nodes)
+    if split_keys:
+        g.spread = _spread_rules(g, per_node, running)
+    running_pods = [(e, n) for n in nodes for e in n.pods]
+    for c in pod_classes:
+        if c.affinity:
+            rule, ruled_out = affinity_rule(
+                c.index,
+                c.affinity,
+                [p.pod for p in pod_classes],
+                [p.count for p in pod_classes],
+                [n.nodes for n in node_classes],
+                running_pods,
+                ns,
+            )
+            for n, detail in ruled_out.items():
+                reasons = excluded.get((c.index, n), ())
+                excluded[(c.index, n)] = (*reasons, (Rules.AFFINITY, detail))
+            if rule is not None:
+                g.affinity.append(rule)
+    for i, k in enumerate(conflicts):
+        if k.shared:
+            value_of = {
+                n.index: n.nodes[0].node.labels[k.key]
+                for n in node_classes
+                if k.key in n.nodes[0].node.labels
+            }
+            g.domain_conflicts[i] = DomainConflict(k.a, k.b, k.key, value_of)
+    return g
 
 
-def _spread_rules(
-    pods: Sequence[PodClass],
-    node_classes: Sequence[NodeClass],
-    excluded: dict[tuple[int, int], Exclusions],
-) -> list[SpreadRule]:
+def _spread_rules(g: Grouping, per_node: set[str], running: _Running) -> list[SpreadRule]:
     """Each pod class's DoNotSchedule constraints as rules on counts; node classes without a
-    constraint's key become exclusions (missing-topology-key), as in the per-pod encoding."""
+    constraint's key become exclusions (missing-topology-key), as in the per-pod encoding.
+    Per-node keys: nodes of a class count alike (the split by counted running pods), so the
+    class's first node stands for all."""
     out: list[SpreadRule] = []
-    representatives = [c.pod for c in pods]
-    nodes = [c.nodes for c in node_classes]
-    for c in pods:
+    representatives = [c.pod for c in g.pod_classes]
+    counts = [c.count for c in g.pod_classes]
+    nodes = [c.nodes for c in g.node_classes]
+    index = {n.name: i for i, n in enumerate(g.nodes)}
+    optional_classes = frozenset(c.index for c in g.node_classes if c.optional)
+
+    for c in g.pod_classes:
         pending = PendingPod(c.pod, c.requests, c.ports)
         for constraint in hard_constraints(c.pod):
             key = constraint.topology_key
             detail = f"no label {key}, which its topology spread constraint needs"
-            for n in node_classes:
+            for n in g.node_classes:
                 if key not in n.nodes[0].node.labels:
-                    reasons = excluded.get((c.index, n.index), ())
-                    excluded[(c.index, n.index)] = (*reasons, (Rules.SPREAD_MISSING_KEY, detail))
-            rule = spread_rule(c.index, pending, constraint, representatives, nodes)
+                    reasons = g.excluded.get((c.index, n.index), ())
+                    g.excluded[(c.index, n.index)] = (*reasons, (Rules.SPREAD_MISSING_KEY, detail))
+            shared = key not in per_node
+
+            def on_classes(
+                ns: str, selector: LabelSelector | None, shared: bool = shared
+            ) -> list[int]:
+                here = running.per_node(ns, selector)
+                if shared:
+                    return [sum(here.get(index[n.name], 0) for n in members) for members in nodes]
+                return [here.get(index[members[0].name], 0) for members in nodes]
+
+            rule = spread_rule(
+                c.index,
+                pending,
+                constraint,
+                representatives,
+                counts,
+                nodes,
+                not shared,
+                on_classes,
+                optional_classes,
+            )
             if rule is not None:
                 out.append(rule)
     return out

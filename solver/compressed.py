@@ -37,7 +37,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from time import monotonic
-from typing import Any
+from typing import Any, Literal
 
 import z3
 
@@ -45,6 +45,7 @@ from podfit.cluster import Cluster
 from podfit.model import Pod
 
 from .class_explain import core_rules, sentences
+from .class_spread import Place
 from .classes import Conflict, Grouping, NodeClass, Unsupported, group
 from .counting import CountFact, CountingSession, FactModel
 from .cuts import pair_cuts
@@ -70,23 +71,36 @@ class Unit:
         return len(self.nodes)
 
 
+Usage = Literal["minimize", "add"]
+
+
 @dataclass
 class CountModel(FactModel):
     """The counting encoding of one grouped batch in one session: a count per (pod class,
-    unit), a unit being a node class (``per_node`` False) or one node."""
+    unit), a unit being a node class (``per_node`` False) or one node.
+
+    ``usage`` (per node class only): "minimize" gives each unit a count of the nodes in use
+    (all of them for nodes that run pods already), "add" gives the units of optional node
+    classes (copies of a shape) a count of the nodes that exist; the per-node rules then
+    scale with those counts instead of the class's size, and an unused node takes no pod."""
 
     per_node: bool
     require_all: bool = True
+    usage: Usage | None = None
     units: list[Unit] = field(default_factory=list)
     n: dict[tuple[int, int], z3.ArithRef] = field(default_factory=dict)
+    used: dict[int, z3.ArithRef] = field(default_factory=dict)
     _node_index: dict[str, int] = field(default_factory=dict)
     # unit -> resource name or "pods" -> the indicator of its capacity or pod-count fact
     _unit_guards: dict[int, dict[str, z3.BoolRef]] = field(default_factory=dict)
     _conflict_guards: dict[Conflict, z3.BoolRef] = field(default_factory=dict)
+    _spread_guards: dict[int, z3.BoolRef] = field(default_factory=dict)
     cuts: int = 0
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if self.usage is not None and self.per_node:
+            raise ValueError("node usage is counted per node class only")
         self._node_index = {n.name: i for i, n in enumerate(self.g.nodes)}
         for c in self.g.node_classes:
             groups = [(n,) for n in c.nodes] if self.per_node else [c.nodes]
@@ -96,21 +110,67 @@ class CountModel(FactModel):
 
     def explaining(self, timeout_ms: int, focus: frozenset[int]) -> CountModel:
         session = CountingSession(timeout_ms=timeout_ms)
-        return CountModel(self.g, session, per_node=self.per_node, explain=True, focus=focus)
+        return CountModel(
+            self.g,
+            session,
+            per_node=self.per_node,
+            require_all=self.require_all,
+            usage=self.usage,
+            explain=True,
+            focus=focus,
+        )
 
     @property
     def exact(self) -> bool:
         """Whether a model of this encoding is a placement (every unit is one node)."""
-        return all(u.size == 1 for u in self.units)
+        return all(u.size == 1 for u in self.units) and not self.used
 
     # --- building ------------------------------------------------------------------------
 
     def _node(self, u: Unit) -> str:
         return u.nodes[0].name if self.per_node else ""
 
+    def places(self) -> list[Place]:
+        return [
+            Place(
+                u.node_class.index,
+                u.size,
+                {p: v for (p, i), v in self._by_unit.get(u.index, {}).items()},
+                self.used.get(u.index),
+                u.node_class.optional,
+            )
+            for u in self.units
+        ]
+
+    def _usage(self) -> None:
+        """The nodes of each unit in use (minimize) or in existence (add): an unused node
+        takes no pod."""
+        t = self.t
+        for u in self.units:
+            c = u.node_class
+            if self.usage == "add" and not c.optional:
+                continue
+            used = t.var(f"used[{u.index}]")
+            self.used[u.index] = used
+            low = u.size if self.usage == "minimize" and c.busy else 0
+            self.session.assert_raw(t.ge(used.as_ast(), low))
+            self.session.assert_raw(t.le(used.as_ast(), u.size))
+            here = [(1, v) for p in self.g.pod_classes if (v := self.var(p.index, u)) is not None]
+            most = sum(p.count for p in self.g.pod_classes)
+            if here:  # the definition of the count, not a rule: no fact
+                self.session.assert_raw(t.le(t.linear([*here, (-most, used)]), 0))
+
+    def within(self, u: Unit, terms: list[tuple[int, Any]], per_node: int) -> Any:
+        """``Σ terms <= per_node`` on every node of the unit (in use)."""
+        used = self.used.get(u.index)
+        if used is None:
+            return self.t.le(self.t.linear(terms), per_node * u.size)
+        return self.t.le(self.t.linear([*terms, (-per_node, used)]), 0)
+
     def _encode(self) -> None:
         g, t = self.g, self.t
         by_class: dict[int, list[Unit]] = {}
+        self._by_unit: dict[int, dict[tuple[int, int], z3.ArithRef]] = {}
         for u in self.units:
             by_class.setdefault(u.node_class.index, []).append(u)
             for p in g.pod_classes:
@@ -120,8 +180,11 @@ class CountModel(FactModel):
                     continue
                 var = t.var(f"n[{p.index}@{u.index}]")
                 self.n[(p.index, u.index)] = var
+                self._by_unit.setdefault(u.index, {})[(p.index, u.index)] = var
                 self.session.assert_raw(t.ge(var.as_ast(), 0))
                 self.session.assert_raw(t.le(var.as_ast(), p.count))
+        if self.usage is not None:
+            self._usage()
         if self.explain:
             self.guard_exclusions(
                 lambda q, c: t.all([t.eq(self.n[(q, u.index)].as_ast(), 0) for u in by_class[c]])
@@ -135,31 +198,33 @@ class CountModel(FactModel):
             if self.require_all:
                 fact = CountFact("placement", Rules.PLACEMENT, (p.index,))
                 self.guard(fact, t.eq(total, p.count))
-        self.guard_spread(
-            lambda q, c: [v for u in by_class.get(c, []) if (v := self.var(q, u)) is not None]
-        )
+        places = self.places()
+        self._spread_guards = self.guard_spread(places)
+        self.guard_affinity(places)
         for u in self.units:
             self._capacity(u)
             self._slots(u)
-        for k in g.conflicts:
+        for i, k in enumerate(g.conflicts):
             parts: list[Any] = []
             for u in self.units:
                 a, b = self.var(k.a, u), self.var(k.b, u)
                 if a is None or b is None or not k.applies(u.node_class):
                     continue
                 if k.a == k.b:
-                    if g.pod_classes[k.a].count > u.size:
-                        parts.append(t.le(a.as_ast(), u.size))
+                    if g.pod_classes[k.a].count > u.size or u.index in self.used:
+                        parts.append(self.within(u, [(1, a)], 1))
                 elif u.size == 1:
                     parts.append(t.any([t.eq(a.as_ast(), 0), t.eq(b.as_ast(), 0)]))
-            if parts or any(
-                k.applies(u.node_class) and None not in (self.var(k.a, u), self.var(k.b, u))
-                for u in self.units
-            ):  # kept even without parts: the pair cuts may lean on it
-                classes = (k.a,) if k.a == k.b else (k.a, k.b)
-                fact = CountFact("conflict", k.rule, classes, key=k.key, detail=k.detail)
-                self.guard(fact, t.all(parts) if parts else t.true())
-                self._conflict_guards[k] = self.indicators[fact.label]
+            # kept even without parts: the pair cuts may lean on it
+            if (
+                parts
+                or i in g.domain_conflicts
+                or any(
+                    k.applies(u.node_class) and None not in (self.var(k.a, u), self.var(k.b, u))
+                    for u in self.units
+                )
+            ):
+                self._conflict_guards[k] = self.conflict_fact(i, parts, places)
         self._pair_cuts()
 
     def var(self, p: int, u: Unit) -> z3.ArithRef | None:
@@ -169,9 +234,12 @@ class CountModel(FactModel):
     def _capacity(self, u: Unit) -> None:
         """Per resource: what the unit's pods request fits what is free. A single node's
         constraint is left out when every pod of the batch would fit; a node class's fact is
-        kept even then (its nodes are still separate bins, and the pair cuts lean on it)."""
+        kept even then (its nodes are still separate bins, and the pair cuts lean on it). A
+        saturated resource never binds (see :mod:`podfit.solver.classes`): no fact."""
         c, t = u.node_class, self.t
         for r in self.g.resources:
+            if r in c.saturated:
+                continue
             free = max(c.free.get(r, 0), 0)
             askers = [
                 (p.requests[r], p.count, v)
@@ -179,15 +247,14 @@ class CountModel(FactModel):
                 if p.requests.get(r, 0) > 0 and (v := self.var(p.index, u)) is not None
             ]
             total = sum(amount * count for amount, count, _ in askers)
-            if not askers or (u.size == 1 and total <= free):
+            if not askers or (u.size == 1 and total <= free and u.index not in self.used):
                 continue
             parts = []
-            if total > free * u.size:
-                requested = t.linear([(amount, v) for amount, _, v in askers])
-                parts.append(t.le(requested, free * u.size))
+            if total > free * u.size or u.index in self.used:
+                parts.append(self.within(u, [(amount, v) for amount, _, v in askers], free))
             for amount, count, v in askers:  # one node holds at most free // amount of a class
                 if free // amount < count:
-                    parts.append(t.le(v.as_ast(), u.size * (free // amount)))
+                    parts.append(self.within(u, [(1, v)], free // amount))
             fact = CountFact(
                 "capacity",
                 resource_rule(r),
@@ -201,6 +268,8 @@ class CountModel(FactModel):
 
     def _slots(self, u: Unit) -> None:
         c = u.node_class
+        if "pods" in c.saturated:
+            return
         free = max(c.slots, 0)
         counts, most = [], 0
         for p in self.g.pod_classes:
@@ -208,19 +277,18 @@ class CountModel(FactModel):
             if v is not None:
                 counts.append(v)
                 most += p.count
-        if not counts or (u.size == 1 and most <= free):
+        if not counts or (u.size == 1 and most <= free and u.index not in self.used):
             return
         fact = CountFact(
             "pod-count", Rules.TOO_MANY_PODS, node_class=c.index, node=self._node(u), amount=c.slots
         )
-        bound = self.t.le(self.t.linear([(1, v) for v in counts]), free * u.size)
-        self.guard(fact, bound)
+        self.guard(fact, self.within(u, [(1, v) for v in counts], free))
         self._unit_guards.setdefault(u.index, {})["pods"] = self.indicators[fact.label]
 
     def _pair_cuts(self) -> None:
         """The hull edges of :mod:`podfit.solver.cuts`, per unit, asserted under the facts
-        they follow from (the unit's capacity and pod-count facts, the conflicts involved)."""
-        t = self.t
+        they follow from (the unit's capacity and pod-count facts, the conflicts and spread
+        caps involved)."""
         cuts = {c.index: pair_cuts(self.g, c) for c in self.g.node_classes}
         conflicts = list(self._conflict_guards.items())
         for u in self.units:
@@ -237,8 +305,11 @@ class CountModel(FactModel):
                     apart = k.a != k.b and {k.a, k.b} == {cut.p, cut.q} and "apart" in cut.uses
                     if own_cap or apart:
                         guards.append(indicator)
-                bound = t.le(t.linear([(cut.alpha, a), (cut.beta, b)]), cut.gamma * u.size)
-                self.session.assert_raw(t.implies_all(guards, bound) if guards else bound)
+                for name in cut.uses:
+                    if name.startswith("cap:"):
+                        guards.append(self._spread_guards[int(name[4:])])
+                bound = self.within(u, [(cut.alpha, a), (cut.beta, b)], cut.gamma)
+                self.session.assert_raw(self.t.implies_all(guards, bound) if guards else bound)
                 self.cuts += 1
 
     # --- asking --------------------------------------------------------------------------
@@ -297,12 +368,8 @@ MIN_PAIRS = 5000
 
 def worth_counting(g: Grouping, pods: int, nodes: int) -> bool:
     """Whether the counting encoding should take a batch the per-pod one could take: a
-    large batch whose classes are fewer than its pods or nodes, without hostname spread."""
+    large batch whose classes are fewer than its pods or nodes."""
     if pods * nodes < MIN_PAIRS:
-        return False
-    if g.spread_per_node:
-        # Every node its own domain: no compression, and a minimum over as many domains as
-        # nodes, which the per-pod encoding's level literals handle far better.
         return False
     return len(g.pod_classes) < pods or len(g.node_classes) < nodes
 
@@ -381,7 +448,7 @@ def solve_grouped(g: Grouping, *, timeout_ms: int) -> SolveResult:
     model = coarse.session.model()
     if coarse.exact:
         return _feasible(g, coarse.node_counts(model))
-    packed, left = pack(g, coarse.totals(model))
+    packed, left = pack(g, coarse.totals(model), coarse.minimums(model))
     if not left:
         return _feasible(g, packed)
     shapes = patterns_of(g)

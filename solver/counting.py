@@ -13,15 +13,16 @@ from typing import Any, Literal
 import z3
 from z3 import z3core
 
-from .class_spread import ClassVars, spread_constraint
+from .class_interpod import affinity_constraint, domain_conflict_constraint
+from .class_spread import Place, spread_constraint
 from .classes import Grouping
 from .explain import asking, shrink
 from .packing import NodeCounts
-from .rules import filter_rank
+from .rules import Rules, filter_rank
 from .session import Outcome, Session
 
 FactKind = Literal[
-    "placement", "exclusion", "capacity", "pod-count", "conflict", "packing", "spread"
+    "placement", "exclusion", "capacity", "pod-count", "conflict", "packing", "spread", "affinity"
 ]
 
 
@@ -65,6 +66,8 @@ class CountFact:
             parts.append(f"resource={self.resource}")
         if self.key:
             parts.append(f"key={self.key}")
+        if self.kind in ("spread", "affinity"):  # two constraints of a class on one key
+            parts.append(f"what={self.detail}")
         return " ".join(parts)
 
 
@@ -126,15 +129,16 @@ class Terms:
             array[i] = a
         return array
 
-    def linear(self, terms: Sequence[tuple[int, z3.ArithRef]]) -> Any:
-        """Σ coefficient · variable."""
+    def linear(self, terms: Sequence[tuple[int, Any]]) -> Any:
+        """Σ coefficient · term (a variable, or an integer term of this builder)."""
         if not terms:
             return self.num(0)
+        asts = [(c, v.as_ast() if isinstance(v, z3.ExprRef) else v) for c, v in terms]
         parts = [
-            v.as_ast()
+            v
             if c == 1
-            else self._keep(z3core.Z3_mk_mul(self.ref, 2, self._array([self.num(c), v.as_ast()])))
-            for c, v in terms
+            else self._keep(z3core.Z3_mk_mul(self.ref, 2, self._array([self.num(c), v])))
+            for c, v in asts
         ]
         if len(parts) == 1:
             return parts[0]
@@ -164,6 +168,16 @@ class Terms:
 
     def implies(self, a: z3.BoolRef, b: Any) -> Any:
         return self._keep(z3core.Z3_mk_implies(self.ref, a.as_ast(), b))
+
+    def implies_raw(self, a: Any, b: Any) -> Any:
+        return self._keep(z3core.Z3_mk_implies(self.ref, a, b))
+
+    def neg(self, a: Any) -> Any:
+        return self._keep(z3core.Z3_mk_not(self.ref, a))
+
+    def indicator(self, a: Any) -> Any:
+        """1 where ``a`` holds, else 0."""
+        return self._keep(z3core.Z3_mk_ite(self.ref, a, self.num(1), self.num(0)))
 
 
 @dataclass
@@ -222,9 +236,10 @@ class FactModel:
             fact = CountFact("exclusion", rule, where=tuple(where))
             self.guard(fact, self.t.all([none_there(q, c) for q, c, _ in where]))
 
-    def guard_spread(self, class_vars: ClassVars) -> None:
+    def guard_spread(self, places: Sequence[Place]) -> dict[int, z3.BoolRef]:
         """Each DoNotSchedule spread rule of a placed pod class, as one fact
-        (:mod:`podfit.solver.class_spread`)."""
+        (:mod:`podfit.solver.class_spread`). Returns rule -> the fact's indicator."""
+        out = {}
         for i, r in enumerate(self.g.spread):
             if not self.placed(r.pod_class):
                 continue
@@ -236,7 +251,51 @@ class FactModel:
                 detail=r.detail,
                 related=r.related,
             )
-            self.guard(fact, spread_constraint(self.t, r, class_vars, f"min[{i}]"))
+            self.guard(fact, spread_constraint(self.t, r, places, self.min_name(i)))
+            out[i] = self.indicators[fact.label]
+        return out
+
+    @staticmethod
+    def min_name(rule: int) -> str:
+        """The name of spread rule ``rule``'s minimum (a variable when not fixed)."""
+        return f"min[{rule}]"
+
+    def minimums(self, model: z3.ModelRef) -> dict[int, int]:
+        """Spread rule -> its minimum in ``model`` (rules whose minimum is a variable)."""
+        out = {}
+        for i, r in enumerate(self.g.spread):
+            if r.per_node and not r.forced and self.placed(r.pod_class):
+                out[i] = Session.int_value(model, self.t.var(self.min_name(i)))
+        return out
+
+    def guard_affinity(self, places: Sequence[Place]) -> None:
+        """Each required pod affinity of a placed pod class, as one fact
+        (:mod:`podfit.solver.class_interpod`)."""
+        for r in self.g.affinity:
+            if not self.placed(r.pod_class):
+                continue
+            fact = CountFact(
+                "affinity",
+                Rules.AFFINITY,
+                (r.pod_class,),
+                key=",".join(r.keys),
+                detail=r.detail,
+                related=r.related,
+            )
+            self.guard(fact, affinity_constraint(self.t, r, places))
+
+    def conflict_fact(self, k: int, per_node: Sequence[Any], places: Sequence[Place]) -> Any:
+        """Conflict ``k`` of the grouping as one fact: ``per_node`` (its constraints on single
+        nodes) and, on a shared key, its constraints per domain. Returns the indicator."""
+        c = self.g.conflicts[k]
+        parts = list(per_node)
+        domain = self.g.domain_conflicts.get(k)
+        if domain is not None:
+            parts += domain_conflict_constraint(self.t, domain, places)
+        classes = (c.a,) if c.a == c.b else (c.a, c.b)
+        fact = CountFact("conflict", c.rule, classes, key=c.key, detail=c.detail)
+        self.guard(fact, self.t.all(parts) if parts else self.t.true())
+        return self.indicators[fact.label]
 
     def assumptions(self, labels: Iterable[str] | None = None) -> list[z3.BoolRef]:
         chosen = self.indicators.keys() if labels is None else labels

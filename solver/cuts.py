@@ -30,7 +30,8 @@ class PairCut:
     """``alpha·a + beta·b <= gamma`` for the counts a of class ``p`` and b of class ``q`` on
     any one node of the class. ``uses`` names the per-node constraints it follows from:
     resource names, ``"pods"`` (the pod slots), ``"self:<class>"`` (at most one of a class
-    per node) and ``"apart"`` (p and q never share a node)."""
+    per node), ``"cap:<rule>"`` (spread rule ``rule`` caps what one node holds of the class)
+    and ``"apart"`` (p and q never share a node)."""
 
     p: int
     q: int
@@ -53,7 +54,21 @@ def _limit(g: Grouping, c: NodeClass, p: int, used: int, q: int, skip: frozenset
             most = min(most, (max(c.free.get(r, 0), 0) - used * other.get(r, 0)) // amount)
     if f"self:{p}" not in skip and any(k.applies(c) for k in g.self_conflicts(p)):
         most = min(most, 1)
+    for name, cap in _own_caps(g, c, p):
+        if name not in skip:
+            most = min(most, cap)
     return max(most, 0)
+
+
+def _own_caps(g: Grouping, c: NodeClass, p: int) -> list[tuple[str, int]]:
+    """Fixed per-node spread caps of class ``p`` on its own pods (it counts only itself)."""
+    if not g.caps_fixed:
+        return []
+    return [
+        (f"cap:{cap.rule}", cap.most)
+        for cap in g.caps(c.index)
+        if cap.owner == p and cap.counted == {p}
+    ]
 
 
 def alone(g: Grouping, c: NodeClass, p: int) -> int:
@@ -111,21 +126,22 @@ def _needed(
 ) -> frozenset[str]:
     """A smallest-by-deletion set of constraints that gives the same staircase."""
     names = [*g.resources, "pods", f"self:{p}", f"self:{q}", *(["apart"] if apart else [])]
-    skip: frozenset[str] = frozenset()
+    names += [name for x in (p, q) for name, _ in _own_caps(g, c, x)]
+    skip: frozenset[str] = c.saturated
     for name in names:
         trial = skip | {name}
         if _staircase(g, c, p, q, apart, trial) == points:
             skip = trial
-    return frozenset(names) - skip
+    return frozenset(names) - skip - c.saturated
 
 
 def pair_cuts(g: Grouping, c: NodeClass) -> list[PairCut]:
     """The hull edges for every pair of pod classes that may share nodes of class ``c``,
     where the linear constraints do not imply them already."""
     caps = {
-        p.index: alone(g, c, p.index)
+        p.index: most
         for p in g.pod_classes
-        if g.allowed(p.index, c.index) and alone(g, c, p.index) > 0
+        if g.allowed(p.index, c.index) and (most := _limit(g, c, p.index, 0, p.index, c.saturated))
     }
     if len(caps) < 2 or len(caps) > MAX_CLASSES:
         return []
@@ -133,9 +149,11 @@ def pair_cuts(g: Grouping, c: NodeClass) -> list[PairCut]:
     cuts: list[PairCut] = []
     for p, q in combinations(sorted(caps), 2):
         apart = (p, q) in apart_pairs or (q, p) in apart_pairs
-        points = _staircase(g, c, p, q, apart, frozenset())
-        rows = [(1, 1, max(c.slots, 0))]
+        points = _staircase(g, c, p, q, apart, c.saturated)
+        rows = [(1, 1, max(c.slots, 0))] if "pods" not in c.saturated else []
         for r in g.resources:
+            if r in c.saturated:
+                continue
             x, y = g.pod_classes[p].requests.get(r, 0), g.pod_classes[q].requests.get(r, 0)
             if x or y:
                 rows.append((x, y, max(c.free.get(r, 0), 0)))

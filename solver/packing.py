@@ -6,15 +6,18 @@ class's capacity summed over its nodes. Those counts still have to be packed int
 actual nodes, which is bin packing; this module tries two quick greedy orders (fill one
 node before the next, biggest pods first; and one pod per node in turn), then offers the
 pods left over to the room left on every node class they may use. A packing it
-finds obeys every per-node constraint of the encoding (resources, pod slots, host ports
-and anti-affinity conflicts), so it is a placement; when both orders fail, the caller
-asks Z3 with one count per node, using the best partial packing as a hint.
+finds obeys every per-node constraint of the encoding (resources, pod slots, host ports,
+anti-affinity conflicts and the caps of topology spread over hostname, given the minimum
+the counts chose), so it is a placement once every node also holds the least such spread
+asks (:func:`pack` checks); when both orders fail, the caller asks Z3 with one count per
+node, using the best partial packing as a hint.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
+from .class_spread import Cap
 from .classes import Grouping, NodeClass
 
 # (pod class, node index in the grouping's node list) -> pods of the class on that node
@@ -24,14 +27,24 @@ NodeCounts = dict[tuple[int, int], int]
 class _Bins:
     """The nodes of one class, with what the packing has put on each so far."""
 
-    def __init__(self, g: Grouping, c: NodeClass, node_index: Mapping[str, int]) -> None:
+    def __init__(
+        self,
+        g: Grouping,
+        c: NodeClass,
+        node_index: Mapping[str, int],
+        mins: Mapping[int, int] | None = None,
+        limit: int | None = None,
+    ) -> None:
         self.g = g
         self.c = c
-        self.ids = [node_index[n.name] for n in c.nodes]
-        self.free = [dict(c.free) for _ in c.nodes]
-        self.slots = [max(c.slots, 0) for _ in c.nodes]
-        self.present: list[set[int]] = [set() for _ in c.nodes]
+        nodes = c.nodes if limit is None else c.nodes[:limit]
+        self.ids = [node_index[n.name] for n in nodes]
+        self.free = [dict(c.free) for _ in nodes]
+        self.slots = [max(c.slots, 0) for _ in nodes]
+        self.present: list[set[int]] = [set() for _ in nodes]
+        self.held: list[dict[int, int]] = [{} for _ in nodes]
         self.counts: NodeCounts = {}
+        self.caps: list[Cap] = g.caps(c.index, mins)
         # pod class -> the classes it may not share a node with here (itself included)
         self.apart: dict[int, set[int]] = {}
         for k in g.conflicts:
@@ -50,7 +63,16 @@ class _Bins:
         for r, amount in self.g.pod_classes[p].requests.items():
             if amount > 0 and most > 0:
                 most = min(most, max(self.free[i].get(r, 0), 0) // amount)
+        for cap in self.caps:
+            if most > 0:
+                room = cap.room(p, self.held[i])
+                if room is not None:
+                    most = min(most, room)
         return most
+
+    def valid(self) -> bool:
+        """Every node holds the least its spread caps ask."""
+        return all(cap.holds(held) for cap in self.caps for held in self.held)
 
     def fill(self, p: int, want: int) -> int:
         """Put up to ``want`` pods of class ``p`` on the nodes in order, each node taking
@@ -70,6 +92,7 @@ class _Bins:
                 self.free[i][r] = self.free[i].get(r, 0) - k * amount
         self.slots[i] -= k
         self.present[i].add(p)
+        self.held[i][p] = self.held[i].get(p, 0) + k
         key = (p, self.ids[i])
         self.counts[key] = self.counts.get(key, 0) + k
 
@@ -123,7 +146,7 @@ def _spill(g: Grouping, bins: Mapping[int, _Bins], left: Mapping[int, int]) -> i
     """Put pods the first packing left over wherever a node of a class they may use still
     has room; returns the pods still left."""
     still = 0
-    fixed = g.spread_classes()  # spread reads counts per node class: not moved between them
+    fixed = g.domain_classes()  # rules read their counts per node class: not moved
     for p, want in left.items():
         if p in fixed:
             still += want
@@ -135,12 +158,20 @@ def _spill(g: Grouping, bins: Mapping[int, _Bins], left: Mapping[int, int]) -> i
     return still
 
 
-def pack(g: Grouping, totals: Mapping[tuple[int, int], int]) -> tuple[NodeCounts, int]:
+def pack(
+    g: Grouping,
+    totals: Mapping[tuple[int, int], int],
+    mins: Mapping[int, int] | None = None,
+    used: Mapping[int, int] | None = None,
+) -> tuple[NodeCounts, int]:
     """Pack ``totals`` ((pod class, node class) -> pods) into single nodes.
 
     Returns the per-node counts and the number of pods that did not fit (0: a complete
-    packing). For each node class the better of the two greedy orders is kept; pods that
-    still do not fit are then tried on the room left in every node class they may use.
+    packing; a packing that leaves a node below what a spread rule asks of it counts as
+    one pod short). For each node class the better of the two greedy orders is kept; pods
+    that still do not fit are then tried on the room left in every node class they may
+    use. ``mins``: the minimum of each per-node spread rule whose minimum is a variable;
+    ``used``: node class -> how many of its nodes (the first ones) may take pods.
     """
     node_index = {n.name: i for i, n in enumerate(g.nodes)}
     kept: dict[int, _Bins] = {}
@@ -149,9 +180,12 @@ def pack(g: Grouping, totals: Mapping[tuple[int, int], int]) -> tuple[NodeCounts
         demand = {p.index: totals.get((p.index, c.index), 0) for p in g.pod_classes}
         demand = {p: k for p, k in demand.items() if k > 0}
         order = sorted(demand, key=lambda p: -node_share(g, c, p))
+        limit = None if used is None else used.get(c.index, c.size)
         best: tuple[_Bins, dict[int, int]] | None = None
-        for strategy in (_first_fit, _round_robin):
-            bins = _Bins(g, c, node_index)
+        # Spread that asks every node for some pods packs best one pod per node in turn.
+        lower = any(cap.least for cap in g.caps(c.index, mins))
+        for strategy in (_round_robin, _first_fit) if lower else (_first_fit, _round_robin):
+            bins = _Bins(g, c, node_index, mins, limit)
             missing = strategy(bins, demand, order)
             if best is None or sum(missing.values()) < sum(best[1].values()):
                 best = (bins, missing)
@@ -162,6 +196,8 @@ def pack(g: Grouping, totals: Mapping[tuple[int, int], int]) -> tuple[NodeCounts
         for p, k in best[1].items():
             left[p] = left.get(p, 0) + k
     remaining = _spill(g, kept, left) if left else 0
+    if not remaining and not all(b.valid() for b in kept.values()):
+        remaining = 1
     counts: NodeCounts = {}
     for b in kept.values():
         counts.update(b.counts)

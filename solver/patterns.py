@@ -12,17 +12,22 @@ pods on a node), and a cover gives a placement by leaving pods out, so the model
 
 Patterns are enumerated depth first over the pod classes a node class may take, largest
 first; past :data:`MAX_PATTERNS` for one node class (or :data:`MAX_STEPS` in all) there are
-too many and :func:`patterns_of` says so (None).
+too many and :func:`patterns_of` says so (None). Topology spread over hostname is a cap on
+what one node holds when its minimum is 0 whatever the placement, and then part of the
+patterns; when the minimum may be more, what a node may hold depends on it, and there are
+no patterns either. Rules on counts per domain (zone spread, anti-affinity and pod
+affinity) read the counts per node class, which the model keeps as they are.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import z3
 
+from .class_spread import Cap, Place
 from .classes import Grouping, NodeClass
 from .counting import CountFact, CountingSession, FactModel
 from .packing import NodeCounts, node_share
@@ -70,6 +75,14 @@ class _Filler:
             else:
                 self.apart[a][b] = k.rule
                 self.apart[b][a] = k.rule
+        self.caps: list[tuple[Cap, str]] = []
+        for cap in g.caps(c.index):
+            rule = g.spread[cap.rule].rule
+            owner = position.get(cap.owner)
+            if owner is None:
+                continue  # its owner never runs here: the cap never applies
+            counted = frozenset(position[q] for q in cap.counted if q in position)
+            self.caps.append((Cap(cap.rule, owner, counted, cap.most, 0), rule))
         self.current = [0] * len(classes)
         self.found: list[tuple[int, ...]] = []
         self.rules: set[str] = set()
@@ -84,6 +97,11 @@ class _Filler:
         for r, amount in self.requests[j].items():
             if amount > 0:
                 most = min(most, self.free.get(r, 0) // amount)
+        held = dict(enumerate(self.current))
+        for cap, _ in self.caps:
+            room = cap.room(j, held)
+            if room is not None:
+                most = min(most, room)
         return max(most, 0)
 
     def blockers(self, j: int) -> list[str]:
@@ -97,6 +115,8 @@ class _Filler:
         if j in self.alone and self.current[j]:
             found.append(self.alone[j])
         found += [rule for i, rule in self.apart[j].items() if self.current[i]]
+        held = dict(enumerate(self.current))
+        found += [rule for cap, rule in self.caps if cap.room(j, held) == 0]
         return found
 
     def put(self, j: int, k: int) -> None:
@@ -137,7 +157,9 @@ def patterns_of(
 ) -> Shapes | None:
     """The maximal patterns of every node class over the pod classes it may take (with
     ``every_class``, over every pod class, as explanations need), of ``focus`` only when
-    given; None when too many."""
+    given; None when too many, or when what a node may hold depends on a spread minimum."""
+    if not g.caps_fixed:
+        return None
     steps = [0]
     shapes = Shapes({}, {}, {})
     try:
@@ -176,12 +198,18 @@ def pattern_text(g: Grouping, classes: Sequence[int], patterns: Sequence[tuple[i
 
 @dataclass
 class PatternModel(FactModel):
-    """Counts per (pod class, node class) covered by patterns, exact per node class."""
+    """Counts per (pod class, node class) covered by patterns, exact per node class.
+
+    ``usage`` as in :class:`podfit.solver.compressed.CountModel`: a count per node class of
+    the nodes in use ("minimize": at least the nodes filled by a pattern, all of them for
+    nodes that run pods) or that exist ("add": optional classes only)."""
 
     shapes: Shapes
     require_all: bool = True
+    usage: Literal["minimize", "add"] | None = None
     n: dict[tuple[int, int], z3.ArithRef] = field(default_factory=dict)
     y: dict[tuple[int, int], z3.ArithRef] = field(default_factory=dict)
+    used: dict[int, z3.ArithRef] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -192,7 +220,31 @@ class PatternModel(FactModel):
         if shapes is None:
             return self  # too many mixes with every class: explain without the filters
         session = CountingSession(timeout_ms=timeout_ms)
-        return PatternModel(self.g, session, shapes=shapes, explain=True, focus=focus)
+        return PatternModel(
+            self.g,
+            session,
+            shapes=shapes,
+            require_all=self.require_all,
+            usage=self.usage,
+            explain=True,
+            focus=focus,
+        )
+
+    def places(self) -> list[Place]:
+        return [
+            Place(
+                c.index,
+                c.size,
+                {
+                    p.index: v
+                    for p in self.g.pod_classes
+                    if (v := self.n.get((p.index, c.index))) is not None
+                },
+                self.used.get(c.index),
+                c.optional,
+            )
+            for c in self.g.node_classes
+        ]
 
     def _encode(self) -> None:
         g, t = self.g, self.t
@@ -216,10 +268,26 @@ class PatternModel(FactModel):
             if self.require_all:
                 fact = CountFact("placement", Rules.PLACEMENT, (p.index,))
                 self.guard(fact, t.eq(total, p.count))
-        self.guard_spread(lambda q, c: [v] if (v := self.n.get((q, c))) is not None else [])
+        for c in g.node_classes:
+            if self.usage == "minimize" or (self.usage == "add" and c.optional):
+                used = self.used[c.index] = t.var(f"used[{c.index}]")
+                low = c.size if self.usage == "minimize" and c.busy else 0
+                self.session.assert_raw(t.ge(used.as_ast(), low))
+                self.session.assert_raw(t.le(used.as_ast(), c.size))
+        places = self.places()
+        self.guard_spread(places)
+        self.guard_affinity(places)
+        for i in g.domain_conflicts:
+            self.conflict_fact(i, [], places)
         for c in g.node_classes:
             if c.index in self.shapes.patterns:
                 self._cover(c)
+            elif c.index in self.used:  # nothing may run there: no pod on it
+                here = [(1, v) for (p, d), v in self.n.items() if d == c.index]
+                if here:
+                    most = sum(p.count for p in g.pod_classes)
+                    bound = t.linear([*here, (-most, self.used[c.index])])
+                    self.session.assert_raw(t.le(bound, 0))
 
     def _cover(self, c: NodeClass) -> None:
         t = self.t
@@ -231,7 +299,11 @@ class PatternModel(FactModel):
             self.y[(c.index, i)] = var
             self.session.assert_raw(t.ge(var.as_ast(), 0))
             ys.append(var)
-        parts: list[Any] = [t.le(t.linear([(1, v) for v in ys]), c.size)]
+        used = self.used.get(c.index)
+        nodes = t.le(t.linear([(1, v) for v in ys]), c.size)
+        if used is not None:  # the nodes filled are in use (exist): a definition, no fact
+            self.session.assert_raw(t.le(t.linear([*[(1, v) for v in ys], (-1, used)]), 0))
+        parts: list[Any] = [nodes]
         for j, p in enumerate(classes):
             count = self.n.get((p, c.index))
             if count is None:

@@ -16,7 +16,8 @@ Written from the spec (``selectors``, ``inter-pod-affinity.filter.namespaces``,
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 from podfit.model import LabelSelector, Pod, PodAffinityTerm, Requirement, frozen_map
 
@@ -62,8 +63,11 @@ def selects(selector: LabelSelector | None, labels: Mapping[str, str]) -> bool:
         return False
     if selector.is_empty:
         return True
-    if not selector_valid(selector):
-        return False
+    return selector_valid(selector) and _holds(selector, labels)
+
+
+def _holds(selector: LabelSelector, labels: Mapping[str, str]) -> bool:
+    """Every requirement of a valid selector holds."""
     if any(labels.get(k) != v for k, v in selector.match_labels.items()):
         return False
     return all(_requirement_holds(r, labels) for r in selector.match_expressions)
@@ -192,6 +196,46 @@ def required_terms(pod: Pod) -> tuple[tuple[PodTerm, ...], tuple[PodTerm, ...]]:
         tuple(resolve_term(t, pod) for t in pa.required) if pa is not None else (),
         tuple(resolve_term(t, pod) for t in anti.required) if anti is not None else (),
     )
+
+
+T = TypeVar("T")
+
+
+@dataclass
+class LabelIndex(Generic[T]):
+    """Objects indexed by namespace and label, so that what a selector selects is found
+    among the objects carrying one of its matchLabels rather than by testing them all (a
+    batch of hundreds of workloads each counts its own replicas among thousands of pods)."""
+
+    _by_label: dict[tuple[str, str, str], list[int]] = field(default_factory=dict)
+    _by_namespace: dict[str, list[int]] = field(default_factory=dict)
+    _labels: list[Mapping[str, str]] = field(default_factory=list)
+    _items: list[T] = field(default_factory=list)
+
+    def add(self, namespace: str, labels: Mapping[str, str], item: T) -> None:
+        i = len(self._items)
+        self._items.append(item)
+        self._labels.append(labels)
+        self._by_namespace.setdefault(namespace, []).append(i)
+        for key, value in labels.items():
+            self._by_label.setdefault((namespace, key, value), []).append(i)
+
+    def select(self, namespace: str, selector: LabelSelector | None) -> list[T]:
+        """The objects of ``namespace`` that ``selector`` selects (see :func:`selects`)."""
+        if selector is None:
+            return []
+        if selector.match_labels:
+            lists = [
+                self._by_label.get((namespace, k, v), []) for k, v in selector.match_labels.items()
+            ]
+            candidates = min(lists, key=len)
+        else:
+            candidates = self._by_namespace.get(namespace, [])
+        if not candidates or not selector_valid(selector):
+            return []
+        if selector.is_empty:
+            return [self._items[i] for i in candidates]
+        return [self._items[i] for i in candidates if _holds(selector, self._labels[i])]
 
 
 def namespace_labels_of(lookup: NamespaceLabels) -> NamespaceLabels:

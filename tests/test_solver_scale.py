@@ -196,16 +196,42 @@ def test_hostname_labels_do_not_split_node_classes_unless_a_pod_reads_them() -> 
 )
 def test_nodes_differing_in_a_rule_are_kept_apart(odd: dict[str, Any]) -> None:
     cluster = load(node("n1"), node("n2"), odd)
-    batch = pods_of(*(pod(f"p{i}", selector={"disk": "ssd"} if i == 0 else None) for i in range(5)))
+    # 5 cpu in all: more than a 4-cpu node has, so free cpu is not capped to one value.
+    batch = pods_of(
+        *(pod(f"p{i}", "1", selector={"disk": "ssd"} if i == 0 else None) for i in range(5))
+    )
     assert node_classes(grouped(cluster, batch)) == [["n1", "n2"], ["odd"]]
 
 
 def test_running_pods_split_node_classes_by_what_they_use() -> None:
     busy = pod("busy", "1", node_name="n2")
-    g = grouped(load(node("n1"), node("n2"), node("n3"), busy), pods_of(pod("a")))
+    batch = pods_of(pod("a", "3"), pod("b", "1", app="b"))
+    g = grouped(load(node("n1"), node("n2"), node("n3"), busy), batch)
     assert node_classes(g) == [["n1", "n3"], ["n2"]]
     (c,) = [c for c in g.node_classes if c.names == ["n2"]]
     assert c.free["cpu"] == 3000
+
+
+def test_free_amounts_that_never_bind_or_cannot_be_used_do_not_split_node_classes() -> None:
+    # Running pods leave 4, 3.9, 3.5 and 1.5 cpu free. The batch (two 1-cpu pods that keep
+    # apart per node) puts at most 1 cpu on a node: every node but the last has more than
+    # it can use (saturated), and 1.5 cpu is 1 cpu to 1-cpu requests.
+    running = [
+        pod(f"r{i}", cpu, app="db", node_name=f"n{i}") for i, cpu in ((2, "100m"), (3, "500m"))
+    ]
+    running.append(pod("r4", "2500m", app="db", node_name="n4"))
+    cluster = load(*(node(f"n{i}") for i in range(1, 5)), *running)
+    batch = pods_of(*(pod(f"w{i}", "1", anti_key=HOSTNAME) for i in range(2)))
+    g = grouped(cluster, batch)
+    assert node_classes(g) == [["n1", "n2", "n3", "n4"]]
+    (c,) = g.node_classes
+    assert c.free["cpu"] == 1000 and c.saturated == {"cpu", "pods"}
+    assert c.shown["cpu"] == (1500, 4000)
+    # Five such pods on four nodes: the anti-affinity decides, and the explanation says so.
+    big = pods_of(*(pod(f"w{i}", "1", anti_key=HOSTNAME) for i in range(5)))
+    result = solve_by_classes(cluster, big, force=True)
+    assert result is not None and result.status == "infeasible"
+    assert result.core == [Rules.ANTI_AFFINITY]
 
 
 def test_unlabelled_label_differences_do_not_split_node_classes() -> None:
@@ -213,19 +239,62 @@ def test_unlabelled_label_differences_do_not_split_node_classes() -> None:
     assert node_classes(grouped(cluster, pods_of(pod("a")))) == [["n1", "n2"]]
 
 
-@pytest.mark.parametrize(
-    "manifest",
-    [
-        pod("x", affinity_key=HOSTNAME),
-        pod("x", anti_key=ZONE),
-    ],
-    ids=["pod-affinity", "zone-anti-affinity-among-pending"],
-)
-def test_rules_the_counting_encoding_lacks_go_to_the_per_pod_one(manifest: dict[str, Any]) -> None:
-    cluster = load(node("n1", labels={ZONE: "a"}), node("n2", labels={ZONE: "a"}))
-    batch = pods_of(manifest, {**manifest, "metadata": {**manifest["metadata"], "name": "y"}})
-    assert isinstance(group(cluster, batch), Unsupported)
-    assert solve_by_classes(cluster, batch, force=True) is None
+def test_zone_anti_affinity_among_pending_pods_is_at_most_one_per_zone() -> None:
+    # Four zones of two nodes, one zone's nodes tainted: three replicas that keep apart per
+    # zone fit (one per zone), a fourth does not, and the explanation says why by zone.
+    tainted = [{"key": "gpu", "value": "yes", "effect": "NoSchedule"}]
+    cluster = load(
+        *(
+            node(f"{z}{i}", labels={ZONE: z}, taints=tainted if z == "d" else None)
+            for z in "abcd"
+            for i in range(2)
+        )
+    )
+    three = pods_of(*(pod(f"w{i}", anti_key=ZONE) for i in range(3)))
+    g = grouped(cluster, three)
+    assert len(g.node_classes) == 4 and list(g.domain_conflicts)
+    result = solve_grouped(g, timeout_ms=10_000)
+    assert result.status == "feasible"
+    assert sorted(node[0] for node in result.placement.values()) == ["a", "b", "c"]
+    assert replay_placement(cluster, three, result.placement) == []
+    four = pods_of(*(pod(f"w{i}", anti_key=ZONE) for i in range(4)))
+    result = solve_grouped(grouped(cluster, four), timeout_ms=10_000)
+    assert result.status == "infeasible"
+    assert result.core == [Rules.TAINT_NO_SCHEDULE, Rules.ANTI_AFFINITY]
+    text = " ".join(result.explanation)
+    assert "so at most one of them runs in each topology.kubernetes.io/zone domain" in text
+    assert "3 domain(s) are left to them (a, b and c)" in text
+    assert per_pod_outcome(cluster, four) is Outcome.UNSAT
+
+
+def test_pod_affinity_needs_a_matching_pod_in_the_domain() -> None:
+    # web pods need a db pod in their zone. Zone a runs a db pod; zone b has none, and a
+    # pending db pod can only go to zone c: web pods land in a (or c, beside the new db).
+    nodes = [node(f"{z}{i}", labels={ZONE: z, "disk": z}) for z in "abc" for i in range(2)]
+    running = pod("db-0", app="db", node_name="a0")
+    cluster = load(*nodes, running)
+    web = [pod(f"web-{i}", app="web") for i in range(4)]
+    for m in web:
+        m["spec"]["affinity"] = {
+            "podAffinity": {
+                "requiredDuringSchedulingIgnoredDuringExecution": [
+                    {"labelSelector": {"matchLabels": {"app": "db"}}, "topologyKey": ZONE}
+                ]
+            }
+        }
+    batch = pods_of(*web, pod("db-1", app="db", selector={"disk": "c"}))
+    g = grouped(cluster, batch)
+    assert g.affinity
+    result = solve_grouped(g, timeout_ms=10_000)
+    assert result.status == "feasible"
+    assert all(result.placement[p.key][0] in "ac" for p in batch[:4])
+    assert replay_placement(cluster, batch, result.placement) == []
+    # Without any db pod, running or pending, no web pod fits anywhere.
+    alone = load(*nodes)
+    result = solve_grouped(grouped(alone, batch[:4]), timeout_ms=10_000)
+    assert result.status == "infeasible" and result.core == [Rules.AFFINITY]
+    assert "no pod matches its required pod affinity" in " ".join(result.explanation)
+    assert per_pod_outcome(alone, batch[:4]) is Outcome.UNSAT
 
 
 def test_zone_anti_affinity_against_running_pods_only_is_a_fixed_exclusion() -> None:
@@ -295,7 +364,8 @@ def test_class_level_explanation_names_the_filters_and_the_capacity() -> None:
     assert result.core == [Rules.TAINT_NO_SCHEDULE, Rules.INSUFFICIENT]
     text = " ".join(result.explanation)
     assert "cannot run on g1: untolerated taint gpu=yes:NoSchedule" in text
-    assert "do not pack into single nodes" in text
+    # 1500m requests use 3 of each node's 4 cpu.
+    assert "a1 and a2 have 4 cpu (3 cpu usable by these requests) free each" in text
     assert result.unplaced == [f"default/w{i}" for i in range(5)]
 
 
@@ -432,7 +502,7 @@ def test_failed_packing_falls_back_to_an_exact_query(
     cluster = load(*(node(f"n{i}", cpu="10") for i in range(5)))
     sizes = [("8", 1), ("7", 2), ("4", 1), ("3", 4), ("2", 3)]  # 45 of 50 cpu
     batch = pods_of(*(pod(f"c{c}-{i}", c, app=f"a{c}") for c, k in sizes for i in range(k)))
-    monkeypatch.setattr(compressed, "pack", lambda g, totals: ({}, 1))
+    monkeypatch.setattr(compressed, "pack", lambda g, totals, *rest: ({}, 1))
     if exact == "per-node":
         no_patterns(monkeypatch)
     result = solve_grouped(grouped(cluster, batch), timeout_ms=10_000)
@@ -468,7 +538,7 @@ def test_a_real_time_limit_gives_unknown(monkeypatch: pytest.MonkeyPatch) -> Non
     batch = pods_of(
         *(pod(f"s{cpu}-{i}", cpu, app=f"a{cpu}") for cpu, count in sizes for i in range(count))
     )
-    monkeypatch.setattr(compressed, "pack", lambda g, totals: ({}, 1))
+    monkeypatch.setattr(compressed, "pack", lambda g, totals, *rest: ({}, 1))
     no_patterns(monkeypatch)
     result = solve_grouped(grouped(cluster, batch), timeout_ms=1)
     assert result.status == "unknown"
@@ -717,15 +787,31 @@ def test_zone_spread_replicas_are_counted_per_zone() -> None:
     )
 
 
-def test_hostname_spread_stays_with_the_per_pod_encoding() -> None:
-    # Each node is its own domain: nothing to compress, so large batches go per pod (the
-    # counting encoding still answers them correctly, as the property above checks).
+def test_hostname_spread_counts_per_node_class() -> None:
+    # Each node is its own domain, yet nodes are not split by hostname: 60 alike nodes are
+    # one class, and 100 replicas with maxSkew 1 go at most 2 to a node (the minimum is 1
+    # once every node holds one, so 2 per node on 40 of them, 1 on 20).
     cluster = load(*(node(f"n{i}", cpu="8") for i in range(60)))
     batch = pods_of(*(pod(f"w{i}", "100m", spread_key=HOSTNAME) for i in range(100)))
     g = grouped(cluster, batch)
-    assert g.spread_per_node and len(batch) * len(g.nodes) >= compressed.MIN_PAIRS
-    assert not compressed.worth_counting(g, len(batch), len(g.nodes))
-    zonal = pods_of(*(pod(f"z{i}", "100m", spread_key=ZONE) for i in range(100)))
-    zones = load(*(node(f"n{i}", cpu="8", labels={ZONE: "abc"[i % 3]}) for i in range(60)))
-    g = grouped(zones, zonal)
-    assert not g.spread_per_node and compressed.worth_counting(g, 100, 60)
+    assert len(g.node_classes) == 1 and g.spread[0].per_node and not g.spread[0].forced
+    assert compressed.worth_counting(g, len(batch), len(g.nodes))
+    result = solve_grouped(g, timeout_ms=10_000)
+    assert result.status == "feasible"
+    per_node = [list(result.placement.values()).count(f"n{i}") for i in range(60)]
+    assert sorted(set(per_node)) == [1, 2]
+    assert replay_placement(cluster, batch, result.placement) == []
+    # Fewer replicas than nodes: the minimum is 0 whatever the placement, so the rule is a
+    # fixed cap of one per node; a running replica on n0 splits n0 off.
+    running = pod("w-old", "100m", spread_key=HOSTNAME, node_name="n0")
+    busy = load(*(node(f"n{i}", cpu="8") for i in range(60)), running)
+    few = pods_of(*(pod(f"w{i}", "100m", spread_key=HOSTNAME) for i in range(30)))
+    g = grouped(busy, few)
+    assert node_classes(g) == [[f"n{i}" for i in range(1, 60)], ["n0"]] or node_classes(g) == [
+        ["n0"],
+        sorted(f"n{i}" for i in range(1, 60)),
+    ]
+    assert g.spread[0].forced
+    result = solve_grouped(g, timeout_ms=10_000)
+    assert result.status == "feasible" and "n0" not in result.placement.values()
+    assert replay_placement(busy, few, result.placement) == []
