@@ -71,6 +71,8 @@ class SpreadRule:
     # per node: the minimum is 0 whatever the placement (too few counted pods, or fewer
     # domains than minDomains), so the rule is a fixed cap per node.
     forced: bool = False
+    # the pending pods the selector counts, all of them
+    pending: int = 0
 
     @property
     def domains(self) -> list[str]:
@@ -84,6 +86,14 @@ class SpreadRule:
     def running(self, c: int) -> int:
         """Per node: counted running pods on each node of class ``c`` (0 if not eligible)."""
         return (self.static_node or {}).get(c, 0) if c in self.eligible else 0
+
+
+def eligible_classes(
+    pod: PendingPod, c: TopologySpreadConstraint, node_classes: Sequence[Sequence[NodeState]]
+) -> frozenset[int]:
+    """The node classes that take part in the pod's constraint ``c``."""
+    keys = [k.topology_key for k in hard_constraints(pod.pod)]
+    return frozenset(i for i, nodes in enumerate(node_classes) if eligible(pod, c, keys, nodes[0]))
 
 
 def spread_keys(pods: Sequence[Pod]) -> list[str]:
@@ -100,28 +110,23 @@ def spread_rule(
     node_classes: Sequence[Sequence[NodeState]],
     per_node: bool,
     running: Callable[[str, LabelSelector | None], Sequence[int]],
+    pending: Callable[[str, LabelSelector | None], Sequence[int]],
+    chosen: frozenset[int],
     optional: frozenset[int] = frozenset(),
 ) -> SpreadRule | None:
     """Class ``index``'s constraint ``c`` given the pending classes (their representatives
     ``pods`` and sizes ``counts``) and the node classes (their nodes); None when it counts
     nothing (an absent or empty selector: only the missing-key rule applies).
     ``running(namespace, selector)``: the running pods it counts per node class, on each
-    node (per-node keys) or on all the class's nodes (shared keys); ``optional``: node
-    classes whose nodes exist only when added."""
+    node (per-node keys) or on all the class's nodes (shared keys); ``pending(namespace,
+    selector)``: the pending classes it counts; ``chosen``: the eligible node classes
+    (:func:`eligible_classes`); ``optional``: node classes whose nodes exist only when
+    added."""
     selector = with_label_keys(c.label_selector, pod.pod.labels, c.match_label_keys)
     if selector is None or selector.is_empty:
         return None
     ns = pod.pod.namespace
     keys = [k.topology_key for k in hard_constraints(pod.pod)]
-
-    def counted(other: Pod) -> bool:
-        return (
-            other.namespace == ns and not other.is_terminating and selects(selector, other.labels)
-        )
-
-    chosen = frozenset(
-        i for i, nodes in enumerate(node_classes) if eligible(pod, c, keys, nodes[0])
-    )
     domain_of = {
         i: nodes[0].node.labels[c.topology_key]
         for i, nodes in enumerate(node_classes)
@@ -144,7 +149,7 @@ def spread_rule(
         i for i, nodes in enumerate(node_classes) if all(k in nodes[0].node.labels for k in keys)
     }
     related: tuple[str, ...] = (Rules.SPREAD_POLICIES,) if with_keys != chosen else ()
-    counted_classes = tuple(q for q, other in enumerate(pods) if counted(other))
+    counted_classes = tuple(sorted(pending(ns, selector)))
     forced = False
     if per_node:
         sure = sum(len(node_classes[i]) for i in chosen if i not in optional)
@@ -181,6 +186,7 @@ def spread_rule(
         per_node=per_node,
         static_node=static_node if per_node else None,
         forced=forced,
+        pending=sum(counts[q] for q in counted_classes),
     )
 
 
@@ -238,15 +244,28 @@ def _shared(t: Any, r: SpreadRule, places: Sequence[Place], name: str) -> Any:
     if maybe and sure < r.min_domains:
         few = t.le(t.linear([(1, t.indicator(lit)) for lit in maybe]), r.min_domains - 1 - sure)
     low: z3.ArithRef | None = None
+    parts: list[Any] = []
     if few is not True:
         low = t.var(name)
         t.session.assert_raw(t.ge(low.as_ast(), 0))
+        if not maybe and count:
+            # m <= the least count <= the average (a cut that spares Z3 branching on m)
+            total = sum(r.static.values()) + r.pending
+            t.session.assert_raw(t.le(low.as_ast(), total // len(count)))
+            if r.counted == (r.pod_class,) and few is False:
+                # With all N pods placed, some domain holds N / D of them, at most
+                # maxSkew + m + its running pods: m >= ceil(N / D) - maxSkew (stated under
+                # the rule's fact, as it follows from the skew).
+                mine = [v for c in r.eligible for v in class_counts(places, r.pod_class, c)]
+                least = -(-r.pending // len(count)) - r.max_skew
+                if mine and least > 0:
+                    placed = t.ge(t.linear([(1, v) for v in mine]), r.pending)
+                    parts.append(t.implies_raw(placed, t.ge(low.as_ast(), least)))
         for domain, terms in count.items():
             # m - Σ pending <= running, for every domain that exists
             bound = t.le(t.linear([(1, low), *[(-1, v) for v in terms]]), r.static.get(domain, 0))
             lit = present[domain]
             t.session.assert_raw(bound if lit is None else t.implies_raw(lit, bound))
-    parts: list[Any] = []
     by_place: dict[tuple[str, int], list[z3.ArithRef]] = {}
     for c, domain in r.domain_of.items():
         by_place.setdefault((domain, r.extra[c]), []).extend(class_counts(places, r.pod_class, c))
@@ -263,6 +282,11 @@ def _shared(t: Any, r: SpreadRule, places: Sequence[Place], name: str) -> Any:
             ok = skew_ok
         else:
             ok = t.all([t.implies_raw(few, few_ok), t.implies_raw(t.neg(few), skew_ok)])
+        if set(r.counted) <= {r.pod_class} and bound >= 0:
+            # Only the class's own pods count: with none of them here the bound holds
+            # anyway (m >= 0), so no "or none here" (a case split fewer for Z3).
+            parts.append(ok)
+            continue
         empty = t.le(t.linear([(1, v) for v in here]), 0)
         parts.append(t.any([empty, ok]))
     return t.all(parts) if parts else t.true()
@@ -291,20 +315,25 @@ def _per_node(t: Any, r: SpreadRule, places: Sequence[Place], name: str) -> Any:
         c = p.node_class
         most = r.max_skew - r.running(c) - r.extra[c]  # plus m, on a node holding P
         empty = t.le(mine.as_ast(), 0)
-        if c in r.eligible and (p.size == 1 and p.used is None):
+        if low is None and most < 0:
+            parts.append(empty)  # the cap is below 0: P may not run there at all
+        elif c in r.eligible and (p.size == 1 and p.used is None):
             held = [(1, v) for q in r.counted if (v := p.counts.get(q)) is not None]
             ok = t.le(t.linear([*held, *([(-1, low)] if low is not None else [])]), most)
+            parts.append(t.any([empty, ok]))
         elif c in r.eligible and counts_itself:
-            if p.used is not None:  # forced: N_P <= most · nodes in use
-                ok = t.le(t.linear([(1, mine), (-most, p.used)]), 0) if most >= 0 else empty
+            # N_P <= nodes · (most + m): holds at N_P = 0 as most >= 0 (or m makes it so),
+            # so no "or empty" is needed, and none at all when the class cannot exceed it.
+            if p.used is not None:
+                parts.append(t.le(t.linear([(1, mine), (-most, p.used)]), 0))
+            elif low is not None:
+                parts.append(
+                    t.any([empty, t.le(t.linear([(1, mine), (-p.size, low)]), p.size * most)])
+                )
             else:
-                low_part = [(-p.size, low)] if low is not None else []
-                ok = t.le(t.linear([(1, mine), *low_part]), p.size * most)
-        elif low is None:
-            ok = t.true() if most >= 0 else empty
-        else:
-            ok = t.ge(t.linear([(1, low)]), -most)
-        parts.append(t.any([empty, ok]))
+                parts.append(t.le(mine.as_ast(), p.size * most))
+        elif low is not None:
+            parts.append(t.any([empty, t.ge(t.linear([(1, low)]), -most)]))
     return t.all(parts) if parts else t.true()
 
 

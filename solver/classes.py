@@ -39,12 +39,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
+from functools import cached_property
 
 from podfit.cluster import Cluster
 from podfit.model import LabelSelector, Node, NodeSelector, Pod, Toleration
 
 from .class_interpod import AffinityRule, DomainConflict, affinity_rule
-from .class_spread import Cap, SpreadRule, node_caps, spread_keys, spread_rule
+from .class_spread import Cap, SpreadRule, eligible_classes, node_caps, spread_keys, spread_rule
 from .filters import STATIC_CHECKS, hard_constraints
 from .rules import Rules
 from .selectors import (
@@ -166,6 +168,8 @@ class Grouping:
     # conflict index (in ``conflicts``) -> the conflict per domain of its shared key
     domain_conflicts: dict[int, DomainConflict] = field(default_factory=dict)
     affinity: list[AffinityRule] = field(default_factory=list)
+    _caps: dict[int, list[Cap]] = field(default_factory=dict, repr=False)
+    _caps_of: dict[int, dict[int, list[Cap]]] = field(default_factory=dict, repr=False)
 
     def domain_classes(self) -> set[int]:
         """Pod classes whose counts per node class a rule reads (topology spread over a key
@@ -178,9 +182,25 @@ class Grouping:
     def caps(self, node_class: int, mins: Mapping[int, int] | None = None) -> list[Cap]:
         """The per-node spread rules on nodes of a class (see
         :func:`podfit.solver.class_spread.node_caps`)."""
-        return node_caps(self.spread, node_class, mins)
+        if mins:
+            return node_caps(self.spread, node_class, mins)
+        found = self._caps.get(node_class)
+        if found is None:
+            found = self._caps[node_class] = node_caps(self.spread, node_class)
+        return found
 
-    @property
+    def caps_of(self, node_class: int, p: int) -> list[Cap]:
+        """The fixed caps on nodes of a class that pods of class ``p`` are subject to (it
+        owns them or they count it)."""
+        by_class = self._caps_of.get(node_class)
+        if by_class is None:
+            by_class = self._caps_of[node_class] = {}
+            for cap in self.caps(node_class):
+                for q in {cap.owner, *cap.counted}:
+                    by_class.setdefault(q, []).append(cap)
+        return by_class.get(p, [])
+
+    @cached_property
     def caps_fixed(self) -> bool:
         """Every per-node spread rule has a minimum of 0 whatever the placement, so each is a
         fixed cap per node."""
@@ -190,7 +210,15 @@ class Grouping:
         return (p, c) not in self.excluded
 
     def self_conflicts(self, p: int) -> list[Conflict]:
-        return [k for k in self.conflicts if k.a == p and k.b == p]
+        return self._self_conflicts.get(p, [])
+
+    @cached_property
+    def _self_conflicts(self) -> dict[int, list[Conflict]]:
+        found: dict[int, list[Conflict]] = {}
+        for k in self.conflicts:
+            if k.a == k.b:
+                found.setdefault(k.a, []).append(k)
+        return found
 
     def pair_conflicts(self) -> list[Conflict]:
         return [k for k in self.conflicts if k.a != k.b]
@@ -492,18 +520,83 @@ def _per_node_most(
     return most
 
 
-def _usable(
-    pods: Sequence[PodClass], resources: Sequence[str], most: Sequence[int]
-) -> tuple[dict[str, int], dict[str, int], int]:
-    """Per resource, the gcd of the pods' requests and the most all pods could put on one
-    node; and the most pods on one node."""
-    step: dict[str, int] = {}
-    ceiling: dict[str, int] = {}
-    for r in resources:
-        amounts = [c.requests[r] for c in pods if c.requests.get(r, 0) > 0]
-        step[r] = math.gcd(*amounts)
-        ceiling[r] = sum(c.requests.get(r, 0) * k for c, k in zip(pods, most, strict=True))
-    return step, ceiling, sum(most)
+class _Usable:
+    """What of a node's free resources and pod slots the batch could ever use.
+
+    A fitting set of pods uses, of each resource, a multiple of the gcd of the requests, at
+    most what all pods could put on one node (``most`` of each class: the *ceiling*, which
+    the anti-affinity and spread rules behind ``most`` imply), at most the usable pod slots
+    times the largest request, and at most what another resource every pod requests allows
+    (its usable amount times the largest ratio of the two requests among the pods); and a
+    number of pods at most the usable amount of such a resource over the smallest request.
+    The node classes are built on those usable amounts.
+
+    An amount brought below the node's own (gcd-rounded) one is *derived*: it gets no fact,
+    since it follows from the facts that remain (the amounts that are not derived, and the
+    rules behind the ceilings). That is checked by deriving the amounts again from those
+    alone; if they do not come out the same, only the ceilings are applied (always sound).
+    """
+
+    def __init__(
+        self, pods: Sequence[PodClass], resources: Sequence[str], most: Sequence[int]
+    ) -> None:
+        self.resources = list(resources)
+        self.step: dict[str, int] = {}
+        self.ceiling: dict[str, int] = {}
+        for r in resources:
+            amounts = [c.requests[r] for c in pods if c.requests.get(r, 0) > 0]
+            self.step[r] = math.gcd(*amounts)
+            self.ceiling[r] = sum(c.requests.get(r, 0) * k for c, k in zip(pods, most, strict=True))
+        self.most_pods = sum(most)
+        every = [s for s in resources if all(c.requests.get(s, 0) > 0 for c in pods)]
+        self.ratio = {
+            (r, s): max(Fraction(c.requests.get(r, 0), c.requests[s]) for c in pods)
+            for r in resources
+            for s in every
+            if r != s
+        }
+        self.least = {s: min(c.requests[s] for c in pods) for s in every}
+        self.largest = {r: max(c.requests.get(r, 0) for c in pods) for r in resources}
+
+    def _round(self, r: str, amount: int) -> int:
+        return amount // self.step[r] * self.step[r]
+
+    def _tighten(self, usable: dict[str, int], slots: int) -> tuple[dict[str, int], int]:
+        """The bounds applied until nothing changes (a few rounds at most in practice)."""
+        usable = dict(usable)
+        for _ in range(8):
+            before = (tuple(usable.values()), slots)
+            for s, least in self.least.items():
+                slots = min(slots, max(usable[s], 0) // least)
+            for r in self.resources:  # no more pods than slots, each at most the largest
+                usable[r] = min(usable[r], self._round(r, max(slots, 0) * self.largest[r]))
+            for (r, s), ratio in self.ratio.items():
+                usable[r] = min(usable[r], self._round(r, math.floor(max(usable[s], 0) * ratio)))
+            if (tuple(usable.values()), slots) == before:
+                break
+        return usable, slots
+
+    def of(self, n: NodeState) -> tuple[dict[str, int], int, frozenset[str]]:
+        """The node's usable amounts, usable pod slots, and which of them are derived."""
+        base = {r: self._round(r, n.free(r)) for r in self.resources}
+        slots = n.allowed_pods - n.pod_count
+        ceiling = {r: min(base[r], self.ceiling[r]) for r in self.resources}
+        usable, usable_slots = self._tighten(ceiling, min(slots, self.most_pods))
+        # Below the node's own amount, or at the ceiling (then it never binds either).
+        derived = {
+            r for r in self.resources if usable[r] < base[r] or usable[r] >= self.ceiling[r]
+        }
+        if usable_slots < slots or usable_slots >= self.most_pods:
+            derived.add("pods")
+        # Again from the facts alone: derived amounts start at their ceilings.
+        start = {r: self.ceiling[r] if r in derived else base[r] for r in self.resources}
+        again = self._tighten(start, self.most_pods if "pods" in derived else slots)
+        if again != (usable, usable_slots):
+            derived = {r for r in self.resources if ceiling[r] >= self.ceiling[r]}
+            usable, usable_slots = ceiling, min(slots, self.most_pods)
+            if usable_slots >= self.most_pods:
+                derived.add("pods")
+        return usable, usable_slots, frozenset(derived)
 
 
 # --- grouping ---------------------------------------------------------------------------------
@@ -585,11 +678,7 @@ def group(
         for i, count in running.per_node(namespace, selector).items():
             counted_here[i].append((j, count))
     most = _per_node_most(pod_classes, conflicts, per_node, nodes, verdicts, running)
-    step, ceiling, most_pods = _usable(pod_classes, resources, most)
-
-    def usable(n: NodeState, r: str) -> int:
-        return min(n.free(r) // step[r] * step[r], ceiling[r])
-
+    usable = _Usable(pod_classes, resources, most)
     by_sig: dict[tuple[object, ...], list[int]] = {}
     columns: list[tuple[Exclusions, ...]] = []
     for i, n in enumerate(nodes):
@@ -600,10 +689,12 @@ def group(
             column.append((*found, extra) if extra is not None else found)
         columns.append(tuple(column))
         labels = n.node.labels
+        amounts, slots, derived = usable.of(n)
         sig = (
             columns[-1],
-            tuple(usable(n, r) for r in resources),
-            min(n.allowed_pods - n.pod_count, most_pods),
+            tuple(amounts[r] for r in resources),
+            slots,
+            derived,
             tuple(k in labels for k in presence_keys),
             tuple(labels.get(k) for k in value_keys),
             tuple(counted_here[i]),
@@ -616,12 +707,7 @@ def group(
     for index, indexes in enumerate(by_sig.values()):
         first = nodes[indexes[0]]
         members_ = [nodes[i] for i in indexes]
-        free = {r: usable(first, r) for r in resources}
-        slots = first.allowed_pods - first.pod_count
-        # At the ceiling, the amount never binds (see the module text): no fact for it.
-        saturated = {r for r in resources if free[r] >= ceiling[r]}
-        if slots >= most_pods:
-            saturated.add("pods")
+        free, slots, saturated = usable.of(first)
         shown = {
             r: (min(n.free(r) for n in members_), max(n.free(r) for n in members_))
             for r in resources
@@ -633,9 +719,9 @@ def group(
                 index,
                 tuple(members_),
                 free,
-                min(slots, most_pods),
+                slots,
                 frozenset(k for k in conflict_keys if k in first.node.labels),
-                frozenset(saturated),
+                saturated,
                 shown,
                 busy=any(n.pod_count for n in members_),
                 optional=first.name in optional,
@@ -684,11 +770,20 @@ def _spread_rules(g: Grouping, per_node: set[str], running: _Running) -> list[Sp
     representatives = [c.pod for c in g.pod_classes]
     counts = [c.count for c in g.pod_classes]
     nodes = [c.nodes for c in g.node_classes]
-    index = {n.name: i for i, n in enumerate(g.nodes)}
+    class_of = {n.name: c.index for c in g.node_classes for n in c.nodes}
+    node_class = [class_of[n.name] for n in g.nodes]
     optional_classes = frozenset(c.index for c in g.node_classes if c.optional)
+    pending: LabelIndex[int] = LabelIndex()
+    for c in g.pod_classes:
+        if not c.pod.is_terminating:
+            pending.add(c.pod.namespace, c.pod.labels, c.index)
+    chosen: dict[tuple[object, ...], frozenset[int]] = {}
+
+    def on_pending(ns: str, selector: LabelSelector | None) -> list[int]:
+        return pending.select(ns, selector)
 
     for c in g.pod_classes:
-        pending = PendingPod(c.pod, c.requests, c.ports)
+        pod = PendingPod(c.pod, c.requests, c.ports)
         for constraint in hard_constraints(c.pod):
             key = constraint.topology_key
             detail = f"no label {key}, which its topology spread constraint needs"
@@ -701,20 +796,34 @@ def _spread_rules(g: Grouping, per_node: set[str], running: _Running) -> list[Sp
             def on_classes(
                 ns: str, selector: LabelSelector | None, shared: bool = shared
             ) -> list[int]:
-                here = running.per_node(ns, selector)
-                if shared:
-                    return [sum(here.get(index[n.name], 0) for n in members) for members in nodes]
-                return [here.get(index[members[0].name], 0) for members in nodes]
+                out = [0] * len(nodes)
+                for i, k in running.per_node(ns, selector).items():
+                    if shared:
+                        out[node_class[i]] += k
+                    else:  # nodes of a class count alike: the class's first node's count
+                        out[node_class[i]] = k
+                return out
 
+            # Eligibility reads what the static filters read, the keys and the policies.
+            sig = (
+                _filter_signature(c),
+                tuple(h.topology_key for h in hard_constraints(c.pod)),
+                constraint.node_affinity_policy,
+                constraint.node_taints_policy,
+            )
+            if sig not in chosen:
+                chosen[sig] = eligible_classes(pod, constraint, nodes)
             rule = spread_rule(
                 c.index,
-                pending,
+                pod,
                 constraint,
                 representatives,
                 counts,
                 nodes,
                 not shared,
                 on_classes,
+                on_pending,
+                chosen[sig],
                 optional_classes,
             )
             if rule is not None:

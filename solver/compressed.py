@@ -45,6 +45,7 @@ from podfit.cluster import Cluster
 from podfit.model import Pod
 
 from .class_explain import core_rules, sentences
+from .class_greedy import check, guess
 from .class_spread import Place
 from .classes import Conflict, Grouping, NodeClass, Unsupported, group
 from .counting import CountFact, CountingSession, FactModel
@@ -164,8 +165,8 @@ class CountModel(FactModel):
         """``Σ terms <= per_node`` on every node of the unit (in use)."""
         used = self.used.get(u.index)
         if used is None:
-            return self.t.le(self.t.linear(terms), per_node * u.size)
-        return self.t.le(self.t.linear([*terms, (-per_node, used)]), 0)
+            return self.t.at_most(terms, per_node * u.size)
+        return self.t.at_most([*terms, (-per_node, used)], 0)
 
     def _encode(self) -> None:
         g, t = self.g, self.t
@@ -439,6 +440,11 @@ def solve_grouped(g: Grouping, *, timeout_ms: int) -> SolveResult:
     def remaining() -> int:
         return max(1, int((deadline - monotonic()) * 1000))
 
+    first = guess(g)
+    if first is not None:
+        packed, left = pack(g, first)
+        if not left and check(g, packed):
+            return _feasible(g, packed)
     coarse = CountModel(g, CountingSession(timeout_ms=timeout_ms), per_node=False)
     outcome = coarse.check(remaining())
     if outcome is Outcome.UNKNOWN:

@@ -6,6 +6,7 @@ and shrinks cores.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -143,6 +144,16 @@ class Terms:
         if len(parts) == 1:
             return parts[0]
         return self._keep(z3core.Z3_mk_add(self.ref, len(parts), self._array(parts)))
+
+    def at_most(self, terms: Sequence[tuple[int, Any]], bound: int) -> Any:
+        """``Σ terms <= bound`` divided through by the coefficients' gcd (the bound rounded
+        down): the same integer points, and a relaxation closer to them, so Z3 branches
+        far less (cpu requests in millicores share factors like 100)."""
+        divisor = math.gcd(*(c for c, _ in terms)) if terms else 1
+        if divisor > 1:
+            terms = [(c // divisor, v) for c, v in terms]
+            bound = bound // divisor
+        return self.le(self.linear(terms), bound)
 
     def le(self, a: Any, bound: int) -> Any:
         return self._keep(z3core.Z3_mk_le(self.ref, a, self.num(bound)))

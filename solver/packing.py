@@ -44,6 +44,7 @@ class _Bins:
         self.present: list[set[int]] = [set() for _ in nodes]
         self.held: list[dict[int, int]] = [{} for _ in nodes]
         self.counts: NodeCounts = {}
+        self.mins = mins
         self.caps: list[Cap] = g.caps(c.index, mins)
         # pod class -> the classes it may not share a node with here (itself included)
         self.apart: dict[int, set[int]] = {}
@@ -63,16 +64,22 @@ class _Bins:
         for r, amount in self.g.pod_classes[p].requests.items():
             if amount > 0 and most > 0:
                 most = min(most, max(self.free[i].get(r, 0), 0) // amount)
-        for cap in self.caps:
+        for cap in self.caps_of(p):
             if most > 0:
                 room = cap.room(p, self.held[i])
                 if room is not None:
                     most = min(most, room)
         return most
 
+    def caps_of(self, p: int) -> list[Cap]:
+        if self.mins:
+            return [cap for cap in self.caps if p == cap.owner or p in cap.counted]
+        return self.g.caps_of(self.c.index, p)
+
     def valid(self) -> bool:
-        """Every node holds the least its spread caps ask."""
-        return all(cap.holds(held) for cap in self.caps for held in self.held)
+        """Every node holds the least its spread caps ask (the most is kept by ``room``)."""
+        asking = [cap for cap in self.caps if cap.least]
+        return all(cap.holds(held) for cap in asking for held in self.held)
 
     def fill(self, p: int, want: int) -> int:
         """Put up to ``want`` pods of class ``p`` on the nodes in order, each node taking
