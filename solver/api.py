@@ -14,9 +14,11 @@ import z3
 
 from podfit.cluster import Cluster
 from podfit.defaults import resolve_priority
-from podfit.model import Node, Pod, frozen_map
+from podfit.model import Node, Pod
 
+from . import class_optimize
 from .compressed import solve_by_classes
+from .copies import added_nodes, shape_copy
 from .decode import decode
 from .encode import encode
 from .encoding import Encoding, label_of
@@ -118,14 +120,21 @@ def maximize_placed(
     higher-priority pod pending to fit lower-priority ones). ``objective`` is the number of
     pods placed; the status is "feasible" when all are placed, "infeasible" when the
     optimum leaves some pending, "unknown" when Z3 ran out of time (the placement is then
-    the best found, if any).
+    the best found, if any). Large batches go to the counting encoding
+    (:mod:`podfit.solver.class_optimize`) when it takes them.
     """
+
+    def priority(pod: Pod) -> int:
+        return resolve_priority(pod, cluster.priority_classes, strict=False).effective_priority
+
+    counted = class_optimize.maximize_placed(cluster, pods, priority, timeout_ms=timeout_ms)
+    if counted is not None:
+        return counted
     session = Session(timeout_ms=timeout_ms, optimize=True)
     enc = encode(cluster, pods, session, require_all=False)
     levels: dict[int, list[str]] = {}
     for p in enc.pods:
-        priority = resolve_priority(p.pod, cluster.priority_classes, strict=False)
-        levels.setdefault(priority.effective_priority, []).append(p.key)
+        levels.setdefault(priority(p.pod), []).append(p.key)
     for level in sorted(levels, reverse=True):
         session.maximize(_count(session, (enc.placed(key) for key in levels[level])))
     outcome = session.check(enc.assumptions())
@@ -155,7 +164,11 @@ def minimize_nodes(
 
     A node counts as used when it already runs a (non-terminal) pod or gets a pending
     one; ``objective`` is that number. Infeasible batches get :func:`solve`'s explanation.
+    Large batches go to the counting encoding when it takes them.
     """
+    counted = class_optimize.minimize_nodes(cluster, pods, timeout_ms=timeout_ms)
+    if counted is not None:
+        return counted
     first = solve(cluster, pods, timeout_ms=timeout_ms)
     if first.status != "feasible":
         return first
@@ -184,34 +197,6 @@ def minimize_nodes(
     )
 
 
-HOSTNAME_LABEL = "kubernetes.io/hostname"
-
-
-def _fresh_names(cluster: Cluster, base: str, count: int) -> list[str]:
-    names: list[str] = []
-    index = 1
-    while len(names) < count:
-        name = f"{base or 'node'}-new-{index}"
-        if name not in cluster.nodes:
-            names.append(name)
-        index += 1
-    return names
-
-
-def shape_copy(shape: Node, name: str) -> Node:
-    """A node like ``shape`` named ``name``; a kubernetes.io/hostname label follows the name,
-    as the kubelet sets it, so copies are separate hostname domains."""
-    labels = shape.labels
-    if HOSTNAME_LABEL in labels:
-        labels = frozen_map({**labels, HOSTNAME_LABEL: name})
-    return replace(shape, name=name, labels=labels)
-
-
-def added_nodes(cluster: Cluster, shape: Node, count: int) -> list[Node]:
-    """The ``count`` copies of ``shape`` that :func:`nodes_to_add` adds, in its naming."""
-    return [shape_copy(shape, name) for name in _fresh_names(cluster, shape.name, count)]
-
-
 def nodes_to_add(
     cluster: Cluster,
     pods: Sequence[Pod],
@@ -229,6 +214,9 @@ def nodes_to_add(
     """
     if max_new < 0:
         raise ValueError(f"max_new must be >= 0, got {max_new}")
+    counted = class_optimize.nodes_to_add(cluster, pods, shape, max_new, timeout_ms=timeout_ms)
+    if counted is not None:
+        return counted
     copies = added_nodes(cluster, shape, max_new)
     names = [n.name for n in copies]
     grown = cluster.copy()
@@ -278,5 +266,6 @@ __all__ = [
     "maximize_placed",
     "minimize_nodes",
     "nodes_to_add",
+    "shape_copy",
     "solve",
 ]

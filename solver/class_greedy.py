@@ -156,21 +156,28 @@ def _apart_ok(
 # --- the check -----------------------------------------------------------------------------------
 
 
-def check(g: Grouping, counts: NodeCounts) -> bool:
-    """Whether the per-node counts ((pod class, node index) -> pods) place every pod and obey
-    every rule of the batch."""
+def check(
+    g: Grouping,
+    counts: NodeCounts,
+    placed: Mapping[int, int] | None = None,
+    absent: frozenset[int] = frozenset(),
+) -> bool:
+    """Whether the per-node counts ((pod class, node index) -> pods) place every pod (or,
+    given ``placed``, that many of each class) and obey every rule of the batch. ``absent``:
+    nodes (indexes) that do not exist (copies of a shape not added)."""
     class_of = {n.name: c.index for c in g.node_classes for n in c.nodes}
     node_class = [class_of[n.name] for n in g.nodes]
     per_node: dict[int, dict[int, int]] = {}
-    placed = [0] * len(g.pod_classes)
+    total = [0] * len(g.pod_classes)
     for (p, i), k in counts.items():
         if k <= 0:
             continue
-        if not g.allowed(p, node_class[i]):
+        if not g.allowed(p, node_class[i]) or i in absent:
             return False
         per_node.setdefault(i, {})[p] = per_node.get(i, {}).get(p, 0) + k
-        placed[p] += k
-    if any(placed[p] != c.count for p, c in enumerate(g.pod_classes)):
+        total[p] += k
+    wanted = placed if placed is not None else {p: c.count for p, c in enumerate(g.pod_classes)}
+    if any(total[p] != wanted.get(p, 0) for p in range(len(g.pod_classes))):
         return False
     for i, held in per_node.items():
         if not _node_ok(g, g.node_classes[node_class[i]].index, held):
@@ -182,11 +189,13 @@ def check(g: Grouping, counts: NodeCounts) -> bool:
     for i, held in per_node.items():
         for p in held:
             holding.setdefault(p, []).append(i)
+    present = {node_class[i] for i in range(len(g.nodes)) if i not in absent}
     for r in g.spread:
         if r.per_node:
-            if not _per_node_spread_ok(r, per_node, node_class, holding.get(r.pod_class, [])):
+            mine = holding.get(r.pod_class, [])
+            if not _per_node_spread_ok(r, per_node, node_class, mine, absent):
                 return False
-        elif not _shared_spread_ok(r, totals):
+        elif not _shared_spread_ok(r, totals, present):
             return False
     for k in g.domain_conflicts.values():
         by_domain: dict[str, list[int]] = {}
@@ -218,12 +227,16 @@ def _node_ok(g: Grouping, c: int, held: Mapping[int, int]) -> bool:
     return True
 
 
-def _shared_spread_ok(r: SpreadRule, totals: Mapping[tuple[int, int], int]) -> bool:
-    count = dict.fromkeys(r.domains, 0)
+def _shared_spread_ok(
+    r: SpreadRule, totals: Mapping[tuple[int, int], int], present: set[int]
+) -> bool:
+    count = dict.fromkeys({r.domain_of[c] for c in r.eligible if c in present}, 0)
     for domain, running in r.static.items():
-        count[domain] = count.get(domain, 0) + running
+        if domain in count:
+            count[domain] += running
     for c in r.eligible:
-        count[r.domain_of[c]] += sum(totals.get((q, c), 0) for q in r.counted)
+        if c in present:
+            count[r.domain_of[c]] += sum(totals.get((q, c), 0) for q in r.counted)
     low = 0 if len(count) < r.min_domains else min(count.values(), default=0)
     for c, domain in r.domain_of.items():
         if totals.get((r.pod_class, c), 0) and count.get(domain, 0) + r.extra[c] > r.max_skew + low:
@@ -236,6 +249,7 @@ def _per_node_spread_ok(
     per_node: Mapping[int, Mapping[int, int]],
     node_class: list[int],
     holding: list[int],
+    absent: frozenset[int],
 ) -> bool:
     def count(i: int) -> int:
         c = node_class[i]
@@ -247,7 +261,7 @@ def _per_node_spread_ok(
     if r.forced:  # the minimum is 0 whatever the placement
         low = 0
     else:
-        every = [i for i, c in enumerate(node_class) if c in r.eligible]
+        every = [i for i, c in enumerate(node_class) if c in r.eligible and i not in absent]
         low = 0 if len(every) < r.min_domains else min((count(i) for i in every), default=0)
     for i in holding:
         c = node_class[i]

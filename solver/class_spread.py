@@ -157,8 +157,9 @@ def spread_rule(
         domains_count, few = sure, every < min_domains
         total = sum(static_node[i] * len(node_classes[i]) for i in chosen)
         total += sum(counts[q] for q in counted_classes)
-        # The minimum is at most the average over the nodes that surely exist.
-        forced = few or sure == 0 or total // sure == 0
+        # The minimum is at most the average over the nodes that surely exist (with none
+        # sure, copies that may be added could all hold some: no bound).
+        forced = few or (sure > 0 and total // sure == 0)
         running_text = f"{total - sum(counts[q] for q in counted_classes)} on the nodes"
     else:
         domains = {domain_of[i] for i in chosen}

@@ -482,12 +482,14 @@ def _per_node_most(
     nodes: Sequence[NodeState],
     verdicts: Sequence[Sequence[Exclusions]],
     running: _Running,
+    optional: frozenset[str],
 ) -> list[int]:
     """For each pod class, the most pods of it any one node can hold in a valid placement, as
-    far as the rules other than resources and pod slots say."""
+    far as the rules other than resources and pod slots say (hostname spread: maxSkew plus
+    the most its minimum can be, the counted pods over the nodes surely taking part)."""
     most = [c.count for c in pods]
-    for k in conflicts:
-        if k.a == k.b:
+    for k in conflicts:  # at most one per node, on nodes with the key (host ports: all)
+        if k.a == k.b and (not k.key or all(k.key in n.node.labels for n in nodes)):
             most[k.a] = min(most[k.a], 1)
     pending: LabelIndex[int] = LabelIndex()
     for c in pods:
@@ -509,7 +511,9 @@ def _per_node_most(
                 found = clean[(id(row), keys)] = sum(
                     1
                     for i, n in enumerate(nodes)
-                    if not row[i] and all(k in n.node.labels for k in keys)
+                    if not row[i]
+                    and n.name not in optional
+                    and all(k in n.node.labels for k in keys)
                 )
             if not found:
                 continue
@@ -583,9 +587,7 @@ class _Usable:
         ceiling = {r: min(base[r], self.ceiling[r]) for r in self.resources}
         usable, usable_slots = self._tighten(ceiling, min(slots, self.most_pods))
         # Below the node's own amount, or at the ceiling (then it never binds either).
-        derived = {
-            r for r in self.resources if usable[r] < base[r] or usable[r] >= self.ceiling[r]
-        }
+        derived = {r for r in self.resources if usable[r] < base[r] or usable[r] >= self.ceiling[r]}
         if usable_slots < slots or usable_slots >= self.most_pods:
             derived.add("pods")
         # Again from the facts alone: derived amounts start at their ceilings.
@@ -677,7 +679,7 @@ def group(
     for j, (namespace, selector) in enumerate(node_selectors.values()):
         for i, count in running.per_node(namespace, selector).items():
             counted_here[i].append((j, count))
-    most = _per_node_most(pod_classes, conflicts, per_node, nodes, verdicts, running)
+    most = _per_node_most(pod_classes, conflicts, per_node, nodes, verdicts, running, optional)
     usable = _Usable(pod_classes, resources, most)
     by_sig: dict[tuple[object, ...], list[int]] = {}
     columns: list[tuple[Exclusions, ...]] = []

@@ -26,7 +26,7 @@ node; DoNotSchedule topology spread on the counts per domain
 into nodes greedily (:mod:`podfit.solver.packing`); if that fails, an exact query decides:
 per node class over the ways to fill one node (:mod:`podfit.solver.patterns`) when they
 are few, else per node, with the greedy packing as Z3's starting point. An unsatisfiable
-answer is explained in two steps (see :func:`_infeasible`). Answers are the solver's usual
+answer is explained in two steps (see :func:`infeasible`). Answers are the solver's usual
 ones: "feasible" with a placement (pods of a class dealt to nodes by the counts),
 "infeasible" with a minimal core of facts in sentences, or "unknown" when the time limit
 runs out — never "infeasible" for a timeout.
@@ -80,7 +80,7 @@ class CountModel(FactModel):
     """The counting encoding of one grouped batch in one session: a count per (pod class,
     unit), a unit being a node class (``per_node`` False) or one node.
 
-    ``usage`` (per node class only): "minimize" gives each unit a count of the nodes in use
+    ``usage`` (the optimisation questions): "minimize" gives each unit a count of the nodes in use
     (all of them for nodes that run pods already), "add" gives the units of optional node
     classes (copies of a shape) a count of the nodes that exist; the per-node rules then
     scale with those counts instead of the class's size, and an unused node takes no pod."""
@@ -100,8 +100,6 @@ class CountModel(FactModel):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.usage is not None and self.per_node:
-            raise ValueError("node usage is counted per node class only")
         self._node_index = {n.name: i for i, n in enumerate(self.g.nodes)}
         for c in self.g.node_classes:
             groups = [(n,) for n in c.nodes] if self.per_node else [c.nodes]
@@ -388,7 +386,7 @@ def _unknown(session: Session, timeout_ms: int) -> SolveResult:
     )
 
 
-def _infeasible(g: Grouping, decided: FactModel, budget_ms: int) -> SolveResult:
+def infeasible(g: Grouping, decided: FactModel, budget_ms: int) -> SolveResult:
     """Explain an unsatisfiable model in two steps within ``budget_ms``. First the decision's
     own core (quick: ruled-out pairs have no variable there) is shrunk to a minimal one, C.
     Then the pod classes C places are asked about again with the ruled-out pairs as facts
@@ -432,9 +430,11 @@ def _feasible(g: Grouping, counts: Mapping[tuple[int, int], int]) -> SolveResult
     return SolveResult("feasible", placement, unplaced=unplaced)
 
 
-def solve_grouped(g: Grouping, *, timeout_ms: int) -> SolveResult:
-    """Place every pod of a grouped batch: per-class query, greedy packing, then an exact
-    query: per node class over the ways to fill one node when they are few, else per node."""
+def place_grouped(g: Grouping, *, timeout_ms: int) -> NodeCounts | SolveResult:
+    """Place every pod of a grouped batch: the counts per node when they fit, else the
+    answer (infeasible, explained, or unknown). A guess checked rule by rule first; then the
+    per-class query, greedy packing, and an exact query: per node class over the ways to
+    fill one node when they are few, else per node."""
     deadline = monotonic() + timeout_ms / 1000
 
     def remaining() -> int:
@@ -444,19 +444,19 @@ def solve_grouped(g: Grouping, *, timeout_ms: int) -> SolveResult:
     if first is not None:
         packed, left = pack(g, first)
         if not left and check(g, packed):
-            return _feasible(g, packed)
+            return packed
     coarse = CountModel(g, CountingSession(timeout_ms=timeout_ms), per_node=False)
     outcome = coarse.check(remaining())
     if outcome is Outcome.UNKNOWN:
         return _unknown(coarse.session, timeout_ms)
     if outcome is Outcome.UNSAT:
-        return _infeasible(g, coarse, timeout_ms)
+        return infeasible(g, coarse, timeout_ms)
     model = coarse.session.model()
     if coarse.exact:
-        return _feasible(g, coarse.node_counts(model))
+        return coarse.node_counts(model)
     packed, left = pack(g, coarse.totals(model), coarse.minimums(model))
-    if not left:
-        return _feasible(g, packed)
+    if not left and check(g, packed):
+        return packed
     shapes = patterns_of(g)
     exact: FactModel
     if shapes is not None:  # few ways to fill a node: exact per node class
@@ -468,8 +468,15 @@ def solve_grouped(g: Grouping, *, timeout_ms: int) -> SolveResult:
     if outcome is Outcome.UNKNOWN:
         return _unknown(exact.session, timeout_ms)
     if outcome is Outcome.UNSAT:
-        return _infeasible(g, exact, timeout_ms)
-    return _feasible(g, exact.node_counts(exact.session.model()))
+        return infeasible(g, exact, timeout_ms)
+    return exact.node_counts(exact.session.model())
+
+
+def solve_grouped(g: Grouping, *, timeout_ms: int) -> SolveResult:
+    """:func:`place_grouped` as an answer: feasible with a placement (pods of a class dealt
+    to nodes by the counts), infeasible with an explanation, or unknown."""
+    found = place_grouped(g, timeout_ms=timeout_ms)
+    return found if isinstance(found, SolveResult) else _feasible(g, found)
 
 
 def solve_by_classes(
@@ -490,6 +497,8 @@ __all__ = [
     "MIN_PAIRS",
     "CountModel",
     "deal",
+    "infeasible",
+    "place_grouped",
     "solve_by_classes",
     "solve_grouped",
     "worth_counting",
