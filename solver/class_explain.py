@@ -239,6 +239,25 @@ def _packing(w: _Words, facts: Sequence[CountFact]) -> list[str]:
 
 
 def _spread(w: _Words, facts: Sequence[CountFact]) -> list[str]:
+    groups: dict[tuple[str, str, tuple[str, ...]], list[CountFact]] = {}
+    for f in facts:
+        groups.setdefault((f.key, f.rule, f.related), []).append(f)
+    out = []
+    for (key, rule, related), group in groups.items():
+        if len(group) <= 3:
+            out += _spread_each(w, group)
+            continue
+        # Many workloads' constraints alike (each its own selector): one sentence for all.
+        classes = [c for f in group for c in f.classes]
+        out.append(
+            f"{w.pods(classes)}, of {len(group)} workloads, must each keep their workload's "
+            f"topology spread over {key} (the first: {group[0].detail}; {len(group) - 1} more "
+            f"alike) ({', '.join((rule, *related))})."
+        )
+    return out
+
+
+def _spread_each(w: _Words, facts: Sequence[CountFact]) -> list[str]:
     out = []
     for f in facts:
         rules = ", ".join((f.rule, *f.related))

@@ -18,6 +18,7 @@ just dropped (it never decides "infeasible").
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from .class_interpod import AffinityRule, DomainConflict
 from .class_spread import SpreadRule
@@ -37,16 +38,56 @@ def _per_node_limit(g: Grouping, p: int, c: int) -> int:
         most = min(most, 1)
     for cap in g.caps_of(c, p):
         if cap.owner == p and p in cap.counted:
-            most = min(most, max(cap.most, 0))
+            # as loose as the rule's minimum may be (a guess: the check has the last word)
+            most = min(most, max(cap.most + g.spread[cap.rule].highest, 0))
     return max(most, 0)
 
 
-def guess(g: Grouping) -> dict[tuple[int, int], int] | None:
+class _Stuck(Exception):
+    def __init__(self, pod_class: int) -> None:
+        self.pod_class = pod_class
+
+
+@dataclass(frozen=True)
+class Guess:
+    """Counts per (pod class, node class), or the pod class the guess could not place."""
+
+    totals: dict[tuple[int, int], int] | None
+    stuck: int | None = None
+    # per-node spread rule -> its minimum in the guess (rules whose minimum may pass 0)
+    mins: dict[int, int] | None = None
+
+
+def guess(g: Grouping) -> Guess:
     """Counts per (pod class, node class) that kube-scheduler-like spreading would give, or
-    None when the guess does not place every pod (or the batch has pod affinity, which a
-    one-pass guess cannot honour)."""
-    if g.affinity or not g.caps_fixed:
-        return None
+    the first pod class the guess could not place in full (none at all when the batch has
+    pod affinity, which a one-pass guess cannot honour)."""
+    if g.affinity:
+        return Guess(None)
+    try:
+        totals = _guess(g)
+    except _Stuck as stuck:
+        return Guess(None, stuck.pod_class)
+    return Guess(totals, mins=_minimums(g, totals))
+
+
+def _minimums(g: Grouping, totals: Mapping[tuple[int, int], int]) -> dict[int, int]:
+    """Each per-node rule's minimum once the class counts are spread evenly over the nodes
+    of each class (what a packing one pod per node in turn gives)."""
+    out = {}
+    for i, r in enumerate(g.spread):
+        if not r.per_node or r.forced:
+            continue
+        lows = [
+            r.running(c) + sum(totals.get((q, c), 0) for q in r.counted) // g.node_classes[c].size
+            for c in r.eligible
+            if not g.node_classes[c].optional
+        ]
+        out[i] = min(lows, default=0)
+    return out
+
+
+def _guess(g: Grouping) -> dict[tuple[int, int], int]:
     sizes = {c.index: c.size for c in g.node_classes}
     room = {
         c.index: {r: max(c.free.get(r, 0), 0) * c.size for r in g.resources} for c in g.node_classes
@@ -100,7 +141,7 @@ def guess(g: Grouping) -> dict[tuple[int, int], int] | None:
             for _ in range(pods.count):
                 options = [c for c in limit if room_for(c) and _apart_ok(p, c, apart, held)]
                 if not options:
-                    return None
+                    raise _Stuck(p)
                 add(p, max(options, key=room_for), 1)
             continue
         # Water-filling over the domains of the class's first spread rule (one domain when
@@ -126,16 +167,24 @@ def guess(g: Grouping) -> dict[tuple[int, int], int] | None:
                 if best is None or key < best:
                     best, chosen = key, v
             if best is None:
-                return None
+                raise _Stuck(p)
             assigned[chosen] += 1
+        even = any(r.per_node and not r.forced and r.pod_class == p for r in g.spread)
         for v, want in assigned.items():
+            if even:  # hostname spread whose minimum counts: one pod per node in turn
+                for _ in range(want):
+                    options = [c for c in groups[v] if room_for(c)]
+                    if not options:
+                        raise _Stuck(p)
+                    add(p, min(options, key=lambda c: totals.get((p, c), 0) / sizes[c]), 1)
+                continue
             for c in sorted(groups[v], key=room_for, reverse=True):
                 k = min(want, room_for(c))
                 if k > 0:
                     add(p, c, k)
                     want -= k
             if want:
-                return None
+                raise _Stuck(p)
     return totals
 
 
@@ -197,14 +246,14 @@ def check(
                 return False
         elif not _shared_spread_ok(r, totals, present):
             return False
-    for k in g.domain_conflicts.values():
+    for apart in g.domain_conflicts.values():
         by_domain: dict[str, list[int]] = {}
-        for c, value in k.value_of.items():
+        for c, value in apart.value_of.items():
             by_domain.setdefault(value, []).append(c)
         for classes in by_domain.values():
-            a = sum(totals.get((k.a, c), 0) for c in classes)
-            b = sum(totals.get((k.b, c), 0) for c in classes)
-            if (k.a == k.b and a > 1) or (k.a != k.b and a and b):
+            a = sum(totals.get((apart.a, c), 0) for c in classes)
+            b = sum(totals.get((apart.b, c), 0) for c in classes)
+            if (apart.a == apart.b and a > 1) or (apart.a != apart.b and a and b):
                 return False
     return all(_affinity_ok(r, totals) for r in g.affinity)
 

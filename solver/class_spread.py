@@ -73,6 +73,9 @@ class SpreadRule:
     forced: bool = False
     # the pending pods the selector counts, all of them
     pending: int = 0
+    # per node: the most the minimum can be (counted pods over the nodes surely taking part;
+    # 0 when forced)
+    highest: int = 0
 
     @property
     def domains(self) -> list[str]:
@@ -151,6 +154,7 @@ def spread_rule(
     related: tuple[str, ...] = (Rules.SPREAD_POLICIES,) if with_keys != chosen else ()
     counted_classes = tuple(sorted(pending(ns, selector)))
     forced = False
+    highest = 0
     if per_node:
         sure = sum(len(node_classes[i]) for i in chosen if i not in optional)
         every = sum(len(node_classes[i]) for i in chosen)
@@ -160,6 +164,7 @@ def spread_rule(
         # The minimum is at most the average over the nodes that surely exist (with none
         # sure, copies that may be added could all hold some: no bound).
         forced = few or (sure > 0 and total // sure == 0)
+        highest = 0 if forced else total // sure if sure else total
         running_text = f"{total - sum(counts[q] for q in counted_classes)} on the nodes"
     else:
         domains = {domain_of[i] for i in chosen}
@@ -188,6 +193,7 @@ def spread_rule(
         static_node=static_node if per_node else None,
         forced=forced,
         pending=sum(counts[q] for q in counted_classes),
+        highest=highest,
     )
 
 

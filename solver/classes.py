@@ -179,6 +179,12 @@ class Grouping:
         read |= {p for k in self.domain_conflicts.values() for p in (k.a, k.b)}
         return read | {p for r in self.affinity for p in r.reads}
 
+    def reads_only_itself(self, p: int) -> bool:
+        """No rule of pod class ``p`` reads another pending class (what it counts for spread,
+        what it needs for pod affinity): placing ``p`` alone is then a relaxation."""
+        own_spread = all(set(r.counted) <= {p} for r in self.spread if r.pod_class == p)
+        return own_spread and all(set(r.members) <= {p} for r in self.affinity if r.pod_class == p)
+
     def caps(self, node_class: int, mins: Mapping[int, int] | None = None) -> list[Cap]:
         """The per-node spread rules on nodes of a class (see
         :func:`podfit.solver.class_spread.node_caps`)."""
@@ -747,9 +753,9 @@ def group(
                 running_pods,
                 ns,
             )
-            for n, detail in ruled_out.items():
-                reasons = excluded.get((c.index, n), ())
-                excluded[(c.index, n)] = (*reasons, (Rules.AFFINITY, detail))
+            for where, detail in ruled_out.items():
+                reasons = excluded.get((c.index, where), ())
+                excluded[(c.index, where)] = (*reasons, (Rules.AFFINITY, detail))
             if rule is not None:
                 g.affinity.append(rule)
     for i, k in enumerate(conflicts):

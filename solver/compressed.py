@@ -441,10 +441,21 @@ def place_grouped(g: Grouping, *, timeout_ms: int) -> NodeCounts | SolveResult:
         return max(1, int((deadline - monotonic()) * 1000))
 
     first = guess(g)
-    if first is not None:
-        packed, left = pack(g, first)
+    if first.totals is not None:
+        packed, left = pack(g, first.totals, first.mins)
         if not left and check(g, packed):
             return packed
+    if first.stuck is not None and g.reads_only_itself(first.stuck):
+        # The class the guess could not place, alone: a relaxation (its rules read no other
+        # class), so "it cannot be placed even alone" settles the batch in a small query.
+        alone = CountModel(
+            g,
+            CountingSession(timeout_ms=timeout_ms),
+            per_node=False,
+            focus=frozenset({first.stuck}),
+        )
+        if alone.check(remaining()) is Outcome.UNSAT:
+            return infeasible(g, alone, timeout_ms)
     coarse = CountModel(g, CountingSession(timeout_ms=timeout_ms), per_node=False)
     outcome = coarse.check(remaining())
     if outcome is Outcome.UNKNOWN:

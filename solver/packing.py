@@ -133,10 +133,11 @@ def _round_robin(bins: _Bins, demand: Mapping[int, int], order: list[int]) -> di
         want = demand[p]
         while want:
             placed = False
+            base = start  # one pass over the nodes from where the last pod went
             for step in range(size):
                 if not want:
                     break
-                i = (start + step) % size
+                i = (base + step) % size
                 if bins.room(p, i) > 0:
                     bins.put(p, i, 1)
                     want -= 1

@@ -54,8 +54,12 @@ def imports_of(name: str, path: Path, known: Iterable[str]) -> set[str]:
                 target = ".".join([*base, *([node.module] if node.module else [])])
             else:
                 target = node.module or ""
-            found.add(target)
-            found.update(f"{target}.{alias.name}" for alias in node.names)
+            # ``from package import submodule`` needs the submodule; any other name needs the
+            # module it is taken from.
+            submodules = {f"{target}.{alias.name}" for alias in node.names} & known
+            if len(submodules) < len(node.names):
+                found.add(target)
+            found.update(submodules)
     return {m for m in found if m in known and m != name}
 
 
@@ -125,13 +129,16 @@ def test_the_graph_sees_lazy_and_relative_imports(tmp_path: Path) -> None:
     (package / "__init__.py").write_text("from .a import x\n")
     (package / "a.py").write_text("def f():\n    from . import b\n    return b\n")
     (package / "b.py").write_text("from podfit.solver.a import x\nfrom .. import other\n")
+    (package / "c.py").write_text("from . import a, helper\n")
     known = {"podfit.solver", "podfit.solver.a", "podfit.solver.b", "podfit"}
     assert imports_of("podfit.solver", package / "__init__.py", known) == {"podfit.solver.a"}
-    assert imports_of("podfit.solver.a", package / "a.py", known) == {
-        "podfit.solver",
-        "podfit.solver.b",
-    }
+    assert imports_of("podfit.solver.a", package / "a.py", known) == {"podfit.solver.b"}
     assert imports_of("podfit.solver.b", package / "b.py", known) == {"podfit.solver.a", "podfit"}
+    # a name that is no submodule comes from the package itself
+    assert imports_of("podfit.solver.c", package / "c.py", known) == {
+        "podfit.solver",
+        "podfit.solver.a",
+    }
 
 
 def test_the_graph_covers_every_part() -> None:
