@@ -18,9 +18,16 @@ Scenarios (seeded):
   most the per-class relaxation admits), at 2,000 pods × 1,000 nodes;
 * ``spread``: replicas with hostname anti-affinity and zone spread on the ``mixed`` nodes;
 * ``hostspread``: the same replicas spread over kubernetes.io/hostname: every node its own
-  domain, so the per-pod encoding decides (its scaling);
+  domain, counted per node class (``--per-pod``: the per-pod encoding's scaling);
 * ``busy``: ``mixed``'s nodes with workloads of 1-4 cpu times a load factor, at 2,000 pods ×
   500 nodes: from packing greedily to packing only through Z3 to not fitting;
+* ``hostzone``: replicas (10 per workload) spread over kubernetes.io/hostname *and* the zone
+  (maxSkew 1, DoNotSchedule) on the nodes of ``simulate``'s benchmark with 5 running pods
+  each (``synthetic.cluster_manifests``), as YAML through the command line: ``podfit solve``
+  against ``podfit simulate`` on the same files, in one run, at 1,000 × 500; then 5,000 ×
+  2,500 (``podfit solve`` only; ``--simulate-all`` runs simulate there too);
+* ``minimize``: ``podfit solve --minimize nodes`` for 2,000 pods of 20 workloads (100
+  replicas each, 250m to 2 cpu) spread over hostname, on 1,000 of ``mixed``'s nodes;
 
 Each row: the answer, the seconds the solver took (grouping included), the classes found,
 and the seconds the reference took to replay the placement (as ``podfit.api.solve`` does;
@@ -32,7 +39,9 @@ from __future__ import annotations
 
 import argparse
 import random
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -41,6 +50,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import synthetic
+import yaml
 
 from podfit.cluster import Cluster
 from podfit.loading import cluster_from_manifests, pod_from_manifest
@@ -283,7 +293,7 @@ def spread(pods: int, nodes: int, rng: random.Random) -> tuple[Cluster, list[Pod
 @scenario
 def hostspread(pods: int, nodes: int, rng: random.Random) -> tuple[Cluster, list[Pod]]:
     # The same replicas spread over kubernetes.io/hostname instead (no anti-affinity): every
-    # node is its own domain, so the per-pod encoding decides.
+    # node is its own domain.
     cluster = cluster_from_manifests([synthetic.node_manifest(i, rng) for i in range(nodes)])
     manifests = synthetic.spread_pods(pods, apps=pods // 8)
     for m in manifests:
@@ -291,6 +301,123 @@ def hostspread(pods: int, nodes: int, rng: random.Random) -> tuple[Cluster, list
         spec["topologySpreadConstraints"][0]["topologyKey"] = HOSTNAME
         del spec["affinity"]
     return cluster, [pod_from_manifest(m) for m in manifests]
+
+
+def hostzone_manifests(pods: int, nodes: int) -> tuple[list[Any], list[Any]]:
+    """``simulate``'s cluster (5 running pods a node) and replicas spread over hostname and
+    zone, both maxSkew 1 DoNotSchedule, 10 per workload."""
+    manifests = synthetic.spread_pods(pods, apps=max(1, pods // 10))
+    for m in manifests:
+        spec: Any = m["spec"]
+        del spec["affinity"]
+        zone = spec["topologySpreadConstraints"][0]
+        spec["topologySpreadConstraints"] = [{**zone, "topologyKey": HOSTNAME}, zone]
+    return synthetic.cluster_manifests(nodes, pods_per_node=5), manifests
+
+
+def minimize_manifests(pods: int, nodes: int, workloads: int = 20) -> tuple[list[Any], list[Any]]:
+    """``mixed``'s nodes (no running pods) and ``workloads`` workloads spread over hostname,
+    each with its own cpu (250m to 2) and memory request."""
+    rng = random.Random(3)
+    node_manifests = [synthetic.node_manifest(i, rng) for i in range(nodes)]
+    manifests = synthetic.spread_pods(pods, apps=workloads)
+    rng = random.Random(5)
+    sizes = {
+        f"svc-{w}": (rng.choice([250, 500, 1000, 2000]), rng.choice([256, 512, 1024, 2048]))
+        for w in range(workloads)
+    }
+    for m in manifests:
+        spec: Any = m["spec"]
+        del spec["affinity"]
+        spec["topologySpreadConstraints"][0]["topologyKey"] = HOSTNAME
+        cpu, memory = sizes[m["metadata"]["labels"]["app"]]
+        spec["containers"][0]["resources"]["requests"] = {"cpu": f"{cpu}m", "memory": f"{memory}Mi"}
+    return node_manifests, manifests
+
+
+def _command(args: list[str], timeout_s: float) -> tuple[float, str]:
+    """Wall seconds of ``podfit ARGS`` (a fresh process, YAML loading included) and the
+    first line of its output."""
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "podfit", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        check=False,
+    )
+    took = time.perf_counter() - start
+    if done.returncode not in (0, 1):
+        raise RuntimeError(f"podfit {' '.join(args)} exited {done.returncode}: {done.stderr}")
+    return took, (done.stdout.splitlines() or [""])[0]
+
+
+def _in_process(
+    cluster_m: list[Any], pending_m: list[Any], question: str, timeout_s: float
+) -> tuple[str, float]:
+    """The solver alone (no YAML, no replay): status and seconds."""
+    from podfit.solver import minimize_nodes, solve
+
+    cluster = cluster_from_manifests(cluster_m)
+    batch = [pod_from_manifest(m) for m in pending_m]
+    ask = minimize_nodes if question == "minimize" else solve
+    start = time.perf_counter()
+    result = ask(cluster, batch, timeout_ms=int(timeout_s * 1000))
+    took = time.perf_counter() - start
+    extra = f" ({result.objective} nodes)" if result.objective is not None else ""
+    return f"{result.status}{extra}", took
+
+
+def command_rows(
+    quick: bool, timeout_s: float, simulate_all: bool, per_pod_max: int
+) -> list[tuple[str, str]]:
+    """The command-line rows: solve against simulate on the same YAML, and --minimize nodes;
+    each with the per-pod encoding's figure (the solver alone, in this process) up to
+    ``per_pod_max`` (pod, node) pairs."""
+    import podfit.solver.compressed as compressed
+
+    rows = []
+    cases = [("hostzone", 1000, 500, True), ("hostzone", 5000, 2500, simulate_all)]
+    cases.append(("minimize", 2000, 1000, False))
+    if quick:
+        cases = [("hostzone", 200, 100, True), ("minimize", 400, 200, False)]
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, pods, nodes, with_simulate in cases:
+            build = hostzone_manifests if name == "hostzone" else minimize_manifests
+            cluster_m, pending_m = build(pods, nodes)
+            cluster_file, pods_file = Path(tmp, "cluster.yaml"), Path(tmp, "pods.yaml")
+            cluster_file.write_text(yaml.safe_dump_all(cluster_m))
+            pods_file.write_text(yaml.safe_dump_all(pending_m))
+            files = ["-f", str(cluster_file), "--pods", str(pods_file)]
+            extra = ["--minimize", "nodes"] if name == "minimize" else []
+            solve_s, first = _command(["solve", *files, *extra], timeout_s * 20)
+            status, inside = _in_process(cluster_m, pending_m, name, timeout_s)
+            line = (
+                f"`podfit solve` {first.removeprefix('solver: ')} in {solve_s:.1f} s "
+                f"(the solver {status} in {inside:.1f} s)"
+            )
+            if with_simulate:
+                simulate_s, _ = _command(["simulate", *files], timeout_s * 60)
+                line += f"; `podfit simulate` {simulate_s:.1f} s: ×{solve_s / simulate_s:.2f}"
+            if pods * nodes <= per_pod_max:
+                saved = compressed.MIN_PAIRS
+                compressed.MIN_PAIRS = sys.maxsize
+                try:
+                    status, per_pod_s = _in_process(cluster_m, pending_m, name, timeout_s)
+                finally:
+                    compressed.MIN_PAIRS = saved
+                line += f"; per-pod encoding: {status} in {per_pod_s:.1f} s"
+            else:
+                line += f"; per-pod encoding: not run ({pods * nodes:,} (pod, node) literals)"
+            label = {
+                "hostzone": f"`solve` {pods:,} replicas × {nodes:,} nodes, hostname + zone spread "
+                "(5 running pods a node)",
+                "minimize": f"`solve --minimize nodes` {pods:,} pods of 20 workloads × {nodes:,} "
+                "nodes, hostname spread",
+            }[name]
+            print(f"{label}: {line}", flush=True)
+            rows.append((label, line))
+    return rows
 
 
 def busy(pods: int, nodes: int, load: float) -> tuple[Cluster, list[Pod]]:
@@ -432,14 +559,27 @@ def table(
         for load in BUSY_LOADS:
             cluster, batch = busy(pods, nodes, load)
             rows.append(run(f"busy x{load}", pods, nodes, cluster, batch, timeout_s))
+    if not only or "commands" in only:
+        rows += command_rows(
+            quick, timeout_s=10.0, simulate_all=SIMULATE_ALL[0], per_pod_max=PER_POD_MAX[0]
+        )
     return rows
+
+
+# --simulate-all: run simulate beside solve at every command-line size (minutes at 5,000)
+SIMULATE_ALL = [False]
+# --per-pod-max: run the per-pod encoding for comparison up to this many (pod, node) pairs
+PER_POD_MAX = [2_000_000]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
     parser.add_argument(
-        "--only", action="append", choices=[*SCENARIOS, "tight", "busy"], help="run only these"
+        "--only",
+        action="append",
+        choices=[*SCENARIOS, "tight", "busy", "commands"],
+        help="run only these (commands: the command-line rows, hostzone and minimize)",
     )
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per solve")
     parser.add_argument("--sizes", type=_sizes, help="pods x nodes to run, e.g. 200x100")
@@ -453,8 +593,19 @@ def main() -> None:
         help="replay placements of batches up to this many pods (default 2500; the "
         "reference takes about 20 ms a pod on 1,000 nodes)",
     )
+    parser.add_argument(
+        "--simulate-all", action="store_true", help="commands: simulate beside every solve"
+    )
+    parser.add_argument(
+        "--per-pod-max",
+        type=int,
+        default=PER_POD_MAX[0],
+        help="commands: compare with the per-pod encoding up to this many (pod, node) pairs",
+    )
     args = parser.parse_args()
     REPLAY_MAX[0] = args.replay_max
+    SIMULATE_ALL[0] = args.simulate_all
+    PER_POD_MAX[0] = args.per_pod_max
     if args.per_pod:
         import podfit.solver.compressed as compressed
 

@@ -26,20 +26,30 @@ from .classes import Grouping
 from .packing import NodeCounts
 
 
-def _per_node_limit(g: Grouping, p: int, c: int) -> int:
+def _own_caps(g: Grouping) -> dict[tuple[int, int], int]:
+    """(pod class, node class) -> the most of the class one node may hold under its own
+    hostname spread (as loose as the rule's minimum may be: a guess, the check has the last
+    word)."""
+    own: dict[tuple[int, int], int] = {}
+    for c in g.node_classes:
+        for cap in g.caps(c.index):
+            if cap.owner in cap.counted:
+                most = max(cap.most + g.spread[cap.rule].highest, 0)
+                key = (cap.owner, c.index)
+                own[key] = min(own.get(key, most), most)
+    return own
+
+
+def _per_node_limit(g: Grouping, p: int, c: int, own: Mapping[tuple[int, int], int]) -> int:
     """The most pods of class ``p`` one node of class ``c`` takes on its own."""
     node = g.node_classes[c]
     pods = g.pod_classes[p]
-    most = min(pods.count, max(node.slots, 0))
+    most = min(pods.count, max(node.slots, 0), own.get((p, c), pods.count))
     for r, amount in pods.requests.items():
         if amount > 0:
             most = min(most, max(node.free.get(r, 0), 0) // amount)
     if any(k.applies(node) for k in g.self_conflicts(p)):
         most = min(most, 1)
-    for cap in g.caps_of(c, p):
-        if cap.owner == p and p in cap.counted:
-            # as loose as the rule's minimum may be (a guess: the check has the last word)
-            most = min(most, max(cap.most + g.spread[cap.rule].highest, 0))
     return max(most, 0)
 
 
@@ -99,6 +109,8 @@ def _guess(g: Grouping) -> dict[tuple[int, int], int]:
     counted = [dict(r.static) for r in shared]
     held: dict[tuple[int, str, str], int] = {}  # (pod class, key, domain) -> pods there
 
+    own = _own_caps(g)
+
     def order(p: int) -> tuple[int, int]:
         allowed = sum(1 for c in g.node_classes if g.allowed(p, c.index))
         return (allowed, -sum(g.pod_classes[p].requests.values()))
@@ -123,7 +135,7 @@ def _guess(g: Grouping) -> dict[tuple[int, int], int]:
     for p in sorted(range(len(g.pod_classes)), key=order):
         pods = g.pod_classes[p]
         limit = {
-            c.index: _per_node_limit(g, p, c.index) * sizes[c.index]
+            c.index: _per_node_limit(g, p, c.index, own) * sizes[c.index]
             for c in g.node_classes
             if g.allowed(p, c.index)
         }

@@ -567,6 +567,8 @@ class _Usable:
         }
         self.least = {s: min(c.requests[s] for c in pods) for s in every}
         self.largest = {r: max(c.requests.get(r, 0) for c in pods) for r in resources}
+        self._seen: dict[tuple[tuple[int, ...], int], tuple[dict[str, int], int, frozenset[str]]]
+        self._seen = {}
 
     def _round(self, r: str, amount: int) -> int:
         return amount // self.step[r] * self.step[r]
@@ -588,8 +590,14 @@ class _Usable:
 
     def of(self, n: NodeState) -> tuple[dict[str, int], int, frozenset[str]]:
         """The node's usable amounts, usable pod slots, and which of them are derived."""
-        base = {r: self._round(r, n.free(r)) for r in self.resources}
-        slots = n.allowed_pods - n.pod_count
+        key = (tuple(n.free(r) for r in self.resources), n.allowed_pods - n.pod_count)
+        found = self._seen.get(key)
+        if found is None:
+            found = self._seen[key] = self._of(*key)
+        return dict(found[0]), found[1], found[2]
+
+    def _of(self, free: tuple[int, ...], slots: int) -> tuple[dict[str, int], int, frozenset[str]]:
+        base = {r: self._round(r, f) for r, f in zip(self.resources, free, strict=True)}
         ceiling = {r: min(base[r], self.ceiling[r]) for r in self.resources}
         usable, usable_slots = self._tighten(ceiling, min(slots, self.most_pods))
         # Below the node's own amount, or at the ceiling (then it never binds either).
@@ -688,18 +696,26 @@ def group(
     most = _per_node_most(pod_classes, conflicts, per_node, nodes, verdicts, running, optional)
     usable = _Usable(pod_classes, resources, most)
     by_sig: dict[tuple[object, ...], list[int]] = {}
-    columns: list[tuple[Exclusions, ...]] = []
+    # Pod classes alike to the static filters share one row of verdicts: a node's verdicts
+    # are its entry in each distinct row, plus its (few) exclusions by running pods.
+    rows: list[list[Exclusions]] = []
+    row_of: list[int] = []
+    seen: dict[int, int] = {}
+    for c in pod_classes:
+        row = verdicts[c.index]
+        if id(row) not in seen:
+            seen[id(row)] = len(rows)
+            rows.append(row)
+        row_of.append(seen[id(row)])
+    by_node: dict[int, list[tuple[int, tuple[str, str]]]] = {}
+    for (p, i), extra in sorted(excluded_running.items()):
+        by_node.setdefault(i, []).append((p, extra))
     for i, n in enumerate(nodes):
-        column: list[Exclusions] = []
-        for c in pod_classes:
-            found = verdicts[c.index][i]
-            extra = excluded_running.get((c.index, i))
-            column.append((*found, extra) if extra is not None else found)
-        columns.append(tuple(column))
         labels = n.node.labels
         amounts, slots, derived = usable.of(n)
         sig = (
-            columns[-1],
+            tuple(row[i] for row in rows),
+            tuple(by_node.get(i, ())),
             tuple(amounts[r] for r in resources),
             slots,
             derived,
@@ -735,7 +751,13 @@ def group(
                 optional=first.name in optional,
             )
         )
-        for p, reasons in enumerate(columns[indexes[0]]):
+        i = indexes[0]
+        extras = dict(by_node.get(i, ()))
+        for p in range(len(pod_classes)):
+            reasons = rows[row_of[p]][i]
+            extra = extras.get(p)
+            if extra is not None:
+                reasons = (*reasons, extra)
             if reasons:
                 excluded[(p, index)] = reasons
     g = Grouping(pod_classes, node_classes, excluded, conflicts, resources, nodes)
