@@ -432,13 +432,12 @@ def busy(pods: int, nodes: int, load: float) -> tuple[Cluster, list[Pod]]:
 
 def _relaxation_holds(cluster: Cluster, batch: list[Pod]) -> bool:
     """Whether the counting encoding's per-class query (a relaxation) is satisfiable."""
-    from podfit.solver.classes import Unsupported, group
+    from podfit.solver.classes import group
     from podfit.solver.compressed import CountModel
     from podfit.solver.counting import CountingSession
     from podfit.solver.session import Outcome
 
     g = group(cluster, batch)
-    assert not isinstance(g, Unsupported)
     model = CountModel(g, CountingSession(timeout_ms=60_000), per_node=False)
     return model.check(60_000) is Outcome.SAT
 
@@ -470,16 +469,12 @@ def run(
 ) -> tuple[str, str]:
     from podfit.api import replay_placement
     from podfit.solver import solve
-    from podfit.solver.classes import Unsupported, group
+    from podfit.solver.classes import group
 
     start = time.perf_counter()
     g = group(cluster, batch)
     grouping = time.perf_counter() - start
-    classes = (
-        f"{len(g.pod_classes)} pod / {len(g.node_classes)} node classes"
-        if not isinstance(g, Unsupported)
-        else "not grouped"
-    )
+    classes = f"{len(g.pod_classes)} pod / {len(g.node_classes)} node classes"
     start = time.perf_counter()
     result = solve(cluster, batch, timeout_ms=int(timeout_s * 1000))
     took = time.perf_counter() - start

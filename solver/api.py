@@ -52,8 +52,8 @@ def solve(
     found).
 
     Large batches of interchangeable pods and nodes go to the counting encoding
-    (:mod:`podfit.solver.compressed`) when it covers their rules; its explanations speak of
-    classes of pods and nodes.
+    (:mod:`podfit.solver.compressed`), which states every rule the per-pod one does; its
+    explanations speak of classes of pods and nodes.
     """
     if require_all:
         counted = solve_by_classes(cluster, pods, timeout_ms=timeout_ms)

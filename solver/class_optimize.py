@@ -34,8 +34,8 @@ from podfit.cluster import Cluster
 from podfit.model import Node, Pod
 
 from .class_greedy import check
-from .classes import Grouping, Unsupported, group
-from .compressed import CountModel, infeasible, place_grouped, worth_counting
+from .classes import Grouping, group
+from .compressed import CountModel, deal, infeasible, place_grouped, worth_counting
 from .copies import added_nodes
 from .counting import CountingSession, FactModel
 from .explain import join
@@ -143,8 +143,6 @@ def _used_nodes(g: Grouping, counts: NodeCounts) -> set[int]:
 
 
 def _placement(g: Grouping, counts: NodeCounts) -> dict[str, str]:
-    from .compressed import deal
-
     return deal(g, counts)
 
 
@@ -180,7 +178,7 @@ def minimize_nodes(
     """:func:`podfit.solver.minimize_nodes` on the counting encoding, or None when it does
     not take the batch (see the module text; ``force``: however small or varied)."""
     g = group(cluster, pods, busy_apart=True)
-    if isinstance(g, Unsupported) or not g.caps_fixed:
+    if not g.caps_fixed:
         return None
     if not force and not worth_counting(g, len(pods), len(g.nodes)):
         return None
@@ -240,7 +238,7 @@ def maximize_placed(
     """:func:`podfit.solver.maximize_placed` on the counting encoding (lexicographic by
     priority level), or None when it does not take the batch."""
     g = group(cluster, pods, priority=priority)
-    if isinstance(g, Unsupported) or not g.caps_fixed:
+    if not g.caps_fixed:
         return None
     if not force and not worth_counting(g, len(pods), len(g.nodes)):
         return None
@@ -262,7 +260,7 @@ def maximize_placed(
             _, model, proven = _lexicographic(exact, g, levels, clock, bounds)
             if model is not None:
                 best = exact.node_counts(model)
-                if not check(g, best, _per_class_nodes(best)):
+                if not check(g, best, _per_class(best)):
                     raise RuntimeError("the exact model's placement breaks a rule: encoding bug")
     placement = _placement(g, best)
     if not proven:
@@ -285,9 +283,6 @@ def _per_class(totals: Mapping[tuple[int, int], int]) -> dict[int, int]:
     for (p, _), k in totals.items():
         out[p] = out.get(p, 0) + k
     return out
-
-
-_per_class_nodes = _per_class
 
 
 def _lexicographic(
@@ -346,7 +341,7 @@ def nodes_to_add(
     for copy in copies:
         grown.replace_node(copy)
     g = group(grown, pods, optional=frozenset(names))
-    if isinstance(g, Unsupported) or not g.caps_fixed:
+    if not g.caps_fixed:
         return None
     if not force and not worth_counting(g, len(pods), len(g.nodes)):
         return None

@@ -147,13 +147,6 @@ class Conflict:
         return not self.key or self.key in node_class.keys
 
 
-@dataclass(frozen=True)
-class Unsupported:
-    """Why the counting encoding does not cover a batch."""
-
-    reason: str
-
-
 @dataclass
 class Grouping:
     pod_classes: list[PodClass]
@@ -625,11 +618,10 @@ def group(
     priority: Callable[[Pod], int] | None = None,
     optional: frozenset[str] = frozenset(),
     busy_apart: bool = False,
-) -> Grouping | Unsupported:
-    """Group the batch and the cluster's nodes, or say why the counting encoding cannot
-    take the batch. ``priority``: keep pods of different priorities apart (its value per
-    pod); ``optional``: nodes that exist only when added (their own classes);
-    ``busy_apart``: keep nodes that run pods apart from idle ones."""
+) -> Grouping:
+    """Group the batch and the cluster's nodes. ``priority``: keep pods of different
+    priorities apart (its value per pod); ``optional``: nodes that exist only when added
+    (their own classes); ``busy_apart``: keep nodes that run pods apart from idle ones."""
     keys = [p.key for p in pods]
     if len(set(keys)) != len(keys):
         raise ValueError("the pods to place must have distinct namespace/name keys")
@@ -866,6 +858,5 @@ __all__ = [
     "Grouping",
     "NodeClass",
     "PodClass",
-    "Unsupported",
     "group",
 ]

@@ -47,7 +47,7 @@ from podfit.model import Pod
 from .class_explain import core_rules, sentences
 from .class_greedy import check, guess
 from .class_spread import Place
-from .classes import Conflict, Grouping, NodeClass, Unsupported, group
+from .classes import Conflict, Grouping, NodeClass, group
 from .counting import CountFact, CountingSession, FactModel
 from .cuts import pair_cuts
 from .encoding import label_of
@@ -494,11 +494,9 @@ def solve_by_classes(
     cluster: Cluster, pods: Sequence[Pod], *, timeout_ms: int = 10000, force: bool = False
 ) -> SolveResult | None:
     """:func:`podfit.solver.solve` (``require_all``) through the counting encoding, or None
-    when the batch uses a rule it does not cover or (unless ``force``) is small enough, or
-    too varied, for the per-pod encoding to do better."""
+    when (unless ``force``) the batch is small enough, or too varied, for the per-pod
+    encoding to do better."""
     g = group(cluster, pods)
-    if isinstance(g, Unsupported):
-        return None
     if not force and not worth_counting(g, len(pods), len(g.nodes)):
         return None
     return solve_grouped(g, timeout_ms=timeout_ms)
