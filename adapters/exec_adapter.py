@@ -59,9 +59,12 @@ def protocol_schema() -> dict[str, Any]:
     return schema
 
 
-def build_request(request_id: int, cluster: Cluster, pod: Pod) -> dict[str, Any]:
-    """One request: every node, every pod bound to a node, the namespaces, the pod."""
-    return {
+def build_request(
+    request_id: int, cluster: Cluster, pod: Pod, config: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """One request: every node, every pod bound to a node, the namespaces, the pod (and,
+    for a scheduler that takes one, the KubeSchedulerConfiguration to run with)."""
+    request = {
         "protocol": PROTOCOL,
         "id": request_id,
         "nodes": [to_manifest(node) for node in cluster.nodes.values()],
@@ -69,6 +72,13 @@ def build_request(request_id: int, cluster: Cluster, pod: Pod) -> dict[str, Any]
         "namespaces": [to_manifest(ns) for ns in cluster.namespaces.values()],
         "pod": to_manifest(pod),
     }
+    # Services and controllers: what default topology spreading reads (optional field).
+    objects = [*cluster.services.values(), *cluster.workloads.values()]
+    if objects:
+        request["objects"] = [to_manifest(o) for o in objects]
+    if config is not None:
+        request["config"] = dict(config)
+    return request
 
 
 class ProtocolError(Exception):
@@ -215,7 +225,8 @@ def parse_details(message: Mapping[str, Any]) -> Details | None:
         raise ValueError('"message" must be a string')
     feasible, top, weights = message.get("feasible"), message.get("top"), message.get("weights")
     return Details(
-        feasible=_names(feasible, "feasible") if feasible is not None else None,
+        # A scheduler that gives details omits an empty list (Go's omitempty): none fit.
+        feasible=_names(feasible, "feasible") if feasible is not None else (),
         plugins=_text_map(message.get("plugin") or {}, "plugin"),
         codes=_text_map(message.get("code") or {}, "code"),
         plugin_scores=plugin_scores,
@@ -394,7 +405,8 @@ class ExecScheduler:
 
     ``timeout`` bounds each pod (and the hello line); ``deadline`` bounds the whole
     session: once it has passed, every call answers an error without asking. ``areas``
-    overrides what the hello line declares.
+    overrides what the hello line declares. ``send_config`` sends a spec example's
+    KubeSchedulerConfiguration along with the pod (the request's optional ``config``).
     """
 
     def __init__(
@@ -407,6 +419,7 @@ class ExecScheduler:
         areas: frozenset[str] | None = None,
         cwd: str | None = None,
         env: Mapping[str, str] | None = None,
+        send_config: bool = False,
     ) -> None:
         from podfit.adapters import AdapterSetupError
 
@@ -422,6 +435,7 @@ class ExecScheduler:
         if not argv:
             raise AdapterSetupError("exec: the command is empty (expected exec:COMMAND)")
         self.argv = argv
+        self.send_config = send_config
         self.name = f"exec:{shown}"
         self.timeout = timeout
         self.grace = grace
@@ -484,11 +498,17 @@ class ExecScheduler:
 
     # -- the Scheduler protocol --
 
-    def schedule(self, cluster: Cluster, pod: Pod) -> Decision:
+    def schedule(
+        self, cluster: Cluster, pod: Pod, *, config: Mapping[str, Any] | None = None
+    ) -> Decision:
+        """One pod; ``config`` (a KubeSchedulerConfiguration) is sent only to a scheduler
+        started with the option ``config=send``."""
         with self._lock:
-            return self._schedule(cluster, pod)
+            return self._schedule(cluster, pod, config if self.send_config else None)
 
-    def _schedule(self, cluster: Cluster, pod: Pod) -> Decision:
+    def _schedule(
+        self, cluster: Cluster, pod: Pod, config: Mapping[str, Any] | None = None
+    ) -> Decision:
         if self._deadline_at is not None and time.monotonic() >= self._deadline_at:
             return Decision(
                 node=None,
@@ -508,7 +528,9 @@ class ExecScheduler:
         self._next_id += 1
         line = (
             json.dumps(
-                build_request(request_id, cluster, pod), separators=(",", ":"), ensure_ascii=False
+                build_request(request_id, cluster, pod, config),
+                separators=(",", ":"),
+                ensure_ascii=False,
             )
             + "\n"
         ).encode("utf-8")
@@ -555,10 +577,16 @@ def from_spec(rest: str, options: Options) -> ExecScheduler:
     timeout = options.number("timeout", DEFAULT_TIMEOUT)
     deadline = options.number("deadline", None)
     grace = options.number("grace", DEFAULT_GRACE)
+    config = options.text("config", "")
+    if config not in ("", "send"):
+        from podfit.adapters import AdapterSetupError
+
+        raise AdapterSetupError(f"exec: option config={config!r}: the only value is 'send'")
     options.finish()
     return ExecScheduler(
         rest,
         timeout=timeout,
         deadline=deadline,
         grace=grace if grace is not None else 0.0,
+        send_config=config == "send",
     )

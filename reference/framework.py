@@ -101,6 +101,10 @@ class ScheduleResult:
     error: Status | None = None
     # Upstream plugins the profile would run that podfit does not model.
     not_modelled: tuple[str, ...] = ()
+    # Set when the pod uses something podfit does not model: no decision is made.
+    unmodelled: str | None = None
+    # The Kubernetes release whose scheduler this is.
+    kube_version: KubeVersion = LATEST
     qos: str | None = None
     # PostFilter (preemption): its message part, and the node and victims it would pick.
     postfilter_message: str = ""
@@ -114,7 +118,7 @@ class ScheduleResult:
 
     @property
     def schedulable(self) -> bool:
-        return bool(self.feasible) and self.bypass is None
+        return bool(self.feasible) and self.bypass is None and self.unmodelled is None
 
     @property
     def feasible_nodes(self) -> list[str]:
@@ -124,6 +128,8 @@ class ScheduleResult:
     def message(self) -> str:
         if self.bypass:
             return self.bypass
+        if self.unmodelled:
+            return self.unmodelled
         if self.error is not None:
             return f"running {self.error.plugin}: {'; '.join(self.error.reasons)}"
         if self.feasible:
@@ -152,11 +158,13 @@ class ScheduleResult:
             nodes.append(entry)
         pod = self.pod
         return {
+            "kubeVersion": str(self.kube_version),
             "pod": pod.key,
             "schedulerName": pod.scheduler_name,
             "priority": pod.priority,
             "qos": self.qos,
             "bypass": self.bypass,
+            "unmodelled": self.unmodelled,
             "schedulable": self.schedulable,
             "feasible": self.feasible,
             "selected": self.selected,
@@ -375,12 +383,15 @@ def filter_one(profile: Profile, snapshot: Snapshot, pod: Pod, node_name: str) -
 
 
 def allowed_status(state: CycleState) -> Status:
-    """Status of a node that a PreFilter result (a node-name subset) left out."""
-    plugins = state.get("__node_subset_plugins__", [])
+    """Status of a node that a PreFilter result (a node-name subset) left out.
+
+    Upstream sets it on every absent node without naming a plugin (the status's plugin is
+    empty); the reason lists the plugins sorted, as Go prints a string slice: ``[A B]``.
+    """
+    plugins = sorted(set(state.get("__node_subset_plugins__", [])))
     return Status(
         Code.UNSCHEDULABLE_AND_UNRESOLVABLE,
-        (f"node(s) didn't satisfy plugin(s) [{', '.join(plugins)}]",),
-        plugins[0] if plugins else "",
+        (f"node(s) didn't satisfy plugin(s) [{' '.join(plugins)}]",),
     )
 
 

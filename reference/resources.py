@@ -231,11 +231,12 @@ def pod_nonzero_requests(pod: Pod) -> Amounts:
 def pod_scoring_requests(pod: Pod) -> Amounts:
     """The incoming pod's requests as NodeResourcesFit's scoring strategies see them.
 
-    Unlike :func:`pod_nonzero_requests`, the defaults go to every container that does
-    not mention cpu or memory even when pod-level requests are set (upstream computes
-    the two in different places); pod-level values then replace the aggregate.
+    Upstream builds the Fit scorer without the pod-level-resources option, so it reads
+    the containers alone, with the defaults for every container that does not mention
+    cpu or memory, and ignores ``spec.resources`` (v1.34 to v1.36 alike; the filter and
+    BalancedAllocation do use the pod-level request).
     """
-    return _requests_with(pod, NONZERO_DEFAULTS)
+    return aggregate(pod, lambda c: with_defaults(container_requests(c), NONZERO_DEFAULTS))
 
 
 # --- scheduler units --------------------------------------------------------------------------

@@ -16,9 +16,11 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from podfit.apiserver import cluster_as_stored, pod_as_stored
 from podfit.cluster import Cluster
 from podfit.defaults import resolve_priority
 from podfit.model import Pod
+from podfit.versions import LATEST, KubeVersion
 
 from .daemonset import daemon_pods
 from .framework import Profile, ScheduleResult, bind, evict
@@ -96,15 +98,23 @@ def simulate(
     pods: Iterable[Pod],
     profiles: Mapping[str, Profile] | None = None,
     on_attempt: Callable[[int, int], None] | None = None,
+    *,
+    version: KubeVersion = LATEST,
 ) -> SimulationResult:
     """Schedule ``pods`` onto a copy of ``cluster``; the input cluster is not changed.
 
-    ``on_attempt(done, total)`` is called after each scheduling attempt (for a progress
-    display): ``done`` pods decided of ``total``; requeued pods make both grow."""
-    work = cluster.copy()
-    chosen = profiles_or_default(profiles)
+    Without ``profiles`` the default profile of ``version`` runs; pods are taken as that
+    release's API server stores them. ``on_attempt(done, total)`` is called after each
+    scheduling attempt (for a progress display): ``done`` pods decided of ``total``;
+    requeued pods make both grow."""
+    work = cluster_as_stored(cluster, version)
+    work = work.copy() if work is cluster else work
+    chosen = profiles_or_default(profiles, version)
     # DaemonSet controllers create one pod per eligible node; the scheduler places them too.
-    admitted = [resolve_priority(p, work.priority_classes) for p in [*pods, *daemon_pods(work)]]
+    admitted = [
+        resolve_priority(pod_as_stored(p, version), work.priority_classes)
+        for p in [*pods, *daemon_pods(work)]
+    ]
     # Pending pods already in the cluster are the ones being scheduled: take them out first.
     for p in admitted:
         if p.key in work.pods and not work.pods[p.key].node_name:

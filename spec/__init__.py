@@ -69,11 +69,22 @@ class Example:
     backends: tuple[str, ...] | None = None
     #: The releases the example holds for (its rule's range narrowed by its own).
     holds: Holds = ALWAYS
+    #: Expectations that differ by release: (range, keys that replace expect's there).
+    versioned: tuple[tuple[Holds, Mapping[str, Any]], ...] = ()
 
     @property
     def versions(self) -> tuple[KubeVersion, ...]:
         """Every modelled release the example holds for, oldest first."""
         return tuple(v for v in VERSIONS if v.between(*self.holds))
+
+    def expect_for(self, version: KubeVersion) -> Mapping[str, Any]:
+        """What the example expects in ``version``: ``expect`` with the keys of every
+        versioned entry whose range holds it replaced."""
+        expect = dict(self.expect)
+        for (first, last), override in self.versioned:
+            if version.between(first, last):
+                expect.update(override)
+        return expect
 
     @property
     def id(self) -> str:
@@ -154,6 +165,10 @@ def parse_area(data: object, source: str) -> Area:
                             rule_holds,
                             _holds(ex.get("holds"), f"{source}: {raw['id']}: {ex['description']}"),
                             f"{source}: {raw['id']}: {ex['description']}",
+                        ),
+                        versioned=tuple(
+                            (_holds(v, f"{source}: {raw['id']}: versioned"), v["expect"])
+                            for v in ex.get("versioned", ())
                         ),
                     )
                     for ex in raw["examples"]

@@ -174,7 +174,7 @@ def test_split_options_rejects_a_repeated_key() -> None:
         ("exec:true?timeout=-1", "expected a positive number"),
         (
             "exec:true?speed=fast",
-            r"unknown option\(s\) speed; accepted: areas, deadline, grace, timeout",
+            r"unknown option\(s\) speed; accepted: areas, config, deadline, grace, timeout",
         ),
         ("exec:true?areas=taints,gpu", r"unknown rule area\(s\) gpu"),
         ("python:os", "expected python:MODULE:CALLABLE"),

@@ -364,6 +364,9 @@ def parse_pod_spec(meta: Field, spec: Field, status: Field, *, template: bool = 
             ("Pending", "Running", "Succeeded", "Failed", "Unknown"), default=""
         ),
         start_time=status.at("startTime").timestamp(),
+        resource_claims=tuple(
+            c.at("name").text(required=True) for c in spec.at("resourceClaims").items()
+        ),
     )
 
 
@@ -629,11 +632,29 @@ def _resources(rl: ResourceList) -> dict[str, str]:
     return {k: str(q) for k, q in rl.items()}
 
 
+class _Labels(dict[str, str]):
+    """A map of data (labels, annotations, nodeSelector, matchLabels): written as it is,
+    an empty value included (``node-role.kubernetes.io/control-plane: ""`` is a label)."""
+
+
+class _Present(dict[str, Any]):
+    """An object whose presence means something even when it is empty: a label selector
+    ``{}`` selects everything, a preferred term's ``preference: {}`` matches every node."""
+
+
 def _prune(value: Any) -> Any:
-    """Drop empty and default-less fields so manifests stay short."""
+    """Drop empty and unset fields so manifests stay short, as the API server prints them:
+    never a data map's entries (:class:`_Labels`), never an object whose presence means
+    something (:class:`_Present`), never a list's items."""
+    if isinstance(value, _Labels):
+        return dict(value)
     if isinstance(value, dict):
-        out = {k: _prune(v) for k, v in value.items()}
-        return {k: v for k, v in out.items() if v not in (None, "", [], {}, ())}
+        out = {}
+        for key, item in value.items():
+            pruned = _prune(item)
+            if isinstance(item, _Present) or pruned not in (None, "", [], {}, ()):
+                out[key] = pruned
+        return out
     if isinstance(value, list):
         return [_prune(v) for v in value]
     return value
@@ -647,19 +668,21 @@ def label_selector_manifest(s: LabelSelector | None) -> dict[str, Any] | None:
     if s is None:
         return None
     # An empty selector must stay `{}` (match everything), unlike an absent one.
-    out: dict[str, Any] = {}
+    out: dict[str, Any] = _Present()
     if s.match_labels:
-        out["matchLabels"] = dict(s.match_labels)
+        out["matchLabels"] = _Labels(s.match_labels)
     if s.match_expressions:
         out["matchExpressions"] = [requirement_manifest(r) for r in s.match_expressions]
     return out
 
 
 def _term_manifest(t: NodeSelectorTerm) -> dict[str, Any]:
-    return {
-        "matchExpressions": [requirement_manifest(r) for r in t.match_expressions],
-        "matchFields": [requirement_manifest(r) for r in t.match_fields],
-    }
+    # An empty term stays `{}`: as a preference it matches every node, as a required term
+    # none.
+    return _Present(
+        matchExpressions=[requirement_manifest(r) for r in t.match_expressions],
+        matchFields=[requirement_manifest(r) for r in t.match_fields],
+    )
 
 
 def _pod_term_manifest(t: PodAffinityTerm) -> dict[str, Any]:
@@ -701,9 +724,9 @@ def _affinity_manifest(a: Affinity | None) -> dict[str, Any] | None:
         }
         if na.required is not None:
             # Keep an empty term list visible: it means "matches no node".
-            node["requiredDuringSchedulingIgnoredDuringExecution"] = {
-                "nodeSelectorTerms": [_term_manifest(t) for t in na.required.terms]
-            }
+            node["requiredDuringSchedulingIgnoredDuringExecution"] = _Present(
+                nodeSelectorTerms=[_term_manifest(t) for t in na.required.terms]
+            )
         out["nodeAffinity"] = node
     out["podAffinity"] = _pod_affinity_manifest(a.pod_affinity)
     out["podAntiAffinity"] = _pod_affinity_manifest(a.pod_anti_affinity)
@@ -742,7 +765,7 @@ def _pod_spec_manifest(p: Pod) -> dict[str, Any]:
         "hostNetwork": p.host_network or None,
         "restartPolicy": p.restart_policy,
         "activeDeadlineSeconds": p.active_deadline_seconds,
-        "nodeSelector": dict(p.node_selector),
+        "nodeSelector": _Labels(p.node_selector),
         "affinity": _affinity_manifest(p.affinity),
         "tolerations": [
             {
@@ -768,6 +791,8 @@ def _pod_spec_manifest(p: Pod) -> dict[str, Any]:
             for c in p.topology_spread_constraints
         ],
         "schedulingGates": [{"name": g} for g in p.scheduling_gates],
+        # Only the names: podfit does not read where a claim comes from.
+        "resourceClaims": [{"name": c} for c in p.resource_claims],
         "overhead": _resources(p.overhead),
         "initContainers": [_container_manifest(c) for c in p.init_containers],
         "containers": [_container_manifest(c) for c in p.containers],
@@ -793,8 +818,8 @@ def _pod_meta(p: Pod) -> dict[str, Any]:
         p.name,
         p.namespace,
         uid=p.uid,
-        labels=dict(p.labels),
-        annotations=dict(p.annotations),
+        labels=_Labels(p.labels),
+        annotations=_Labels(p.annotations),
         creationTimestamp=_time(p.creation_timestamp),
         deletionTimestamp=_time(p.deletion_timestamp),
         ownerReferences=[
@@ -831,8 +856,8 @@ def to_manifest(obj: KubeObject) -> dict[str, Any]:
             "kind": "Node",
             "metadata": _meta(
                 obj.name,
-                labels=dict(obj.labels),
-                annotations=dict(obj.annotations),
+                labels=_Labels(obj.labels),
+                annotations=_Labels(obj.annotations),
                 creationTimestamp=_time(obj.creation_timestamp),
             ),
             "spec": {
@@ -858,7 +883,7 @@ def to_manifest(obj: KubeObject) -> dict[str, Any]:
         raw = {
             "apiVersion": "v1",
             "kind": "Namespace",
-            "metadata": _meta(obj.name, labels=dict(obj.labels)),
+            "metadata": _meta(obj.name, labels=_Labels(obj.labels)),
         }
     elif isinstance(obj, LimitRange):
         raw = {
@@ -913,11 +938,11 @@ def to_manifest(obj: KubeObject) -> dict[str, Any]:
         raw = {
             "apiVersion": "apps/v1",
             "kind": "DaemonSet",
-            "metadata": _meta(obj.name, obj.namespace, labels=dict(obj.labels)),
+            "metadata": _meta(obj.name, obj.namespace, labels=_Labels(obj.labels)),
             "spec": {
                 "selector": label_selector_manifest(obj.selector),
                 "template": {
-                    "metadata": {"labels": dict(obj.template.labels)},
+                    "metadata": {"labels": _Labels(obj.template.labels)},
                     "spec": _pod_spec_manifest(obj.template),
                 },
             },
@@ -927,12 +952,12 @@ def to_manifest(obj: KubeObject) -> dict[str, Any]:
             "apiVersion": "v1",
             "kind": "Service",
             "metadata": _meta(obj.name, obj.namespace),
-            "spec": {"selector": dict(obj.selector) if obj.selector is not None else None},
+            "spec": {"selector": _Labels(obj.selector) if obj.selector is not None else None},
         }
     elif isinstance(obj, WorkloadSelector):
         selector: Any = label_selector_manifest(obj.selector)
         if obj.kind == "ReplicationController":
-            selector = dict(obj.selector.match_labels) if obj.selector is not None else None
+            selector = _Labels(obj.selector.match_labels) if obj.selector is not None else None
         raw = {
             "apiVersion": WORKLOAD_KINDS[obj.kind],
             "kind": obj.kind,
@@ -951,66 +976,4 @@ def to_manifest(obj: KubeObject) -> dict[str, Any]:
             },
         }
     pruned: dict[str, Any] = _prune(raw)
-    _restore_empty_selectors(obj, pruned)
     return pruned
-
-
-def _restore_empty_selectors(obj: KubeObject, manifest: dict[str, Any]) -> None:
-    """Pruning drops `{}`; put back the selectors where `{}` means "everything"."""
-    if isinstance(obj, DaemonSet) and obj.selector.is_empty:
-        manifest["spec"]["selector"] = {}
-    if isinstance(obj, PodDisruptionBudget) and obj.selector is not None and obj.selector.is_empty:
-        manifest.setdefault("spec", {})["selector"] = {}
-    if isinstance(obj, Pod):
-        spec = manifest["spec"]
-        for i, c in enumerate(obj.topology_spread_constraints):
-            if c.label_selector is not None and c.label_selector.is_empty:
-                spec["topologySpreadConstraints"][i]["labelSelector"] = {}
-        affinity = obj.affinity
-        if affinity is None:
-            return
-        for name, pa in (
-            ("podAffinity", affinity.pod_affinity),
-            ("podAntiAffinity", affinity.pod_anti_affinity),
-        ):
-            if pa is None:
-                continue
-            for j, term in enumerate(pa.required):
-                _restore_term(
-                    spec, name, "requiredDuringSchedulingIgnoredDuringExecution", j, term, None
-                )
-            for j, w in enumerate(pa.preferred):
-                _restore_term(
-                    spec,
-                    name,
-                    "preferredDuringSchedulingIgnoredDuringExecution",
-                    j,
-                    w.term,
-                    "podAffinityTerm",
-                )
-        na = affinity.node_affinity
-        if na is not None and na.required is not None:
-            node = spec.setdefault("affinity", {}).setdefault("nodeAffinity", {})
-            req = node.setdefault("requiredDuringSchedulingIgnoredDuringExecution", {})
-            terms = req.setdefault("nodeSelectorTerms", [])
-            # An empty term `{}` was pruned away from the list: restore the full list.
-            if len(terms) != len(na.required.terms):
-                req["nodeSelectorTerms"] = [_prune(_term_manifest(t)) for t in na.required.terms]
-
-
-def _restore_term(
-    spec: dict[str, Any],
-    group: str,
-    kind: str,
-    index: int,
-    term: PodAffinityTerm,
-    inner: str | None,
-) -> None:
-    entry = spec["affinity"][group][kind][index]
-    target = entry[inner] if inner else entry
-    for key, selector in (
-        ("labelSelector", term.label_selector),
-        ("namespaceSelector", term.namespace_selector),
-    ):
-        if selector is not None and selector.is_empty:
-            target[key] = {}

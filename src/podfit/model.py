@@ -250,6 +250,8 @@ class Pod:
     restart_policy: str = "Always"
     phase: str = ""
     start_time: datetime | None = None
+    # spec.resourceClaims' names: dynamic resource allocation, which podfit does not model.
+    resource_claims: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:

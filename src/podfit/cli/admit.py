@@ -10,9 +10,18 @@ from typing import Any
 
 import click
 
-from podfit.cli.common import Finding, InputError, files_option, output_option
+from podfit.cli.common import (
+    Finding,
+    InputError,
+    files_option,
+    kube_version_option,
+    output_option,
+    version_line,
+    versioned,
+)
 from podfit.errors import PodfitError
 from podfit.output import emit, to_yaml
+from podfit.versions import KubeVersion
 
 
 def admit_text(d: dict[str, Any]) -> str:
@@ -41,8 +50,9 @@ def admit_text(d: dict[str, Any]) -> str:
 @click.option(
     "--pod", "pod_path", required=True, metavar="FILE", help="The pod to create (one Pod)."
 )
+@kube_version_option
 @output_option
-def admit(files: tuple[str, ...], pod_path: str, output: str) -> None:
+def admit(files: tuple[str, ...], pod_path: str, kube_version: KubeVersion, output: str) -> None:
     """Create a pod through admission: LimitRange defaults and limits, priority, quota.
 
     The files hold the namespace's LimitRanges, ResourceQuotas, PriorityClasses and
@@ -53,9 +63,9 @@ def admit(files: tuple[str, ...], pod_path: str, output: str) -> None:
     try:
         cluster = podfit.load(*files)
         pod = podfit.load_pod(pod_path)
-        result = podfit.admit(cluster, pod)
+        result = podfit.admit(cluster, pod, kube_version=kube_version)
     except PodfitError as exc:
         raise InputError(str(exc)) from None
-    emit(result.to_dict(), output, admit_text)
+    emit(versioned(result.to_dict(), kube_version), output, version_line(admit_text))
     if not result.admitted:
         raise Finding()

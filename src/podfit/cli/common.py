@@ -9,6 +9,7 @@ import click
 
 from podfit.errors import PodfitError
 from podfit.output import FORMATS
+from podfit.versions import LATEST, SUPPORTED, KubeVersion, parse_version
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -82,8 +83,47 @@ def config_option(func: F) -> F:
     )(func)
 
 
-def load_config(path: str) -> dict[str, Any]:
+def load_config(path: str, kube_version: KubeVersion = LATEST) -> dict[str, Any]:
     """Scheduler profiles from a KubeSchedulerConfiguration file, read as strictly as manifests."""
     import podfit
 
-    return podfit.load_config(path)
+    return podfit.load_config(path, kube_version=kube_version)
+
+
+def _parse_kube_version(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+    if value is None:
+        return LATEST
+    try:
+        return parse_version(value)
+    except PodfitError as exc:
+        raise InputError(str(exc)) from None
+
+
+def kube_version_option(func: F) -> F:
+    """``--kube-version MAJOR.MINOR``: whose scheduler, API server and admission to follow."""
+    return click.option(
+        "--kube-version",
+        "kube_version",
+        default=None,
+        metavar="MAJOR.MINOR",
+        callback=_parse_kube_version,
+        help=(
+            f"The Kubernetes release to follow ({', '.join(SUPPORTED)}; default {LATEST}, "
+            "the newest podfit models). Every report names it."
+        ),
+    )(func)
+
+
+def versioned(data: dict[str, Any], version: KubeVersion) -> dict[str, Any]:
+    """A report's data with the Kubernetes release it follows as its first key."""
+    return {"kubeVersion": str(version), **{k: v for k, v in data.items() if k != "kubeVersion"}}
+
+
+def version_line(text_view: Callable[[dict[str, Any]], str]) -> Callable[[dict[str, Any]], str]:
+    """A text view whose first line names the Kubernetes release the report follows."""
+
+    def view(d: dict[str, Any]) -> str:
+        body = text_view(d)
+        return f"Kubernetes {d['kubeVersion']}\n{body}" if "kubeVersion" in d else body
+
+    return view

@@ -12,9 +12,18 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from podfit.cli.common import Finding, InputError, files_option, output_option
+from podfit.cli.common import (
+    Finding,
+    InputError,
+    files_option,
+    kube_version_option,
+    output_option,
+    version_line,
+    versioned,
+)
 from podfit.errors import PodfitError
 from podfit.output import emit
+from podfit.versions import KubeVersion
 
 if TYPE_CHECKING:
     from podfit.reference.whatif import Change, ConditionChange, LabelChange, TaintChange
@@ -220,6 +229,7 @@ def whatif_text(d: dict[str, Any]) -> str:
     default=None,
     help="A KubeSchedulerConfiguration file.",
 )
+@kube_version_option
 @output_option
 def whatif(
     files: tuple[str, ...],
@@ -233,6 +243,7 @@ def whatif(
     force: bool,
     pending_path: str | None,
     config_path: str | None,
+    kube_version: KubeVersion,
     output: str,
 ) -> None:
     """What one node change does to running and pending pods.
@@ -284,10 +295,14 @@ def whatif(
     try:
         cluster = podfit.load(*files)
         pending = podfit.load_pods(pending_path) if pending_path else []
-        profiles = podfit.load_config(config_path) if config_path else None
-        result = run_whatif(cluster, change, pending=pending, profiles=profiles)
+        profiles = (
+            podfit.load_config(config_path, kube_version=kube_version) if config_path else None
+        )
+        result = run_whatif(
+            cluster, change, pending=pending, profiles=profiles, version=kube_version
+        )
     except PodfitError as exc:
         raise InputError(str(exc)) from None
-    emit(result.to_dict(), output, whatif_text)
+    emit(versioned(result.to_dict(), kube_version), output, version_line(whatif_text))
     if result.left_without_node or result.refused:
         raise Finding()
