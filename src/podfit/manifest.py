@@ -988,6 +988,16 @@ def _restore_empty_selectors(obj: KubeObject, manifest: dict[str, Any]) -> None:
                     "podAffinityTerm",
                 )
         na = affinity.node_affinity
+        if na is not None:
+            # `preference` is a required field (the kubernetes client refuses a term
+            # without it); an empty one, pruned above, matches every node.
+            preferred = (
+                spec.get("affinity", {})
+                .get("nodeAffinity", {})
+                .get("preferredDuringSchedulingIgnoredDuringExecution", [])
+            )
+            for entry in preferred:
+                entry.setdefault("preference", {})
         if na is not None and na.required is not None:
             node = spec.setdefault("affinity", {}).setdefault("nodeAffinity", {})
             req = node.setdefault("requiredDuringSchedulingIgnoredDuringExecution", {})
