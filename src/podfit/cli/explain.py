@@ -4,18 +4,34 @@ from __future__ import annotations
 
 import click
 
-from podfit.cli.common import Finding, config_option, files_option, load_config, output_option
+from podfit.cli.common import (
+    Finding,
+    cluster_options,
+    config_option,
+    load_cluster,
+    load_config,
+    load_pod_arg,
+    output_option,
+)
 from podfit.output import emit, write_atomic
 
 
 @click.command()
-@files_option
-@click.option("--pod", "pod_path", required=True, metavar="FILE", help="The pod to place.")
+@cluster_options
+@click.option(
+    "--pod",
+    "pod_path",
+    required=True,
+    metavar="FILE|NAMESPACE/NAME",
+    help="The pod to place: a file, or with --kube a pod of the cluster.",
+)
 @config_option
 @output_option
 @click.option("--html", "html_path", default=None, metavar="FILE", help="Also write an HTML page.")
 def explain(
     files: tuple[str, ...],
+    kube_context: str | None,
+    kubeconfig: str | None,
     pod_path: str,
     config_path: str | None,
     output: str,
@@ -27,8 +43,9 @@ def explain(
     from podfit.errors import ManifestError
     from podfit.render import explain_text
 
-    cluster = podfit.load(*files)
-    pod = podfit.load_pod(pod_path)
+    read = load_cluster(files, kube_context, kubeconfig, leave_out=pod_path)
+    cluster = read.cluster
+    pod = load_pod_arg(read, pod_path)
     profiles = load_config(config_path) if config_path else None
     try:
         result = podfit.explain(cluster, pod, config=profiles)

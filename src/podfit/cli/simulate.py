@@ -6,12 +6,19 @@ from typing import Any
 
 import click
 
-from podfit.cli.common import Finding, config_option, files_option, load_config, output_option
+from podfit.cli.common import (
+    Finding,
+    cluster_options,
+    config_option,
+    load_cluster,
+    load_config,
+    output_option,
+)
 from podfit.output import emit, write_atomic
 
 
 @click.command()
-@files_option
+@cluster_options
 @click.option(
     "--pods",
     "pods_path",
@@ -25,6 +32,8 @@ from podfit.output import emit, write_atomic
 @click.option("--html", "html_path", default=None, metavar="FILE", help="Also write an HTML page.")
 def simulate(
     files: tuple[str, ...],
+    kube_context: str | None,
+    kubeconfig: str | None,
     pods_path: str | None,
     config_path: str | None,
     bindings: bool,
@@ -35,7 +44,7 @@ def simulate(
     import podfit
     from podfit.output import to_yaml
 
-    cluster = podfit.load(*files)
+    cluster = load_cluster(files, kube_context, kubeconfig).cluster
     pods = podfit.load_pods(pods_path) if pods_path else cluster.pending_pods()
     profiles = load_config(config_path) if config_path else None
     from podfit.progress import Working

@@ -12,7 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from podfit.cli.common import Finding, InputError, files_option, output_option
+from podfit.cli.common import (
+    Finding,
+    InputError,
+    cluster_options,
+    load_cluster,
+    output_option,
+)
 from podfit.errors import PodfitError
 from podfit.output import emit
 
@@ -175,7 +181,7 @@ def whatif_text(d: dict[str, Any]) -> str:
 
 
 @click.command()
-@files_option
+@cluster_options
 @click.option(
     "--taint",
     "taint",
@@ -223,6 +229,8 @@ def whatif_text(d: dict[str, Any]) -> str:
 @output_option
 def whatif(
     files: tuple[str, ...],
+    kube_context: str | None,
+    kubeconfig: str | None,
     taint: str | None,
     cordon: str | None,
     uncordon: str | None,
@@ -282,7 +290,7 @@ def whatif(
         assert drain is not None
         change = DrainChange(drain, DrainOptions(ignore_daemonsets=ignore_daemonsets, force=force))
     try:
-        cluster = podfit.load(*files)
+        cluster = load_cluster(files, kube_context, kubeconfig).cluster
         pending = podfit.load_pods(pending_path) if pending_path else []
         profiles = podfit.load_config(config_path) if config_path else None
         result = run_whatif(cluster, change, pending=pending, profiles=profiles)
