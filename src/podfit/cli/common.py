@@ -137,9 +137,13 @@ class Input:
     manifests: list[dict[str, Any]] = field(default_factory=list)
     namespace: str = "default"  # the context's namespace, for a pod named without one
 
-    def live_pod(self, ref: str) -> Pod | None:
+    def live_pod(self, ref: str, *, as_scheduled: bool = False) -> Pod | None:
         """The pod ``NAMESPACE/NAME`` (or ``NAME`` in the context's namespace) of the live
-        cluster, None when ``ref`` names a file instead (or nothing was read live)."""
+        cluster, None when ``ref`` names a file instead (or nothing was read live).
+
+        ``as_scheduled``: a pod the scheduler bound (condition PodScheduled=True) comes
+        back without its nodeName, as the scheduler saw it; a pod created with a nodeName
+        never went through the scheduler and keeps it."""
         import os
 
         from podfit.loading import pod_from_manifest
@@ -154,11 +158,19 @@ class Input:
                 namespace,
                 name,
             ):
+                if as_scheduled and _scheduled(manifest):
+                    manifest = {**manifest, "spec": dict(manifest.get("spec") or {})}
+                    manifest["spec"].pop("nodeName", None)
                 return pod_from_manifest(manifest, source=f"context {self.context}")
         raise UsageError(
             f"pod {namespace}/{name} not found in context {self.context!r} "
             "(and no file of that name)"
         )
+
+
+def _scheduled(manifest: dict[str, Any]) -> bool:
+    conditions = (manifest.get("status") or {}).get("conditions") or []
+    return any(c.get("type") == "PodScheduled" and c.get("status") == "True" for c in conditions)
 
 
 def load_cluster(
@@ -210,9 +222,9 @@ def load_cluster(
     return read
 
 
-def load_pod_arg(read: Input, ref: str) -> Pod:
+def load_pod_arg(read: Input, ref: str, *, as_scheduled: bool = False) -> Pod:
     """``--pod``: a file, or with --kube a live pod ``NAMESPACE/NAME``."""
     import podfit
 
-    pod = read.live_pod(ref)
+    pod = read.live_pod(ref, as_scheduled=as_scheduled)
     return pod if pod is not None else podfit.load_pod(ref)

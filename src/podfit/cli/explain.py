@@ -45,7 +45,8 @@ def explain(
 
     read = load_cluster(files, kube_context, kubeconfig, leave_out=pod_path)
     cluster = read.cluster
-    pod = load_pod_arg(read, pod_path)
+    # A pod the scheduler has bound is explained as the scheduler saw it.
+    pod = load_pod_arg(read, pod_path, as_scheduled=True)
     profiles = load_config(config_path) if config_path else None
     try:
         result = podfit.explain(cluster, pod, config=profiles)
