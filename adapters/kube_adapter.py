@@ -46,6 +46,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from podfit.cluster import Cluster
@@ -164,7 +165,7 @@ def content_key(content: Mapping[str, Any]) -> str:
 
 def node_object(content: Mapping[str, Any], name: str, run: str) -> dict[str, Any]:
     """A fake KWOK Node: ``content`` under a live name, labelled as podfit's, fenced."""
-    manifest = json.loads(json.dumps(content))
+    manifest: dict[str, Any] = json.loads(json.dumps(content))
     meta = manifest["metadata"]
     meta["name"] = name
     meta["labels"] = {**_owned_labels(meta.get("labels"), run), NODE_LABEL: name}
@@ -638,7 +639,7 @@ class KubeScheduler:
     def _schedule(self, cluster: Cluster, pod: Pod) -> Decision:
         call = _Call(missing=f"podfit-{self.run}-absent-")
         jobs: list[Callable[[], None]] = [
-            (lambda p=p: self._delete(p))
+            partial(self._delete, p)
             for p in self._pods  # the last call's pods
         ]
         self._pods = []
@@ -647,9 +648,9 @@ class KubeScheduler:
         if self.kwok:
             new_nodes, evicted = self._assign_nodes(cluster, pod, call)
             for name in evicted:
-                jobs.append(lambda name=name: self._delete_node(name))
+                jobs.append(partial(self._delete_node, name))
             for name, key, body in new_nodes:
-                jobs.append(lambda n=name, k=key, b=body: self._create_node(n, k, b))
+                jobs.append(partial(self._create_node, name, key, body))
             nodes_changed = bool(new_nodes or evicted)
         else:
             self._check_existing_nodes(cluster)
@@ -665,12 +666,7 @@ class KubeScheduler:
             for p in cluster.pods.values()
             if self.kwok and p.node_name and not p.is_terminal and p.key != pod.key
         ]
-        self._parallel(
-            [
-                (lambda p=p: self._create_pod(p, call, runtime_classes=runtime_classes))
-                for p in bound
-            ]
-        )
+        self._parallel([partial(self._create_bound_pod, p, call, runtime_classes) for p in bound])
         scheduler_name = self.scheduler_name or pod.scheduler_name
         for attempt in range(3):
             created = self._create_pod(
@@ -819,7 +815,7 @@ class KubeScheduler:
                 known = _Created("namespace", live, "")
                 self._namespaces[key] = known
                 body = namespace_object(live, copied, self.run)
-                jobs.append(lambda known=known, body=body: self._create_namespace(known, body))
+                jobs.append(partial(self._create_namespace, known, body))
                 created = True
             call.namespaces[name] = known.name
         return created
@@ -848,7 +844,7 @@ class KubeScheduler:
                 known = _Created("runtimeclass", live, "")
                 self._runtime_classes[key] = known
                 body = runtime_class_object(live, overhead, self.run)
-                jobs.append(lambda known=known, body=body: self._create_runtime_class(known, body))
+                jobs.append(partial(self._create_runtime_class, known, body))
             out[key] = known.name
         return out
 
@@ -868,6 +864,9 @@ class KubeScheduler:
                     del table[key]
 
     # -- pods --
+
+    def _create_bound_pod(self, pod: Pod, call: _Call, runtime_classes: Mapping[str, str]) -> None:
+        self._create_pod(pod, call, runtime_classes=runtime_classes)
 
     def _create_pod(
         self,
@@ -1001,7 +1000,7 @@ class KubeScheduler:
         self._stop.set()
         try:
             pods, self._pods = self._pods, []
-            self._workers_map(lambda p: self._delete(p), pods)
+            self._workers_map(self._delete, pods)
             nodes = list(self._pool)
             self._pool.clear()
             self._workers_map(self._delete_node_quietly, nodes)
@@ -1009,7 +1008,7 @@ class KubeScheduler:
             others += [t for t in self._namespaces.values() if t.uid]
             if getattr(self, "_home", None) is not None:
                 others.append(self._home)
-            self._workers_map(lambda t: self._delete(t, check_labels=True), others)
+            self._workers_map(partial(self._delete, check_labels=True), others)
             self._runtime_classes.clear()
             self._namespaces.clear()
         finally:
