@@ -419,3 +419,38 @@ current-context: {self.context}
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m podfit.conformance.controlplane BIN_DIR``: start, print how to reach it,
+    run until Ctrl-C (or SIGTERM), stop."""
+    import argparse
+    import signal
+    import sys
+
+    parser = argparse.ArgumentParser(
+        prog="python -m podfit.conformance.controlplane", description=main.__doc__
+    )
+    parser.add_argument("bin_dir", help="directory with etcd, kube-apiserver, kube-scheduler")
+    args = parser.parse_args(argv)
+    plane = ControlPlane(args.bin_dir)
+    try:
+        plane.start()
+    except ControlPlaneError as exc:
+        sys.exit(f"control plane: {exc}")
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    print(f"kubeconfig: {plane.kubeconfig} (context {plane.context})", flush=True)
+    print(f"adapter:    kube:{plane.context}?kubeconfig={plane.kubeconfig}", flush=True)
+    try:
+        signal.pause()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        # A second Ctrl-C or SIGTERM must not cut the shutdown short.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        plane.stop()
+
+
+if __name__ == "__main__":
+    main()
