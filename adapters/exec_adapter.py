@@ -32,7 +32,7 @@ from importlib import resources
 from typing import IO, TYPE_CHECKING, Any
 
 from podfit.cluster import Cluster
-from podfit.conformance.decisions import ALL_AREAS, Decision
+from podfit.conformance.decisions import ALL_AREAS, Decision, Details
 from podfit.manifest import to_manifest
 from podfit.model import Pod
 
@@ -48,6 +48,8 @@ DEFAULT_GRACE = 2.0
 MAX_LINE_BYTES = 8 * 1024 * 1024
 STDERR_TAIL_LINES = 15
 STDERR_LINE_CHARS = 300
+#: Optional response fields that say more than the decision (protocol.md, "Details").
+DETAIL_FIELDS = ("feasible", "plugin", "code", "pluginScores", "weights", "top", "message")
 
 
 def protocol_schema() -> dict[str, Any]:
@@ -168,7 +170,59 @@ def parse_response(line: bytes, expected_id: int, cluster: Cluster) -> Decision:
         ):
             return Decision(node=None, error='response "scores" must map node names to integers')
         scores = dict(scores_raw)
-    return check_decision(Decision(node=node, reasons=reasons, scores=scores), cluster)
+    try:
+        details = parse_details(message)
+    except ValueError as exc:
+        return Decision(node=None, error=f"response {exc}")
+    return check_decision(
+        Decision(node=node, reasons=reasons, scores=scores, details=details), cluster
+    )
+
+
+def _names(value: object, key: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f'"{key}" must be a list of node names')
+    return tuple(value)
+
+
+def _text_map(value: object, key: str) -> dict[str, str]:
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise ValueError(f'"{key}" must map node names to strings')
+    return dict(value)
+
+
+def _int_map(value: object, key: str) -> dict[str, int]:
+    if not isinstance(value, dict) or not all(
+        isinstance(v, int) and not isinstance(v, bool) for v in value.values()
+    ):
+        raise ValueError(f'"{key}" must map names to integers')
+    return dict(value)
+
+
+def parse_details(message: Mapping[str, Any]) -> Details | None:
+    """The optional detail fields of a response (protocol.md, "Details"), or None when the
+    scheduler gives none. Raises ValueError naming a malformed field."""
+    if not any(key in message for key in DETAIL_FIELDS):
+        return None
+    scores_raw = message.get("pluginScores")
+    plugin_scores = None
+    if scores_raw is not None:
+        if not isinstance(scores_raw, dict):
+            raise ValueError('"pluginScores" must map node names to {plugin: score}')
+        plugin_scores = {n: _int_map(v, "pluginScores") for n, v in scores_raw.items()}
+    text = message.get("message")
+    if text is not None and not isinstance(text, str):
+        raise ValueError('"message" must be a string')
+    feasible, top, weights = message.get("feasible"), message.get("top"), message.get("weights")
+    return Details(
+        feasible=_names(feasible, "feasible") if feasible is not None else None,
+        plugins=_text_map(message.get("plugin") or {}, "plugin"),
+        codes=_text_map(message.get("code") or {}, "code"),
+        plugin_scores=plugin_scores,
+        weights=_int_map(weights, "weights") if weights is not None else None,
+        top=_names(top, "top") if top is not None else None,
+        message=text,
+    )
 
 
 # --- one process -------------------------------------------------------------------------

@@ -155,11 +155,11 @@ class ExistsKeyIsWildcard(_TaintFilter):
 
 
 class OperatorDefaultsToExists(_TaintFilter):
-    """Reads a toleration written without ``operator`` (which the API makes ``Equal``) as
-    ``Exists``: the value is never compared."""
+    """Reads a toleration written without ``operator`` (which means ``Equal``; the API
+    server leaves it empty) as ``Exists``: the value is never compared."""
 
     def tolerates(self, toleration: Toleration, taint: Taint) -> bool:
-        if toleration.operator == "Equal":
+        if not toleration.operator:
             toleration = replace(toleration, operator="Exists", value="")
         return tolerates(toleration, taint)
 

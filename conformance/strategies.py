@@ -517,8 +517,12 @@ def _draw_taint(
     return Taint(key=_pick(draw, keys), value=_pick(draw, values), effect=_pick(draw, effects))
 
 
+# "" is an omitted operator: it means Equal, and the API server leaves it empty.
+TOLERATION_OPERATOR_FORMS = ("Equal", "Exists", "")
+
+
 def _draw_toleration(draw: Draw, keys: Sequence[str], values: Sequence[str]) -> Toleration:
-    operator = _pick(draw, ("Equal", "Exists"))
+    operator = _pick(draw, TOLERATION_OPERATOR_FORMS)
     if operator == "Exists":
         # An empty key with Exists tolerates every taint.
         key, value = _pick(draw, (*keys, "")), ""
@@ -537,8 +541,8 @@ def _draw_toleration_for(draw: Draw, node_taints: Sequence[Taint]) -> Toleration
     if not node_taints or not _flag(draw):
         return _draw_toleration(draw, TAINT_KEYS, TAINT_VALUES)
     taint = _pick(draw, node_taints)
-    operator = _pick(draw, ("Equal", "Exists"))
-    value = _pick(draw, _prefer((taint.value,), TAINT_VALUES)) if operator == "Equal" else ""
+    operator = _pick(draw, TOLERATION_OPERATOR_FORMS)
+    value = _pick(draw, _prefer((taint.value,), TAINT_VALUES)) if operator != "Exists" else ""
     effect = _pick(draw, tuple(dict.fromkeys((taint.effect, "", *TAINT_EFFECTS))))
     seconds = _pick(draw, (None, 0, 300)) if effect == "NoExecute" else None
     return Toleration(
@@ -625,8 +629,9 @@ def _draw_spread(draw: Draw, own: str = "") -> TopologySpreadConstraint:
         when_unsatisfiable=action,
         label_selector=_draw_app_selector(draw, own),
         min_domains=min_domains,
-        node_affinity_policy=_pick(draw, ("Honor", "Ignore")),
-        node_taints_policy=_pick(draw, ("Ignore", "Honor")),
+        # None: omitted, as most manifests leave it (the API server does not default it).
+        node_affinity_policy=_pick(draw, (None, "Ignore", "Honor")),
+        node_taints_policy=_pick(draw, (None, "Honor", "Ignore")),
     )
 
 

@@ -18,6 +18,7 @@ from weakref import WeakKeyDictionary
 
 from podfit.cluster import Cluster
 from podfit.model import Pod
+from podfit.versions import LATEST, KubeVersion
 
 from .nodeinfo import NodeInfo, PodInfo, Snapshot
 from .status import SUCCESS, Code, Status
@@ -42,8 +43,12 @@ class Plugin:
     filters: ClassVar[bool] = False
     scores: ClassVar[bool] = False
 
-    def __init__(self, args: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self, args: Mapping[str, Any] | None = None, *, version: KubeVersion = LATEST
+    ) -> None:
         self.args: Mapping[str, Any] = args or {}
+        # The Kubernetes release whose behaviour the plugin follows.
+        self.version = version
 
     def pre_filter(self, state: CycleState, pod: PodInfo, snapshot: Snapshot) -> Status | None:
         return None
@@ -72,6 +77,10 @@ class Profile:
     score_plugins: tuple[tuple[Plugin, int], ...]
     # Extra plugins that only take part in PreFilter (none in the default profile).
     extra: tuple[Plugin, ...] = ()
+    # The Kubernetes release the profile is that of (defaults, plugins' behaviour).
+    version: KubeVersion = LATEST
+    # PostFilter plugins in order (their messages join the FitError's).
+    post_filters: tuple[str, ...] = ("DefaultPreemption",)
 
 
 @dataclass

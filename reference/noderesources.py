@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from podfit.validation import qualified_name_problems
+from podfit.versions import LATEST, KubeVersion
 
 from .framework import MAX_NODE_SCORE, CycleState, Plugin
 from .nodeinfo import NodeInfo, PodInfo, Snapshot
@@ -530,8 +531,10 @@ class NodeResourcesFit(Plugin):
     filters = True
     scores = True
 
-    def __init__(self, args: Mapping[str, Any] | None = None) -> None:
-        super().__init__(args)
+    def __init__(
+        self, args: Mapping[str, Any] | None = None, *, version: KubeVersion = LATEST
+    ) -> None:
+        super().__init__(args, version=version)
         self.fit_args = parse_fit_args(args)
         self.resource_names = [r.name for r in self.fit_args.strategy.resources]
         self.scorer = strategy_scorer(self.fit_args.strategy)

@@ -93,12 +93,12 @@ def eligible(p: PendingPod, c: TopologySpreadConstraint, keys: list[str], n: Nod
     labels = n.node.labels
     if any(k not in labels for k in keys):
         return False
-    if c.node_affinity_policy == "Honor" and (
+    if c.honors_node_affinity and (
         any(True for _ in check_node_selector(p, n))
         or any(True for _ in check_required_affinity(p, n))
     ):
         return False
-    return not (c.node_taints_policy == "Honor" and any(True for _ in check_taints(p, n)))
+    return not (c.honors_taints and any(True for _ in check_taints(p, n)))
 
 
 @dataclass

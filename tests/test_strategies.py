@@ -68,7 +68,7 @@ def check_valid_pod(pod: Pod) -> None:
     assert default_pod(pod) == pod, "pods are stored defaulted"
     assert pod.priority == 0 and pod.preemption_policy == "PreemptLowerPriority"
     for t in pod.tolerations:
-        assert t.operator in ("Equal", "Exists")
+        assert t.operator in ("", "Equal", "Exists")  # "" is an omitted operator (Equal)
         if t.operator == "Exists":
             assert t.value == ""
         else:

@@ -234,7 +234,8 @@ def parse_affinity(f: Field) -> Affinity | None:
 
 
 def parse_toleration(f: Field) -> Toleration:
-    operator = f.at("operator").choice(TOLERATION_OPERATORS, default="Equal")
+    # No default: an omitted operator means Equal and stays omitted (as the API stores it).
+    operator = f.at("operator").choice(TOLERATION_OPERATORS, default="")
     key = f.at("key").text()
     value = f.at("value").text()
     if operator == "Exists" and value:
@@ -257,8 +258,8 @@ def parse_topology_spread(f: Field) -> TopologySpreadConstraint:
         when_unsatisfiable=f.at("whenUnsatisfiable").choice(("DoNotSchedule", "ScheduleAnyway")),
         label_selector=parse_label_selector(f.at("labelSelector")),
         min_domains=f.at("minDomains").optional_integer(minimum=1),
-        node_affinity_policy=f.at("nodeAffinityPolicy").choice(("Honor", "Ignore"), "Honor"),
-        node_taints_policy=f.at("nodeTaintsPolicy").choice(("Honor", "Ignore"), "Ignore"),
+        node_affinity_policy=f.at("nodeAffinityPolicy").choice(("Honor", "Ignore"), "") or None,
+        node_taints_policy=f.at("nodeTaintsPolicy").choice(("Honor", "Ignore"), "") or None,
         match_label_keys=f.at("matchLabelKeys").str_list(),
     )
 

@@ -143,10 +143,11 @@ class Taint:
 
 @dataclass(frozen=True, slots=True)
 class Toleration:
-    """A toleration after defaulting: ``operator`` is "Equal" or "Exists", never empty."""
+    """A toleration as the API server stores it. ``operator`` has no API default: an empty
+    operator (omitted) means Equal, and stays empty on the wire."""
 
     key: str = ""
-    operator: str = "Equal"
+    operator: str = ""
     value: str = ""
     effect: str = ""
     toleration_seconds: int | None = None
@@ -162,8 +163,18 @@ class TopologySpreadConstraint:
     when_unsatisfiable: str
     label_selector: LabelSelector | None = None
     min_domains: int | None = None
-    node_affinity_policy: str = "Honor"
-    node_taints_policy: str = "Ignore"
+    # No API default: None (omitted) means Honor and Ignore respectively.
+    node_affinity_policy: str | None = None
+    node_taints_policy: str | None = None
+
+    @property
+    def honors_node_affinity(self) -> bool:
+        return self.node_affinity_policy != "Ignore"
+
+    @property
+    def honors_taints(self) -> bool:
+        return self.node_taints_policy == "Honor"
+
     match_label_keys: tuple[str, ...] = ()
 
 
