@@ -303,19 +303,27 @@ def needs_isolation(pod: Pod) -> frozenset[str]:
     )
 
 
-def _node_settled(obj: Mapping[str, Any]) -> bool:
-    """Ready, and free of the taints controllers put on nodes that are not ready yet."""
+def _taints(obj: Mapping[str, Any]) -> set[tuple[str, str]]:
+    return {(str(t.get("key", "")), str(t.get("effect", ""))) for t in _spec_taints(obj)}
+
+
+def _spec_taints(obj: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return list((obj.get("spec") or {}).get("taints") or [])
+
+
+def _node_settled(obj: Mapping[str, Any], expected: Mapping[str, set[tuple[str, str]]]) -> bool:
+    """Ready, and free of the taints controllers put on nodes that are not ready yet
+    (``node.kubernetes.io/...`` ones podfit did not put there itself)."""
+    name = str(_meta(obj, "name"))
+    if name not in expected:
+        return False
     status = obj.get("status") or {}
     ready = any(
         c.get("type") == "Ready" and c.get("status") == "True"
         for c in status.get("conditions") or []
     )
-    transient = any(
-        str(t.get("key", "")).startswith(_TRANSIENT_TAINT)
-        and t.get("key") != "node.kubernetes.io/unschedulable"
-        for t in (obj.get("spec") or {}).get("taints") or []
-    )
-    return ready and not transient
+    added = {t for t in _taints(obj) - expected[name] if t[0].startswith(_TRANSIENT_TAINT)}
+    return ready and not added
 
 
 def _micro_time(at: float | None = None) -> str:
@@ -658,7 +666,7 @@ class KubeScheduler:
         runtime_classes = self._assign_runtime_classes(cluster, pod, jobs)
         self._parallel(jobs)
         if new_nodes:
-            self._wait_ready({name for name, _, _ in new_nodes})
+            self._wait_ready({name: _taints(body) for name, _, body in new_nodes})
         if (nodes_changed or namespaces_created) and self.settle:
             time.sleep(self.settle)  # the scheduler's informers see other kinds a bit later
         bound = [
@@ -742,14 +750,14 @@ class KubeScheduler:
         uid = self._node_uids.pop(name, "")
         self._delete(_Created("node", name, uid), check_labels=True)
 
-    def _wait_ready(self, names: set[str]) -> None:
+    def _wait_ready(self, expected: Mapping[str, set[tuple[str, str]]]) -> None:
         """Until every new node is Ready and carries no taint a controller puts on nodes
         that are not (TaintNodesByCondition's not-ready), through a watch."""
-        waiting = set(names)
+        waiting = set(expected)
         selector = f"{RUN_LABEL}={self.run}"
         end = time.monotonic() + self.ready_timeout
         items, version = self.kube.list(NODES, label_selector=selector)
-        waiting -= {str(_meta(item, "name")) for item in items if _node_settled(item)}
+        waiting -= {str(_meta(item, "name")) for item in items if _node_settled(item, expected)}
         while waiting:
             left = end - time.monotonic()
             if left <= 0:
@@ -764,7 +772,7 @@ class KubeScheduler:
                 ):
                     obj = event.get("object") or {}
                     version = str(_meta(obj, "resourceVersion") or version)
-                    if event.get("type") in ("ADDED", "MODIFIED") and _node_settled(obj):
+                    if event.get("type") in ("ADDED", "MODIFIED") and _node_settled(obj, expected):
                         waiting.discard(str(_meta(obj, "name")))
                     if not waiting:
                         return
@@ -772,7 +780,9 @@ class KubeScheduler:
                 if exc.status != 410:
                     raise
                 items, version = self.kube.list(NODES, label_selector=selector)
-                waiting -= {str(_meta(item, "name")) for item in items if _node_settled(item)}
+                waiting -= {
+                    str(_meta(item, "name")) for item in items if _node_settled(item, expected)
+                }
 
     def _check_existing_nodes(self, cluster: Cluster) -> None:
         try:

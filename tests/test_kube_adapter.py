@@ -104,6 +104,7 @@ class FakeKube:
         self.version = 0
         self.fail_create: Callable[[str, dict[str, Any]], KubeError | None] | None = None
         self.on_watch: Callable[[], None] | None = None
+        self.node_taints: list[dict[str, str]] = []  # what admission adds to new nodes
 
     def _bump(self, obj: dict[str, Any]) -> None:
         self.version += 1
@@ -130,6 +131,9 @@ class FakeKube:
         self._bump(obj)
         if path.endswith("/nodes") and self.ready:
             obj.setdefault("status", {})["conditions"] = [{"type": "Ready", "status": "True"}]
+        if path.endswith("/nodes"):
+            spec = obj.setdefault("spec", {})
+            spec["taints"] = [*spec.get("taints", []), *self.node_taints]
         self.objects[item] = obj
         self.created.append(copy.deepcopy(obj))
         if "/pods" in path and not obj["spec"].get("nodeName") and self.decide is not None:
@@ -471,6 +475,21 @@ def test_kube_waits_for_nodes_to_be_ready() -> None:
     assert decision.error is not None and "did not become Ready within 0.2 s" in decision.error
     scheduler.close()
     assert api.objects == {}
+
+
+def test_kube_waits_for_a_controllers_not_ready_taint_to_go() -> None:
+    api = FakeKube(decide=bind_by_selector)
+    api.node_taints = [{"key": "node.kubernetes.io/not-ready", "effect": "NoSchedule"}]
+    scheduler = kube(api, ready_timeout=0.2)
+    decision = scheduler.schedule(cluster_of(node("a")), pending(pod("web")))
+    assert decision.error is not None and "did not become Ready" in decision.error
+    # A taint the example itself has is not waited for.
+    tainted = node("b", taints=[{"key": "node.kubernetes.io/not-ready", "effect": "NoSchedule"}])
+    toleration = {"tolerations": [{"operator": "Exists"}]}
+    assert scheduler.schedule(cluster_of(tainted), pending(pod("web", spec=toleration))) == (
+        Decision(node="b")
+    )
+    scheduler.close()
 
 
 def test_kube_never_deletes_what_it_does_not_own() -> None:
