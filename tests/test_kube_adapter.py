@@ -684,3 +684,69 @@ def test_pod_object_rewrites_node_names_and_namespaces() -> None:
     ]["nodeSelectorTerms"][0] == {
         "matchFields": [{"key": "metadata.name", "operator": "In", "values": ["b"]}]
     }
+
+
+# --- the kubectl plugin's arguments and an empty preference ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["explain", "pod/web-1", "-n", "shop"], ["explain", "--kube", "--pod", "shop/web-1"]),
+        (["explain", "web-1"], ["explain", "--kube", "--pod", "web-1"]),
+        (
+            ["explain", "pods/web-1", "--namespace=shop", "--context", "staging", "-o", "json"],
+            ["explain", "--kube", "staging", "--pod", "shop/web-1", "-o", "json"],
+        ),
+        (["admit", "po/web-1", "-nshop"], ["admit", "--kube", "--pod", "shop/web-1"]),
+        (
+            ["simulate", "--kubeconfig", "k.yaml", "--context=c"],
+            ["simulate", "--kube", "c", "--kubeconfig", "k.yaml"],
+        ),
+        (["whatif", "--drain", "n1"], ["whatif", "--kube", "--drain", "n1"]),
+        (["validate", "-f", "x.yaml"], ["validate", "-f", "x.yaml"]),
+    ],
+)
+def test_kubectl_plugin_arguments(argv: list[str], expected: list[str]) -> None:
+    from podfit.cli.kubectl import translate
+
+    assert translate(argv) == expected
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["explain"], "explain needs a pod"),
+        (["explain", "deploy/web"], "takes a pod"),
+        (["simulate", "-n", "shop"], "-n does not apply"),
+        (["explain", "pod/web", "--context"], "--context needs a value"),
+    ],
+)
+def test_kubectl_plugin_refuses_what_it_cannot_map(argv: list[str], message: str) -> None:
+    from podfit.cli.kubectl import TranslationError, translate
+
+    with pytest.raises(TranslationError, match=message):
+        translate(argv)
+
+
+def test_an_empty_node_affinity_preference_is_kept() -> None:
+    from podfit.manifest import to_manifest
+
+    web = pending(
+        pod(
+            "web",
+            spec={
+                "affinity": {
+                    "nodeAffinity": {
+                        "preferredDuringSchedulingIgnoredDuringExecution": [
+                            {"weight": 5, "preference": {}}
+                        ]
+                    }
+                }
+            },
+        )
+    )
+    preferred = to_manifest(web)["spec"]["affinity"]["nodeAffinity"][
+        "preferredDuringSchedulingIgnoredDuringExecution"
+    ]
+    assert preferred == [{"weight": 5, "preference": {}}]
