@@ -8,10 +8,12 @@ import click
 
 from podfit.cli.common import (
     Finding,
+    cluster_options,
     config_option,
-    files_option,
     kube_version_option,
+    load_cluster,
     load_config,
+    load_pod_arg,
     output_option,
 )
 from podfit.output import emit, write_atomic
@@ -19,14 +21,22 @@ from podfit.versions import KubeVersion
 
 
 @click.command()
-@files_option
-@click.option("--pod", "pod_path", required=True, metavar="FILE", help="The pod to place.")
+@cluster_options
+@click.option(
+    "--pod",
+    "pod_path",
+    required=True,
+    metavar="FILE|NAMESPACE/NAME",
+    help="The pod to place: a file, or with --kube a pod of the cluster.",
+)
 @config_option
 @kube_version_option
 @output_option
 @click.option("--html", "html_path", default=None, metavar="FILE", help="Also write an HTML page.")
 def explain(
     files: tuple[str, ...],
+    kube_context: str | None,
+    kubeconfig: str | None,
     pod_path: str,
     config_path: str | None,
     kube_version: KubeVersion,
@@ -40,8 +50,10 @@ def explain(
     from podfit.errors import ManifestError
     from podfit.render import explain_text
 
-    cluster = podfit.load(*files)
-    pod = podfit.load_pod(pod_path)
+    read = load_cluster(files, kube_context, kubeconfig, leave_out=pod_path)
+    cluster = read.cluster
+    # A pod the scheduler has bound is explained as the scheduler saw it.
+    pod = load_pod_arg(read, pod_path, as_scheduled=True)
     profiles = load_config(config_path, kube_version) if config_path else None
     try:
         result = podfit.explain(cluster, pod, config=profiles, kube_version=kube_version)

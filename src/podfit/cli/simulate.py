@@ -8,9 +8,10 @@ import click
 
 from podfit.cli.common import (
     Finding,
+    cluster_options,
     config_option,
-    files_option,
     kube_version_option,
+    load_cluster,
     load_config,
     output_option,
     version_line,
@@ -21,7 +22,7 @@ from podfit.versions import KubeVersion
 
 
 @click.command()
-@files_option
+@cluster_options
 @click.option(
     "--pods",
     "pods_path",
@@ -36,6 +37,8 @@ from podfit.versions import KubeVersion
 @click.option("--html", "html_path", default=None, metavar="FILE", help="Also write an HTML page.")
 def simulate(
     files: tuple[str, ...],
+    kube_context: str | None,
+    kubeconfig: str | None,
     pods_path: str | None,
     config_path: str | None,
     kube_version: KubeVersion,
@@ -47,7 +50,7 @@ def simulate(
     import podfit
     from podfit.output import to_yaml
 
-    cluster = podfit.load(*files)
+    cluster = load_cluster(files, kube_context, kubeconfig).cluster
     pods = podfit.load_pods(pods_path) if pods_path else cluster.pending_pods()
     profiles = load_config(config_path, kube_version) if config_path else None
     from podfit.progress import Working

@@ -10,8 +10,9 @@ import click
 
 from podfit.cli.common import (
     Finding,
-    files_option,
+    cluster_options,
     kube_version_option,
+    load_cluster,
     memory_option,
     output_option,
     version_line,
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 
 
 @click.command()
-@files_option
+@cluster_options
 @click.option("--pods", "pods_path", default=None, metavar="FILE", help="Pending pods.")
 @click.option(
     "--minimize",
@@ -69,6 +70,8 @@ if TYPE_CHECKING:
 @output_option
 def solve(
     files: tuple[str, ...],
+    kube_context: str | None,
+    kubeconfig: str | None,
     pods_path: str | None,
     minimize: str | None,
     shape_path: str | None,
@@ -103,7 +106,7 @@ def solve(
         clash = [name for name, value in others.items() if value]
         if clash:
             raise PodfitError(f"--each asks about each pod alone; it does not go with {clash[0]}")
-    cluster = podfit.load(*files)
+    cluster = load_cluster(files, kube_context, kubeconfig).cluster
     pods = podfit.load_pods(pods_path) if pods_path else cluster.pending_pods()
     shape = None
     if shape_path:

@@ -15,8 +15,9 @@ import click
 from podfit.cli.common import (
     Finding,
     InputError,
-    files_option,
+    cluster_options,
     kube_version_option,
+    load_cluster,
     output_option,
     version_line,
     versioned,
@@ -184,7 +185,7 @@ def whatif_text(d: dict[str, Any]) -> str:
 
 
 @click.command()
-@files_option
+@cluster_options
 @click.option(
     "--taint",
     "taint",
@@ -233,6 +234,8 @@ def whatif_text(d: dict[str, Any]) -> str:
 @output_option
 def whatif(
     files: tuple[str, ...],
+    kube_context: str | None,
+    kubeconfig: str | None,
     taint: str | None,
     cordon: str | None,
     uncordon: str | None,
@@ -293,7 +296,7 @@ def whatif(
         assert drain is not None
         change = DrainChange(drain, DrainOptions(ignore_daemonsets=ignore_daemonsets, force=force))
     try:
-        cluster = podfit.load(*files)
+        cluster = load_cluster(files, kube_context, kubeconfig).cluster
         pending = podfit.load_pods(pending_path) if pending_path else []
         profiles = (
             podfit.load_config(config_path, kube_version=kube_version) if config_path else None
