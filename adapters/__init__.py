@@ -43,7 +43,7 @@ ENTRY_POINT_GROUP = "podfit.adapters"
 # scheme -> (usage, the options it accepts besides `areas`)
 SCHEMES: dict[str, tuple[str, tuple[str, ...]]] = {
     "python": ("python:MODULE:CALLABLE", ()),
-    "exec": ("exec:COMMAND", ("timeout", "deadline", "grace")),
+    "exec": ("exec:COMMAND", ("timeout", "deadline", "grace", "config")),
     "extender": (
         "extender:URL",
         ("timeout", "nodeCacheCapable", "weight", "filter", "prioritize"),

@@ -32,7 +32,7 @@ from importlib import resources
 from typing import IO, TYPE_CHECKING, Any
 
 from podfit.cluster import Cluster
-from podfit.conformance.decisions import ALL_AREAS, Decision
+from podfit.conformance.decisions import ALL_AREAS, Decision, Details
 from podfit.manifest import to_manifest
 from podfit.model import Pod
 
@@ -48,6 +48,8 @@ DEFAULT_GRACE = 2.0
 MAX_LINE_BYTES = 8 * 1024 * 1024
 STDERR_TAIL_LINES = 15
 STDERR_LINE_CHARS = 300
+#: Optional response fields that say more than the decision (protocol.md, "Details").
+DETAIL_FIELDS = ("feasible", "plugin", "code", "pluginScores", "weights", "top", "message")
 
 
 def protocol_schema() -> dict[str, Any]:
@@ -57,9 +59,12 @@ def protocol_schema() -> dict[str, Any]:
     return schema
 
 
-def build_request(request_id: int, cluster: Cluster, pod: Pod) -> dict[str, Any]:
-    """One request: every node, every pod bound to a node, the namespaces, the pod."""
-    return {
+def build_request(
+    request_id: int, cluster: Cluster, pod: Pod, config: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """One request: every node, every pod bound to a node, the namespaces, the pod (and,
+    for a scheduler that takes one, the KubeSchedulerConfiguration to run with)."""
+    request = {
         "protocol": PROTOCOL,
         "id": request_id,
         "nodes": [to_manifest(node) for node in cluster.nodes.values()],
@@ -67,6 +72,13 @@ def build_request(request_id: int, cluster: Cluster, pod: Pod) -> dict[str, Any]
         "namespaces": [to_manifest(ns) for ns in cluster.namespaces.values()],
         "pod": to_manifest(pod),
     }
+    # Services and controllers: what default topology spreading reads (optional field).
+    objects = [*cluster.services.values(), *cluster.workloads.values()]
+    if objects:
+        request["objects"] = [to_manifest(o) for o in objects]
+    if config is not None:
+        request["config"] = dict(config)
+    return request
 
 
 class ProtocolError(Exception):
@@ -168,7 +180,60 @@ def parse_response(line: bytes, expected_id: int, cluster: Cluster) -> Decision:
         ):
             return Decision(node=None, error='response "scores" must map node names to integers')
         scores = dict(scores_raw)
-    return check_decision(Decision(node=node, reasons=reasons, scores=scores), cluster)
+    try:
+        details = parse_details(message)
+    except ValueError as exc:
+        return Decision(node=None, error=f"response {exc}")
+    return check_decision(
+        Decision(node=node, reasons=reasons, scores=scores, details=details), cluster
+    )
+
+
+def _names(value: object, key: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f'"{key}" must be a list of node names')
+    return tuple(value)
+
+
+def _text_map(value: object, key: str) -> dict[str, str]:
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise ValueError(f'"{key}" must map node names to strings')
+    return dict(value)
+
+
+def _int_map(value: object, key: str) -> dict[str, int]:
+    if not isinstance(value, dict) or not all(
+        isinstance(v, int) and not isinstance(v, bool) for v in value.values()
+    ):
+        raise ValueError(f'"{key}" must map names to integers')
+    return dict(value)
+
+
+def parse_details(message: Mapping[str, Any]) -> Details | None:
+    """The optional detail fields of a response (protocol.md, "Details"), or None when the
+    scheduler gives none. Raises ValueError naming a malformed field."""
+    if not any(key in message for key in DETAIL_FIELDS):
+        return None
+    scores_raw = message.get("pluginScores")
+    plugin_scores = None
+    if scores_raw is not None:
+        if not isinstance(scores_raw, dict):
+            raise ValueError('"pluginScores" must map node names to {plugin: score}')
+        plugin_scores = {n: _int_map(v, "pluginScores") for n, v in scores_raw.items()}
+    text = message.get("message")
+    if text is not None and not isinstance(text, str):
+        raise ValueError('"message" must be a string')
+    feasible, top, weights = message.get("feasible"), message.get("top"), message.get("weights")
+    return Details(
+        # A scheduler that gives details omits an empty list (Go's omitempty): none fit.
+        feasible=_names(feasible, "feasible") if feasible is not None else (),
+        plugins=_text_map(message.get("plugin") or {}, "plugin"),
+        codes=_text_map(message.get("code") or {}, "code"),
+        plugin_scores=plugin_scores,
+        weights=_int_map(weights, "weights") if weights is not None else None,
+        top=_names(top, "top") if top is not None else None,
+        message=text,
+    )
 
 
 # --- one process -------------------------------------------------------------------------
@@ -340,7 +405,8 @@ class ExecScheduler:
 
     ``timeout`` bounds each pod (and the hello line); ``deadline`` bounds the whole
     session: once it has passed, every call answers an error without asking. ``areas``
-    overrides what the hello line declares.
+    overrides what the hello line declares. ``send_config`` sends a spec example's
+    KubeSchedulerConfiguration along with the pod (the request's optional ``config``).
     """
 
     def __init__(
@@ -353,6 +419,7 @@ class ExecScheduler:
         areas: frozenset[str] | None = None,
         cwd: str | None = None,
         env: Mapping[str, str] | None = None,
+        send_config: bool = False,
     ) -> None:
         from podfit.adapters import AdapterSetupError
 
@@ -368,6 +435,7 @@ class ExecScheduler:
         if not argv:
             raise AdapterSetupError("exec: the command is empty (expected exec:COMMAND)")
         self.argv = argv
+        self.send_config = send_config
         self.name = f"exec:{shown}"
         self.timeout = timeout
         self.grace = grace
@@ -430,11 +498,17 @@ class ExecScheduler:
 
     # -- the Scheduler protocol --
 
-    def schedule(self, cluster: Cluster, pod: Pod) -> Decision:
+    def schedule(
+        self, cluster: Cluster, pod: Pod, *, config: Mapping[str, Any] | None = None
+    ) -> Decision:
+        """One pod; ``config`` (a KubeSchedulerConfiguration) is sent only to a scheduler
+        started with the option ``config=send``."""
         with self._lock:
-            return self._schedule(cluster, pod)
+            return self._schedule(cluster, pod, config if self.send_config else None)
 
-    def _schedule(self, cluster: Cluster, pod: Pod) -> Decision:
+    def _schedule(
+        self, cluster: Cluster, pod: Pod, config: Mapping[str, Any] | None = None
+    ) -> Decision:
         if self._deadline_at is not None and time.monotonic() >= self._deadline_at:
             return Decision(
                 node=None,
@@ -454,7 +528,9 @@ class ExecScheduler:
         self._next_id += 1
         line = (
             json.dumps(
-                build_request(request_id, cluster, pod), separators=(",", ":"), ensure_ascii=False
+                build_request(request_id, cluster, pod, config),
+                separators=(",", ":"),
+                ensure_ascii=False,
             )
             + "\n"
         ).encode("utf-8")
@@ -501,10 +577,16 @@ def from_spec(rest: str, options: Options) -> ExecScheduler:
     timeout = options.number("timeout", DEFAULT_TIMEOUT)
     deadline = options.number("deadline", None)
     grace = options.number("grace", DEFAULT_GRACE)
+    config = options.text("config", "")
+    if config not in ("", "send"):
+        from podfit.adapters import AdapterSetupError
+
+        raise AdapterSetupError(f"exec: option config={config!r}: the only value is 'send'")
     options.finish()
     return ExecScheduler(
         rest,
         timeout=timeout,
         deadline=deadline,
         grace=grace if grace is not None else 0.0,
+        send_config=config == "send",
     )

@@ -26,6 +26,45 @@ ADMISSION_AREAS: frozenset[str] = frozenset({"admission", "qos"})
 
 
 @dataclass(frozen=True)
+class Details:
+    """What a scheduler may add to its answer, as kube-scheduler's framework records it.
+
+    ``feasible``: every node that passed the filters; ``plugins`` and ``codes``: per
+    rejected node, the plugin that rejected it ("" when upstream's status names none) and
+    the status code; ``plugin_scores``: per feasible node, each score plugin's *weighted*
+    score; ``weights``: the profile's score weights; ``top``: the nodes with the best total;
+    ``message``: the pod-level FitError message when nothing fits. Each is None (or empty)
+    when the scheduler does not say.
+    """
+
+    feasible: tuple[str, ...] | None = None
+    plugins: Mapping[str, str] = field(default_factory=dict)
+    codes: Mapping[str, str] = field(default_factory=dict)
+    plugin_scores: Mapping[str, Mapping[str, int]] | None = None
+    weights: Mapping[str, int] | None = None
+    top: tuple[str, ...] | None = None
+    message: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.feasible is not None:
+            out["feasible"] = list(self.feasible)
+        if self.plugins:
+            out["plugin"] = dict(self.plugins)
+        if self.codes:
+            out["code"] = dict(self.codes)
+        if self.plugin_scores is not None:
+            out["pluginScores"] = {n: dict(s) for n, s in self.plugin_scores.items()}
+        if self.weights is not None:
+            out["weights"] = dict(self.weights)
+        if self.top is not None:
+            out["top"] = list(self.top)
+        if self.message is not None:
+            out["message"] = self.message
+        return out
+
+
+@dataclass(frozen=True)
 class Decision:
     """A scheduler's answer for one pod.
 
@@ -39,6 +78,7 @@ class Decision:
     reasons: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     error: str | None = None
     scores: Mapping[str, int] | None = None
+    details: Details | None = None
 
     @property
     def unschedulable(self) -> bool:
@@ -52,6 +92,8 @@ class Decision:
             out["error"] = self.error
         if self.scores is not None:
             out["scores"] = dict(self.scores)
+        if self.details is not None:
+            out.update(self.details.to_dict())
         return out
 
 

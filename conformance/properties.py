@@ -26,9 +26,11 @@ from typing import Any, ClassVar
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
 
+from podfit.apiserver import cluster_as_stored, pod_as_stored
 from podfit.cluster import Cluster
 from podfit.manifest import to_manifest
 from podfit.model import DEFAULT_SCHEDULER, Node, Pod, Taint
+from podfit.versions import LATEST, KubeVersion
 
 from .decisions import ADMISSION_AREAS, ALL_AREAS, CLUSTER_AREAS, Decision, Scheduler
 
@@ -180,30 +182,33 @@ class Verdict:
 
 
 @lru_cache(maxsize=64)
-def judge_profiles(areas: frozenset[str]) -> Mapping[str, Any]:
-    """The default profile cut down to the plugins of ``areas`` (order and weights kept)."""
-    from podfit.reference.profile import (
-        DEFAULT_PLUGINS,
-        PluginSet,
-        build_profile,
-        plugin_class,
-    )
+def judge_profiles(areas: frozenset[str], version: KubeVersion = LATEST) -> Mapping[str, Any]:
+    """The default profile of ``version`` cut down to the plugins of ``areas`` (order and
+    weights kept)."""
+    from podfit.reference.profile import PluginSet, build_profile, default_plugins, plugin_class
 
     wanted = {p for a in areas for p in AREA_PLUGINS.get(a, ())}
-    names = [(n, w) for n, w in DEFAULT_PLUGINS if n in wanted]
+    names = [(n, w) for n, w in default_plugins(version) if n in wanted]
     plugins = PluginSet(
         filters=tuple(n for n, _ in names if plugin_class(n).filters),
         scores=tuple((n, w) for n, w in names if plugin_class(n).scores and w > 0),
     )
-    return {DEFAULT_SCHEDULER: build_profile(DEFAULT_SCHEDULER, plugins)}
+    return {DEFAULT_SCHEDULER: build_profile(DEFAULT_SCHEDULER, plugins, version=version)}
 
 
-def reference_verdict(cluster: Cluster, pod: Pod, areas: Iterable[str] = ALL_AREAS) -> Verdict:
-    """Run the reference on ``(cluster, pod)`` with only the plugins of ``areas``."""
+def reference_verdict(
+    cluster: Cluster,
+    pod: Pod,
+    areas: Iterable[str] = ALL_AREAS,
+    *,
+    version: KubeVersion = LATEST,
+) -> Verdict:
+    """Run the reference of ``version`` on ``(cluster, pod)`` with only the plugins of
+    ``areas``."""
     from podfit.reference.scheduler import schedule_one
 
     chosen = frozenset(areas)
-    result = schedule_one(cluster, pod, judge_profiles(chosen), preemption=False)
+    result = schedule_one(cluster, pod, judge_profiles(chosen, version), preemption=False)
     return Verdict(
         areas=chosen,
         feasible=tuple(result.feasible),
@@ -468,12 +473,15 @@ def evaluate(
     properties: Iterable[str] = DEFAULT_PROPERTIES,
     *,
     areas: Iterable[str] | None = None,
+    version: KubeVersion = LATEST,
 ) -> tuple[Decision, Verdict, list[Finding]]:
     """Ask the scheduler once and check every property; ``areas`` (default: the ones the
-    scheduler claims) are the areas it is judged on."""
+    scheduler claims) are the areas it is judged on, by the reference of ``version``. Both
+    see the cluster and the pod as that release's API server stores them."""
     judged = frozenset(areas) if areas is not None else judged_areas(scheduler)
+    cluster, pod = cluster_as_stored(cluster, version), pod_as_stored(pod, version)
     decision = ask(scheduler, cluster, pod)
-    verdict = reference_verdict(cluster, pod, judged)
+    verdict = reference_verdict(cluster, pod, judged, version=version)
     j = Judgement(cluster, pod, decision, verdict)
     findings = []
     for name in properties:
@@ -529,6 +537,7 @@ def check_example(
     prop: str,
     *,
     areas: Iterable[str] | None = None,
+    version: KubeVersion = LATEST,
 ) -> list[Finding]:
     """Check one property on the whole cluster and, when that holds, on each one-node part
     of it where the property could still fail: for soundness the nodes the reference
@@ -538,7 +547,7 @@ def check_example(
     to stay: for those the other nodes are cordoned instead of removed (when the scheduler
     claims to honour cordons)."""
     judged = frozenset(areas) if areas is not None else judged_areas(scheduler)
-    _, verdict, findings = evaluate(scheduler, cluster, pod, (prop,), areas=judged)
+    _, verdict, findings = evaluate(scheduler, cluster, pod, (prop,), areas=judged, version=version)
     if findings or len(cluster.nodes) < 2 or prop not in ("soundness", "completeness"):
         return findings
     if prop == "soundness":
@@ -550,7 +559,9 @@ def check_example(
         parts.append(cordoned_elsewhere)
     for make in parts:
         for name in candidates:
-            _, _, findings = evaluate(scheduler, make(cluster, name), pod, (prop,), areas=judged)
+            _, _, findings = evaluate(
+                scheduler, make(cluster, name), pod, (prop,), areas=judged, version=version
+            )
             if findings:
                 return findings
     return []
@@ -563,11 +574,12 @@ def check(
     pod: Pod,
     *,
     areas: Iterable[str] | None = None,
+    version: KubeVersion = LATEST,
 ) -> Finding | None:
     """Check one property on one example: the finding, or None when it holds."""
     if prop not in PROPERTIES:
         raise ValueError(f"unknown property {prop!r} (known: {', '.join(PROPERTIES)})")
-    _, _, findings = evaluate(scheduler, cluster, pod, (prop,), areas=areas)
+    _, _, findings = evaluate(scheduler, cluster, pod, (prop,), areas=areas, version=version)
     return findings[0] if findings else None
 
 
@@ -589,6 +601,8 @@ class SchedulerStateMachine(RuleBasedStateMachine):
     judged: ClassVar[frozenset[str] | None] = None
     properties: ClassVar[tuple[str, ...]] = DEFAULT_PROPERTIES
     max_nodes: ClassVar[int] = 4
+    #: the Kubernetes release the reference follows
+    version: ClassVar[KubeVersion] = LATEST
     #: called with every decision checked (the runner counts examples with it)
     on_decision: ClassVar[tuple[Callable[[list[Finding]], None], ...]] = ()
 
@@ -613,6 +627,7 @@ class SchedulerStateMachine(RuleBasedStateMachine):
         properties: Iterable[str] = DEFAULT_PROPERTIES,
         max_nodes: int = 4,
         on_decision: Callable[[list[Finding]], None] | None = None,
+        version: KubeVersion = LATEST,
     ) -> type[SchedulerStateMachine]:
         """A machine class that checks ``scheduler``, generating the features of ``areas``
         (default: the areas it claims)."""
@@ -625,6 +640,7 @@ class SchedulerStateMachine(RuleBasedStateMachine):
             "properties": tuple(properties),
             "max_nodes": max_nodes,
             "on_decision": (on_decision,) if on_decision else (),
+            "version": version,
         }
         return type(f"StateMachineFor{cls.__name__}", (cls,), attributes)
 
@@ -690,7 +706,7 @@ class SchedulerStateMachine(RuleBasedStateMachine):
         judged = self.judged if self.judged is not None else judged_areas(self._scheduler)
         snapshot = _frozen_copy(self.cluster)
         decision, _, findings = evaluate(
-            self._scheduler, snapshot, pod, self.properties, areas=judged
+            self._scheduler, snapshot, pod, self.properties, areas=judged, version=self.version
         )
         for hook in self.on_decision:
             hook(findings)

@@ -12,8 +12,9 @@ controller's seed, so a run is repeatable from the seed in the report header.
 
 Fixtures: ``podfit_scheduler`` (the adapter's scheduler, session-wide; skips when no
 adapter is given), ``podfit_cluster_strategy`` and ``podfit_problem_strategy`` (Hypothesis
-strategies for clusters and for (cluster, pending pod) pairs over the selected areas) and
-``podfit_seed``.
+strategies for clusters and for (cluster, pending pod) pairs over the selected areas),
+``podfit_seed``, and ``podfit_control_plane`` (a real control plane started once per
+session from the binaries in ``$PODFIT_CONTROL_PLANE``; skips without them).
 
 Only pytest is imported at load time; podfit and Hypothesis are imported inside the hooks
 that need them, so having the plugin installed costs other test runs nothing.
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from hypothesis.strategies import SearchStrategy
 
     from podfit.cluster import Cluster
+    from podfit.conformance.controlplane import ControlPlane
     from podfit.conformance.decisions import Scheduler
     from podfit.conformance.properties import Finding
     from podfit.conformance.runner import Unit
@@ -296,3 +298,31 @@ def podfit_problem_strategy(pytestconfig: pytest.Config) -> SearchStrategy[tuple
     from podfit.conformance.strategies import scheduling_problems
 
     return scheduling_problems(areas=_fixture_areas(pytestconfig))
+
+
+#: The environment variable naming a directory of control-plane binaries.
+CONTROL_PLANE_ENV = "PODFIT_CONTROL_PLANE"
+
+
+@pytest.fixture(scope="session")
+def podfit_control_plane() -> Iterator[ControlPlane]:
+    """A real control plane (etcd, kube-apiserver, kube-scheduler, kube-controller-manager
+    and node-ready, or KWOK's stand-in) on loopback, started once per session from the
+    binaries in ``$PODFIT_CONTROL_PLANE`` and stopped at the end; skips, saying why,
+    without them. ``.kubeconfig`` and ``.context`` reach it; ``kube:CONTEXT?kubeconfig=...``
+    points the kube adapter at it."""
+    import os
+
+    from podfit.conformance.controlplane import ControlPlane, missing_binaries
+
+    directory = os.environ.get(CONTROL_PLANE_ENV, "")
+    if not directory:
+        pytest.skip(f"no control plane: set {CONTROL_PLANE_ENV} to a directory of binaries")
+    missing = missing_binaries(directory)
+    if missing:
+        pytest.skip(f"no control plane: {CONTROL_PLANE_ENV}={directory} lacks {', '.join(missing)}")
+    plane = ControlPlane(directory).start()
+    try:
+        yield plane
+    finally:
+        plane.stop()

@@ -12,15 +12,16 @@ from podfit.manifest import parse_label_selector, parse_node_selector_term
 from podfit.reference.labels import node_selector_term_matches, selector_matches
 from podfit.reference.profile import profiles_from_config
 from podfit.reference.scheduler import schedule_one
+from podfit.versions import KubeVersion
 
-CaseRunner = Callable[[Mapping[str, Any]], Mapping[str, Any]]
+CaseRunner = Callable[[Mapping[str, Any], KubeVersion], Mapping[str, Any]]
 
 
-def run_schedule(given: Mapping[str, Any]) -> Mapping[str, Any]:
+def run_schedule(given: Mapping[str, Any], version: KubeVersion) -> Mapping[str, Any]:
     cluster = cluster_from_manifests(given["objects"], "given.objects")
     pod = pod_from_manifest(given["pod"], "given.pod")
-    profiles = profiles_from_config(given["config"]) if "config" in given else None
-    result = schedule_one(cluster, pod, profiles)
+    profiles = profiles_from_config(given["config"], version) if "config" in given else None
+    result = schedule_one(cluster, pod, profiles, version=version)
     scores: dict[str, dict[str, int]] = {p: dict(s) for p, s in result.scores.items()}
     if result.totals:
         scores["total"] = dict(result.totals)
@@ -39,13 +40,13 @@ def run_schedule(given: Mapping[str, Any]) -> Mapping[str, Any]:
     return outcome
 
 
-def run_simulate(given: Mapping[str, Any]) -> Mapping[str, Any]:
+def run_simulate(given: Mapping[str, Any], version: KubeVersion) -> Mapping[str, Any]:
     from podfit.reference.simulate import simulate
 
     cluster = cluster_from_manifests(given["objects"], "given.objects")
     pods = [pod_from_manifest(p, f"given.pods[{i}]") for i, p in enumerate(given["pods"])]
-    profiles = profiles_from_config(given["config"]) if "config" in given else None
-    result = simulate(cluster, pods, profiles)
+    profiles = profiles_from_config(given["config"], version) if "config" in given else None
+    result = simulate(cluster, pods, profiles, version=version)
     return {
         "placements": {d.pod.name: d.node for d in result.decisions},
         "order": [key.split("/", 1)[1] for key in result.order],
@@ -54,7 +55,7 @@ def run_simulate(given: Mapping[str, Any]) -> Mapping[str, Any]:
     }
 
 
-def run_selector(given: Mapping[str, Any]) -> Mapping[str, Any]:
+def run_selector(given: Mapping[str, Any], version: KubeVersion) -> Mapping[str, Any]:
     labels = Field(given["labels"], "given.labels").labels()
     if "labelSelector" in given:
         selector = parse_label_selector(Field(given["labelSelector"], "given.labelSelector"))
@@ -63,30 +64,33 @@ def run_selector(given: Mapping[str, Any]) -> Mapping[str, Any]:
     return {"matches": node_selector_term_matches(term, labels, given.get("name", ""))}
 
 
-def run_qos(given: Mapping[str, Any]) -> Mapping[str, Any]:
+def run_qos(given: Mapping[str, Any], version: KubeVersion) -> Mapping[str, Any]:
+    from podfit.apiserver import pod_as_stored
     from podfit.reference.qos import qos_class
 
-    return {"qos": qos_class(pod_from_manifest(given["pod"], "given.pod"))}
+    return {"qos": qos_class(pod_as_stored(pod_from_manifest(given["pod"], "given.pod"), version))}
 
 
-def run_oom(given: Mapping[str, Any]) -> Mapping[str, Any]:
+def run_oom(given: Mapping[str, Any], version: KubeVersion) -> Mapping[str, Any]:
+    # The kubelet sees the pod after admission: its priority comes from its class.
+    from podfit.apiserver import pod_as_stored
     from podfit.defaults import resolve_priority
     from podfit.reference.oom import pod_oom_scores
 
-    # The kubelet sees the pod after admission: its priority comes from its class.
-    pod = resolve_priority(pod_from_manifest(given["pod"], "given.pod"), {}, strict=False)
+    pod = pod_as_stored(pod_from_manifest(given["pod"], "given.pod"), version)
+    pod = resolve_priority(pod, {}, strict=False)
     capacity = Field(given["memoryCapacity"], "given.memoryCapacity").quantity()
     return {"oomScoreAdj": pod_oom_scores(pod, capacity.value_rounded_up())}
 
 
-def run_admit(given: Mapping[str, Any]) -> Mapping[str, Any]:
+def run_admit(given: Mapping[str, Any], version: KubeVersion) -> Mapping[str, Any]:
     from podfit.reference.admission import admit
 
     cluster = cluster_from_manifests(given["objects"], "given.objects")
-    return admit(cluster, pod_from_manifest(given["pod"], "given.pod")).to_dict()
+    return admit(cluster, pod_from_manifest(given["pod"], "given.pod"), version=version).to_dict()
 
 
-def run_daemonset(given: Mapping[str, Any]) -> Mapping[str, Any]:
+def run_daemonset(given: Mapping[str, Any], version: KubeVersion) -> Mapping[str, Any]:
     from podfit.loading import objects_from_manifests
     from podfit.manifest import to_manifest
     from podfit.model import DaemonSet
@@ -110,7 +114,7 @@ def run_daemonset(given: Mapping[str, Any]) -> Mapping[str, Any]:
     return {"nodes": nodes, "pods": pods}
 
 
-def run_evict(given: Mapping[str, Any]) -> Mapping[str, Any]:
+def run_evict(given: Mapping[str, Any], version: KubeVersion) -> Mapping[str, Any]:
     """A node change through reference.whatif, the kubelet's memory ranking, or
     DefaultTolerationSeconds on one pod. Pods are named without their namespace."""
     from podfit.reference import eviction
@@ -139,8 +143,14 @@ def run_evict(given: Mapping[str, Any]) -> Mapping[str, Any]:
     pending = [
         pod_from_manifest(p, f"given.pending[{i}]") for i, p in enumerate(given.get("pending", []))
     ]
-    profiles = profiles_from_config(given["config"]) if "config" in given else None
-    result = whatif(cluster, change_from_dict(given["change"]), pending=pending, profiles=profiles)
+    profiles = profiles_from_config(given["config"], version) if "config" in given else None
+    result = whatif(
+        cluster,
+        change_from_dict(given["change"]),
+        pending=pending,
+        profiles=profiles,
+        version=version,
+    )
     return {
         "evicted": {name(e.pod.key): e.at for e in result.timeline},
         "kept": sorted(name(k.pod.key) for k in result.kept),

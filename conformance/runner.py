@@ -37,6 +37,7 @@ import hypothesis
 
 from podfit.manifest import to_manifest
 from podfit.output import to_yaml, write_atomic
+from podfit.versions import LATEST, KubeVersion
 
 from .admission import (
     ADMISSION_PROPERTIES,
@@ -173,6 +174,8 @@ class Report:
     elapsed: float = 0.0
     out_dir: str | None = None
     started: str = ""
+    #: The Kubernetes release whose reference judged the run.
+    kube_version: str = str(LATEST)
 
     @property
     def ok(self) -> bool:
@@ -219,6 +222,7 @@ class Report:
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "kubeVersion": self.kube_version,
             "scheduler": self.scheduler,
             "seed": self.seed,
             "maxExamples": self.max_examples,
@@ -484,8 +488,10 @@ def run_unit(
     max_nodes: int = 4,
     max_running_pods: int = 6,
     shrink: bool = True,
+    version: KubeVersion = LATEST,
 ) -> UnitResult:
-    """Run one unit; KeyboardInterrupt propagates (the caller keeps the partial result)."""
+    """Run one unit against the reference of ``version``; KeyboardInterrupt propagates (the
+    caller keeps the partial result)."""
     from hypothesis import given, seed
 
     from .strategies import scheduling_problems
@@ -500,7 +506,15 @@ def run_unit(
         elif unit.property == STATEFUL:
             focus = (generated if generated is not None else judged) & ALL_AREAS
             _run_stateful(
-                scheduler, unit, state, max_examples, judged, focus, max_nodes, shrink=shrink
+                scheduler,
+                unit,
+                state,
+                max_examples,
+                judged,
+                focus,
+                max_nodes,
+                shrink=shrink,
+                version=version,
             )
         else:
             focus = frozenset({unit.area}) if unit.area != ALL else (generated or judged)
@@ -514,7 +528,9 @@ def run_unit(
             def test(problem: Any) -> None:
                 state.tick()
                 cluster, pod = problem
-                findings = check_example(scheduler, cluster, pod, unit.property, areas=judged)
+                findings = check_example(
+                    scheduler, cluster, pod, unit.property, areas=judged, version=version
+                )
                 state.checked(findings)
                 if findings:
                     raise PropertyFailed(findings[0])
@@ -589,6 +605,7 @@ def _run_stateful(
     max_nodes: int,
     *,
     shrink: bool = True,
+    version: KubeVersion = LATEST,
 ) -> None:
     from hypothesis import seed
     from hypothesis.stateful import run_state_machine_as_test
@@ -603,6 +620,7 @@ def _run_stateful(
         properties=DEFAULT_PROPERTIES,
         max_nodes=max_nodes,
         on_decision=on_decision,
+        version=version,
     )
     run_state_machine_as_test(
         seed(unit.seed)(machine), settings=_settings(max(1, max_examples // 10), shrink=shrink)
@@ -629,6 +647,7 @@ def run_conformance(
     max_running_pods: int = 6,
     shrink: bool = True,
     fail_fast: bool = False,
+    kube_version: KubeVersion = LATEST,
 ) -> Report:
     """Check ``scheduler`` against the reference and return a :class:`Report`.
 
@@ -640,6 +659,8 @@ def run_conformance(
     completeness, plus optimality and reasons with ``strict``. With ``out_dir``, each
     finding's counterexample and the report are written there. ``shrink=False`` reports
     failing examples as found (faster, bigger); ``fail_fast`` stops at the first finding.
+    ``kube_version`` is the release whose reference judges (and whose API server stores the
+    objects the scheduler is handed).
     """
     if isinstance(max_examples, bool) or not isinstance(max_examples, int) or max_examples < 1:
         raise ValueError(f"max_examples must be a positive integer, got {max_examples!r}")
@@ -664,6 +685,7 @@ def run_conformance(
     }
     run_seed = seed if seed is not None else _new_seed()
     report = Report(
+        kube_version=str(kube_version),
         scheduler=scheduler.name,
         seed=run_seed,
         max_examples=max_examples,
@@ -709,6 +731,7 @@ def run_conformance(
                     max_nodes=max_nodes,
                     max_running_pods=max_running_pods,
                     shrink=shrink,
+                    version=kube_version,
                 )
             finally:
                 report.elapsed = time.monotonic() - began

@@ -291,7 +291,7 @@ def cpu_quantity(milli: int) -> Quantity:
     return quantity_of(Fraction(milli, 1000))
 
 
-def _resources(cpu_milli: int = 0, memory: int = 0, gpu: int = 0) -> ResourceList:
+def _resources(cpu_milli: int = 0, memory: Fraction | int = 0, gpu: int = 0) -> ResourceList:
     out: dict[str, Quantity] = {}
     if cpu_milli:
         out["cpu"] = cpu_quantity(cpu_milli)
@@ -517,8 +517,12 @@ def _draw_taint(
     return Taint(key=_pick(draw, keys), value=_pick(draw, values), effect=_pick(draw, effects))
 
 
+# "" is an omitted operator: it means Equal, and the API server leaves it empty.
+TOLERATION_OPERATOR_FORMS = ("Equal", "Exists", "")
+
+
 def _draw_toleration(draw: Draw, keys: Sequence[str], values: Sequence[str]) -> Toleration:
-    operator = _pick(draw, ("Equal", "Exists"))
+    operator = _pick(draw, TOLERATION_OPERATOR_FORMS)
     if operator == "Exists":
         # An empty key with Exists tolerates every taint.
         key, value = _pick(draw, (*keys, "")), ""
@@ -537,8 +541,8 @@ def _draw_toleration_for(draw: Draw, node_taints: Sequence[Taint]) -> Toleration
     if not node_taints or not _flag(draw):
         return _draw_toleration(draw, TAINT_KEYS, TAINT_VALUES)
     taint = _pick(draw, node_taints)
-    operator = _pick(draw, ("Equal", "Exists"))
-    value = _pick(draw, _prefer((taint.value,), TAINT_VALUES)) if operator == "Equal" else ""
+    operator = _pick(draw, TOLERATION_OPERATOR_FORMS)
+    value = _pick(draw, _prefer((taint.value,), TAINT_VALUES)) if operator != "Exists" else ""
     effect = _pick(draw, tuple(dict.fromkeys((taint.effect, "", *TAINT_EFFECTS))))
     seconds = _pick(draw, (None, 0, 300)) if effect == "NoExecute" else None
     return Toleration(
@@ -625,8 +629,9 @@ def _draw_spread(draw: Draw, own: str = "") -> TopologySpreadConstraint:
         when_unsatisfiable=action,
         label_selector=_draw_app_selector(draw, own),
         min_domains=min_domains,
-        node_affinity_policy=_pick(draw, ("Honor", "Ignore")),
-        node_taints_policy=_pick(draw, ("Ignore", "Honor")),
+        # None: omitted, as most manifests leave it (the API server does not default it).
+        node_affinity_policy=_pick(draw, (None, "Ignore", "Honor")),
+        node_taints_policy=_pick(draw, (None, "Honor", "Ignore")),
     )
 
 
@@ -778,12 +783,13 @@ def containers(
 
 
 def _used(pods: Iterable[Pod]) -> dict[str, int]:
-    """What the pods request together: cpu in millicores, the rest in units (rounded up)."""
-    from podfit.reference.resources import pod_requests
+    """What the pods hold together (in-place resizes included): cpu in millicores, the rest
+    in units (rounded up)."""
+    from podfit.reference.resources import bound_pod_requests
 
     total: dict[str, Fraction] = {}
     for pod in pods:
-        for name, amount in pod_requests(pod).items():
+        for name, amount in bound_pod_requests(pod).items():
             total[name] = total.get(name, Fraction(0)) + amount
     return {n: math.ceil(v * 1000) if n == "cpu" else math.ceil(v) for n, v in total.items()}
 
@@ -905,7 +911,7 @@ class _Context:
 
     @classmethod
     def of(cls, cluster: Cluster) -> _Context:
-        from podfit.reference.resources import pod_requests
+        from podfit.reference.resources import bound_pod_requests
 
         values: dict[str, list[str]] = {}
         for node in cluster.nodes.values():
@@ -916,7 +922,7 @@ class _Context:
         for pod in cluster.bound_pods():
             if pod.is_terminal or pod.node_name not in used:
                 continue
-            for res, amount in pod_requests(pod).items():
+            for res, amount in bound_pod_requests(pod).items():
                 used[pod.node_name][res] = used[pod.node_name].get(res, Fraction(0)) + amount
             # The ports a pod holds: its containers' and its sidecars'.
             for c in (*pod.containers, *(c for c in pod.init_containers if c.is_sidecar)):
@@ -1007,8 +1013,14 @@ def _draw_pod_resources(
     memory = _split(draw, _draw_total(draw, mem_grid, context.memory_targets), shape, 16 * MI)
     # Extended resources now and then: a node without them rejects every pod that asks.
     gpu = _draw_total(draw, (1,), context.gpu_targets) if _flag(draw) else 0
+    # Now and then the first container asks for half a byte less, as "0.1Gi" (107374182.4
+    # bytes) does: kube-scheduler rounds each quantity up to whole bytes, so the pod's total
+    # stays the same, and a scheduler that rounds down is one byte short.
+    amounts: dict[str, Fraction | int] = dict(memory)
+    if amounts.get("c0") and _flag(draw):
+        amounts["c0"] = Fraction(memory["c0"]) - Fraction(1, 2)
     parts = {
-        part: _resources(cpu.get(part, 0), memory.get(part, 0), gpu if part == "c0" else 0)
+        part: _resources(cpu.get(part, 0), amounts.get(part, 0), gpu if part == "c0" else 0)
         for part in ("c0", "c1", "init", "sidecar")
     }
     return parts, _resources(cpu.get("overhead", 0), memory.get("overhead", 0))
@@ -1192,15 +1204,21 @@ def _draw_running_pod(draw: Draw, index: int, node_name: str, areas: frozenset[s
 
     def container(name: str, *, sidecar: bool = False) -> Container:
         resources = ResourceRequirements()
+        status: ResourceList | None = None
         if "resources" in areas:
             drawn = _draw_requests(draw, cpu=True, memory=True, extended=True)
             resources = _draw_requirements(draw, drawn)
+            # Now and then an in-place resize under way: the status reports other requests
+            # than the spec (what the kubelet actuated), and the node holds the larger.
+            if _pick(draw, (False, False, True)):
+                status = _draw_requests(draw, cpu=True, memory=True, extended=False) or None
         return Container(
             name=name,
             image=IMAGE,
             resources=resources,
             ports=_draw_ports(draw, taken, host_network=host_network) if with_ports else (),
             restart_policy="Always" if sidecar else None,
+            status_requests=status,
         )
 
     app = (container("c0"),)
@@ -1226,6 +1244,9 @@ def _draw_running_pod(draw: Draw, index: int, node_name: str, areas: frozenset[s
             host_network=host_network,
             node_name=node_name,
             phase=phase,
+            # A resize the node cannot take: the spec no longer counts, the status does.
+            resize_infeasible=any(c.status_requests is not None for c in (*app, *init))
+            and _pick(draw, (False, True)),
         )
     )
 

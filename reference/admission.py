@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from podfit.apiserver import pod_as_stored
 from podfit.cluster import Cluster
 from podfit.defaults import PriorityError, default_pod, resolve_priority
 from podfit.manifest import to_manifest
@@ -28,6 +29,7 @@ from podfit.reference import limitranger, resourcequota
 from podfit.reference.limitranger import Quantities, aggregate_message
 from podfit.reference.qos import qos_class
 from podfit.reference.resources import is_hugepages, is_native_resource
+from podfit.versions import LATEST, KubeVersion
 
 Usage = dict[str, dict[str, str]]
 
@@ -107,9 +109,10 @@ def _texts(usage: dict[str, Quantities]) -> Usage:
     }
 
 
-def admit(cluster: Cluster, pod: Pod) -> AdmissionResult:
-    """Create ``pod`` in its namespace of ``cluster``: what the API server does to it."""
-    pod = default_pod(pod)
+def admit(cluster: Cluster, pod: Pod, *, version: KubeVersion = LATEST) -> AdmissionResult:
+    """Create ``pod`` in its namespace of ``cluster``: what the API server of ``version``
+    does to it."""
+    pod = pod_as_stored(default_pod(pod), version)
     namespace = pod.namespace
     limit_ranges = limitranger.namespace_limit_ranges(cluster.limit_ranges.values(), namespace)
     quotas = [q for q in cluster.resource_quotas.values() if q.namespace == namespace]

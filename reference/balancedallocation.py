@@ -2,8 +2,9 @@
 
 Upstream: ``pkg/scheduler/framework/plugins/noderesources/balanced_allocation.go`` and
 ``resource_allocation.go``; the change-of-balance score is kubernetes/kubernetes PR
-#135573 (merged for v1.36). Before it the plugin returned the balance after placement
-(:func:`balance_score` of the requests with the pod) on its own.
+#135573 (v1.36). Before it (v1.35 and earlier) the plugin returned the balance after
+placement (:func:`balance_score` of the requests with the pod) on its own; the profile's
+Kubernetes version picks which.
 
 For each configured resource (default cpu and memory) the fraction requested / allocatable
 is taken from the node's plain requests (not the 0.1 cpu / 200Mi defaults the Fit scorers
@@ -21,6 +22,9 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from podfit.spec.versions import change_holds
+from podfit.versions import LATEST, KubeVersion
+
 from .framework import MAX_NODE_SCORE, CycleState, Plugin
 from .nodeinfo import NodeInfo, PodInfo, Snapshot
 from .noderesources import (
@@ -37,6 +41,8 @@ from .resources import CPU, MEMORY
 from .status import SKIP, Status
 
 NAME = "NodeResourcesBalancedAllocation"
+#: The spec's version change for the change-of-balance score (spec/versions.yaml).
+CHANGE_OF_BALANCE = "balanced-allocation-change-of-balance"
 DEFAULT_RESOURCES = (ResourceSpec(CPU, 1), ResourceSpec(MEMORY, 1))
 
 
@@ -96,10 +102,14 @@ class BalancedAllocation(Plugin):
     name = NAME
     scores = True
 
-    def __init__(self, args: Mapping[str, Any] | None = None) -> None:
-        super().__init__(args)
+    def __init__(
+        self, args: Mapping[str, Any] | None = None, *, version: KubeVersion = LATEST
+    ) -> None:
+        super().__init__(args, version=version)
         self.resources = parse_balanced_args(args)
         self.resource_names = [r.name for r in self.resources]
+        # v1.36 scores the change of balance; earlier releases the balance with the pod.
+        self.change_of_balance = change_holds(CHANGE_OF_BALANCE, version)
 
     def pre_score(
         self, state: CycleState, pod: PodInfo, snapshot: Snapshot, nodes: list[NodeInfo]
@@ -115,23 +125,25 @@ class BalancedAllocation(Plugin):
     def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> int:
         plan: ResourcePlan | None = state.get(_PLAN_KEY)
         if plan is not None:
-            return _planned_score(node, plan)
+            return _planned_score(node, plan, self.change_of_balance)
         pod_requests: list[int] = state.get(_KEY) or pod_request_list(pod, self.resource_names)
         if not any(pod_requests):
             return 0
         requested, allocatable = resource_vectors(
             node, self.resource_names, pod_requests, use_requested=True
         )
+        if not self.change_of_balance:
+            return balance_score(requested, allocatable)
         allocated = [
             req - pod_requests[i] if allocatable[i] else 0 for i, req in enumerate(requested)
         ]
         return balance_change_score(requested, allocated, allocatable)
 
 
-def _planned_score(node: NodeInfo, plan: ResourcePlan) -> int:
-    """:func:`balance_change_score` of the node's plain requests with and without the pod,
-    the resources' part decided once per pod (the same float operations, in the same
-    order)."""
+def _planned_score(node: NodeInfo, plan: ResourcePlan, change: bool) -> int:
+    """:func:`balance_change_score` (``change``) or :func:`balance_score` of the node's plain
+    requests with and without the pod, the resources' part decided once per pod (the same
+    float operations, in the same order)."""
     with_pod: list[float] = []
     without_pod: list[float] = []
     allocatable = node.allocatable
@@ -154,6 +166,8 @@ def _planned_score(node: NodeInfo, plan: ResourcePlan) -> int:
         without_score = int((1 - abs((without_pod[0] - without_pod[1]) / 2)) * 100.0)
     else:
         with_score, without_score = _balance(with_pod), _balance(without_pod)
+    if not change:
+        return with_score
     half = MAX_NODE_SCORE // 2
     return half + (half + with_score - without_score) // 2
 

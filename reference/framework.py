@@ -18,6 +18,7 @@ from weakref import WeakKeyDictionary
 
 from podfit.cluster import Cluster
 from podfit.model import Pod
+from podfit.versions import LATEST, KubeVersion
 
 from .nodeinfo import NodeInfo, PodInfo, Snapshot
 from .status import SUCCESS, Code, Status
@@ -42,8 +43,12 @@ class Plugin:
     filters: ClassVar[bool] = False
     scores: ClassVar[bool] = False
 
-    def __init__(self, args: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self, args: Mapping[str, Any] | None = None, *, version: KubeVersion = LATEST
+    ) -> None:
         self.args: Mapping[str, Any] = args or {}
+        # The Kubernetes release whose behaviour the plugin follows.
+        self.version = version
 
     def pre_filter(self, state: CycleState, pod: PodInfo, snapshot: Snapshot) -> Status | None:
         return None
@@ -72,6 +77,10 @@ class Profile:
     score_plugins: tuple[tuple[Plugin, int], ...]
     # Extra plugins that only take part in PreFilter (none in the default profile).
     extra: tuple[Plugin, ...] = ()
+    # The Kubernetes release the profile is that of (defaults, plugins' behaviour).
+    version: KubeVersion = LATEST
+    # PostFilter plugins in order (their messages join the FitError's).
+    post_filters: tuple[str, ...] = ("DefaultPreemption",)
 
 
 @dataclass
@@ -92,6 +101,10 @@ class ScheduleResult:
     error: Status | None = None
     # Upstream plugins the profile would run that podfit does not model.
     not_modelled: tuple[str, ...] = ()
+    # Set when the pod uses something podfit does not model: no decision is made.
+    unmodelled: str | None = None
+    # The Kubernetes release whose scheduler this is.
+    kube_version: KubeVersion = LATEST
     qos: str | None = None
     # PostFilter (preemption): its message part, and the node and victims it would pick.
     postfilter_message: str = ""
@@ -105,7 +118,7 @@ class ScheduleResult:
 
     @property
     def schedulable(self) -> bool:
-        return bool(self.feasible) and self.bypass is None
+        return bool(self.feasible) and self.bypass is None and self.unmodelled is None
 
     @property
     def feasible_nodes(self) -> list[str]:
@@ -115,6 +128,8 @@ class ScheduleResult:
     def message(self) -> str:
         if self.bypass:
             return self.bypass
+        if self.unmodelled:
+            return self.unmodelled
         if self.error is not None:
             return f"running {self.error.plugin}: {'; '.join(self.error.reasons)}"
         if self.feasible:
@@ -143,11 +158,13 @@ class ScheduleResult:
             nodes.append(entry)
         pod = self.pod
         return {
+            "kubeVersion": str(self.kube_version),
             "pod": pod.key,
             "schedulerName": pod.scheduler_name,
             "priority": pod.priority,
             "qos": self.qos,
             "bypass": self.bypass,
+            "unmodelled": self.unmodelled,
             "schedulable": self.schedulable,
             "feasible": self.feasible,
             "selected": self.selected,
@@ -366,12 +383,15 @@ def filter_one(profile: Profile, snapshot: Snapshot, pod: Pod, node_name: str) -
 
 
 def allowed_status(state: CycleState) -> Status:
-    """Status of a node that a PreFilter result (a node-name subset) left out."""
-    plugins = state.get("__node_subset_plugins__", [])
+    """Status of a node that a PreFilter result (a node-name subset) left out.
+
+    Upstream sets it on every absent node without naming a plugin (the status's plugin is
+    empty); the reason lists the plugins sorted, as Go prints a string slice: ``[A B]``.
+    """
+    plugins = sorted(set(state.get("__node_subset_plugins__", [])))
     return Status(
         Code.UNSCHEDULABLE_AND_UNRESOLVABLE,
-        (f"node(s) didn't satisfy plugin(s) [{', '.join(plugins)}]",),
-        plugins[0] if plugins else "",
+        (f"node(s) didn't satisfy plugin(s) [{' '.join(plugins)}]",),
     )
 
 

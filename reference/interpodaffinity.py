@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from podfit.model import LabelSelector, Node, Pod, Requirement
+from podfit.versions import LATEST, KubeVersion
 
 from .framework import MAX_NODE_SCORE, CycleState, Plugin
 from .labels import single_label
@@ -74,8 +75,10 @@ class InterPodAffinity(Plugin):
     filters = True
     scores = True
 
-    def __init__(self, args: Mapping[str, Any] | None = None) -> None:
-        super().__init__(args)
+    def __init__(
+        self, args: Mapping[str, Any] | None = None, *, version: KubeVersion = LATEST
+    ) -> None:
+        super().__init__(args, version=version)
         weight = self.args.get("hardPodAffinityWeight", 1)
         if isinstance(weight, bool) or not isinstance(weight, int) or not 0 <= weight <= 100:
             raise ConfigError(

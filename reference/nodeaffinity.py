@@ -28,6 +28,7 @@ from podfit.errors import ManifestError
 from podfit.fields import Field
 from podfit.manifest import parse_node_selector_term
 from podfit.model import NodeSelector, NodeSelectorTerm, Pod, PreferredSchedulingTerm
+from podfit.versions import LATEST, KubeVersion
 
 from .framework import CycleState, Plugin, default_normalize, restrict_nodes
 from .labels import (
@@ -185,8 +186,10 @@ class NodeAffinity(Plugin):
     filters = True
     scores = True
 
-    def __init__(self, args: Mapping[str, Any] | None = None) -> None:
-        super().__init__(args)
+    def __init__(
+        self, args: Mapping[str, Any] | None = None, *, version: KubeVersion = LATEST
+    ) -> None:
+        super().__init__(args, version=version)
         self.added = parse_added_affinity(self.args)
 
     def pre_filter(self, state: CycleState, pod: PodInfo, snapshot: Snapshot) -> Status | None:

@@ -18,11 +18,14 @@ that do not mention cpu or memory, and the node's NonZeroRequested for cpu and m
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from podfit.spec.versions import change_holds
 from podfit.validation import qualified_name_problems
+from podfit.versions import LATEST, KubeVersion
 
 from .framework import MAX_NODE_SCORE, CycleState, Plugin
 from .nodeinfo import NodeInfo, PodInfo, Snapshot
@@ -182,8 +185,13 @@ def validate_shape(shape: Sequence[ShapePoint], path: str) -> None:
             )
 
 
-def parse_fit_args(raw: Mapping[str, Any] | None) -> FitArgs:
-    """NodeResourcesFitArgs after API defaulting, validated as kube-scheduler does."""
+#: The spec's version change: requestedToCapacityRatio is validated against the type.
+STRICT_RATIO_VALIDATION = "fit-args-ratio-validated-against-type"
+
+
+def parse_fit_args(raw: Mapping[str, Any] | None, version: KubeVersion = LATEST) -> FitArgs:
+    """NodeResourcesFitArgs after API defaulting, validated as kube-scheduler of
+    ``version`` does."""
     known = ("ignoredResources", "ignoredResourceGroups", "scoringStrategy", *TYPE_META)
     args = _mapping(NAME, raw, "", known)
     ignored = []
@@ -205,10 +213,11 @@ def parse_fit_args(raw: Mapping[str, Any] | None) -> FitArgs:
         if problems:
             raise _fail(NAME, here, f"{group!r}: {'; '.join(problems)}")
         groups.append(group)
-    return FitArgs(frozenset(ignored), frozenset(groups), _parse_strategy(args))
+    strict = change_holds(STRICT_RATIO_VALIDATION, version)
+    return FitArgs(frozenset(ignored), frozenset(groups), _parse_strategy(args, strict))
 
 
-def _parse_strategy(args: Mapping[str, Any]) -> ScoringStrategy:
+def _parse_strategy(args: Mapping[str, Any], strict: bool) -> ScoringStrategy:
     if args.get("scoringStrategy") is None:
         return DEFAULT_STRATEGY
     path = "scoringStrategy"
@@ -221,7 +230,8 @@ def _parse_strategy(args: Mapping[str, Any]) -> ScoringStrategy:
         raise _fail(
             NAME,
             f"{path}.type",
-            f"Unsupported value: {kind!r}: supported values: "
+            # Go's %q: a double-quoted string.
+            f"Unsupported value: {json.dumps(kind)}: supported values: "
             + ", ".join(f'"{s}"' for s in sorted(SCORING_STRATEGIES)),
         )
     resources = parse_resource_specs(NAME, raw.get("resources"), f"{path}.resources")
@@ -234,18 +244,28 @@ def _parse_strategy(args: Mapping[str, Any]) -> ScoringStrategy:
                 f"resource weight of {spec.name} not in valid range (0, {MAX_RESOURCE_WEIGHT}]",
             )
     shape: tuple[ShapePoint, ...] = ()
+    ratio_path = f"{path}.requestedToCapacityRatio"
     ratio_raw = raw.get("requestedToCapacityRatio")
-    if ratio_raw is not None:
-        ratio = _mapping(NAME, ratio_raw, f"{path}.requestedToCapacityRatio", ("shape",))
-        shape = parse_shape(ratio.get("shape"), f"{path}.shape")
-        validate_shape(shape, f"{path}.shape")
-    if kind == REQUESTED_TO_CAPACITY_RATIO and ratio_raw is None:
-        # Upstream validation lets this through and kube-scheduler then fails to start.
+    if strict and ratio_raw is not None and kind != REQUESTED_TO_CAPACITY_RATIO:
         raise _fail(
-            NAME,
-            f"{path}.requestedToCapacityRatio",
-            "required for type RequestedToCapacityRatio (kube-scheduler cannot start without it)",
+            NAME, ratio_path, "Forbidden: must be nil when type is not RequestedToCapacityRatio"
         )
+    if ratio_raw is not None:
+        ratio = _mapping(NAME, ratio_raw, ratio_path, ("shape",))
+        # v1.36 names the shape under requestedToCapacityRatio, as it is written.
+        shape_path = f"{ratio_path}.shape" if strict else f"{path}.shape"
+        shape = parse_shape(ratio.get("shape"), shape_path)
+        validate_shape(shape, shape_path)
+    if kind == REQUESTED_TO_CAPACITY_RATIO and ratio_raw is None:
+        if strict:
+            message = "Required value: must be specified when type is RequestedToCapacityRatio"
+        else:
+            # Validation lets it through, and kube-scheduler then crashes on the nil shape.
+            message = (
+                "required for type RequestedToCapacityRatio (kube-scheduler cannot start "
+                "without it)"
+            )
+        raise _fail(NAME, ratio_path, message)
     return ScoringStrategy(kind, resources, shape)
 
 
@@ -314,10 +334,19 @@ def _check(
         )
 
 
-def fit_status(shortfalls: Sequence[InsufficientResource]) -> Status | None:
+#: The spec's version change: a request beyond the node's whole allocatable is unresolvable.
+UNRESOLVABLE_BEYOND_ALLOCATABLE = "fit-unresolvable-beyond-allocatable"
+
+
+def fit_status(
+    shortfalls: Sequence[InsufficientResource], *, unresolvable_code: bool = True
+) -> Status | None:
+    """The Filter's status for the shortfalls. From v1.34 a shortfall no amount of
+    eviction could cure (the request exceeds the node's whole allocatable) makes it
+    UnschedulableAndUnresolvable (``unresolvable_code``); before, it was Unschedulable."""
     if not shortfalls:
         return None
-    unresolvable = any(s.unresolvable for s in shortfalls)
+    unresolvable = unresolvable_code and any(s.unresolvable for s in shortfalls)
     code = Code.UNSCHEDULABLE_AND_UNRESOLVABLE if unresolvable else Code.UNSCHEDULABLE
     return Status(code, tuple(s.reason for s in shortfalls))
 
@@ -530,9 +559,12 @@ class NodeResourcesFit(Plugin):
     filters = True
     scores = True
 
-    def __init__(self, args: Mapping[str, Any] | None = None) -> None:
-        super().__init__(args)
-        self.fit_args = parse_fit_args(args)
+    def __init__(
+        self, args: Mapping[str, Any] | None = None, *, version: KubeVersion = LATEST
+    ) -> None:
+        super().__init__(args, version=version)
+        self.unresolvable_code = change_holds(UNRESOLVABLE_BEYOND_ALLOCATABLE, version)
+        self.fit_args = parse_fit_args(args, version)
         self.resource_names = [r.name for r in self.fit_args.strategy.resources]
         self.scorer = strategy_scorer(self.fit_args.strategy)
         # The weighted-mean strategies, scored without building vectors (see score).
@@ -566,7 +598,7 @@ class NodeResourcesFit(Plugin):
         shortfalls = fits_request(
             request, node, self.fit_args.ignored_resources, self.fit_args.ignored_resource_groups
         )
-        return fit_status(shortfalls)
+        return fit_status(shortfalls, unresolvable_code=self.unresolvable_code)
 
     def pre_score(
         self, state: CycleState, pod: PodInfo, snapshot: Snapshot, nodes: list[NodeInfo]

@@ -38,6 +38,7 @@ from podfit.model import (
     TopologySpreadConstraint,
     frozen_map,
 )
+from podfit.versions import LATEST, KubeVersion
 
 from .framework import MAX_NODE_SCORE, CycleState, Plugin
 from .labels import (
@@ -101,8 +102,8 @@ def _internal(c: TopologySpreadConstraint, selector: LabelSelector | None) -> Co
         topology_key=c.topology_key,
         selector=selector,
         min_domains=c.min_domains or 1,
-        honor_affinity=c.node_affinity_policy == "Honor",
-        honor_taints=c.node_taints_policy == "Honor",
+        honor_affinity=c.honors_node_affinity,
+        honor_taints=c.honors_taints,
     )
 
 
@@ -321,8 +322,10 @@ class PodTopologySpread(Plugin):
     filters = True
     scores = True
 
-    def __init__(self, args: Mapping[str, Any] | None = None) -> None:
-        super().__init__(args)
+    def __init__(
+        self, args: Mapping[str, Any] | None = None, *, version: KubeVersion = LATEST
+    ) -> None:
+        super().__init__(args, version=version)
         defaulting = self.args.get("defaultingType", "System")
         if defaulting not in ("System", "List"):
             raise ConfigError(

@@ -15,6 +15,8 @@ from typing import Any
 from podfit.errors import PodfitError
 from podfit.fields import Field
 from podfit.model import DEFAULT_SCHEDULER
+from podfit.spec.versions import change_holds
+from podfit.versions import LATEST, KubeVersion
 
 from .framework import Plugin, Profile
 
@@ -31,6 +33,8 @@ PLUGIN_MODULES: dict[str, str] = {
     "InterPodAffinity": "interpodaffinity",
     "NodeResourcesBalancedAllocation": "balancedallocation",
     "ImageLocality": "imagelocality",
+    "DynamicResources": "dynamicresources",
+    "NodeDeclaredFeatures": "nodedeclaredfeatures",
 }
 
 # Upstream's default profile in order (MultiPoint in default_plugins.go), with score weights
@@ -48,14 +52,45 @@ UPSTREAM_DEFAULT_PLUGINS: tuple[tuple[str, int], ...] = (
     ("VolumeZone", 0),
     ("PodTopologySpread", 2),
     ("InterPodAffinity", 2),
+    ("DynamicResources", 2),
     ("NodeResourcesBalancedAllocation", 1),
     ("ImageLocality", 1),
+    # Appended to MultiPoint when its gate is on (applyFeatureGates).
+    ("NodeDeclaredFeatures", 0),
 )
-DEFAULT_PLUGINS = tuple(
-    (name, weight) for name, weight in UPSTREAM_DEFAULT_PLUGINS if name in PLUGIN_MODULES
-)
-# Upstream default plugins podfit does not model (volume plugins need PVs and PVCs).
-NOT_MODELLED = tuple(n for n, _ in UPSTREAM_DEFAULT_PLUGINS if n not in PLUGIN_MODULES)
+#: The spec's version changes that put DynamicResources in the default profile, and make
+#: it score (with weight 2).
+DRA_IN_DEFAULT_PROFILE = "dynamic-resources-in-default-profile"
+DRA_SCORES = "dynamic-resources-scores"
+NODE_DECLARED_FEATURES = "node-declared-features-in-default-profile"
+
+
+def upstream_default_plugins(version: KubeVersion = LATEST) -> tuple[tuple[str, int], ...]:
+    """Upstream's default plugins and weights for a release (feature gates applied)."""
+    out = []
+    for name, weight in UPSTREAM_DEFAULT_PLUGINS:
+        if name == "DynamicResources":
+            if not change_holds(DRA_IN_DEFAULT_PROFILE, version):
+                continue
+            weight = weight if change_holds(DRA_SCORES, version) else 0
+        if name == "NodeDeclaredFeatures" and not change_holds(NODE_DECLARED_FEATURES, version):
+            continue
+        out.append((name, weight))
+    return tuple(out)
+
+
+def default_plugins(version: KubeVersion = LATEST) -> tuple[tuple[str, int], ...]:
+    """The default plugins podfit models, in upstream's order, with their weights."""
+    return tuple(p for p in upstream_default_plugins(version) if p[0] in PLUGIN_MODULES)
+
+
+def not_modelled(version: KubeVersion = LATEST) -> tuple[str, ...]:
+    """Upstream default plugins podfit does not model (volume plugins need PVs and PVCs)."""
+    return tuple(n for n, _ in upstream_default_plugins(version) if n not in PLUGIN_MODULES)
+
+
+DEFAULT_PLUGINS = default_plugins()
+NOT_MODELLED = not_modelled()
 
 
 class ConfigError(PodfitError):
@@ -80,11 +115,12 @@ class PluginSet:
     scores: tuple[tuple[str, int], ...]
 
 
-def _default_set() -> PluginSet:
-    classes = {name: plugin_class(name) for name, _ in DEFAULT_PLUGINS}
+def _default_set(version: KubeVersion = LATEST) -> PluginSet:
+    plugins = default_plugins(version)
+    classes = {name: plugin_class(name) for name, _ in plugins}
     return PluginSet(
-        filters=tuple(n for n, _ in DEFAULT_PLUGINS if classes[n].filters),
-        scores=tuple((n, w) for n, w in DEFAULT_PLUGINS if classes[n].scores and w > 0),
+        filters=tuple(n for n, _ in plugins if classes[n].filters),
+        scores=tuple((n, w) for n, w in plugins if classes[n].scores and w > 0),
     )
 
 
@@ -92,25 +128,40 @@ def build_profile(
     scheduler_name: str = DEFAULT_SCHEDULER,
     plugins: PluginSet | None = None,
     args: Mapping[str, Mapping[str, Any]] | None = None,
+    *,
+    version: KubeVersion = LATEST,
 ) -> Profile:
-    chosen = plugins or _default_set()
+    chosen = plugins or _default_set(version)
     args = args or {}
     instances: dict[str, Plugin] = {}
 
     def instance(name: str) -> Plugin:
         if name not in instances:
-            instances[name] = plugin_class(name)(args.get(name))
+            instances[name] = plugin_class(name)(args.get(name), version=version)
         return instances[name]
 
+    filters = tuple(instance(n) for n in chosen.filters)
+    # DynamicResources' PostFilter runs before DefaultPreemption when the plugin is enabled.
+    dra = any(p.name == "DynamicResources" for p in filters)
     return Profile(
         scheduler_name=scheduler_name,
-        filter_plugins=tuple(instance(n) for n in chosen.filters),
+        filter_plugins=filters,
         score_plugins=tuple((instance(n), w) for n, w in chosen.scores),
+        version=version,
+        post_filters=(("DynamicResources",) if dra else ()) + ("DefaultPreemption",),
     )
 
 
-def default_profile() -> Profile:
-    return build_profile()
+_DEFAULT_PROFILES: dict[KubeVersion, Profile] = {}
+
+
+def default_profile(version: KubeVersion = LATEST) -> Profile:
+    """The default profile of ``version`` (built once per release: profiles hold no state
+    between cycles)."""
+    profile = _DEFAULT_PROFILES.get(version)
+    if profile is None:
+        profile = _DEFAULT_PROFILES[version] = build_profile(version=version)
+    return profile
 
 
 # --- KubeSchedulerConfiguration ----------------------------------------------------------------
@@ -152,24 +203,27 @@ def _merge(defaults: list[tuple[str, int]], section: Field, point: str) -> list[
                 raise section.error(f"plugin {name!r} has no filter extension point")
             if point == "score" and not cls.scores:
                 raise section.error(f"plugin {name!r} has no score extension point")
-            default_weight = dict(DEFAULT_PLUGINS).get(name) or 1
+            default_weight = dict(UPSTREAM_DEFAULT_PLUGINS).get(name) or 1
             out.append((name, maybe_weight if maybe_weight is not None else default_weight))
     return out
 
 
-def profiles_from_config(config: Mapping[str, Any]) -> dict[str, Profile]:
-    """Profiles by schedulerName from a KubeSchedulerConfiguration manifest."""
+def profiles_from_config(
+    config: Mapping[str, Any], version: KubeVersion = LATEST
+) -> dict[str, Profile]:
+    """Profiles by schedulerName from a KubeSchedulerConfiguration manifest, on top of the
+    default plugins of ``version``."""
     f = Field(config)
     f.mapping()
     kind = f.at("kind").text(required=True)
     if kind != "KubeSchedulerConfiguration":
         raise f.at("kind").error(f"expected KubeSchedulerConfiguration, got {kind!r}")
-    version = f.at("apiVersion").text(required=True)
-    if version != "kubescheduler.config.k8s.io/v1":
+    api_version = f.at("apiVersion").text(required=True)
+    if api_version != "kubescheduler.config.k8s.io/v1":
         raise f.at("apiVersion").error(
-            f"unsupported apiVersion {version!r} (expected kubescheduler.config.k8s.io/v1)"
+            f"unsupported apiVersion {api_version!r} (expected kubescheduler.config.k8s.io/v1)"
         )
-    defaults = _default_set()
+    defaults = _default_set(version)
     out: dict[str, Profile] = {}
     items = f.at("profiles").items() or [Field({}, "profiles[0]")]
     for item in items:
@@ -197,6 +251,7 @@ def profiles_from_config(config: Mapping[str, Any]) -> dict[str, Profile]:
                     scores=tuple((n, w) for n, w in scores if w > 0),
                 ),
                 args,
+                version=version,
             )
         except PodfitError as exc:
             raise ConfigError(f"profiles: {name}: {exc}") from None

@@ -4,21 +4,61 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from podfit.apiserver import cluster_as_stored, pod_as_stored
 from podfit.cluster import Cluster
 from podfit.defaults import resolve_priority
 from podfit.model import Pod
+from podfit.spec.versions import change_holds
+from podfit.versions import LATEST, KubeVersion
 
+from .dynamicresources import NO_CLAIMS_TO_DEALLOCATE, UNMODELLED_CLAIMS
 from .framework import Profile, ScheduleResult, run_cycle, snapshot_of
-from .preemption import preempt
-from .profile import NOT_MODELLED, default_profile
+from .preemption import PreemptionResult, preempt
+from .profile import default_profile, not_modelled
 from .qos import qos_class
+from .status import Code
 
 
-def profiles_or_default(profiles: Mapping[str, Profile] | None) -> Mapping[str, Profile]:
+def profiles_or_default(
+    profiles: Mapping[str, Profile] | None, version: KubeVersion = LATEST
+) -> Mapping[str, Profile]:
+    """The profiles given, else the default profile of ``version``."""
     if profiles:
         return profiles
-    profile = default_profile()
+    profile = default_profile(version)
     return {profile.scheduler_name: profile}
+
+
+#: The spec's version change: an unresolvable PreFilter rejection skips preemption.
+PREFILTER_UNRESOLVABLE_SKIPS_PREEMPTION = "prefilter-unresolvable-skips-preemption"
+#: DynamicResources' PostFilter error when its PreFilter never ran (its state is missing).
+DRA_STATE_NOT_FOUND = "not found"
+
+
+def _prefilter_stopped_before_dra(profile: Profile, result: ScheduleResult) -> bool:
+    """Whether an UnschedulableAndUnresolvable PreFilter rejection stopped the PreFilter
+    loop before DynamicResources' PreFilter wrote its state (so its PostFilter errors and
+    preemption never runs)."""
+    rejected = result.prefilter
+    if rejected is None or rejected.code is not Code.UNSCHEDULABLE_AND_UNRESOLVABLE:
+        return False
+    if "DynamicResources" not in profile.post_filters:
+        return False
+    if not change_holds(PREFILTER_UNRESOLVABLE_SKIPS_PREEMPTION, profile.version):
+        return False
+    order = [p.name for p in profile.filter_plugins]
+    return order.index(rejected.plugin) < order.index("DynamicResources")
+
+
+def post_filter_message(profile: Profile, outcome: PreemptionResult) -> str:
+    """The PostFilter part of the FitError message: the PostFilter plugins' reasons joined
+    with ", " (RunPostFilterPlugins), or nothing when preemption nominated a node."""
+    if outcome.nominated is not None:
+        return ""
+    reasons = [NO_CLAIMS_TO_DEALLOCATE] if "DynamicResources" in profile.post_filters else []
+    if outcome.message:
+        reasons.append(outcome.message)
+    return ", ".join(reasons)
 
 
 def schedule_one(
@@ -28,14 +68,20 @@ def schedule_one(
     *,
     preemption: bool = True,
     sample: bool = False,
+    version: KubeVersion = LATEST,
 ) -> ScheduleResult:
     """Filter and score every node for ``pod``; when none fits, run preemption as a dry
     run (what it would evict, where). Nothing is bound or evicted. ``sample`` makes the
     cycle stop filtering once it has found as many feasible nodes as kube-scheduler would
-    (percentageOfNodesToScore); explanations leave it off to cover every node."""
+    (percentageOfNodesToScore); explanations leave it off to cover every node. Without
+    ``profiles``, the default profile of ``version`` runs."""
     pod = resolve_priority(pod, cluster.priority_classes)
-    chosen = profiles_or_default(profiles)
+    chosen = profiles_or_default(profiles, version)
     profile = chosen.get(pod.scheduler_name)
+    if profile is not None:
+        # What the profile's release keeps of the pods (fields whose gate is off dropped).
+        pod = pod_as_stored(pod, profile.version)
+        cluster = cluster_as_stored(cluster, profile.version)
     if profile is None:
         result = ScheduleResult(pod=pod, nodes=list(cluster.nodes))
         result.bypass = (
@@ -43,18 +89,31 @@ def schedule_one(
             f"({', '.join(chosen)}): it is left for another scheduler"
         )
         return result
+    if pod.resource_claims and any(p.name == "DynamicResources" for p in profile.filter_plugins):
+        result = ScheduleResult(pod=pod, nodes=list(cluster.nodes))
+        result.unmodelled = UNMODELLED_CLAIMS
+        return result
     # The pod being scheduled is never counted as one of the pods already placed.
     if pod.key in cluster.pods:
         cluster = cluster.copy()
         cluster.remove_pod(pod.key)
     result = run_cycle(profile, snapshot_of(cluster), pod, sample=sample)
-    result.not_modelled = NOT_MODELLED
+    result.not_modelled = not_modelled(profile.version)
+    result.kube_version = profile.version
     result.qos = qos_class(pod)
     if preemption and not result.feasible and result.error is None:
+        if _prefilter_stopped_before_dra(profile, result):
+            result.postfilter_message = DRA_STATE_NOT_FOUND
+            return _bypassed(result, pod)
         outcome = preempt(cluster, profile, pod, result)
-        result.postfilter_message = outcome.message
+        result.postfilter_message = post_filter_message(profile, outcome)
         result.nominated = outcome.nominated
         result.victims = [v.key for v in outcome.victims]
+    return _bypassed(result, pod)
+
+
+def _bypassed(result: ScheduleResult, pod: Pod) -> ScheduleResult:
+    """Notes on the result that a pod with spec.nodeName never meets the scheduler."""
     if pod.node_name:
         result.bypass = (
             f"pod has spec.nodeName={pod.node_name}: it is bound to that node directly and "

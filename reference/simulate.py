@@ -13,12 +13,15 @@ changes. ``order`` lists every attempt, so a retried pod appears more than once.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from podfit.apiserver import cluster_as_stored, pod_as_stored
 from podfit.cluster import Cluster
 from podfit.defaults import resolve_priority
-from podfit.model import Pod
+from podfit.model import Pod, frozen_map
+from podfit.spec.versions import change_holds
+from podfit.versions import LATEST, KubeVersion
 
 from .daemonset import daemon_pods
 from .framework import Profile, ScheduleResult, bind, evict
@@ -96,15 +99,23 @@ def simulate(
     pods: Iterable[Pod],
     profiles: Mapping[str, Profile] | None = None,
     on_attempt: Callable[[int, int], None] | None = None,
+    *,
+    version: KubeVersion = LATEST,
 ) -> SimulationResult:
     """Schedule ``pods`` onto a copy of ``cluster``; the input cluster is not changed.
 
-    ``on_attempt(done, total)`` is called after each scheduling attempt (for a progress
-    display): ``done`` pods decided of ``total``; requeued pods make both grow."""
-    work = cluster.copy()
-    chosen = profiles_or_default(profiles)
+    Without ``profiles`` the default profile of ``version`` runs; pods are taken as that
+    release's API server stores them. ``on_attempt(done, total)`` is called after each
+    scheduling attempt (for a progress display): ``done`` pods decided of ``total``;
+    requeued pods make both grow."""
+    work = cluster_as_stored(cluster, version)
+    work = work.copy() if work is cluster else work
+    chosen = profiles_or_default(profiles, version)
     # DaemonSet controllers create one pod per eligible node; the scheduler places them too.
-    admitted = [resolve_priority(p, work.priority_classes) for p in [*pods, *daemon_pods(work)]]
+    admitted = [
+        resolve_priority(pod_as_stored(p, version), work.priority_classes)
+        for p in [*pods, *daemon_pods(work)]
+    ]
     # Pending pods already in the cluster are the ones being scheduled: take them out first.
     for p in admitted:
         if p.key in work.pods and not work.pods[p.key].node_name:
@@ -120,7 +131,7 @@ def simulate(
         for position, pod in enumerate(queue, start=1):
             attempts += 1
             evicted_before = len(result.evicted)
-            decision, changed = _attempt(work, pod, chosen, result)
+            decision, changed = _attempt(work, pod, chosen, result, version)
             if on_attempt is not None:
                 on_attempt(attempts, attempts + len(queue) - position)
             for key in result.evicted[evicted_before:]:
@@ -155,20 +166,40 @@ def simulate(
     return result
 
 
+#: The spec's version change: binding copies the node's zone and region labels to the pod.
+TOPOLOGY_LABELS = "pod-topology-labels-on-binding"
+TOPOLOGY_LABEL_KEYS = ("topology.kubernetes.io/zone", "topology.kubernetes.io/region")
+
+
+def _bind(work: Cluster, pod: Pod, node: str, version: KubeVersion) -> None:
+    """Bind as the API server does: from v1.35 the PodTopologyLabels admission plugin
+    copies the node's zone and region labels onto the pod (overwriting its own)."""
+    if change_holds(TOPOLOGY_LABELS, version):
+        labels = work.nodes[node].labels
+        copied = {k: labels[k] for k in TOPOLOGY_LABEL_KEYS if k in labels}
+        if copied and any(pod.labels.get(k) != v for k, v in copied.items()):
+            pod = replace(pod, labels=frozen_map({**pod.labels, **copied}))
+    bind(work, pod, node)
+
+
 def _attempt(
-    work: Cluster, pod: Pod, profiles: Mapping[str, Profile], result: SimulationResult
+    work: Cluster,
+    pod: Pod,
+    profiles: Mapping[str, Profile],
+    result: SimulationResult,
+    version: KubeVersion = LATEST,
 ) -> tuple[Decision, int]:
     """One scheduling attempt; binds or evicts in ``work``. Returns the decision and how
     many bindings and evictions it made."""
     if pod.node_name:
         # Never goes through the scheduler: the kubelet of that node runs it.
-        bind(work, pod, pod.node_name)
+        _bind(work, pod, pod.node_name, version)
         return Decision(pod, pod.node_name, "bound by spec.nodeName", bypassed=True), 1
     outcome: ScheduleResult = schedule_one(work, pod, profiles, sample=True)
     if outcome.bypass is not None:
         return Decision(pod, None, outcome.bypass, bypassed=True), 0
     if outcome.selected is not None:
-        bind(work, pod, outcome.selected)
+        _bind(work, pod, outcome.selected, version)
         ties = [n for n in outcome.top if n != outcome.selected]
         return Decision(pod, outcome.selected, outcome.message, ties), 1
     if outcome.nominated is None:
@@ -181,6 +212,6 @@ def _attempt(
     retry = schedule_one(work, pod, profiles, preemption=False, sample=True)
     if retry.selected is None:
         return Decision(pod, None, retry.message), len(outcome.victims)
-    bind(work, pod, retry.selected)
+    _bind(work, pod, retry.selected, version)
     note = f"preempted {', '.join(outcome.victims)} on {outcome.nominated}"
     return Decision(pod, retry.selected, note), len(outcome.victims) + 1

@@ -15,7 +15,12 @@ most such taints gets 0, a node with none gets 100; all 100 when no node has any
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from podfit.model import Toleration
+from podfit.spec.versions import change_holds
+from podfit.versions import LATEST, KubeVersion
 
 from .framework import CycleState, Plugin, default_normalize
 from .nodeinfo import NodeInfo, PodInfo, Snapshot
@@ -26,6 +31,7 @@ from .taints import (
     PREFER_NO_SCHEDULE,
     count_untolerated,
     find_untolerated_taint,
+    format_taint_reason,
     tolerates_every_taint,
 )
 
@@ -34,6 +40,8 @@ NAME = "TaintToleration"
 # Kept for reference: upstream still defines it, but no extension point returns it.
 ERR_REASON_NOT_MATCH = "node(s) had taints that the pod didn't tolerate"
 ERR_REASON = ERR_REASON_UNTOLERATED
+#: The spec's version change after which the reason no longer names the taint.
+REASON_HIDES_TAINT = "taint-reason-hides-taint"
 
 
 def scoring_tolerations(tolerations: tuple[Toleration, ...]) -> tuple[Toleration, ...]:
@@ -58,6 +66,13 @@ class TaintToleration(Plugin):
     filters = True
     scores = True
 
+    def __init__(
+        self, args: Mapping[str, Any] | None = None, *, version: KubeVersion = LATEST
+    ) -> None:
+        super().__init__(args, version=version)
+        # Releases before the change name the first untolerated taint in the reason.
+        self.legacy_reason = not change_holds(REASON_HIDES_TAINT, version)
+
     def pre_filter(self, state: CycleState, pod: PodInfo, snapshot: Snapshot) -> Status | None:
         # Not a Skip (upstream has no PreFilter here): Filter still runs, and answers at once
         # for a pod that tolerates every taint.
@@ -71,6 +86,8 @@ class TaintToleration(Plugin):
         taint = find_untolerated_taint(taints, pod.pod.tolerations, FILTER_EFFECTS)
         if taint is None:
             return None
+        if self.legacy_reason:
+            return unresolvable(format_taint_reason(taint, legacy=True))
         return unresolvable(ERR_REASON)
 
     def pre_score(

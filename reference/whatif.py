@@ -29,6 +29,7 @@ from typing import Any, ClassVar
 from podfit.cluster import Cluster
 from podfit.errors import PodfitError
 from podfit.model import TAINT_EFFECTS, Node, NodeCondition, Pod, Taint, frozen_map
+from podfit.versions import LATEST, KubeVersion
 
 from .daemonset import daemon_tolerations, should_run
 from .eviction import (
@@ -574,6 +575,7 @@ def whatif(
     pending: Sequence[Pod] = (),
     profiles: Mapping[str, Profile] | None = None,
     system_tolerations: bool = True,
+    version: KubeVersion = LATEST,
 ) -> WhatIfResult:
     """What the change does to the pods running on its node and to the pending pods.
 
@@ -628,8 +630,10 @@ def whatif(
             replacements[pod.key] = _replacement(effective.get(pod.key, pod), eviction.at, base)
 
     pending_pods = _pending(cluster, pending)
-    result.before = simulate(cluster, pending_pods, profiles)
-    result.after = simulate(changed, [*pending_pods, *replacements.values()], profiles)
+    result.before = simulate(cluster, pending_pods, profiles, version=version)
+    result.after = simulate(
+        changed, [*pending_pods, *replacements.values()], profiles, version=version
+    )
     after_placements = result.after.placements
     after_messages = {d.pod.key: d.message for d in result.after.decisions}
     for eviction in result.evictions:

@@ -47,7 +47,7 @@ from podfit.model import LabelSelector, Node, NodeSelector, Pod, Toleration
 
 from .class_interpod import AffinityRule, DomainConflict, affinity_rule
 from .class_spread import Cap, SpreadRule, eligible_classes, node_caps, spread_keys, spread_rule
-from .filters import STATIC_CHECKS, hard_constraints
+from .filters import STATIC_CHECKS, hard_constraints, needed_node_features
 from .rules import Rules
 from .selectors import (
     LabelIndex,
@@ -248,6 +248,7 @@ def _pod_signature(
         tolerations,
         tuple(sorted(pod.node_selector.items())),
         _node_affinity(pod),
+        needed_node_features(pod),
         priority,
     )
     if not pods_read:
@@ -299,7 +300,8 @@ def _read_label_keys(pods: Sequence[PodClass]) -> tuple[set[str], bool]:
 
 def _node_signature(node: Node, keys: set[str], by_name: bool) -> tuple[object, ...]:
     labels = tuple(sorted((k, v) for k, v in node.labels.items() if k in keys))
-    return (labels, node.taints, node.unschedulable, node.name if by_name else "")
+    features = tuple(sorted(node.declared_features))
+    return (labels, node.taints, node.unschedulable, node.name if by_name else "", features)
 
 
 def _filter_signature(c: PodClass) -> tuple[object, ...]:
@@ -311,6 +313,7 @@ def _filter_signature(c: PodClass) -> tuple[object, ...]:
         tuple(sorted(pod.node_selector.items())),
         _node_affinity(pod),
         tuple(sorted(c.ports)),
+        needed_node_features(pod),
     )
 
 

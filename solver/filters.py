@@ -100,6 +100,36 @@ def check_held_ports(p: PendingPod, n: NodeState) -> Iterator[Exclusion]:
         yield Exclusion(rule, "; ".join(dict.fromkeys(clashes)))
 
 
+# The node features a pod's spec needs (spec: node-declared-features.filter.required-features).
+RESTART_ALL = "RestartAllContainersOnContainerExits"
+USERNS_HOST_NETWORK = "UserNamespacesHostNetworkSupport"
+
+
+def needed_node_features(pod: Pod) -> frozenset[str]:
+    needs = set()
+    if any(
+        rule.get("action") == "RestartAllContainers"
+        for c in (*pod.containers, *pod.init_containers)
+        for rule in c.restart_policy_rules
+    ):
+        needs.add(RESTART_ALL)
+    if pod.host_network and pod.host_users is False:
+        needs.add(USERNS_HOST_NETWORK)
+    return frozenset(needs)
+
+
+def check_declared_features(p: PendingPod, n: NodeState) -> Iterator[Exclusion]:
+    # Releases before v1.36 lack the filter, but there the fields that need a feature are
+    # dropped by the API server (podfit.apiserver) or rejected by its validation.
+    missing = needed_node_features(p.pod) - set(n.node.declared_features)
+    if missing:
+        yield Exclusion(
+            Rules.DECLARED_FEATURES,
+            f"the pod needs node feature(s) {', '.join(sorted(missing))}, which the node does "
+            "not declare",
+        )
+
+
 STATIC_CHECKS: tuple[StaticCheck, ...] = (
     check_cordoned,
     check_node_name,
@@ -107,6 +137,7 @@ STATIC_CHECKS: tuple[StaticCheck, ...] = (
     check_node_selector,
     check_required_affinity,
     check_held_ports,
+    check_declared_features,
 )
 
 
@@ -126,9 +157,9 @@ def eligible(p: PendingPod, c: TopologySpreadConstraint, keys: list[str], n: Nod
     labels = n.node.labels
     if any(k not in labels for k in keys):
         return False
-    if c.node_affinity_policy == "Honor" and (
+    if c.honors_node_affinity and (
         any(True for _ in check_node_selector(p, n))
         or any(True for _ in check_required_affinity(p, n))
     ):
         return False
-    return not (c.node_taints_policy == "Honor" and any(True for _ in check_taints(p, n)))
+    return not (c.honors_taints and any(True for _ in check_taints(p, n)))

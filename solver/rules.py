@@ -33,6 +33,7 @@ class Rules:
     AFFINITY_FIRST_POD = "inter-pod-affinity.filter.self-affinity-first-pod"
     ANTI_AFFINITY = "inter-pod-affinity.filter.required-anti-affinity"
     EXISTING_ANTI_AFFINITY = "inter-pod-affinity.filter.existing-anti-affinity"
+    DECLARED_FEATURES = "node-declared-features.filter.required-features"
     # Not a scheduling rule: the question asked ("place every pod"); never in a result's core.
     PLACEMENT = "placement.required"
 
@@ -60,6 +61,7 @@ class Rules:
         AFFINITY_FIRST_POD,
         ANTI_AFFINITY,
         EXISTING_ANTI_AFFINITY,
+        DECLARED_FEATURES,
     )
 
 

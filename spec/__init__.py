@@ -17,13 +17,46 @@ from typing import Any
 import jsonschema
 import yaml
 
-from podfit.errors import PodfitError
+from podfit.errors import PodfitError, UsageError
+from podfit.versions import VERSIONS, KubeVersion, parse_version
 
-SPEC_VERSION = "1.0"
+SPEC_VERSION = "1.1"
+# libyaml's C loader when PyYAML has it (ten times faster), else the pure-Python one.
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class SpecError(PodfitError):
     """A rule file that does not follow the schema, or an unknown rule id."""
+
+
+#: A range of releases, both ends inclusive; None is an open end.
+Holds = tuple[KubeVersion | None, KubeVersion | None]
+ALWAYS: Holds = (None, None)
+
+
+def _holds(raw: Mapping[str, Any] | None, where: str) -> Holds:
+    if not raw:
+        return ALWAYS
+    try:
+        first = parse_version(raw["from"], what=f"{where}: holds.from") if "from" in raw else None
+        last = parse_version(raw["until"], what=f"{where}: holds.until") if "until" in raw else None
+    except UsageError as exc:
+        raise SpecError(str(exc)) from None
+    if first is not None and last is not None and last < first:
+        raise SpecError(f"{where}: holds.until {last} comes before holds.from {first}")
+    return (first, last)
+
+
+def holds_text(holds: Holds) -> str:
+    """``"1.35+"``, ``"until 1.34"``, ``"1.34-1.35"`` or ``""`` (every release)."""
+    first, last = holds
+    if first is None and last is None:
+        return ""
+    if last is None:
+        return f"{first}+"
+    if first is None:
+        return f"until {last}"
+    return str(first) if first == last else f"{first}-{last}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +67,24 @@ class Example:
     given: Mapping[str, Any]
     expect: Mapping[str, Any]
     backends: tuple[str, ...] | None = None
+    #: The releases the example holds for (its rule's range narrowed by its own).
+    holds: Holds = ALWAYS
+    #: Expectations that differ by release: (range, keys that replace expect's there).
+    versioned: tuple[tuple[Holds, Mapping[str, Any]], ...] = ()
+
+    @property
+    def versions(self) -> tuple[KubeVersion, ...]:
+        """Every modelled release the example holds for, oldest first."""
+        return tuple(v for v in VERSIONS if v.between(*self.holds))
+
+    def expect_for(self, version: KubeVersion) -> Mapping[str, Any]:
+        """What the example expects in ``version``: ``expect`` with the keys of every
+        versioned entry whose range holds it replaced."""
+        expect = dict(self.expect)
+        for (first, last), override in self.versioned:
+            if version.between(first, last):
+                expect.update(override)
+        return expect
 
     @property
     def id(self) -> str:
@@ -52,6 +103,7 @@ class Rule:
     upstream: tuple[str, ...]
     examples: tuple[Example, ...]
     belief: str = ""
+    holds: Holds = ALWAYS
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +125,7 @@ def rule_files() -> list[str]:
     return sorted(
         entry.name
         for entry in resources.files(__package__).iterdir()
-        if entry.name.endswith(".yaml")
+        if entry.name.endswith(".yaml") and entry.name != "versions.yaml"
     )
 
 
@@ -89,6 +141,7 @@ def parse_area(data: object, source: str) -> Area:
     rules = []
     for raw in data["rules"]:
         upstream = raw["upstream"]
+        rule_holds = _holds(raw.get("holds"), f"{source}: {raw['id']}")
         rules.append(
             Rule(
                 id=raw["id"],
@@ -99,6 +152,7 @@ def parse_area(data: object, source: str) -> Area:
                 statement=" ".join(raw["statement"].split()),
                 upstream=(upstream,) if isinstance(upstream, str) else tuple(upstream),
                 belief=" ".join(raw.get("belief", "").split()),
+                holds=rule_holds,
                 examples=tuple(
                     Example(
                         rule_id=raw["id"],
@@ -107,6 +161,15 @@ def parse_area(data: object, source: str) -> Area:
                         given=ex["given"],
                         expect=ex["expect"],
                         backends=tuple(ex["backends"]) if "backends" in ex else None,
+                        holds=_narrow(
+                            rule_holds,
+                            _holds(ex.get("holds"), f"{source}: {raw['id']}: {ex['description']}"),
+                            f"{source}: {raw['id']}: {ex['description']}",
+                        ),
+                        versioned=tuple(
+                            (_holds(v, f"{source}: {raw['id']}: versioned"), v["expect"])
+                            for v in ex.get("versioned", ())
+                        ),
                     )
                     for ex in raw["examples"]
                 ),
@@ -115,13 +178,22 @@ def parse_area(data: object, source: str) -> Area:
     return Area(data["area"], data["title"], " ".join(data["description"].split()), tuple(rules))
 
 
+def _narrow(outer: Holds, inner: Holds, where: str) -> Holds:
+    """An example's range within its rule's: the example may only narrow it."""
+    first = max((v for v in (outer[0], inner[0]) if v is not None), default=None)
+    last = min((v for v in (outer[1], inner[1]) if v is not None), default=None)
+    if first is not None and last is not None and last < first:
+        raise SpecError(f"{where}: holds for no release its rule holds for")
+    return (first, last)
+
+
 @cache
 def areas() -> tuple[Area, ...]:
     out = []
     for name in rule_files():
         text = resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
         try:
-            data = yaml.safe_load(text)
+            data = yaml.load(text, Loader=_LOADER)
         except yaml.YAMLError as exc:
             raise SpecError(f"{name}: invalid YAML: {exc}") from None
         out.append(parse_area(data, name))

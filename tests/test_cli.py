@@ -79,4 +79,4 @@ def test_spec_list_show_verify() -> None:
     data = json.loads(out)
     assert data["failures"] == [] and data["backends"]["reference"]["pass"] > 0
     code, _, err = run("spec", "verify", "--backend", "nope")
-    assert code == 2 and "unknown backend" in err
+    assert code == 2 and "cannot read scheduler spec 'nope'" in err

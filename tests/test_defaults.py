@@ -53,10 +53,19 @@ def test_requests_default_to_limits_per_resource() -> None:
     assert p.init_containers[0].resources.requests["nvidia.com/gpu"].value == 1
 
 
-def test_toleration_operator_defaults_to_equal() -> None:
-    # An empty operator means Equal (core/v1 toleration.go ToleratesTaint).
+def test_toleration_operator_has_no_default_and_means_equal() -> None:
+    # The API server does not default a toleration's operator; an empty one means Equal
+    # (core/v1 toleration.go ToleratesTaint). It stays omitted on the wire.
+    from podfit.manifest import to_manifest
+    from podfit.model import Taint
+    from podfit.reference.taints import tolerates
+
     p = pod_from_manifest(pod({"tolerations": [{"key": "k", "value": "v"}]}))
-    assert p.tolerations[0].operator == "Equal"
+    toleration = p.tolerations[0]
+    assert toleration.operator == ""
+    assert "operator" not in to_manifest(p)["spec"]["tolerations"][0]
+    assert tolerates(toleration, Taint(key="k", value="v", effect="NoSchedule"))
+    assert not tolerates(toleration, Taint(key="k", value="w", effect="NoSchedule"))
 
 
 def test_toleration_without_key_must_be_exists() -> None:
@@ -78,7 +87,13 @@ def test_topology_spread_policies_default() -> None:
         )
     )
     c = p.topology_spread_constraints[0]
-    assert (c.node_affinity_policy, c.node_taints_policy) == ("Honor", "Ignore")
+    # Not defaulted by the API server: omitted stays omitted (None), and means Honor/Ignore.
+    assert (c.node_affinity_policy, c.node_taints_policy) == (None, None)
+    assert (c.honors_node_affinity, c.honors_taints) == (True, False)
+    from podfit.manifest import to_manifest
+
+    written = to_manifest(p)["spec"]["topologySpreadConstraints"][0]
+    assert "nodeAffinityPolicy" not in written and "nodeTaintsPolicy" not in written
 
 
 def test_host_network_copies_container_port_to_host_port() -> None:

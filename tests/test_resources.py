@@ -254,14 +254,16 @@ def test_pod_nonzero_requests(pod: Pod, cpu: int, memory: int) -> None:
     assert (got.get("cpu", 0), got.get("memory", 0)) == (cpu, memory)
 
 
-def test_incoming_pod_scoring_defaults_ignore_pod_level_presence() -> None:
-    # NodeInfo gives "b" no memory default (a container names memory); the scorer does.
+def test_incoming_pod_scoring_ignores_pod_level_resources() -> None:
+    # NodeResourcesFit's scorer is built without the pod-level-resources option (v1.34 to
+    # v1.36 alike): it reads the containers only, each with the non-zero defaults. NodeInfo
+    # gives "b" no memory default (a container names memory); the scorer does.
     pod = make_pod(
         [container("a", {"memory": "1Gi"}), container("b")], resources={"requests": {"cpu": "1"}}
     )
     scoring = to_scheduler_units(pod_scoring_requests(pod))
     assert scoring["memory"] == GI + DEFAULT_MEMORY_REQUEST
-    assert scoring["cpu"] == 1000
+    assert scoring["cpu"] == 2 * DEFAULT_MILLI_CPU_REQUEST
     plain = to_scheduler_units(pod_scoring_requests(make_pod([container("a")])))
     assert plain == {"cpu": DEFAULT_MILLI_CPU_REQUEST, "memory": DEFAULT_MEMORY_REQUEST}
 

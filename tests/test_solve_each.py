@@ -102,7 +102,9 @@ def test_each_goes_with_no_batch_question(other: list[str]) -> None:
 
 
 def test_an_undecided_pod_is_unknown_exit_2(monkeypatch: pytest.MonkeyPatch) -> None:
-    def undecided(cluster: Cluster, pods: list[object], *, timeout_ms: int) -> dict[str, object]:
+    def undecided(
+        cluster: Cluster, pods: list[object], *, timeout_ms: int, kube_version: object = None
+    ) -> dict[str, object]:
         why = ["Z3 could not decide whether the pods fit within 1 ms (timeout)."]
         return {"shop/web-3": SolveResult("unknown", explanation=why)}
 

@@ -12,7 +12,8 @@ import yaml
 
 from podfit import spec
 from podfit.conformance.backends import backends
-from podfit.conformance.spec_runner import compare, run_example
+from podfit.conformance.spec_runner import compare, example_versions, run_example
+from podfit.versions import VERSIONS
 
 RULES = spec.rules()
 EXAMPLES = [e for r in RULES for e in r.examples]
@@ -57,24 +58,33 @@ def test_upstream_sources_are_repository_paths() -> None:
             assert re.match(r"^(pkg|staging|plugin|cmd)/[\w./-]+\.go$", path), (r.id, path)
 
 
-# Only the (backend, example) pairs the backend runs: a pair it cannot run is not a test.
+# Only the (backend, example, release) triples the backend runs: each example under every
+# Kubernetes release it holds for; a triple the backend cannot run is not a test.
 RUNS = [
-    (name, e)
+    (name, e, v)
     for name in sorted(BACKENDS)
     for e in EXAMPLES
     if BACKENDS[name].supports(e) and (e.backends is None or name in e.backends)
+    for v in example_versions(BACKENDS[name], e)
 ]
 
 
-@pytest.mark.parametrize(("backend", "example"), RUNS, ids=[f"{e.id}-{name}" for name, e in RUNS])
-def test_example(backend: str, example: spec.Example) -> None:
-    result = run_example(BACKENDS[backend], example)
+@pytest.mark.parametrize(
+    ("backend", "example", "version"), RUNS, ids=[f"{e.id}-{name}-{v}" for name, e, v in RUNS]
+)
+def test_example(backend: str, example: spec.Example, version: object) -> None:
+    result = run_example(BACKENDS[backend], example, version)  # type: ignore[arg-type]
     assert result.status == "pass", "\n".join(result.differences)
 
 
 def test_every_example_runs_somewhere() -> None:
-    ran = {id(e) for _, e in RUNS}
+    ran = {id(e) for _, e, _ in RUNS}
     assert [e.id for e in EXAMPLES if id(e) not in ran] == []
+
+
+def test_every_release_runs_examples() -> None:
+    per_version = Counter(v for _, _, v in RUNS)
+    assert set(per_version) == set(VERSIONS)
 
 
 def test_compare_is_a_subset_check_with_sets() -> None:

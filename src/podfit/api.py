@@ -18,6 +18,7 @@ from podfit.loading import LoadReport, load, load_pod, load_pods
 from podfit.manifest import to_manifest
 from podfit.model import Node, Pod
 from podfit.quantity import Quantity, parse_quantity
+from podfit.versions import SUPPORTED, KubeVersion, resolve_version
 
 if TYPE_CHECKING:
     from podfit.reference.admission import AdmissionResult
@@ -29,7 +30,9 @@ if TYPE_CHECKING:
     from podfit.solver.prove import ProveResult
 
 __all__ = [
+    "SUPPORTED",
     "Cluster",
+    "KubeVersion",
     "LoadReport",
     "Pod",
     "Quantity",
@@ -53,12 +56,20 @@ __all__ = [
 ]
 
 
-def load_config(source: str | os.PathLike[str] | Mapping[str, Any]) -> dict[str, Profile]:
-    """Scheduler profiles (by schedulerName) from a KubeSchedulerConfiguration file or mapping."""
+#: A Kubernetes release as the API takes it: "1.35", a KubeVersion, or None (the newest).
+VersionLike = KubeVersion | str | None
+
+
+def load_config(
+    source: str | os.PathLike[str] | Mapping[str, Any], *, kube_version: VersionLike = None
+) -> dict[str, Profile]:
+    """Scheduler profiles (by schedulerName) from a KubeSchedulerConfiguration file or
+    mapping, on top of the default plugins of ``kube_version``."""
     from podfit.reference.profile import ConfigError, profiles_from_config
 
+    version = resolve_version(kube_version)
     if isinstance(source, Mapping):
-        return profiles_from_config(source)
+        return profiles_from_config(source, version)
     from podfit.loading import load_document
 
     # Read as strictly as manifests: size limit, UTF-8, duplicate keys, one document.
@@ -67,29 +78,54 @@ def load_config(source: str | os.PathLike[str] | Mapping[str, Any]) -> dict[str,
         kind = "an empty file" if data is None else f"a {type(data).__name__}"
         raise ManifestError(f"expected a KubeSchedulerConfiguration, got {kind}", source=name)
     try:
-        return profiles_from_config(data)
+        return profiles_from_config(data, version)
     except ManifestError as exc:
         raise exc.located(source=name) from None
     except ConfigError as exc:
         raise ManifestError(str(exc), source=name) from None
 
 
+def _checked_config(
+    config: Mapping[str, Profile] | None, version: KubeVersion
+) -> Mapping[str, Profile] | None:
+    """Profiles must be those of the release asked about (load_config's kube_version)."""
+    for name, profile in (config or {}).items():
+        if profile.version != version:
+            raise UsageError(
+                f"profile {name!r} was loaded for Kubernetes {profile.version}, but "
+                f"kube_version is {version}: load the configuration with kube_version="
+                f"{str(version)!r}"
+            )
+    return config
+
+
 def explain(
-    cluster: Cluster, pod: Pod, *, config: Mapping[str, Profile] | None = None
+    cluster: Cluster,
+    pod: Pod,
+    *,
+    config: Mapping[str, Profile] | None = None,
+    kube_version: VersionLike = None,
 ) -> ScheduleResult:
-    """Why ``pod`` does or doesn't fit, node by node: statuses, scores, selected node, message."""
+    """Why ``pod`` does or doesn't fit, node by node: statuses, scores, selected node,
+    message, as kube-scheduler of ``kube_version`` (default: the newest podfit models)."""
     from podfit.reference.scheduler import schedule_one
 
-    return schedule_one(cluster, pod, config)
+    version = resolve_version(kube_version)
+    return schedule_one(cluster, pod, _checked_config(config, version), version=version)
 
 
 def simulate(
-    cluster: Cluster, pods: list[Pod], *, config: Mapping[str, Profile] | None = None
+    cluster: Cluster,
+    pods: list[Pod],
+    *,
+    config: Mapping[str, Profile] | None = None,
+    kube_version: VersionLike = None,
 ) -> SimulationResult:
     """Schedule pending pods one at a time in queue order, each binding visible to the next."""
     from podfit.reference.simulate import simulate as run
 
-    return run(cluster, pods, config)
+    version = resolve_version(kube_version)
+    return run(cluster, pods, _checked_config(config, version), version=version)
 
 
 def qos_class(pod: Pod) -> str:
@@ -99,12 +135,12 @@ def qos_class(pod: Pod) -> str:
     return compute(pod)
 
 
-def admit(cluster: Cluster, pod: Pod) -> AdmissionResult:
+def admit(cluster: Cluster, pod: Pod, *, kube_version: VersionLike = None) -> AdmissionResult:
     """Create ``pod`` through admission: LimitRange defaults, priority, LimitRange and
     ResourceQuota checks. Says whether it is admitted and why not, with the mutated pod."""
     from podfit.reference.admission import admit as run
 
-    return run(cluster, pod)
+    return run(cluster, pod, version=resolve_version(kube_version))
 
 
 def whatif(
@@ -113,12 +149,20 @@ def whatif(
     *,
     pending: list[Pod] | None = None,
     config: Mapping[str, Profile] | None = None,
+    kube_version: VersionLike = None,
 ) -> WhatIfResult:
     """Which running pods a cluster change evicts and when, where they go, and which
     pending pods start or stop fitting."""
     from podfit.reference.whatif import whatif as run
 
-    return run(cluster, change, pending=pending or (), profiles=config)
+    version = resolve_version(kube_version)
+    return run(
+        cluster,
+        change,
+        pending=pending or (),
+        profiles=_checked_config(config, version),
+        version=version,
+    )
 
 
 def solve(
@@ -130,6 +174,7 @@ def solve(
     add_node_shape: Node | None = None,
     max_new_nodes: int = 20,
     require_all: bool = True,
+    kube_version: VersionLike = None,
 ) -> SolveResult:
     """Ask Z3 whether the pods can all be placed at once (and optimisation questions).
 
@@ -146,6 +191,8 @@ def solve(
 
     if timeout_ms <= 0:
         raise UsageError(f"--timeout must be positive, got {timeout_ms} ms")
+    version = resolve_version(kube_version)
+    cluster, pods = _as_stored(cluster, pods, version)
     admitted = [resolve_priority(p, cluster.priority_classes) for p in pods]
     work = cluster
     if add_node_shape is not None:
@@ -163,7 +210,7 @@ def solve(
     else:
         result = run(cluster, admitted, timeout_ms=timeout_ms)
     if result.status != "unknown" and result.placement:
-        problems = replay_placement(work, admitted, result.placement)
+        problems = replay_placement(work, admitted, result.placement, kube_version=version)
         if problems:
             raise AssertionError(
                 "the solver's placement does not replay through the reference: "
@@ -172,8 +219,29 @@ def solve(
     return result
 
 
+def _as_stored(
+    cluster: Cluster, pods: Sequence[Pod], version: KubeVersion
+) -> tuple[Cluster, list[Pod]]:
+    """Cluster and pods as the release stores them; the solver has no model of resource
+    claims, so a pod with any is refused rather than placed as if it had none."""
+    from podfit.apiserver import cluster_as_stored, pod_as_stored
+
+    stored = [pod_as_stored(p, version) for p in pods]
+    for pod in stored:
+        if pod.resource_claims:
+            raise UsageError(
+                f"pod {pod.key} has spec.resourceClaims (dynamic resource allocation), which "
+                "podfit does not model: the solver cannot place it"
+            )
+    return cluster_as_stored(cluster, version), stored
+
+
 def solve_each(
-    cluster: Cluster, pods: Sequence[Pod], *, timeout_ms: int = 10000
+    cluster: Cluster,
+    pods: Sequence[Pod],
+    *,
+    timeout_ms: int = 10000,
+    kube_version: VersionLike = None,
 ) -> dict[str, SolveResult]:
     """For each pod on its own: can it run anywhere in the cluster as it is? Pod key ->
     the solver's answer: "feasible" with one node it fits, "infeasible" with why it fits on
@@ -187,18 +255,20 @@ def solve_each(
 
     if timeout_ms <= 0:
         raise UsageError(f"--timeout must be positive, got {timeout_ms} ms")
+    version = resolve_version(kube_version)
+    cluster, stored = _as_stored(cluster, pods, version)
     out: dict[str, SolveResult] = {}
-    for pod in pods:
+    for pod in stored:
         admitted = resolve_priority(pod, cluster.priority_classes)
         result = run(cluster, [admitted], timeout_ms=timeout_ms)
         if result.status == "feasible":
-            problems = replay_placement(cluster, [admitted], result.placement)
+            problems = replay_placement(cluster, [admitted], result.placement, kube_version=version)
             if problems:
                 raise AssertionError(
                     "the solver's node does not replay through the reference: " + problems[0]
                 )
         elif result.status == "infeasible":
-            fits = run_cycle(default_profile(), snapshot_of(cluster), admitted).feasible
+            fits = run_cycle(default_profile(version), snapshot_of(cluster), admitted).feasible
             if fits:
                 raise AssertionError(
                     f"the solver says {pod.key} runs nowhere; the reference fits it on "
@@ -208,13 +278,19 @@ def solve_each(
     return out
 
 
-def replay_placement(cluster: Cluster, pods: list[Pod], placement: Mapping[str, str]) -> list[str]:
+def replay_placement(
+    cluster: Cluster,
+    pods: list[Pod],
+    placement: Mapping[str, str],
+    *,
+    kube_version: VersionLike = None,
+) -> list[str]:
     """Bind the placement, then check every placed pod against the reference's filters with
     all the others in place. Returns the violations (empty when the placement is valid)."""
     from podfit.reference.framework import bind, evict, filter_one, snapshot_of
     from podfit.reference.profile import default_profile
 
-    profile = default_profile()
+    profile = default_profile(resolve_version(kube_version))
     work = cluster.copy()
     problems = []
     placed = []
@@ -251,7 +327,9 @@ def load_claims(source: str | os.PathLike[str]) -> list[Claim]:
     return read(source)
 
 
-def prove(cluster: Cluster, claim: Claim, *, timeout_ms: int = 10000) -> ProveResult:
+def prove(
+    cluster: Cluster, claim: Claim, *, timeout_ms: int = 10000, kube_version: VersionLike = None
+) -> ProveResult:
     """Z3 decides whether ``claim`` holds for every pod on ``cluster``: "holds", "refuted"
     (with a counterexample pod) or "unknown" (out of time; never a verdict).
 
@@ -264,19 +342,22 @@ def prove(cluster: Cluster, claim: Claim, *, timeout_ms: int = 10000) -> ProveRe
 
     if timeout_ms <= 0:
         raise UsageError(f"--timeout must be positive, got {timeout_ms} ms")
+    version = resolve_version(kube_version)
     result = run(cluster, claim, timeout_ms=timeout_ms)
     if result.counterexample is None:
         return result
-    return _confirm(cluster, claim, result)
+    return _confirm(cluster, claim, result, version)
 
 
-def _confirm(cluster: Cluster, claim: Claim, result: ProveResult) -> ProveResult:
+def _confirm(
+    cluster: Cluster, claim: Claim, result: ProveResult, version: KubeVersion
+) -> ProveResult:
     from podfit.loading import pod_from_manifest
     from podfit.solver.prove import ProofDisagreement
 
     assert result.counterexample is not None
     pod = pod_from_manifest(to_manifest(result.counterexample), source="<counterexample>")
-    checked = explain(cluster, pod)
+    checked = explain(cluster, pod, kube_version=version)
     statuses = checked.statuses
     feasible = [n for n in checked.nodes if n in statuses and statuses[n].is_success]
     problems = [f"it does not satisfy forEveryPod: {p}" for p in claim.premise.problems(pod)]

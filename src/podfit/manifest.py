@@ -9,7 +9,9 @@ accepts. API defaulting is not done here but in :mod:`podfit.defaults`.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 
 from podfit.errors import ManifestError
@@ -51,6 +53,7 @@ from podfit.model import (
     Taint,
     Toleration,
     TopologySpreadConstraint,
+    Volume,
     WeightedPodAffinityTerm,
     WorkloadSelector,
     frozen_map,
@@ -234,7 +237,8 @@ def parse_affinity(f: Field) -> Affinity | None:
 
 
 def parse_toleration(f: Field) -> Toleration:
-    operator = f.at("operator").choice(TOLERATION_OPERATORS, default="Equal")
+    # No default: an omitted operator means Equal and stays omitted (as the API stores it).
+    operator = f.at("operator").choice(TOLERATION_OPERATORS, default="")
     key = f.at("key").text()
     value = f.at("value").text()
     if operator == "Exists" and value:
@@ -257,8 +261,8 @@ def parse_topology_spread(f: Field) -> TopologySpreadConstraint:
         when_unsatisfiable=f.at("whenUnsatisfiable").choice(("DoNotSchedule", "ScheduleAnyway")),
         label_selector=parse_label_selector(f.at("labelSelector")),
         min_domains=f.at("minDomains").optional_integer(minimum=1),
-        node_affinity_policy=f.at("nodeAffinityPolicy").choice(("Honor", "Ignore"), "Honor"),
-        node_taints_policy=f.at("nodeTaintsPolicy").choice(("Honor", "Ignore"), "Ignore"),
+        node_affinity_policy=f.at("nodeAffinityPolicy").choice(("Honor", "Ignore"), "") or None,
+        node_taints_policy=f.at("nodeTaintsPolicy").choice(("Honor", "Ignore"), "") or None,
         match_label_keys=f.at("matchLabelKeys").str_list(),
     )
 
@@ -287,16 +291,66 @@ def parse_container(f: Field, *, init: bool) -> Container:
                 name=item.at("name").text(),
             )
         )
+    # Any container may set restartPolicy (with restartPolicyRules, v1.35+); only an init
+    # container's Always matters to scheduling (it makes a sidecar).
     restart = f.at("restartPolicy")
-    if restart.value is not None and not init:
-        raise restart.error("may only be set on init containers")
+    rules = []
+    for rule in f.at("restartPolicyRules").items():
+        rule.at("action").text(required=True)
+        rules.append(MappingProxyType(dict(rule.mapping())))
     return Container(
         name=f.at("name").text(required=True),
         image=f.at("image").text(),
         resources=parse_resources(f.at("resources")),
         ports=tuple(ports),
-        restart_policy=restart.choice(("Always",)) if restart.value is not None else None,
+        restart_policy=(
+            restart.choice(("Always", "OnFailure", "Never")) if restart.value is not None else None
+        ),
+        restart_policy_rules=tuple(rules),
     )
+
+
+def parse_volume(f: Field) -> Volume:
+    """A pod volume: its name and its one source (kept as written)."""
+    name = f.at("name").text(required=True)
+    kinds = [key for key in f.mapping() if key != "name"]
+    if len(kinds) != 1:
+        raise f.error(
+            "must specify exactly one volume type"
+            + (f", got {', '.join(sorted(kinds))}" if kinds else "")
+        )
+    source = f.at(kinds[0]).value
+    if source is not None and not isinstance(source, Mapping):
+        raise f.at(kinds[0]).error(f"expected a mapping, got {type(source).__name__}")
+    return Volume(name=name, kind=kinds[0], source=MappingProxyType(dict(source or {})))
+
+
+def _container_statuses(status: Field, key: str) -> dict[str, Field]:
+    """``status.containerStatuses`` (or ``initContainerStatuses``) by container name."""
+    return {s.at("name").text(required=True): s for s in status.at(key).items()}
+
+
+def _with_status(c: Container, found: Field | None) -> Container:
+    """The container with the resources its status reports (in-place resize)."""
+    if found is None or (not found.has("resources") and not found.has("allocatedResources")):
+        return c
+    actuated = found.at("resources").at("requests")
+    return replace(
+        c,
+        status_requests=frozen_resources(actuated.resources()) if found.has("resources") else None,
+        allocated=(
+            frozen_resources(found.at("allocatedResources").resources())
+            if found.has("allocatedResources")
+            else None
+        ),
+    )
+
+
+def _resize_infeasible(status: Field) -> bool:
+    for c in status.at("conditions").items():
+        if c.at("type").text() == "PodResizePending":
+            return c.at("reason").text() == "Infeasible"
+    return False
 
 
 def parse_owner_reference(f: Field) -> OwnerReference:
@@ -310,11 +364,17 @@ def parse_owner_reference(f: Field) -> OwnerReference:
 
 
 def parse_pod_spec(meta: Field, spec: Field, status: Field, *, template: bool = False) -> Pod:
-    containers = tuple(parse_container(c, init=False) for c in spec.at("containers").items())
+    statuses = _container_statuses(status, "containerStatuses")
+    containers = tuple(
+        _with_status(parse_container(c, init=False), statuses.get(c.at("name").text()))
+        for c in spec.at("containers").items()
+    )
     if not containers:
         raise spec.at("containers").error("must have at least one container")
+    init_statuses = _container_statuses(status, "initContainerStatuses")
     init_containers = tuple(
-        parse_container(c, init=True) for c in spec.at("initContainers").items()
+        _with_status(parse_container(c, init=True), init_statuses.get(c.at("name").text()))
+        for c in spec.at("initContainers").items()
     )
     names = [c.name for c in (*init_containers, *containers)]
     for name in names:
@@ -363,6 +423,22 @@ def parse_pod_spec(meta: Field, spec: Field, status: Field, *, template: bool = 
             ("Pending", "Running", "Succeeded", "Failed", "Unknown"), default=""
         ),
         start_time=status.at("startTime").timestamp(),
+        resource_claims=tuple(
+            c.at("name").text(required=True) for c in spec.at("resourceClaims").items()
+        ),
+        volumes=tuple(parse_volume(v) for v in spec.at("volumes").items()),
+        host_users=spec.at("hostUsers").boolean() if spec.has("hostUsers") else None,
+        status_requests=(
+            frozen_resources(status.at("resources").at("requests").resources())
+            if status.has("resources")
+            else None
+        ),
+        allocated=(
+            frozen_resources(status.at("allocatedResources").resources())
+            if status.has("allocatedResources")
+            else None
+        ),
+        resize_infeasible=_resize_infeasible(status),
     )
 
 
@@ -412,6 +488,7 @@ def parse_node(f: Field) -> Node:
             )
             for c in status.at("conditions").items()
         ),
+        declared_features=status.at("declaredFeatures").str_list(),
     )
 
 
@@ -628,11 +705,29 @@ def _resources(rl: ResourceList) -> dict[str, str]:
     return {k: str(q) for k, q in rl.items()}
 
 
+class _Labels(dict[str, str]):
+    """A map of data (labels, annotations, nodeSelector, matchLabels): written as it is,
+    an empty value included (``node-role.kubernetes.io/control-plane: ""`` is a label)."""
+
+
+class _Present(dict[str, Any]):
+    """An object whose presence means something even when it is empty: a label selector
+    ``{}`` selects everything, a preferred term's ``preference: {}`` matches every node."""
+
+
 def _prune(value: Any) -> Any:
-    """Drop empty and default-less fields so manifests stay short."""
+    """Drop empty and unset fields so manifests stay short, as the API server prints them:
+    never a data map's entries (:class:`_Labels`), never an object whose presence means
+    something (:class:`_Present`), never a list's items."""
+    if isinstance(value, _Labels):
+        return dict(value)
     if isinstance(value, dict):
-        out = {k: _prune(v) for k, v in value.items()}
-        return {k: v for k, v in out.items() if v not in (None, "", [], {}, ())}
+        out = {}
+        for key, item in value.items():
+            pruned = _prune(item)
+            if isinstance(item, _Present) or pruned not in (None, "", [], {}, ()):
+                out[key] = pruned
+        return out
     if isinstance(value, list):
         return [_prune(v) for v in value]
     return value
@@ -646,19 +741,21 @@ def label_selector_manifest(s: LabelSelector | None) -> dict[str, Any] | None:
     if s is None:
         return None
     # An empty selector must stay `{}` (match everything), unlike an absent one.
-    out: dict[str, Any] = {}
+    out: dict[str, Any] = _Present()
     if s.match_labels:
-        out["matchLabels"] = dict(s.match_labels)
+        out["matchLabels"] = _Labels(s.match_labels)
     if s.match_expressions:
         out["matchExpressions"] = [requirement_manifest(r) for r in s.match_expressions]
     return out
 
 
 def _term_manifest(t: NodeSelectorTerm) -> dict[str, Any]:
-    return {
-        "matchExpressions": [requirement_manifest(r) for r in t.match_expressions],
-        "matchFields": [requirement_manifest(r) for r in t.match_fields],
-    }
+    # An empty term stays `{}`: as a preference it matches every node, as a required term
+    # none.
+    return _Present(
+        matchExpressions=[requirement_manifest(r) for r in t.match_expressions],
+        matchFields=[requirement_manifest(r) for r in t.match_fields],
+    )
 
 
 def _pod_term_manifest(t: PodAffinityTerm) -> dict[str, Any]:
@@ -700,13 +797,48 @@ def _affinity_manifest(a: Affinity | None) -> dict[str, Any] | None:
         }
         if na.required is not None:
             # Keep an empty term list visible: it means "matches no node".
-            node["requiredDuringSchedulingIgnoredDuringExecution"] = {
-                "nodeSelectorTerms": [_term_manifest(t) for t in na.required.terms]
-            }
+            node["requiredDuringSchedulingIgnoredDuringExecution"] = _Present(
+                nodeSelectorTerms=[_term_manifest(t) for t in na.required.terms]
+            )
         out["nodeAffinity"] = node
     out["podAffinity"] = _pod_affinity_manifest(a.pod_affinity)
     out["podAntiAffinity"] = _pod_affinity_manifest(a.pod_anti_affinity)
     return out
+
+
+def _container_status(c: Container) -> dict[str, Any] | None:
+    """What a container's status says of its resources (in-place resize), or None."""
+    if c.status_requests is None and c.allocated is None:
+        return None
+    return {
+        "name": c.name,
+        # Present even when empty: a status that reports resources makes the node hold them.
+        "resources": (
+            _Present(requests=_resources(c.status_requests))
+            if c.status_requests is not None
+            else None
+        ),
+        "allocatedResources": _resources(c.allocated) if c.allocated is not None else None,
+    }
+
+
+def _pod_status_manifest(p: Pod) -> dict[str, Any]:
+    status: dict[str, Any] = {
+        "phase": p.phase,
+        "nominatedNodeName": p.nominated_node_name,
+        "startTime": _time(p.start_time),
+        "containerStatuses": [s for c in p.containers if (s := _container_status(c))],
+        "initContainerStatuses": [s for c in p.init_containers if (s := _container_status(c))],
+    }
+    if p.status_requests is not None:
+        status["resources"] = _Present(requests=_resources(p.status_requests))
+    if p.allocated is not None:
+        status["allocatedResources"] = _resources(p.allocated)
+    if p.resize_infeasible:
+        status["conditions"] = [
+            {"type": "PodResizePending", "status": "True", "reason": "Infeasible"}
+        ]
+    return status
 
 
 def _container_manifest(c: Container) -> dict[str, Any]:
@@ -714,6 +846,7 @@ def _container_manifest(c: Container) -> dict[str, Any]:
         "name": c.name,
         "image": c.image or "registry.k8s.io/pause:3.10",
         "restartPolicy": c.restart_policy,
+        "restartPolicyRules": [dict(r) for r in c.restart_policy_rules],
         "resources": {
             "requests": _resources(c.resources.requests),
             "limits": _resources(c.resources.limits),
@@ -739,9 +872,10 @@ def _pod_spec_manifest(p: Pod) -> dict[str, Any]:
         "priority": p.priority,
         "preemptionPolicy": p.preemption_policy,
         "hostNetwork": p.host_network or None,
+        "hostUsers": p.host_users,
         "restartPolicy": p.restart_policy,
         "activeDeadlineSeconds": p.active_deadline_seconds,
-        "nodeSelector": dict(p.node_selector),
+        "nodeSelector": _Labels(p.node_selector),
         "affinity": _affinity_manifest(p.affinity),
         "tolerations": [
             {
@@ -767,6 +901,9 @@ def _pod_spec_manifest(p: Pod) -> dict[str, Any]:
             for c in p.topology_spread_constraints
         ],
         "schedulingGates": [{"name": g} for g in p.scheduling_gates],
+        # Only the names: podfit does not read where a claim comes from.
+        "resourceClaims": [{"name": c} for c in p.resource_claims],
+        "volumes": [{"name": v.name, v.kind: _Present(v.source)} for v in p.volumes],
         "overhead": _resources(p.overhead),
         "initContainers": [_container_manifest(c) for c in p.init_containers],
         "containers": [_container_manifest(c) for c in p.containers],
@@ -792,8 +929,8 @@ def _pod_meta(p: Pod) -> dict[str, Any]:
         p.name,
         p.namespace,
         uid=p.uid,
-        labels=dict(p.labels),
-        annotations=dict(p.annotations),
+        labels=_Labels(p.labels),
+        annotations=_Labels(p.annotations),
         creationTimestamp=_time(p.creation_timestamp),
         deletionTimestamp=_time(p.deletion_timestamp),
         ownerReferences=[
@@ -818,11 +955,7 @@ def to_manifest(obj: KubeObject) -> dict[str, Any]:
             "kind": "Pod",
             "metadata": _pod_meta(obj),
             "spec": _pod_spec_manifest(obj),
-            "status": {
-                "phase": obj.phase,
-                "nominatedNodeName": obj.nominated_node_name,
-                "startTime": _time(obj.start_time),
-            },
+            "status": _pod_status_manifest(obj),
         }
     elif isinstance(obj, Node):
         raw = {
@@ -830,8 +963,8 @@ def to_manifest(obj: KubeObject) -> dict[str, Any]:
             "kind": "Node",
             "metadata": _meta(
                 obj.name,
-                labels=dict(obj.labels),
-                annotations=dict(obj.annotations),
+                labels=_Labels(obj.labels),
+                annotations=_Labels(obj.annotations),
                 creationTimestamp=_time(obj.creation_timestamp),
             ),
             "spec": {
@@ -851,13 +984,14 @@ def to_manifest(obj: KubeObject) -> dict[str, Any]:
                 "allocatable": _resources(obj.allocatable),
                 "images": [{"names": list(i.names), "sizeBytes": i.size_bytes} for i in obj.images],
                 "conditions": [{"type": c.type, "status": c.status} for c in obj.conditions],
+                "declaredFeatures": list(obj.declared_features),
             },
         }
     elif isinstance(obj, Namespace):
         raw = {
             "apiVersion": "v1",
             "kind": "Namespace",
-            "metadata": _meta(obj.name, labels=dict(obj.labels)),
+            "metadata": _meta(obj.name, labels=_Labels(obj.labels)),
         }
     elif isinstance(obj, LimitRange):
         raw = {
@@ -912,11 +1046,11 @@ def to_manifest(obj: KubeObject) -> dict[str, Any]:
         raw = {
             "apiVersion": "apps/v1",
             "kind": "DaemonSet",
-            "metadata": _meta(obj.name, obj.namespace, labels=dict(obj.labels)),
+            "metadata": _meta(obj.name, obj.namespace, labels=_Labels(obj.labels)),
             "spec": {
                 "selector": label_selector_manifest(obj.selector),
                 "template": {
-                    "metadata": {"labels": dict(obj.template.labels)},
+                    "metadata": {"labels": _Labels(obj.template.labels)},
                     "spec": _pod_spec_manifest(obj.template),
                 },
             },
@@ -926,12 +1060,12 @@ def to_manifest(obj: KubeObject) -> dict[str, Any]:
             "apiVersion": "v1",
             "kind": "Service",
             "metadata": _meta(obj.name, obj.namespace),
-            "spec": {"selector": dict(obj.selector) if obj.selector is not None else None},
+            "spec": {"selector": _Labels(obj.selector) if obj.selector is not None else None},
         }
     elif isinstance(obj, WorkloadSelector):
         selector: Any = label_selector_manifest(obj.selector)
         if obj.kind == "ReplicationController":
-            selector = dict(obj.selector.match_labels) if obj.selector is not None else None
+            selector = _Labels(obj.selector.match_labels) if obj.selector is not None else None
         raw = {
             "apiVersion": WORKLOAD_KINDS[obj.kind],
             "kind": obj.kind,
@@ -950,66 +1084,4 @@ def to_manifest(obj: KubeObject) -> dict[str, Any]:
             },
         }
     pruned: dict[str, Any] = _prune(raw)
-    _restore_empty_selectors(obj, pruned)
     return pruned
-
-
-def _restore_empty_selectors(obj: KubeObject, manifest: dict[str, Any]) -> None:
-    """Pruning drops `{}`; put back the selectors where `{}` means "everything"."""
-    if isinstance(obj, DaemonSet) and obj.selector.is_empty:
-        manifest["spec"]["selector"] = {}
-    if isinstance(obj, PodDisruptionBudget) and obj.selector is not None and obj.selector.is_empty:
-        manifest.setdefault("spec", {})["selector"] = {}
-    if isinstance(obj, Pod):
-        spec = manifest["spec"]
-        for i, c in enumerate(obj.topology_spread_constraints):
-            if c.label_selector is not None and c.label_selector.is_empty:
-                spec["topologySpreadConstraints"][i]["labelSelector"] = {}
-        affinity = obj.affinity
-        if affinity is None:
-            return
-        for name, pa in (
-            ("podAffinity", affinity.pod_affinity),
-            ("podAntiAffinity", affinity.pod_anti_affinity),
-        ):
-            if pa is None:
-                continue
-            for j, term in enumerate(pa.required):
-                _restore_term(
-                    spec, name, "requiredDuringSchedulingIgnoredDuringExecution", j, term, None
-                )
-            for j, w in enumerate(pa.preferred):
-                _restore_term(
-                    spec,
-                    name,
-                    "preferredDuringSchedulingIgnoredDuringExecution",
-                    j,
-                    w.term,
-                    "podAffinityTerm",
-                )
-        na = affinity.node_affinity
-        if na is not None and na.required is not None:
-            node = spec.setdefault("affinity", {}).setdefault("nodeAffinity", {})
-            req = node.setdefault("requiredDuringSchedulingIgnoredDuringExecution", {})
-            terms = req.setdefault("nodeSelectorTerms", [])
-            # An empty term `{}` was pruned away from the list: restore the full list.
-            if len(terms) != len(na.required.terms):
-                req["nodeSelectorTerms"] = [_prune(_term_manifest(t)) for t in na.required.terms]
-
-
-def _restore_term(
-    spec: dict[str, Any],
-    group: str,
-    kind: str,
-    index: int,
-    term: PodAffinityTerm,
-    inner: str | None,
-) -> None:
-    entry = spec["affinity"][group][kind][index]
-    target = entry[inner] if inner else entry
-    for key, selector in (
-        ("labelSelector", term.label_selector),
-        ("namespaceSelector", term.namespace_selector),
-    ):
-        if selector is not None and selector.is_empty:
-            target[key] = {}

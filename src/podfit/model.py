@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from fractions import Fraction
 from types import MappingProxyType
-from typing import Literal
+from typing import Any, Literal
 
 from podfit.quantity import Quantity
 
@@ -143,10 +143,11 @@ class Taint:
 
 @dataclass(frozen=True, slots=True)
 class Toleration:
-    """A toleration after defaulting: ``operator`` is "Equal" or "Exists", never empty."""
+    """A toleration as the API server stores it. ``operator`` has no API default: an empty
+    operator (omitted) means Equal, and stays empty on the wire."""
 
     key: str = ""
-    operator: str = "Equal"
+    operator: str = ""
     value: str = ""
     effect: str = ""
     toleration_seconds: int | None = None
@@ -162,8 +163,18 @@ class TopologySpreadConstraint:
     when_unsatisfiable: str
     label_selector: LabelSelector | None = None
     min_domains: int | None = None
-    node_affinity_policy: str = "Honor"
-    node_taints_policy: str = "Ignore"
+    # No API default: None (omitted) means Honor and Ignore respectively.
+    node_affinity_policy: str | None = None
+    node_taints_policy: str | None = None
+
+    @property
+    def honors_node_affinity(self) -> bool:
+        return self.node_affinity_policy != "Ignore"
+
+    @property
+    def honors_taints(self) -> bool:
+        return self.node_taints_policy == "Honor"
+
     match_label_keys: tuple[str, ...] = ()
 
 
@@ -191,12 +202,42 @@ class Container:
     image: str = ""
     resources: ResourceRequirements = ResourceRequirements()
     ports: tuple[ContainerPort, ...] = ()
-    # Only meaningful for init containers: "Always" makes it a sidecar.
+    # "Always" makes an init container a sidecar; nothing else matters to scheduling.
     restart_policy: str | None = None
+    # restartPolicyRules as written (each {action, exitCodes}); only their actions matter
+    # to scheduling (RestartAllContainers needs a node that declares it can).
+    restart_policy_rules: tuple[Mapping[str, Any], ...] = ()
+    # In-place resize, from the pod's status: what the kubelet actuated
+    # (containerStatuses[].resources.requests) and allocated (allocatedResources).
+    status_requests: ResourceList | None = None
+    allocated: ResourceList | None = None
 
     @property
     def is_sidecar(self) -> bool:
+        """For an init container: whether it keeps running beside the app (a sidecar)."""
         return self.restart_policy == "Always"
+
+
+@dataclass(frozen=True, slots=True)
+class Volume:
+    """A pod volume: its name, the kind of its source (the source's field name, e.g.
+    ``persistentVolumeClaim``, ``image``, ``emptyDir``) and the source as written."""
+
+    name: str
+    kind: str
+    source: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def image(self) -> str:
+        """An image volume's reference ("" for other kinds)."""
+        return str(self.source.get("reference") or "") if self.kind == "image" else ""
+
+    @property
+    def claim_name(self) -> str:
+        """A persistentVolumeClaim volume's claim ("" for other kinds)."""
+        if self.kind != "persistentVolumeClaim":
+            return ""
+        return str(self.source.get("claimName") or "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,6 +280,16 @@ class Pod:
     restart_policy: str = "Always"
     phase: str = ""
     start_time: datetime | None = None
+    # spec.resourceClaims' names: dynamic resource allocation, which podfit does not model.
+    resource_claims: tuple[str, ...] = ()
+    volumes: tuple[Volume, ...] = ()
+    # spec.hostUsers: None when unset (the pod shares the host's user namespace).
+    host_users: bool | None = None
+    # In-place resize of pod-level resources, from the pod's status (status.resources'
+    # requests and status.allocatedResources), and whether a resize is Infeasible.
+    status_requests: ResourceList | None = None
+    allocated: ResourceList | None = None
+    resize_infeasible: bool = False
 
     @property
     def key(self) -> str:
@@ -297,6 +348,8 @@ class Node:
     images: tuple[ContainerImage, ...] = ()
     conditions: tuple[NodeCondition, ...] = ()
     creation_timestamp: datetime | None = None
+    # status.declaredFeatures: the features the node declares (NodeDeclaredFeatures).
+    declared_features: tuple[str, ...] = ()
 
     def condition(self, type_: str) -> str | None:
         for cond in self.conditions:

@@ -27,6 +27,7 @@ SHORT = {
     "InterPodAffinity": "PodAff",
     "NodeResourcesBalancedAllocation": "Balance",
     "ImageLocality": "Image",
+    "DynamicResources": "DRA",
 }
 
 
@@ -61,6 +62,8 @@ def explain_text(d: dict[str, Any]) -> str:
     details = [f"priority {d['priority']}", f"scheduler {d['schedulerName']}"]
     if d.get("qos"):
         details.insert(0, f"QoS {d['qos']}")
+    if d.get("kubeVersion"):
+        details.append(f"Kubernetes {d['kubeVersion']}")
     head.append(f" ({', '.join(details)})")
     table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
     # Long node names fold and the filter column keeps room for its reasons, so that a
@@ -79,7 +82,9 @@ def explain_text(d: dict[str, Any]) -> str:
         selected = name == d["selected"]
         status = node["status"]
         if isinstance(status, dict):
-            verdict = Text(f"✗ {status['plugin']}: {'; '.join(status['reasons'])}", style="red")
+            # A node a PreFilter result left out has no plugin in its status (as upstream).
+            plugin = status["plugin"] or "PreFilter"
+            verdict = Text(f"✗ {plugin}: {'; '.join(status['reasons'])}", style="red")
         elif status == "Success":
             verdict = Text("✓ fits", style="green")
         else:
@@ -96,6 +101,8 @@ def explain_text(d: dict[str, Any]) -> str:
     lines: list[Any] = [head]
     if d.get("bypass"):
         lines.append(Text(f"note: {d['bypass']}", style="yellow"))
+    if d.get("unmodelled"):
+        lines.append(Text(f"cannot decide: {d['unmodelled']}", style="bold yellow"))
     lines.append(table)
     if d["schedulable"]:
         ties = [n for n in d["top"] if n != d["selected"]]

@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from podfit.spec import Area, Example, Rule
+from podfit.spec import ALWAYS, Area, Example, Rule, holds_text
 
 __all__ = ["compact_yaml", "render_area", "render_index", "render_rule_docs"]
 
@@ -56,6 +56,8 @@ def compact_yaml(value: Any) -> str:
 def _example_yaml(example: Example) -> str:
     data: dict[str, Any] = {"case": example.case, "given": dict(example.given)}
     data["expect"] = dict(example.expect)
+    for holds, expect in example.versioned:
+        data[f"expect in Kubernetes {holds_text(holds)}"] = dict(expect)
     if example.backends is not None:
         data["backends"] = list(example.backends)
     return compact_yaml(data)
@@ -71,13 +73,17 @@ def _rule_section(rule: Rule) -> list[str]:
     ]
     if rule.upstream:
         lines.append("- upstream: " + ", ".join(f"`{u}`" for u in rule.upstream))
+    if rule.holds != ALWAYS:
+        lines.append(f"- holds for Kubernetes {holds_text(rule.holds)} ([versions](versions.md))")
     lines += ["", rule.statement.strip(), ""]
     if rule.belief:
         lines += [f"> **Common belief:** {' '.join(rule.belief.split())}", ""]
     if rule.examples:
         lines += [f"### Examples ({len(rule.examples)})", ""]
         for example in rule.examples:
-            lines += [f"- {example.description}", "", "  ```yaml"]
+            narrower = example.holds != rule.holds and example.holds != ALWAYS
+            only = f" (Kubernetes {holds_text(example.holds)})" if narrower else ""
+            lines += [f"- {example.description}{only}", "", "  ```yaml"]
             lines += [f"  {line}" for line in _example_yaml(example).splitlines()]
             lines += ["  ```", ""]
     return lines
@@ -133,12 +139,47 @@ def render_index(areas: Sequence[Area]) -> str:
         f"{sum(len(r.examples) for r in a.rules)} |"
         for a in areas
     ]
+    lines += [
+        "",
+        "Behaviours that differ between the Kubernetes releases podfit models: "
+        "[versions.md](versions.md).",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def render_versions() -> str:
+    """The table of behaviours that changed between the releases podfit models."""
+    from podfit.spec.versions import changes
+    from podfit.versions import SUPPORTED
+
+    lines = [
+        HEADER,
+        "# What changed between Kubernetes releases",
+        "",
+        f"podfit models Kubernetes {', '.join(SUPPORTED)} (`--kube-version`, default "
+        f"{SUPPORTED[-1]}); each stands for its newest patch release with its default "
+        "feature gates. These are the scheduling behaviours that differ between them, read "
+        "from each release's source (`spec/versions.yaml`). The rules that state them say "
+        "from and until when they hold; `podfit spec verify` runs every example under each "
+        "release it holds for.",
+        "",
+        "| behaviour | Kubernetes | feature gate | upstream | rules |",
+        "|---|---|---|---|---|",
+    ]
+    for c in changes().values():
+        title = _cell(c.title) + (f" ({_cell(c.note)})" if c.note else "")
+        sources = ", ".join(f"`{u}`" for u in c.upstream)
+        if c.prs:
+            sources += "; " + ", ".join(c.prs)
+        rules = ", ".join(f"`{r}`" for r in c.rules)
+        lines.append(f"| {title} | {c.versions_text} | {c.gate or '-'} | {sources} | {rules} |")
     return "\n".join(lines) + "\n"
 
 
 def render_rule_docs(areas: Iterable[Area]) -> dict[str, str]:
-    """File name -> markdown, for ``index.md`` and every area."""
+    """File name -> markdown, for ``index.md``, ``versions.md`` and every area."""
     chosen = sorted(areas, key=lambda a: a.name)
     pages = {f"{a.name}.md": render_area(a) for a in chosen}
     pages["index.md"] = render_index(chosen)
+    pages["versions.md"] = render_versions()
     return pages

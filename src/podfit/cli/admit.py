@@ -10,9 +10,20 @@ from typing import Any
 
 import click
 
-from podfit.cli.common import Finding, InputError, files_option, output_option
+from podfit.cli.common import (
+    Finding,
+    InputError,
+    cluster_options,
+    kube_version_option,
+    load_cluster,
+    load_pod_arg,
+    output_option,
+    version_line,
+    versioned,
+)
 from podfit.errors import PodfitError
 from podfit.output import emit, to_yaml
+from podfit.versions import KubeVersion
 
 
 def admit_text(d: dict[str, Any]) -> str:
@@ -37,12 +48,24 @@ def admit_text(d: dict[str, Any]) -> str:
 
 
 @click.command()
-@files_option
+@cluster_options
 @click.option(
-    "--pod", "pod_path", required=True, metavar="FILE", help="The pod to create (one Pod)."
+    "--pod",
+    "pod_path",
+    required=True,
+    metavar="FILE|NAMESPACE/NAME",
+    help="The pod to create (one Pod), or with --kube a pod of the cluster (counted once).",
 )
+@kube_version_option
 @output_option
-def admit(files: tuple[str, ...], pod_path: str, output: str) -> None:
+def admit(
+    files: tuple[str, ...],
+    kube_context: str | None,
+    kubeconfig: str | None,
+    pod_path: str,
+    kube_version: KubeVersion,
+    output: str,
+) -> None:
     """Create a pod through admission: LimitRange defaults and limits, priority, quota.
 
     The files hold the namespace's LimitRanges, ResourceQuotas, PriorityClasses and
@@ -51,11 +74,11 @@ def admit(files: tuple[str, ...], pod_path: str, output: str) -> None:
     import podfit
 
     try:
-        cluster = podfit.load(*files)
-        pod = podfit.load_pod(pod_path)
-        result = podfit.admit(cluster, pod)
+        read = load_cluster(files, kube_context, kubeconfig, leave_out=pod_path)
+        pod = load_pod_arg(read, pod_path)
+        result = podfit.admit(read.cluster, pod, kube_version=kube_version)
     except PodfitError as exc:
         raise InputError(str(exc)) from None
-    emit(result.to_dict(), output, admit_text)
+    emit(versioned(result.to_dict(), kube_version), output, version_line(admit_text))
     if not result.admitted:
         raise Finding()

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import click
 
-from podfit.errors import PodfitError
+from podfit.cluster import Cluster
+from podfit.errors import PodfitError, UsageError
+from podfit.model import Pod
 from podfit.output import FORMATS
+from podfit.versions import LATEST, SUPPORTED, KubeVersion, parse_version
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -82,8 +86,185 @@ def config_option(func: F) -> F:
     )(func)
 
 
-def load_config(path: str) -> dict[str, Any]:
+def load_config(path: str, kube_version: KubeVersion = LATEST) -> dict[str, Any]:
     """Scheduler profiles from a KubeSchedulerConfiguration file, read as strictly as manifests."""
     import podfit
 
-    return podfit.load_config(path)
+    return podfit.load_config(path, kube_version=kube_version)
+
+
+def _parse_kube_version(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+    if value is None:
+        return LATEST
+    try:
+        return parse_version(value)
+    except PodfitError as exc:
+        raise InputError(str(exc)) from None
+
+
+def kube_version_option(func: F) -> F:
+    """``--kube-version MAJOR.MINOR``: whose scheduler, API server and admission to follow."""
+    return click.option(
+        "--kube-version",
+        "kube_version",
+        default=None,
+        metavar="MAJOR.MINOR",
+        callback=_parse_kube_version,
+        help=(
+            f"The Kubernetes release to follow ({', '.join(SUPPORTED)}; default {LATEST}, "
+            "the newest podfit models). Every report names it."
+        ),
+    )(func)
+
+
+# --- reading a live cluster ----------------------------------------------------------------
+
+
+def cluster_options(func: F) -> F:
+    """``-f FILE...`` and/or ``--kube [CONTEXT]`` (with ``--kubeconfig``): where the cluster
+    comes from. A command using these calls :func:`load_cluster`."""
+    func = click.option(
+        "--kubeconfig",
+        "kubeconfig",
+        default=None,
+        metavar="FILE",
+        help="With --kube: the kubeconfig to read (default: $KUBECONFIG or ~/.kube/config).",
+    )(func)
+    func = click.option(
+        "--kube",
+        "kube_context",
+        is_flag=False,
+        flag_value="",
+        default=None,
+        metavar="[CONTEXT]",
+        help="Read the cluster from a live API server, read-only (list requests only): "
+        "the kubeconfig's current context, or CONTEXT.",
+    )(func)
+    return click.option(
+        "-f",
+        "--filename",
+        "files",
+        multiple=True,
+        metavar="FILE",
+        help=(
+            "Manifests (multi-document YAML, kind: List, kubectl get -o yaml dumps); "
+            "'-' reads stdin. Repeatable. Required unless --kube is given."
+        ),
+    )(func)
+
+
+def versioned(data: dict[str, Any], version: KubeVersion) -> dict[str, Any]:
+    """A report's data with the Kubernetes release it follows as its first key."""
+    return {"kubeVersion": str(version), **{k: v for k, v in data.items() if k != "kubeVersion"}}
+
+
+def version_line(text_view: Callable[[dict[str, Any]], str]) -> Callable[[dict[str, Any]], str]:
+    """A text view whose first line names the Kubernetes release the report follows."""
+
+    def view(d: dict[str, Any]) -> str:
+        body = text_view(d)
+        return f"Kubernetes {d['kubeVersion']}\n{body}" if "kubeVersion" in d else body
+
+    return view
+
+
+@dataclass
+class Input:
+    """What a command read: the cluster, and the live manifests when it came from --kube."""
+
+    cluster: Cluster
+    context: str | None = None
+    manifests: list[dict[str, Any]] = field(default_factory=list)
+    namespace: str = "default"  # the context's namespace, for a pod named without one
+
+    def live_pod(self, ref: str, *, as_scheduled: bool = False) -> Pod | None:
+        """The pod ``NAMESPACE/NAME`` (or ``NAME`` in the context's namespace) of the live
+        cluster, None when ``ref`` names a file instead (or nothing was read live).
+
+        ``as_scheduled``: a pod the scheduler bound (condition PodScheduled=True) comes
+        back without its nodeName, as the scheduler saw it; a pod created with a nodeName
+        never went through the scheduler and keeps it."""
+        import os
+
+        from podfit.loading import pod_from_manifest
+
+        if self.context is None or os.path.exists(ref) or ref == "-":
+            return None
+        namespace, _, name = ref.rpartition("/")
+        namespace = namespace or self.namespace
+        for manifest in self.manifests:
+            meta = manifest.get("metadata") or {}
+            if manifest.get("kind") == "Pod" and (meta.get("namespace"), meta.get("name")) == (
+                namespace,
+                name,
+            ):
+                if as_scheduled and _scheduled(manifest):
+                    manifest = {**manifest, "spec": dict(manifest.get("spec") or {})}
+                    manifest["spec"].pop("nodeName", None)
+                return pod_from_manifest(manifest, source=f"context {self.context}")
+        raise UsageError(
+            f"pod {namespace}/{name} not found in context {self.context!r} "
+            "(and no file of that name)"
+        )
+
+
+def _scheduled(manifest: dict[str, Any]) -> bool:
+    conditions = (manifest.get("status") or {}).get("conditions") or []
+    return any(c.get("type") == "PodScheduled" and c.get("status") == "True" for c in conditions)
+
+
+def load_cluster(
+    files: tuple[str, ...],
+    kube_context: str | None,
+    kubeconfig: str | None,
+    *,
+    leave_out: str | None = None,
+) -> Input:
+    """The cluster from ``-f`` files, a live API server (``--kube``), or both. ``leave_out``
+    (``NAMESPACE/NAME``) keeps a live pod out of the cluster (the pod being asked about)."""
+    import podfit
+
+    if not files and kube_context is None:
+        raise UsageError("give the cluster: -f FILE... or --kube [CONTEXT]")
+    if kube_context is None:
+        return Input(podfit.load(*files))
+    from podfit.kube import Kube, read_objects
+    from podfit.loading import iter_objects, objects_from_manifests
+
+    kube = Kube(kube_context or None, kubeconfig=kubeconfig)
+    try:
+        manifests, warnings = read_objects(kube)
+    finally:
+        kube.close()
+    for warning in warnings:
+        click.echo(f"podfit: warning: {warning}", err=True)
+    read = Input(Cluster(), kube.context, manifests, kube.namespace)
+    kept = manifests
+    if leave_out is not None:
+        pod = read.live_pod(leave_out)
+        if pod is not None:
+            kept = [
+                m
+                for m in manifests
+                if not (
+                    m.get("kind") == "Pod"
+                    and (m.get("metadata") or {}).get("namespace") == pod.namespace
+                    and (m.get("metadata") or {}).get("name") == pod.name
+                )
+            ]
+    cluster = Cluster()
+    for obj, origin in objects_from_manifests(kept, source=f"context {kube.context}"):
+        cluster.add(obj, origin)
+    for source in files:
+        for obj, origin in iter_objects(source):
+            cluster.add(obj, origin)
+    read.cluster = cluster.finish()
+    return read
+
+
+def load_pod_arg(read: Input, ref: str, *, as_scheduled: bool = False) -> Pod:
+    """``--pod``: a file, or with --kube a live pod ``NAMESPACE/NAME``."""
+    import podfit
+
+    pod = read.live_pod(ref, as_scheduled=as_scheduled)
+    return pod if pod is not None else podfit.load_pod(ref)

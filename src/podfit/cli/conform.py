@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from podfit.cli.common import InputError, output_option
+from podfit.cli.common import InputError, kube_version_option, output_option
 from podfit.errors import PodfitError, UsageError
 from podfit.output import emit, write_atomic
+from podfit.versions import KubeVersion
 
 if TYPE_CHECKING:
     from podfit.conformance.decisions import Scheduler
@@ -115,8 +116,8 @@ def html_report(report: Report) -> str:
 def report_text(d: dict[str, Any]) -> str:
     """The human summary: counts per rule area and per property, then each failure."""
     lines = [
-        f"podfit conform: {d['scheduler']} (seed {d['seed']}, up to {d['maxExamples']} "
-        "examples per property and area)",
+        f"podfit conform: {d['scheduler']} against Kubernetes {d['kubeVersion']} (seed "
+        f"{d['seed']}, up to {d['maxExamples']} examples per property and area)",
         "",
         f"{'rule area':<24}{'examples':>10}{'passed':>10}{'failed':>10}",
     ]
@@ -228,6 +229,7 @@ def report_text(d: dict[str, Any]) -> str:
     metavar="SECONDS",
     help="Stop after this long and report what ran.",
 )
+@kube_version_option
 @output_option
 def conform(
     adapter: str,
@@ -240,6 +242,7 @@ def conform(
     strict: bool,
     stateful: bool,
     deadline_s: float | None,
+    kube_version: KubeVersion,
     output: str,
 ) -> None:
     """Check a scheduler against podfit's reference on generated clusters.
@@ -263,6 +266,7 @@ def conform(
             stateful,
             deadline_s,
             output,
+            kube_version,
         )
     except PodfitError as exc:
         raise InputError(str(exc)) from None
@@ -280,6 +284,7 @@ def _conform(
     stateful: bool,
     deadline_s: float | None,
     output: str,
+    kube_version: KubeVersion,
 ) -> None:
     from podfit.conformance.properties import areas_for_rules
     from podfit.conformance.runner import plan_units, run_conformance, save_counterexamples
@@ -316,6 +321,7 @@ def _conform(
                 deadline_s=deadline_s,
                 strict=strict,
                 stateful=stateful,
+                kube_version=kube_version,
             )
         finally:
             progress.close()

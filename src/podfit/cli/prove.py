@@ -14,9 +14,18 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from podfit.cli.common import Finding, files_option, memory_option, output_option
+from podfit.cli.common import (
+    Finding,
+    files_option,
+    kube_version_option,
+    memory_option,
+    output_option,
+    version_line,
+    versioned,
+)
 from podfit.errors import PodfitError
 from podfit.output import emit, to_yaml, write_atomic
+from podfit.versions import KubeVersion
 
 if TYPE_CHECKING:
     from podfit.solver.prove import ProveResult
@@ -75,6 +84,7 @@ def prove_text(d: dict[str, Any]) -> str:
     help="Write the counterexample pod(s) here as manifests (only when a claim is refuted).",
 )
 @memory_option
+@kube_version_option
 @output_option
 def prove(
     files: tuple[str, ...],
@@ -82,6 +92,7 @@ def prove(
     timeout_s: float,
     out_path: str | None,
     memory_mb: int | None,
+    kube_version: KubeVersion,
     output: str,
 ) -> None:
     """Prove a claim about every pod with Z3, or refute it with a counterexample pod.
@@ -106,11 +117,14 @@ def prove(
 
     set_memory_limit(memory_mb)
     results: list[ProveResult] = [
-        podfit.prove(cluster, claim, timeout_ms=max(1, int(timeout_s * 1000))) for claim in claims
+        podfit.prove(
+            cluster, claim, timeout_ms=max(1, int(timeout_s * 1000)), kube_version=kube_version
+        )
+        for claim in claims
     ]
     statuses = [r.status for r in results]
     data = {"status": overall(statuses), "claims": [r.to_dict() for r in results]}
-    emit(data, output, prove_text)
+    emit(versioned(data, kube_version), output, version_line(prove_text))
     pods = [r.counterexample for r in results if r.counterexample is not None]
     if out_path:
         if pods:

@@ -6,12 +6,23 @@ from typing import Any
 
 import click
 
-from podfit.cli.common import Finding, config_option, files_option, load_config, output_option
+from podfit.cli.common import (
+    Finding,
+    cluster_options,
+    config_option,
+    kube_version_option,
+    load_cluster,
+    load_config,
+    output_option,
+    version_line,
+    versioned,
+)
 from podfit.output import emit, write_atomic
+from podfit.versions import KubeVersion
 
 
 @click.command()
-@files_option
+@cluster_options
 @click.option(
     "--pods",
     "pods_path",
@@ -20,13 +31,17 @@ from podfit.output import emit, write_atomic
     help="Pending pods (default: the pods in the cluster files that have no nodeName).",
 )
 @config_option
+@kube_version_option
 @click.option("--bindings", is_flag=True, help="Print the placements as kind: Binding manifests.")
 @output_option
 @click.option("--html", "html_path", default=None, metavar="FILE", help="Also write an HTML page.")
 def simulate(
     files: tuple[str, ...],
+    kube_context: str | None,
+    kubeconfig: str | None,
     pods_path: str | None,
     config_path: str | None,
+    kube_version: KubeVersion,
     bindings: bool,
     output: str,
     html_path: str | None,
@@ -35,14 +50,14 @@ def simulate(
     import podfit
     from podfit.output import to_yaml
 
-    cluster = podfit.load(*files)
+    cluster = load_cluster(files, kube_context, kubeconfig).cluster
     pods = podfit.load_pods(pods_path) if pods_path else cluster.pending_pods()
-    profiles = load_config(config_path) if config_path else None
+    profiles = load_config(config_path, kube_version) if config_path else None
     from podfit.progress import Working
     from podfit.reference.simulate import simulate as run
 
     with Working("simulating") as working:
-        result = run(cluster, pods, profiles, on_attempt=working.update)
+        result = run(cluster, pods, profiles, on_attempt=working.update, version=kube_version)
     if bindings:
         docs = [
             {
@@ -56,11 +71,11 @@ def simulate(
         ]
         click.echo(to_yaml(docs, many=True), nl=False)
     else:
-        emit(result.to_dict(), output, simulate_text)
+        emit(versioned(result.to_dict(), kube_version), output, version_line(simulate_text))
     if html_path:
         from podfit.html import render_simulation
 
-        write_atomic(html_path, render_simulation(result.to_dict()))
+        write_atomic(html_path, render_simulation(versioned(result.to_dict(), kube_version)))
     if result.pending:
         raise Finding()
 

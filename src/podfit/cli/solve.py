@@ -8,9 +8,19 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from podfit.cli.common import Finding, files_option, memory_option, output_option
+from podfit.cli.common import (
+    Finding,
+    cluster_options,
+    kube_version_option,
+    load_cluster,
+    memory_option,
+    output_option,
+    version_line,
+    versioned,
+)
 from podfit.errors import PodfitError
 from podfit.output import emit, write_atomic
+from podfit.versions import KubeVersion
 
 if TYPE_CHECKING:
     from podfit.cluster import Cluster
@@ -18,7 +28,7 @@ if TYPE_CHECKING:
 
 
 @click.command()
-@files_option
+@cluster_options
 @click.option("--pods", "pods_path", default=None, metavar="FILE", help="Pending pods.")
 @click.option(
     "--minimize",
@@ -56,9 +66,12 @@ if TYPE_CHECKING:
 @memory_option
 @click.option("--bindings", is_flag=True, help="Print the placement as kind: Binding manifests.")
 @click.option("--html", "html_path", default=None, metavar="FILE", help="Also write an HTML page.")
+@kube_version_option
 @output_option
 def solve(
     files: tuple[str, ...],
+    kube_context: str | None,
+    kubeconfig: str | None,
     pods_path: str | None,
     minimize: str | None,
     shape_path: str | None,
@@ -69,6 +82,7 @@ def solve(
     memory_mb: int | None,
     bindings: bool,
     html_path: str | None,
+    kube_version: KubeVersion,
     output: str,
 ) -> None:
     """Ask Z3 whether the pending pods can all be placed at once, and if not, why.
@@ -92,7 +106,7 @@ def solve(
         clash = [name for name, value in others.items() if value]
         if clash:
             raise PodfitError(f"--each asks about each pod alone; it does not go with {clash[0]}")
-    cluster = podfit.load(*files)
+    cluster = load_cluster(files, kube_context, kubeconfig).cluster
     pods = podfit.load_pods(pods_path) if pods_path else cluster.pending_pods()
     shape = None
     if shape_path:
@@ -105,7 +119,7 @@ def solve(
 
     set_memory_limit(memory_mb)
     if each:
-        _solve_each(cluster, pods, timeout_s, memory_mb, output)
+        _solve_each(cluster, pods, timeout_s, memory_mb, output, kube_version)
         return
     with Working(f"solving {len(pods)} pods on {len(cluster.nodes)} nodes"):
         result = podfit.solve(
@@ -116,6 +130,7 @@ def solve(
             add_node_shape=shape,
             max_new_nodes=max_new_nodes,
             require_all=not maximize_placed,
+            kube_version=kube_version,
         )
     if html_path:
         from podfit.html import render_solve
@@ -134,7 +149,7 @@ def solve(
         ]
         click.echo(to_yaml(docs, many=True), nl=False)
     else:
-        emit(result.to_dict(), output, solve_text)
+        emit(versioned(result.to_dict(), kube_version), output, version_line(solve_text))
     if result.status == "unknown":
         if any("out of memory" in line for line in result.explanation):
             why = f"ran out of memory ({memory_mb} MB; raise --memory)"
@@ -147,14 +162,21 @@ def solve(
 
 
 def _solve_each(
-    cluster: Cluster, pods: Sequence[Pod], timeout_s: float, memory_mb: int | None, output: str
+    cluster: Cluster,
+    pods: Sequence[Pod],
+    timeout_s: float,
+    memory_mb: int | None,
+    output: str,
+    kube_version: KubeVersion,
 ) -> None:
     """``solve --each``: exit 1 when a pod can run nowhere, 2 when one is undecided."""
     import podfit
     from podfit.progress import Working
 
     with Working(f"asking about {len(pods)} pods one at a time"):
-        answers = podfit.solve_each(cluster, pods, timeout_ms=int(timeout_s * 1000))
+        answers = podfit.solve_each(
+            cluster, pods, timeout_ms=int(timeout_s * 1000), kube_version=kube_version
+        )
     statuses = {r.status for r in answers.values()}
     overall = next((s for s in ("unknown", "infeasible") if s in statuses), "feasible")
     d = {
@@ -170,7 +192,7 @@ def _solve_each(
             for key, r in answers.items()
         ],
     }
-    emit(d, output, solve_each_text)
+    emit(versioned(d, kube_version), output, version_line(solve_each_text))
     if overall == "unknown":
         why = (
             f"ran out of memory ({memory_mb} MB; raise --memory)"

@@ -9,6 +9,7 @@ import click
 from podfit.cli.common import Finding, PodfitGroup, output_option
 from podfit.errors import PodfitError
 from podfit.output import emit, write_atomic
+from podfit.versions import LATEST, VERSIONS, parse_version
 
 
 @click.group(cls=PodfitGroup)
@@ -120,45 +121,84 @@ def spec_docs(out_dir: str) -> None:
     "--backend",
     "backend_names",
     multiple=True,
-    help="reference, solver, or an adapter (default: every built-in backend).",
+    metavar="BACKEND",
+    help="reference, solver, or a scheduler as podfit conform takes it (exec:COMMAND, "
+    "python:MODULE:CALLABLE, extender:URL, ...). Repeatable. Default: reference and solver.",
 )
 @click.option("--rules", "patterns", multiple=True, help="Rule id or id prefix. Repeatable.")
+@click.option(
+    "--kube-version",
+    "kube_versions",
+    multiple=True,
+    metavar="MAJOR.MINOR",
+    help="Run the examples as this Kubernetes release (repeatable). Default: every release "
+    f"podfit models for the reference and the solver, {LATEST} for a scheduler.",
+)
 @output_option
-def spec_verify(backend_names: tuple[str, ...], patterns: tuple[str, ...], output: str) -> None:
-    """Run every example of the spec through the backends; exit 1 on any failure."""
-    from podfit.conformance.backends import backends
-    from podfit.conformance.spec_runner import run_rules
+def spec_verify(
+    backend_names: tuple[str, ...],
+    patterns: tuple[str, ...],
+    kube_versions: tuple[str, ...],
+    output: str,
+) -> None:
+    """Run every example of the spec through the backends, each under every Kubernetes
+    release it holds for; exit 1 on any failure.
+
+    A scheduler under test answers the schedule examples: it is checked on the node it
+    picks and the reasons it gives, and on everything else kube-scheduler reports when it
+    says it (the exec protocol's optional details).
+    """
+    from podfit.conformance.backends import AdapterBackend, backends
+    from podfit.conformance.spec_runner import Backend, ExampleResult, run_rules
     from podfit.spec import select
 
-    available = backends()
-    names = list(backend_names) or list(available)
-    unknown = [n for n in names if n not in available]
-    if unknown:
-        raise PodfitError(f"unknown backend {unknown[0]!r} (available: {', '.join(available)})")
+    versions = tuple(parse_version(x) for x in kube_versions)
     chosen = select(list(patterns))
-    results = []
-    for name in names:
-        results.extend(run_rules(available[name], chosen))
+    built_in = backends()
+    results: list[ExampleResult] = []
+    for name in list(dict.fromkeys(backend_names)) or list(built_in):
+        if name in built_in:
+            results.extend(run_rules(built_in[name], chosen, versions=versions or VERSIONS))
+            continue
+        from podfit.adapters import resolve
+
+        scheduler = resolve(name)
+        try:
+            for version in versions or (LATEST,):
+                backend: Backend = AdapterBackend(scheduler, version)
+                results.extend(run_rules(backend, chosen, versions=(version,)))
+        finally:
+            scheduler.close()
     counts: dict[str, dict[str, int]] = {}
     for res in results:
         per = counts.setdefault(res.backend, {"pass": 0, "fail": 0, "error": 0, "skip": 0})
         per[res.status] += 1
     bad = [r for r in results if r.status in ("fail", "error")]
+    ran = sorted({r.version for r in results if r.version is not None and r.status != "skip"})
     data = {
+        "kubeVersions": [str(x) for x in ran],
         "rules": len(chosen),
         "examples": sum(len(r.examples) for r in chosen),
         "backends": counts,
         "failures": [r.to_dict() for r in bad],
     }
+    if not any(c["pass"] + c["fail"] + c["error"] for c in counts.values()):
+        raise PodfitError(
+            "no example ran: the backends support none of the selected examples "
+            f"({len(results)} skipped)"
+        )
 
     def text(d: dict[str, Any]) -> str:
         lines = []
         for f in d["failures"]:
-            lines.append(f"FAIL [{f['backend']}] {f['rule']}: {f['example']}")
+            lines.append(
+                f"FAIL [{f['backend']}, Kubernetes {f['kubeVersion']}] {f['rule']}: {f['example']}"
+            )
             lines += [f"    {x}" for x in f["differences"]]
         for backend, c in d["backends"].items():
             failed = c["fail"] + c["error"]
             lines.append(f"{backend}: {c['pass']} passed, {failed} failed, {c['skip']} skipped")
+        lines.append("Kubernetes " + ", ".join(d["kubeVersions"]))
         return "\n".join(lines)
 
     emit(data, output, text)

@@ -12,9 +12,19 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from podfit.cli.common import Finding, InputError, files_option, output_option
+from podfit.cli.common import (
+    Finding,
+    InputError,
+    cluster_options,
+    kube_version_option,
+    load_cluster,
+    output_option,
+    version_line,
+    versioned,
+)
 from podfit.errors import PodfitError
 from podfit.output import emit
+from podfit.versions import KubeVersion
 
 if TYPE_CHECKING:
     from podfit.reference.whatif import Change, ConditionChange, LabelChange, TaintChange
@@ -175,7 +185,7 @@ def whatif_text(d: dict[str, Any]) -> str:
 
 
 @click.command()
-@files_option
+@cluster_options
 @click.option(
     "--taint",
     "taint",
@@ -220,9 +230,12 @@ def whatif_text(d: dict[str, Any]) -> str:
     default=None,
     help="A KubeSchedulerConfiguration file.",
 )
+@kube_version_option
 @output_option
 def whatif(
     files: tuple[str, ...],
+    kube_context: str | None,
+    kubeconfig: str | None,
     taint: str | None,
     cordon: str | None,
     uncordon: str | None,
@@ -233,6 +246,7 @@ def whatif(
     force: bool,
     pending_path: str | None,
     config_path: str | None,
+    kube_version: KubeVersion,
     output: str,
 ) -> None:
     """What one node change does to running and pending pods.
@@ -282,12 +296,16 @@ def whatif(
         assert drain is not None
         change = DrainChange(drain, DrainOptions(ignore_daemonsets=ignore_daemonsets, force=force))
     try:
-        cluster = podfit.load(*files)
+        cluster = load_cluster(files, kube_context, kubeconfig).cluster
         pending = podfit.load_pods(pending_path) if pending_path else []
-        profiles = podfit.load_config(config_path) if config_path else None
-        result = run_whatif(cluster, change, pending=pending, profiles=profiles)
+        profiles = (
+            podfit.load_config(config_path, kube_version=kube_version) if config_path else None
+        )
+        result = run_whatif(
+            cluster, change, pending=pending, profiles=profiles, version=kube_version
+        )
     except PodfitError as exc:
         raise InputError(str(exc)) from None
-    emit(result.to_dict(), output, whatif_text)
+    emit(versioned(result.to_dict(), kube_version), output, version_line(whatif_text))
     if result.left_without_node or result.refused:
         raise Finding()
