@@ -584,3 +584,37 @@ def test_pods_that_keep_apart_per_zone_share_a_node_without_one() -> None:
     assert result is not None and result.objective == 1
     assert set(result.placement.values()) == {"bare"}
     assert replay_placement(cluster, pods, result.placement) == []
+
+
+def test_declared_node_features_split_classes_like_any_filter() -> None:
+    # Pods that restart all containers on exit need nodes declaring the feature: the nodes
+    # that do not are a class of their own, ruled out, as the per-pod encoding says.
+    nodes = _nodes(6)
+    for m in nodes[:2]:
+        m["status"]["declaredFeatures"] = ["RestartAllContainersOnContainerExits"]
+    cluster = cluster_from_manifests(nodes)
+    manifests = _replicas("w", 3, "1")
+    for m in manifests:
+        m["spec"]["containers"][0]["restartPolicy"] = "Never"
+        m["spec"]["containers"][0]["restartPolicyRules"] = [
+            {"action": "RestartAllContainers", "exitCodes": {"operator": "In", "values": [42]}}
+        ]
+    pods = [pod_from_manifest(m) for m in manifests]
+    g = group(cluster, pods)
+    assert sorted(len(c.nodes) for c in g.node_classes) == [2, 4]
+    found = place_grouped(g, timeout_ms=TIMEOUT_MS)
+    assert not isinstance(found, SolveResult)
+    placement = deal(g, found)
+    assert set(placement.values()) <= {"n0", "n1"}
+    assert replay_placement(cluster, pods, placement) == []
+    # Nine such pods of 1 cpu need more than the two nodes' 8 cpu: both encodings refute.
+    nine = [
+        pod_from_manifest(
+            {**manifests[0], "metadata": {**manifests[0]["metadata"], "name": f"w-{r}"}}
+        )
+        for r in range(9)
+    ]
+    assert _per_pod(cluster, nine) is Outcome.UNSAT
+    refuted = place_grouped(group(cluster, nine), timeout_ms=TIMEOUT_MS)
+    assert isinstance(refuted, SolveResult) and refuted.status == "infeasible"
+    assert "node-declared-features.filter.required-features" in refuted.core
