@@ -337,7 +337,7 @@ def minimize_manifests(pods: int, nodes: int, workloads: int = 20) -> tuple[list
 
 def _command(args: list[str], timeout_s: float) -> tuple[float, str]:
     """Wall seconds of ``podfit ARGS`` (a fresh process, YAML loading included) and the
-    first line of its output."""
+    line of its output with the answer (``solver: ...``; else the first)."""
     start = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-m", "podfit", *args],
@@ -349,7 +349,9 @@ def _command(args: list[str], timeout_s: float) -> tuple[float, str]:
     took = time.perf_counter() - start
     if done.returncode not in (0, 1):
         raise RuntimeError(f"podfit {' '.join(args)} exited {done.returncode}: {done.stderr}")
-    return took, (done.stdout.splitlines() or [""])[0]
+    lines = done.stdout.splitlines()
+    answer = [line for line in lines if line.startswith("solver: ")]
+    return took, (answer or lines or [""])[0]
 
 
 def _in_process(

@@ -201,10 +201,12 @@ def minimize_nodes(
         )
         if not left and check(g, counts) and len(_used_nodes(g, counts)) < best_used:
             best, best_used = counts, len(_used_nodes(g, counts))
-    if proven and best_used > low and not clock.out():
+    # Optimal once a placement reaches the proven bound; else the exact model decides.
+    optimal = proven and best_used <= low
+    if not optimal and proven and not clock.out():
         exact = _exact_model(g, clock, usage="minimize")
         terms: Terms = [(1, v) for v in exact.used.values()]
-        value, model, proven, _ = _Search(exact, clock, []).least(terms, low, best_used)
+        value, model, optimal, _ = _Search(exact, clock, []).least(terms, low, best_used)
         if model is not None:
             counts = exact.node_counts(model)
             if check(g, counts) and len(_used_nodes(g, counts)) <= value:
@@ -212,7 +214,7 @@ def minimize_nodes(
             else:  # the exact model's own placement: a bug if it does not check out
                 raise RuntimeError("the exact model's placement breaks a rule: encoding bug")
     placement = _placement(g, best)
-    if not proven:
+    if not optimal:
         return _unknown("prove the fewest nodes", timeout_ms, placement)
     names = sorted({g.nodes[i].name for i in _used_nodes(g, best)})
     shown = join(names) if len(names) <= 8 else f"{len(names):,} nodes ({join(names)})"
@@ -249,21 +251,22 @@ def maximize_placed(
     )
     bounds, model, proven = _lexicographic(coarse, g, levels, clock, None)
     best: NodeCounts = {}
+    optimal = False
     if model is not None:
         totals = coarse.totals(model)
         counts, left = pack(g, totals, coarse.minimums(model))
-        placed = _per_class(totals)
-        if not left and check(g, counts, placed):
-            best = counts
+        if not left and check(g, counts, _per_class(totals)):
+            # The relaxation's optimum placed in full: nothing can do better.
+            best, optimal = counts, proven
         elif proven and not clock.out():
             exact = _exact_model(g, clock, require_all=False)
-            _, model, proven = _lexicographic(exact, g, levels, clock, bounds)
+            _, model, optimal = _lexicographic(exact, g, levels, clock, bounds)
             if model is not None:
                 best = exact.node_counts(model)
                 if not check(g, best, _per_class(best)):
                     raise RuntimeError("the exact model's placement breaks a rule: encoding bug")
     placement = _placement(g, best)
-    if not proven:
+    if not optimal:
         return _unknown("prove the largest placement", timeout_ms, placement)
     unplaced = [p.key for c in g.pod_classes for p in c.members if p.key not in placement]
     text = [f"{len(placement)} of {len(pods)} pods can be placed together."]
@@ -371,7 +374,8 @@ def nodes_to_add(
     k = sum(used.get(c.index, 0) for c in optional)
     if not left and check(g, counts, absent=absent(k)):
         best, best_k = counts, k
-    if best_k > low and proven and not clock.out():
+    optimal = proven and best_k <= low
+    if not optimal and proven and not clock.out():
         exact = _exact_model(g, clock, usage="add")
         exact_terms: Terms = [(1, v) for v in exact.used.values()]
         outcome = exact.check(clock.left())
@@ -380,7 +384,7 @@ def nodes_to_add(
         if outcome is Outcome.SAT:
             first_model = exact.session.model()
             high = min(best_k, _value(first_model, exact_terms))
-            _, found, proven, _ = _Search(exact, clock, []).least(exact_terms, low, high)
+            _, found, optimal, _ = _Search(exact, clock, []).least(exact_terms, low, high)
             found = found or first_model
             counts = exact.node_counts(found)
             k = sum(_class_used(exact, found).get(c.index, 0) for c in optional)
@@ -389,11 +393,11 @@ def nodes_to_add(
             if k < best_k:
                 best, best_k = counts, k
         else:
-            proven = False
+            optimal = False
     if best is None:
         return _unknown("decide whether the pods fit", timeout_ms, {})
     placement = _placement(g, best)
-    if not proven:
+    if not optimal:
         return _unknown("prove the fewest added nodes", timeout_ms, placement)
     label = shape.name or "the shape"
     text = (

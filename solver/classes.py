@@ -394,9 +394,10 @@ def _running_exclusions(
                     )
                     for j in domain(t.topology_key, value):
                         found.setdefault((c.index, j), (Rules.EXISTING_ANTI_AFFINITY, detail))
+    busy = [m for m in nodes if m.pods]  # only nodes running pods can hold one a term selects
     for c in pods:
         for t in c.anti:
-            for m in nodes:
+            for m in busy:
                 value = m.node.labels.get(t.topology_key)
                 if value is None:
                     continue
@@ -440,12 +441,23 @@ class _Running:
 
 
 def _conflicts(pods: Sequence[PodClass], per_node: set[str], ns: NamespaceLabels) -> list[Conflict]:
+    # Which classes a term selects, found through an index of the classes by namespace and
+    # labels rather than by testing every pair (hundreds of workloads each keep apart from
+    # their own replicas).
+    index: LabelIndex[PodClass] = LabelIndex()
+    for c in pods:
+        index.add(c.pod.namespace, c.pod.labels, c)
+    namespaces = sorted({c.pod.namespace for c in pods})
     texts: dict[tuple[int, int, str], list[str]] = {}
     for a in pods:
         for t in a.anti:
-            for b in pods:
-                if not t.selects(b.pod, ns):
-                    continue
+            selected = [
+                b
+                for name in namespaces
+                if t.covers(name, ns)
+                for b in index.select(name, t.selector)
+            ]
+            for b in selected:
                 if a is b and a.count < 2:
                     continue
                 lo, hi = sorted((a.index, b.index))
@@ -490,8 +502,13 @@ def _per_node_most(
     far as the rules other than resources and pod slots say (hostname spread: maxSkew plus
     the most its minimum can be, the counted pods over the nodes surely taking part)."""
     most = [c.count for c in pods]
+    everywhere: dict[str, bool] = {}  # key -> every node carries it
     for k in conflicts:  # at most one per node, on nodes with the key (host ports: all)
-        if k.a == k.b and (not k.key or all(k.key in n.node.labels for n in nodes)):
+        if k.a != k.b:
+            continue
+        if k.key and k.key not in everywhere:
+            everywhere[k.key] = all(k.key in n.node.labels for n in nodes)
+        if not k.key or everywhere[k.key]:
             most[k.a] = min(most[k.a], 1)
     pending: LabelIndex[int] = LabelIndex()
     for c in pods:
