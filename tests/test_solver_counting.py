@@ -49,11 +49,12 @@ def _term(app: str, key: str) -> dict[str, Any]:
 
 
 @st.composite
-def batches(draw: st.DrawFn) -> tuple[Cluster, list[Pod]]:
+def batches(draw: st.DrawFn, running: int = 0) -> tuple[Cluster, list[Pod]]:
     """Nodes of a few shapes in copies (zones a to c or none, ssd or not, tainted or not),
     a few running pods of the workloads or not, and replicas of one to three workloads, each
     with a draw of the rules: spread over zone and/or hostname, anti-affinity on hostname or
-    zone against itself or another workload, pod affinity to itself or another workload."""
+    zone against itself or another workload, pod affinity to itself or another workload.
+    ``running``: at least that many running pods."""
     manifests: list[dict[str, Any]] = []
     shapes = draw(st.integers(1, 3))
     for s in range(shapes):
@@ -84,7 +85,7 @@ def batches(draw: st.DrawFn) -> tuple[Cluster, list[Pod]]:
     nodes = [m["metadata"]["name"] for m in manifests]
     count = draw(st.integers(1, 3))
     apps = [f"w{w}" for w in range(count)]
-    for j in range(draw(st.integers(0, 3))):
+    for j in range(draw(st.integers(running, max(running, 3)))):
         running = _pod(f"run-{j}", draw(st.sampled_from([*apps, "other"])), "100m")
         running["spec"]["nodeName"] = draw(st.sampled_from(nodes))
         running["status"] = {"phase": "Running"}
@@ -285,7 +286,7 @@ def optimum_disagreement(problem: tuple[Cluster, list[Pod]]) -> str | None:
 
 # --- the properties ---------------------------------------------------------------------------------
 
-EXAMPLES = 400 if LONG else 60
+EXAMPLES = 400 if LONG else 40
 QUICK = settings(max_examples=EXAMPLES, deadline=None)
 
 
@@ -318,7 +319,7 @@ def test_the_counting_rule_check_agrees_with_the_reference(
     assert check_disagreement(problem, nodes) is None
 
 
-@settings(max_examples=200 if LONG else 25, deadline=None)
+@settings(max_examples=200 if LONG else 20, deadline=None)
 @given(batches())
 def test_counting_and_per_pod_optima_agree(problem: tuple[Cluster, list[Pod]]) -> None:
     assert optimum_disagreement(problem) is None
@@ -366,15 +367,17 @@ def _affinity_anywhere(t: Any, r: class_interpod.AffinityRule, places: Any) -> A
     return t.true()
 
 
-MUTANTS: dict[str, tuple[Any, str, Any]] = {
-    "hostname-spread-cap-one-more": (class_spread, "_per_node", _cap_one_more),
-    "zone-spread-ignores-running-pods": (class_spread, "_shared", _zone_skew_ignores_running),
+# mutant -> (module, name, broken function, running pods the batches have at least)
+MUTANTS: dict[str, tuple[Any, str, Any, int]] = {
+    "hostname-spread-cap-one-more": (class_spread, "_per_node", _cap_one_more, 0),
+    "zone-spread-ignores-running-pods": (class_spread, "_shared", _zone_skew_ignores_running, 3),
     "zone-anti-affinity-per-node-only": (
         class_interpod,
         "domain_conflict_constraint",
         _no_domain_conflicts,
+        0,
     ),
-    "pod-affinity-anywhere": (class_interpod, "affinity_constraint", _affinity_anywhere),
+    "pod-affinity-anywhere": (class_interpod, "affinity_constraint", _affinity_anywhere, 0),
 }
 
 
@@ -382,7 +385,7 @@ MUTANTS: dict[str, tuple[Any, str, Any]] = {
 def test_the_agreement_catches_a_broken_counting_encoding(mutant: str) -> None:
     import podfit.solver.counting as counting
 
-    module, name, broken = MUTANTS[mutant]
+    module, name, broken, running = MUTANTS[mutant]
     # counting.py imported the constraint builders by name: patch them where they are used.
     targets = [(module, name)]
     if hasattr(counting, name):
@@ -397,7 +400,11 @@ def test_the_agreement_catches_a_broken_counting_encoding(mutant: str) -> None:
     )
     with patched_all(targets, broken):
         try:
-            find(batches(), lambda p: decision_disagreement(p) is not None, settings=budget)
+            find(
+                batches(running),
+                lambda p: decision_disagreement(p) is not None,
+                settings=budget,
+            )
         except NoSuchExample:
             pytest.fail(f"the mutant {mutant} was not caught")
 
