@@ -51,6 +51,7 @@ from podfit.model import (
     Taint,
     Toleration,
     TopologySpreadConstraint,
+    Volume,
     WeightedPodAffinityTerm,
     WorkloadSelector,
     frozen_map,
@@ -367,7 +368,25 @@ def parse_pod_spec(meta: Field, spec: Field, status: Field, *, template: bool = 
         resource_claims=tuple(
             c.at("name").text(required=True) for c in spec.at("resourceClaims").items()
         ),
+        volumes=tuple(parse_volume(v) for v in spec.at("volumes").items()),
+        scheduled=any(
+            c.value.get("type") == "PodScheduled" and c.value.get("status") == "True"
+            for c in status.at("conditions").items()
+            if isinstance(c.value, dict)
+        ),
     )
+
+
+def parse_volume(f: Field) -> Volume:
+    """A volume's name and source kind (the one key besides ``name``), and a claim's name."""
+    name = f.at("name").text(required=True)
+    raw = f.value if isinstance(f.value, dict) else {}
+    sources = [key for key in raw if key != "name"]
+    source = sources[0] if len(sources) == 1 else ""
+    claim = ""
+    if source == "persistentVolumeClaim":
+        claim = f.at(source).at("claimName").text()
+    return Volume(name=name, source=source, claim=claim)
 
 
 def parse_pod(f: Field) -> Pod:

@@ -211,6 +211,38 @@ class Container:
 
 
 @dataclass(frozen=True, slots=True)
+class Volume:
+    """A pod volume, reduced to what tells whether the scheduler's volume plugins (which
+    podfit does not model) would look at it: its name, the kind of its source
+    (``persistentVolumeClaim``, ``configMap``, ...) and, for a claim, the claim's name."""
+
+    name: str
+    source: str
+    claim: str = ""
+
+
+# Volume sources the scheduler's volume plugins read (VolumeBinding, VolumeZone,
+# NodeVolumeLimits, VolumeRestrictions): claims, generic ephemeral volumes, inline CSI, and
+# the in-tree disk types they count or check for conflicts.
+SCHEDULED_VOLUME_SOURCES = frozenset(
+    {
+        "persistentVolumeClaim",
+        "ephemeral",
+        "csi",
+        "gcePersistentDisk",
+        "awsElasticBlockStore",
+        "azureDisk",
+        "azureFile",
+        "cinder",
+        "vsphereVolume",
+        "portworxVolume",
+        "iscsi",
+        "rbd",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
 class OwnerReference:
     kind: str
     name: str
@@ -252,6 +284,11 @@ class Pod:
     start_time: datetime | None = None
     # spec.resourceClaims' names: dynamic resource allocation, which podfit does not model.
     resource_claims: tuple[str, ...] = ()
+    # spec.volumes, reduced to their kind (podfit does not model the volume plugins).
+    volumes: tuple[Volume, ...] = ()
+    # status.conditions has PodScheduled=True: the scheduler bound it (a pod created with a
+    # nodeName never went through the scheduler and has no such condition).
+    scheduled: bool = False
 
     @property
     def key(self) -> str:
