@@ -325,7 +325,8 @@ def evict(node: str, pods: Sequence[PodInfo], why: str, refused: Mapping[str, st
         "evictPods",
         text,
         {"node": node, "pods": keys, "refusedBy": blocked, "noController": orphans},
-        3 + (1 if blocked else 0),
+        # A budget that refuses, or a pod nothing recreates, makes an eviction dearer.
+        3 + (1 if blocked else 0) + (1 if orphans else 0),
         node_change=apply,
     )
 
@@ -483,8 +484,9 @@ def _interpod_changes(
             here = [p for p in node.pods if p.pod.key in owners]
             if len(here) != len(owners):
                 return None  # pods on other nodes of the domain: not one node's change
+            whose = "its" if len(here) == 1 else "their"
             out.append(
-                evict(node.name, here, " (their anti-affinity keeps the pod away)", refused)
+                evict(node.name, here, f" ({whose} anti-affinity keeps the pod away)", refused)
             )
     return out
 

@@ -419,6 +419,30 @@ class WhatIfResult:
         return out
 
     @property
+    def harmed(self) -> list[str]:
+        """The pods the change itself leaves without a node (the cluster before the change
+        is the baseline): evicted pods that nothing replaces or whose replacement fits
+        nowhere, and pending pods that had a node before the change and have none after.
+        Pods already pending before the change are not counted."""
+        out = [
+            e.pod.key
+            for e in self.timeline
+            if e.at is not None and e.node is None and not is_daemon_pod(e.pod)
+        ]
+        out += [p.pod for p in self.pending if p.before is not None and p.after is None]
+        return out
+
+    @property
+    def already_pending(self) -> list[str]:
+        """Pending pods that had no node before the change and still have none."""
+        return [p.pod for p in self.pending if p.before is None and p.after is None]
+
+    @property
+    def blocked(self) -> list[str]:
+        """Evictions a PodDisruptionBudget holds back (kubectl drain keeps retrying)."""
+        return [e.pod.key for e in self.timeline if e.at is None]
+
+    @property
     def refused(self) -> bool:
         return self.drain is not None and self.drain.refused
 
@@ -447,6 +471,9 @@ class WhatIfResult:
             "pending": [p.to_dict() for p in self.pending],
             "daemonPods": self.daemon_pods,
             "leftWithoutNode": self.left_without_node,
+            "harmed": self.harmed,
+            "alreadyPending": self.already_pending,
+            "blockedByDisruptionBudget": self.blocked,
             "notes": self.notes,
         }
         if self.drain is not None:

@@ -577,7 +577,7 @@ def test_admitted_result_and_to_dict() -> None:
         "q": {"limits.memory": "768Mi", "pods": "2", "requests.cpu": "1500m"}
     }
     data = json.loads(json.dumps(result.to_dict()))
-    assert set(data) == {"admitted", "reason", "qos", "usage", "pod"}
+    assert set(data) == {"admitted", "reason", "qos", "usage", "quotas", "notes", "pod"}
     assert data["pod"]["kind"] == "Pod" and data["pod"]["spec"]["priority"] == 0
     assert data["usage"]["after"] == result.usage_after
     assert podfit.admit(cluster, make_pod([ctr("c")])).to_dict() == result.to_dict()
@@ -596,7 +596,8 @@ def test_rejected_result_keeps_usage_and_mutations() -> None:
         result.reason
         == 'pods "p" is forbidden: exceeded quota: q, requested: requests.cpu=2, used: requests.cpu=0, limited: requests.cpu=1'
     )
-    assert result.usage_before == result.usage_after == {"q": {"requests.cpu": "0"}}
+    assert result.usage_before == {"q": {"requests.cpu": "0"}}
+    assert result.usage_after == {"q": {"requests.cpu": "2"}}  # what the pod would make
     assert str(result.pod.containers[0].resources.requests["cpu"]) == "2"
 
 
@@ -879,11 +880,9 @@ def test_cli_rejected_exits_1_with_structured_output(
         data["reason"]
         == 'pods "big" is forbidden: exceeded quota: compute, requested: requests.cpu=2, used: requests.cpu=0, limited: requests.cpu=1'
     )
-    assert (
-        data["usage"]["before"]
-        == data["usage"]["after"]
-        == {"compute": {"pods": "0", "requests.cpu": "0"}}
-    )
+    assert data["usage"]["before"] == {"compute": {"pods": "0", "requests.cpu": "0"}}
+    # A rejection shows the usage the pod would have made.
+    assert data["usage"]["after"] == {"compute": {"pods": "1", "requests.cpu": "2"}}
     assert data["pod"]["metadata"]["name"] == "big"
 
 

@@ -40,6 +40,8 @@ vertical-align:middle;margin-right:.35rem}
 pre{background:#f1f3f6;padding:.6rem;overflow-x:auto;font-size:12px}
 code{font-family:ui-monospace,Menlo,Consolas,monospace}
 details{margin:.5rem 0}
+ul.why{margin:.3rem 0 0;padding-left:1.1rem;color:#1d2330;font-weight:normal}
+.warning{background:#fdf0d5}
 """
 
 
@@ -104,9 +106,12 @@ def _node_matrix(d: Mapping[str, Any], *, table_id: str = "nodes") -> str:
         status = node.get("status")
         if isinstance(status, Mapping):
             reasons = "; ".join(str(r) for r in status.get("reasons", []))
+            why = "".join(f"<li>{_e(w.get('text'))}</li>" for w in node.get("why") or [])
             verdict = (
-                f'<td class="fail">✗ <b>{_e(status.get("plugin"))}</b> '
-                f"<small>({_e(status.get('code'))})</small><br>{_e(reasons)}</td>"
+                f'<td class="fail">✗ <b>{_e(status.get("plugin") or "PreFilter")}</b> '
+                f"<small>({_e(status.get('code'))})</small><br>{_e(reasons)}"
+                + (f'<ul class="why">{why}</ul>' if why else "")
+                + "</td>"
             )
         elif status == "Success":
             verdict = '<td class="pass">✓ passes every filter</td>'
@@ -131,23 +136,65 @@ def _node_matrix(d: Mapping[str, Any], *, table_id: str = "nodes") -> str:
 
 
 def render_explain(d: Mapping[str, Any]) -> str:
-    """An explanation (``ScheduleResult.to_dict()``) as a node x plugin table."""
+    """An explanation (``ScheduleResult.to_dict()``) as a node x plugin table, with the
+    concrete cause under each rejection, preemption's outcome and what would make it fit."""
     selected = d.get("selected")
     meta = [
         f"<span>QoS <b>{_e(d.get('qos') or '-')}</b></span>",
         f"<span>priority <b>{_e(d.get('priority'))}</b></span>",
         f"<span>scheduler <b>{_e(d.get('schedulerName'))}</b></span>",
     ]
+    subject = (
+        f'DaemonSet <code id="pod">{_e(d.get("daemonSet"))}</code>'
+        if d.get("daemonSet")
+        else f'<code id="pod">{_e(d.get("pod"))}</code>'
+    )
     body = [
-        f'<h1>Where <code id="pod">{_e(d.get("pod"))}</code> fits</h1>',
+        f"<h1>Where {subject} fits</h1>",
         f'<div class="meta">{"".join(meta)}</div>',
     ]
+    for note in d.get("notes") or []:
+        body.append(f'<p class="note">{_e(note)}</p>')
+    for warning in d.get("warnings") or []:
+        body.append(f'<p class="note warning">Warning: {_e(warning)}</p>')
     if d.get("bypass"):
         body.append(f'<p class="note">{_e(d["bypass"])}</p>')
+    if d.get("unmodelled"):
+        body.append(f'<p class="note warning">Cannot decide: {_e(d["unmodelled"])}</p>')
     ok = bool(d.get("schedulable"))
     body.append(
         f'<div id="message" class="message {"ok" if ok else "bad"}">{_e(d.get("message"))}</div>'
     )
+    for why in d.get("prefilterWhy") or []:
+        body.append(f"<p>{_e(why.get('text'))}</p>")
+    preemption = d.get("preemption")
+    if preemption:
+        victims = ", ".join(map(str, preemption.get("victims") or [])) or "no pod"
+        body.append(
+            '<h2>Preemption</h2><div id="preemption"><p>Would evict '
+            f"<b>{_e(victims)}</b> on <b>{_e(preemption.get('nominatedNode'))}</b>: "
+            "kube-scheduler nominates that node and the pod goes there once they are gone.</p>"
+        )
+        violated = preemption.get("violates") or []
+        if violated:
+            body.append(
+                '<ul class="fail">'
+                + "".join(
+                    f"<li>evicting {_e(v.get('pod'))} violates PodDisruptionBudget "
+                    f"{_e(v.get('podDisruptionBudget'))}</li>"
+                    for v in violated
+                )
+                + "</ul>"
+            )
+        body.append("</div>")
+    fixes = d.get("fixes") or []
+    if fixes:
+        body.append("<h2>What would make it fit</h2>")
+        body.append("<p>Each change was applied and checked with podfit's reference.</p>")
+        body.append(
+            '<ol id="fixes">' + "".join(f"<li>{_e(f.get('text'))}</li>" for f in fixes) + "</ol>"
+        )
+    body.append("<h2>Nodes</h2>")
     body.append(_node_matrix(d))
     ties = [n for n in d.get("top") or [] if n != selected]
     if ok and ties:

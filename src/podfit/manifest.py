@@ -494,6 +494,7 @@ def parse_resource_quota(f: Field) -> ResourceQuota:
             for e in spec.at("scopeSelector").at("matchExpressions").items()
         ),
         used=frozen_resources(f.at("status").at("used").resources()),
+        status_hard=frozen_resources(f.at("status").at("hard").resources()),
     )
 
 
@@ -943,6 +944,8 @@ def to_manifest(obj: KubeObject) -> dict[str, Any]:
                 },
             },
         }
+        if obj.has_status:
+            raw["status"] = {"hard": _resources(obj.status_hard), "used": _resources(obj.used)}
     elif isinstance(obj, PriorityClass):
         raw = {
             "apiVersion": "scheduling.k8s.io/v1",

@@ -395,7 +395,14 @@ class ResourceQuota:
     hard: ResourceList = field(default_factory=lambda: EMPTY_RESOURCES)
     scopes: tuple[str, ...] = ()
     scope_selector: tuple[ScopedResourceSelectorRequirement, ...] = ()
+    # status.used and status.hard: what the quota controller last wrote, and what the
+    # API server's quota admission compares with (empty until the controller has synced).
     used: ResourceList = field(default_factory=lambda: EMPTY_RESOURCES)
+    status_hard: ResourceList = field(default_factory=lambda: EMPTY_RESOURCES)
+
+    @property
+    def has_status(self) -> bool:
+        return bool(self.status_hard) or bool(self.used)
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,7 @@ them (``podfit.reference.daemonset``).
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -205,12 +206,13 @@ def _check_apps(c: _Common, template: Pod, selector: LabelSelector | None) -> No
     if selector is None or selector.is_empty:
         raise _invalid(c.kind, "apps", c.name, "spec.selector", "Required value")
     if not _matches(selector, template.labels):
+        labels = json.dumps(dict(sorted(template.labels.items())), separators=(",", ":"))
         raise _invalid(
             c.kind,
             "apps",
             c.name,
             "spec.template.metadata.labels",
-            "Invalid value: `selector` does not match template `labels`",
+            f"Invalid value: {labels}: `selector` does not match template `labels`",
         )
     if template.restart_policy != "Always":
         raise _invalid(
