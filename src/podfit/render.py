@@ -156,7 +156,7 @@ def _score_table(lines: Lines, d: dict[str, Any], nodes: list[dict[str, Any]]) -
 
 def _rejected_nodes(lines: Lines, rejected: list[dict[str, Any]]) -> None:
     """Every rejected node: its plugin and reasons, then each detail on its own line."""
-    width = min(max(len(n["name"]) for n in rejected), 24)
+    width = max((len(n["name"]) for n in rejected if len(n["name"]) <= 24), default=8)
     for node in rejected:
         name = node["name"]
         reason = _reason(node["status"])

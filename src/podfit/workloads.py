@@ -544,8 +544,8 @@ def read_pods(
                     if not isinstance(obj, Pod):
                         kind = manifest.get("kind") if isinstance(manifest, dict) else None
                         raise ManifestError(
-                            f"expected a Pod or a workload ({', '.join(POD_TEMPLATE_KINDS)}), "
-                            f"got {kind or 'an object without kind'}"
+                            f"expected only Pods or workloads ({', '.join(POD_TEMPLATE_KINDS)}) "
+                            f"in this file, got {kind or 'an object without kind'}"
                         )
                     found = [default_pod(obj)]
             except ManifestError as exc:

@@ -321,3 +321,19 @@ def load_pod_arg(read: Input, ref: str, *, as_scheduled: bool = False) -> Pod:
         if should_run(ds, node).should_run:
             return daemon_pod(ds, node)
     raise UsageError(f"{ref}: DaemonSet {ds.namespace}/{ds.name} runs on no node of the cluster")
+
+
+def read_pending(read: Input, path: str) -> tuple[Cluster, list[Pod], list[str]]:
+    """``--pods``/``--pending``: pods and workloads (each the pods its controller creates
+    now; a DaemonSet joins the cluster, whose controller then makes its pods). Returns the
+    cluster (a copy when DaemonSets joined), the pods and notes."""
+    from podfit.workloads import read_pods
+
+    got = read_pods(path, cluster=read.cluster)
+    cluster = read.cluster
+    if got.daemon_sets:
+        cluster = cluster.copy()
+        for ds in got.daemon_sets:
+            cluster.daemon_sets[f"{ds.namespace}/{ds.name}"] = ds
+        cluster.version += 1
+    return cluster, got.pods, got.notes

@@ -19,6 +19,7 @@ from podfit.cli.common import (
     kube_version_option,
     load_cluster,
     output_option,
+    read_pending,
     version_line,
     versioned,
 )
@@ -222,7 +223,8 @@ def whatif_text(d: dict[str, Any]) -> str:
     "pending_path",
     default=None,
     metavar="FILE",
-    help="More pending pods (the cluster files' pods without nodeName always count).",
+    help="More pending pods or workloads (the cluster files' pods without nodeName always "
+    "count).",
 )
 @click.option(
     "--config",
@@ -298,8 +300,13 @@ def whatif(
         assert drain is not None
         change = DrainChange(drain, DrainOptions(ignore_daemonsets=ignore_daemonsets, force=force))
     try:
-        cluster = load_cluster(files, kube_context, kubeconfig).cluster
-        pending = podfit.load_pods(pending_path) if pending_path else []
+        read = load_cluster(files, kube_context, kubeconfig)
+        cluster = read.cluster
+        pending: list[Any] = []
+        if pending_path:
+            cluster, pending, notes = read_pending(read, pending_path)
+            for note in notes:
+                click.echo(f"podfit: note: {note}", err=True)
         profiles = (
             podfit.load_config(config_path, kube_version=kube_version) if config_path else None
         )
