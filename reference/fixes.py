@@ -298,6 +298,7 @@ def uncordon(node: str) -> Change:
 
 
 def evict(node: str, pods: Sequence[PodInfo], why: str, refused: Mapping[str, str]) -> Change:
+    pods = list({p.pod.key: p for p in pods}.values())
     keys = [p.pod.key for p in pods]
     blocked = {k: refused[k] for k in keys if k in refused}
     text = f"evict {pods_text(keys)} from {node}{why}"
@@ -308,16 +309,19 @@ def evict(node: str, pods: Sequence[PodInfo], why: str, refused: Mapping[str, st
         text += " (a PodDisruptionBudget refuses: " + "; ".join(sorted(set(blocked.values()))) + ")"
 
     def apply(snapshot: Snapshot) -> Undo:
-        removed = [p.pod for p in pods]
-        order = {p.pod.key: i for i, p in enumerate(snapshot.nodes[node].pods)}
+        info = snapshot.nodes[node]
+        order = {p.pod.key: i for i, p in enumerate(info.pods)}
+        ports = list(info.used_ports)
+        removed = [p.pod for p in pods if p.pod.key in order]
         for p in removed:
             snapshot.remove_pod(p)
 
         def undo() -> None:
             for p in removed:
                 snapshot.add_pod(p)
-            # The node's pods back in their order (nothing else may tell the difference).
-            snapshot.nodes[node].pods.sort(key=lambda q: order.get(q.pod.key, len(order)))
+            # The node's pods and ports back in their order (nothing else may tell).
+            info.pods.sort(key=lambda q: order.get(q.pod.key, len(order)))
+            info.used_ports[:] = ports
 
         return undo
 
@@ -463,7 +467,20 @@ def _node_changes(
         if change is None:
             return None
         changes.append(change)
-    return tuple(changes)
+    return _merged_evictions(changes, node, refused)
+
+
+def _merged_evictions(
+    changes: list[Change], node: NodeInfo, refused: Mapping[str, str]
+) -> tuple[Change, ...]:
+    """One eviction per node: the pods several plugins want gone, evicted once."""
+    evictions = [c for c in changes if c.kind == "evictPods"]
+    if len(evictions) < 2:
+        return tuple(changes)
+    keys = {k for c in evictions for k in c.data["pods"]}
+    pods = [p for p in node.pods if p.pod.key in keys]
+    merged = evict(node.name, pods, " (to free room and end the anti-affinity in the way)", refused)
+    return (*(c for c in changes if c.kind != "evictPods"), merged)
 
 
 def _interpod_changes(
