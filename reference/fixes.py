@@ -49,7 +49,9 @@ from .why import Rejection, rejections
 MAX_FIXES = 5
 MAX_TRIALS = 40
 # How far an explanation goes looking for rejected nodes to draw candidates from.
-MAX_NODES_EXAMINED = 2000
+MAX_NODES_EXAMINED = 300
+# Plugins whose change does not depend on which node it is for (given the same details).
+_POD_SIDE = frozenset({"TaintToleration", "NodeAffinity", "PodTopologySpread"})
 
 Undo = Callable[[], None]
 
@@ -534,9 +536,34 @@ def confirmed(
 _CAPACITY_PLUGINS = frozenset({"NodeResourcesFit", "NodePorts", "InterPodAffinity"})
 
 
-def find_fixes(profile: Profile, snapshot: Snapshot, pod: Pod, rejected: Iterable[str]) -> list[Fix]:
-    """Up to :data:`MAX_FIXES` fixes for a pod that fits nowhere, ranked, each confirmed."""
-    names = [n for n in rejected if n in snapshot.nodes][:MAX_NODES_EXAMINED]
+# Nodes examined per cause (first rejecting plugin and its details): more would only repeat.
+PER_CAUSE = 3
+
+
+def _examined(rejected: Iterable[tuple[str, Any]], snapshot: Snapshot) -> list[str]:
+    """The rejected nodes to draw candidates from: a few per cause, in node order."""
+    seen: dict[Any, int] = {}
+    out: list[str] = []
+    for name, cause in rejected:
+        if name not in snapshot.nodes:
+            continue
+        n = seen.get(cause, 0)
+        if n < PER_CAUSE:
+            seen[cause] = n + 1
+            out.append(name)
+            if len(out) >= MAX_NODES_EXAMINED:
+                break
+    return out
+
+
+def find_fixes(
+    profile: Profile, snapshot: Snapshot, pod: Pod, rejected: Iterable[tuple[str, Any]]
+) -> list[Fix]:
+    """Up to :data:`MAX_FIXES` fixes for a pod that fits nowhere, ranked, each confirmed.
+    ``rejected``: (node, cause) for the rejected nodes, where nodes rejected for the same
+    cause (the first plugin and the same details) compare equal; a few of each are looked
+    at."""
+    names = _examined(rejected, snapshot)
     prefiltered, verdicts = rejections(profile, snapshot, pod, names, every_plugin=True)
     if prefiltered is not None:
         return []
@@ -545,12 +572,20 @@ def find_fixes(profile: Profile, snapshot: Snapshot, pod: Pod, rejected: Iterabl
     groups: dict[tuple[str, ...], tuple[tuple[Change, ...], list[str]]] = {}
     like: list[NodeInfo] = []
     shapes: set[tuple[Any, ...]] = set()
+    same: dict[Any, tuple[Change, ...] | None] = {}
     for name in names:
         found = verdicts.get(name) or []
         if not found:
             continue
         info = snapshot.nodes[name]
-        changes = _node_changes(found, info, pod, refused)
+        if all(r.plugin in _POD_SIDE for r in found):
+            # Changes to the pod alone: nodes with the same details need the same ones.
+            cause = tuple((r.plugin, tuple(d.text for d in r.details)) for r in found)
+            if cause not in same:
+                same[cause] = _node_changes(found, info, pod, refused)
+            changes = same[cause]
+        else:
+            changes = _node_changes(found, info, pod, refused)
         if changes is not None:
             key = tuple(sorted(c.text for c in changes))
             groups.setdefault(key, (changes, []))[1].append(name)

@@ -178,6 +178,10 @@ class ScheduleResult:
     def to_dict(self) -> dict[str, Any]:
         """The documented, stable JSON shape of an explanation (docs/explain.md)."""
         nodes = []
+        # Details are shared between nodes with the same cause: one dict each.
+        as_dicts: dict[int, dict[str, Any]] = {}
+        why_lists: dict[int, list[dict[str, Any]]] = {}
+        status_dicts: dict[int, dict[str, object]] = {}  # statuses are shared too
         for name in self.nodes:
             status = self.statuses.get(name)
             entry: dict[str, Any] = {"name": name}
@@ -186,10 +190,18 @@ class ScheduleResult:
             elif status.is_success:
                 entry["status"] = "Success"
             else:
-                entry["status"] = status.to_dict()
+                entry["status"] = status_dicts.get(id(status)) or status_dicts.setdefault(
+                    id(status), status.to_dict()
+                )
             why = self.details.get(name)
             if why:
-                entry["why"] = [d.to_dict() for d in why]
+                listed = why_lists.get(id(why))
+                if listed is None:
+                    listed = why_lists[id(why)] = [
+                        as_dicts.get(id(d)) or as_dicts.setdefault(id(d), d.to_dict())
+                        for d in why
+                    ]
+                entry["why"] = listed
             if name in self.totals:
                 entry["scores"] = {p: s[name] for p, s in self.scores.items()}
                 entry["total"] = self.totals[name]

@@ -214,6 +214,18 @@ def node_affinity_details(pod: Pod, node: Node) -> list[Detail]:
     return out
 
 
+def _keys_read(pod: Pod) -> tuple[tuple[str, ...], bool]:
+    """The label keys the pod's nodeSelector and required node affinity read, and whether a
+    term reads the node's name (matchFields)."""
+    keys = list(pod.node_selector)
+    by_name = False
+    required = pod_required_affinity(pod)
+    for term in required.terms if required is not None else ():
+        keys += [r.key for r in term.match_expressions]
+        by_name = by_name or bool(term.match_fields)
+    return tuple(dict.fromkeys(keys)), by_name
+
+
 def term_name(index: int, count: int) -> str:
     """``required node affinity`` for a single term, ``... term 2 of 3`` otherwise."""
     return "required node affinity" + (f" term {index + 1} of {count}" if count > 1 else "")
@@ -310,7 +322,18 @@ class NodeAffinity(Plugin):
                     "select the node",
                 ),
             )
-        return tuple(node_affinity_details(pod.pod, n))
+        # The details depend on the labels the pod's selectors read (and, with matchFields,
+        # the node's name): nodes that agree on those share them.
+        keys = state.get(NAME + "/why-keys")
+        if keys is None:
+            keys = state[NAME + "/why-keys"] = _keys_read(pod.pod)
+        read, by_name = keys
+        key = (tuple(n.labels.get(k) for k in read), n.name if by_name else None)
+        cache: dict[Any, tuple[Detail, ...]] = state.setdefault(NAME + "/why", {})
+        hit = cache.get(key)
+        if hit is None:
+            hit = cache[key] = tuple(node_affinity_details(pod.pod, n))
+        return hit
 
     def pre_score(
         self, state: CycleState, pod: PodInfo, snapshot: Snapshot, nodes: list[NodeInfo]

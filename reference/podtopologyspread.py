@@ -468,11 +468,17 @@ class PodTopologySpread(Plugin):
 
     def detail(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> tuple[Detail, ...]:
         st: _FilterState = state[self.name]
-        return tuple(
-            d
-            for i in range(len(st.constraints))
-            if (d := spread_detail(st, i, node.node, len(st.constraints))) is not None
-        )
+        # Nodes in the same domains share the details.
+        key = tuple(node.node.labels.get(c.topology_key) for c in st.constraints)
+        cache: dict[Any, tuple[Detail, ...]] = state.setdefault(self.name + "/why", {})
+        hit = cache.get(key)
+        if hit is None:
+            hit = cache[key] = tuple(
+                d
+                for i in range(len(st.constraints))
+                if (d := spread_detail(st, i, node.node, len(st.constraints))) is not None
+            )
+        return hit
 
     # --- score ------------------------------------------------------------------------
 

@@ -139,7 +139,12 @@ def schedule_one(
         result.victims = [v.key for v in outcome.victims]
         result.violated = list(outcome.violated)
     if details and not result.feasible and result.error is None and result.state is not None:
-        rejected = [n for n, s in result.statuses.items() if s.is_rejection]
+        # Nodes rejected for the same cause share their details object (see why.py).
+        rejected = [
+            (n, (s.plugin, s.reasons, id(result.details.get(n))))
+            for n, s in result.statuses.items()
+            if s.is_rejection
+        ]
         result.fixes = list(find_fixes(profile, result.state[SNAPSHOT], pod, rejected))
     return _bypassed(result, pod)
 

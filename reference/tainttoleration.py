@@ -99,10 +99,16 @@ class TaintToleration(Plugin):
         return unresolvable(ERR_REASON)
 
     def detail(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> tuple[Detail, ...]:
-        # Every taint that keeps the pod off (upstream names none, or only the first).
-        return tuple(
-            taint_detail(t) for t in untolerated_taints(node.node.taints, pod.pod.tolerations)
-        )
+        # Every taint that keeps the pod off (upstream names none, or only the first); nodes
+        # with the same taints share the answer.
+        cache: dict[tuple[Taint, ...], tuple[Detail, ...]] = state.setdefault(NAME + "/why", {})
+        taints = node.node.taints
+        hit = cache.get(taints)
+        if hit is None:
+            hit = cache[taints] = tuple(
+                taint_detail(t) for t in untolerated_taints(taints, pod.pod.tolerations)
+            )
+        return hit
 
     def pre_score(
         self, state: CycleState, pod: PodInfo, snapshot: Snapshot, nodes: list[NodeInfo]

@@ -180,8 +180,12 @@ def _grouped(lines: Lines, rejected: list[dict[str, Any]]) -> None:
     for reason, nodes in sorted(groups.items(), key=lambda g: (-len(g[1]), g[0])):
         lines.add(f"{_count(len(nodes), 'node')}: {reason}", "red", indent=2, hang=6)
         causes: dict[str, list[str]] = {}
+        texts: dict[int, str] = {}  # nodes with the same cause share one list of details
         for node in nodes:
-            key = "; ".join(w["text"] for w in node.get("why") or []) or ""
+            why = node.get("why") or []
+            key = texts.get(id(why))
+            if key is None:
+                key = texts[id(why)] = "; ".join(w["text"] for w in why)
             causes.setdefault(key, []).append(node["name"])
         ordered = sorted(causes.items(), key=lambda c: (-len(c[1]), c[0]))
         for cause, names in ordered[:3]:
@@ -219,7 +223,7 @@ def explain_view(d: dict[str, Any], *, all_nodes: bool = False, width: int = WID
     nodes = d.get("nodes") or []
     feasible = [n for n in nodes if n.get("status") == "Success"]
     rejected = [n for n in nodes if isinstance(n.get("status"), dict)]
-    unchecked = [n for n in nodes if n.get("status") not in ("Success",) and n not in rejected]
+    unchecked = [n for n in nodes if n.get("status") == "NotChecked"]
     if feasible:
         lines.add()
         lines.add(f"Fits on {_count(len(feasible), 'node')} of {len(nodes):,}:", "bold")
