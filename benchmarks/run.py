@@ -114,10 +114,16 @@ def explain_text(quick: bool) -> list[Row]:
 
             median, worst = timed(whole, repeat=3)
             lines = answer["text"].count("\n")
-            print(f"explain text, {n} nodes, pod {label}: median {ms(median)}, max {ms(worst)}, "
-                  f"{lines} lines")
-            rows.append((f"`explain` as text, {n:,} nodes, a pod that {label}",
-                         f"median {ms(median)} ({lines} lines)"))
+            print(
+                f"explain text, {n} nodes, pod {label}: median {ms(median)}, max {ms(worst)}, "
+                f"{lines} lines"
+            )
+            rows.append(
+                (
+                    f"`explain` as text, {n:,} nodes, a pod that {label}",
+                    f"median {ms(median)} ({lines} lines)",
+                )
+            )
         if n == 5000:
             d = explain(cluster, nowhere).to_dict()
 

@@ -117,7 +117,9 @@ def _texts(usage: dict[str, Quantities]) -> Usage:
     }
 
 
-def _quota_report(views: Iterable[resourcequota.QuotaView]) -> tuple[list[dict[str, Any]], list[str]]:
+def _quota_report(
+    views: Iterable[resourcequota.QuotaView],
+) -> tuple[list[dict[str, Any]], list[str]]:
     """Per quota, where admission's figures come from, and notes on what to watch."""
     report: list[dict[str, Any]] = []
     notes: list[str] = []

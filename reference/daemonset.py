@@ -31,7 +31,6 @@ from podfit.model import (
     Requirement,
     Toleration,
 )
-
 from podfit.versions import KubeVersion
 
 from .framework import Profile, ScheduleResult, snapshot_of
@@ -180,7 +179,9 @@ def explain_daemon_set(
     from .scheduler import unmodelled_warnings  # the scheduler's modules import this one
     from .why import rejections
 
-    template = pod_as_stored(resolve_priority(daemon_pod_template(ds), cluster.priority_classes), version)
+    template = pod_as_stored(
+        resolve_priority(daemon_pod_template(ds), cluster.priority_classes), version
+    )
     result = ScheduleResult(pod=template, nodes=list(cluster.nodes), kube_version=version)
     result.daemon_set = f"{ds.namespace}/{ds.name}"
     result.qos = qos_class(template)

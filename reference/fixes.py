@@ -66,9 +66,7 @@ class Change:
     data: Mapping[str, Any]
     cost: int
     pod_change: Callable[[Pod], Pod] | None = field(default=None, compare=False, repr=False)
-    node_change: Callable[[Snapshot], Undo] | None = field(
-        default=None, compare=False, repr=False
-    )
+    node_change: Callable[[Snapshot], Undo] | None = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "text": self.text, **self.data}
@@ -96,7 +94,7 @@ class Fix:
         }
 
 
-# --- changes to the pod ---------------------------------------------------------------------------
+# --- changes to the pod ----------------------------------------------------------------------
 
 
 def _toleration_for(taint: Taint) -> Toleration:
@@ -116,8 +114,16 @@ def tolerate(taints: Sequence[Taint]) -> Change:
         "tolerate " + ", ".join(str(t) for t in taints),
         {
             "tolerations": [
-                {k: v for k, v in (("key", t.key), ("operator", t.operator), ("value", t.value),
-                                   ("effect", t.effect)) if v}
+                {
+                    k: v
+                    for k, v in (
+                        ("key", t.key),
+                        ("operator", t.operator),
+                        ("value", t.value),
+                        ("effect", t.effect),
+                    )
+                    if v
+                }
                 for t in added
             ]
         },
@@ -144,7 +150,7 @@ def relax_node_affinity(pod: Pod, labels: Mapping[str, str]) -> Change | None:
     drop_keys = [k for k, v in sorted(pod.node_selector.items()) if labels.get(k) != v]
     texts += [f"drop nodeSelector {k}={pod.node_selector[k]}" for k in drop_keys]
     required = pod_required_affinity(pod)
-    new_required: NodeSelector | None | str = "keep"
+    new_required: NodeSelector | str | None = "keep"
     if required is not None:
         terms = list(required.terms)
         scored = []
@@ -184,13 +190,17 @@ def relax_node_affinity(pod: Pod, labels: Mapping[str, str]) -> Change | None:
 
     def apply(p: Pod) -> Pod:
         out = replace(
-            p, node_selector=frozen_map({k: v for k, v in p.node_selector.items() if k not in drop_keys})
+            p,
+            node_selector=frozen_map(
+                {k: v for k, v in p.node_selector.items() if k not in drop_keys}
+            ),
         )
         if new_required != "keep" and out.affinity is not None:
             na = out.affinity.node_affinity or NodeAffinity()
             required_value = new_required if isinstance(new_required, NodeSelector) else None
             out = replace(
-                out, affinity=replace(out.affinity, node_affinity=replace(na, required=required_value))
+                out,
+                affinity=replace(out.affinity, node_affinity=replace(na, required=required_value)),
             )
         return out
 
@@ -249,7 +259,9 @@ def _preferred(pod: Pod, which: str, index: int) -> Pod:
         required=current.required[:index] + current.required[index + 1 :],
         preferred=(*current.preferred, WeightedPodAffinityTerm(weight=100, term=term)),
     )
-    return replace(pod, affinity=replace(affinity, **{which: moved}))
+    if which == "pod_affinity":
+        return replace(pod, affinity=replace(affinity, pod_affinity=moved))
+    return replace(pod, affinity=replace(affinity, pod_anti_affinity=moved))
 
 
 def make_preferred(pod: Pod, which: str, index: int, label: str) -> Change:
@@ -271,7 +283,7 @@ def make_preferred(pod: Pod, which: str, index: int, label: str) -> Change:
     )
 
 
-# --- changes to the cluster ------------------------------------------------------------------------
+# --- changes to the cluster ------------------------------------------------------------------
 
 
 def uncordon(node: str) -> Change:
@@ -294,7 +306,10 @@ def uncordon(node: str) -> Change:
         return undo
 
     return Change(
-        "uncordon", f"uncordon {node} (kubectl uncordon {node})", {"node": node}, 1,
+        "uncordon",
+        f"uncordon {node} (kubectl uncordon {node})",
+        {"node": node},
+        1,
         node_change=apply,
     )
 
@@ -392,7 +407,11 @@ def _free_resources(
 
     def short(chosen: Sequence[PodInfo]) -> bool:
         for resource, amount in needed.items():
-            got = len(chosen) if resource == PODS else sum(p.requests.get(resource, 0) for p in chosen)
+            got = (
+                len(chosen)
+                if resource == PODS
+                else sum(p.requests.get(resource, 0) for p in chosen)
+            )
             if got < amount:
                 return True
         return False
@@ -417,9 +436,7 @@ def _free_resources(
         rest = [q for q in chosen if q is not p]
         if not short(rest):
             chosen = rest
-    freed = [
-        f"{human_amounts(r, a)[0]} {r}" for r, a in needed.items() if r != PODS and a > 0
-    ]
+    freed = [f"{human_amounts(r, a)[0]} {r}" for r, a in needed.items() if r != PODS and a > 0]
     why = f" to free {' and '.join(freed)}" if freed else " to free a pod slot"
     return evict(node.name, chosen, why, refused)
 
@@ -440,8 +457,11 @@ def _node_changes(
             change = uncordon(node.name)
         elif plugin == "TaintToleration":
             taints = [
-                Taint(key=d.data["taint"]["key"], value=d.data["taint"]["value"],
-                      effect=d.data["taint"]["effect"])
+                Taint(
+                    key=d.data["taint"]["key"],
+                    value=d.data["taint"]["value"],
+                    effect=d.data["taint"]["effect"],
+                )
                 for d in r.details
                 if d.kind == "untoleratedTaint"
             ]
@@ -568,7 +588,9 @@ def find_fixes(
     if prefiltered is not None:
         return []
     on_nodes = [p.pod for n in names for p in snapshot.nodes[n].pods]
-    refused = disruption_budget_refusals(snapshot.cluster, on_nodes) if snapshot.cluster.pdbs else {}
+    refused = (
+        disruption_budget_refusals(snapshot.cluster, on_nodes) if snapshot.cluster.pdbs else {}
+    )
     groups: dict[tuple[str, ...], tuple[tuple[Change, ...], list[str]]] = {}
     like: list[NodeInfo] = []
     shapes: set[tuple[Any, ...]] = set()
@@ -590,12 +612,13 @@ def find_fixes(
             key = tuple(sorted(c.text for c in changes))
             groups.setdefault(key, (changes, []))[1].append(name)
         capacity_only = all(
-            r.plugin in _CAPACITY_PLUGINS
-            and not any(d.kind == "podAffinity" for d in r.details)
+            r.plugin in _CAPACITY_PLUGINS and not any(d.kind == "podAffinity" for d in r.details)
             for r in found
         )
         shape = (
-            tuple(sorted((k, v) for k, v in info.node.labels.items() if k != "kubernetes.io/hostname")),
+            tuple(
+                sorted((k, v) for k, v in info.node.labels.items() if k != "kubernetes.io/hostname")
+            ),
             info.node.taints,
             tuple(sorted(info.allocatable.items())),
         )

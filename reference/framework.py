@@ -198,8 +198,7 @@ class ScheduleResult:
                 listed = why_lists.get(id(why))
                 if listed is None:
                     listed = why_lists[id(why)] = [
-                        as_dicts.get(id(d)) or as_dicts.setdefault(id(d), d.to_dict())
-                        for d in why
+                        as_dicts.get(id(d)) or as_dicts.setdefault(id(d), d.to_dict()) for d in why
                     ]
                 entry["why"] = listed
             if name in self.totals:

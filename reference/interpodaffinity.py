@@ -384,9 +384,7 @@ class _Why:
                         there = info.node.labels.get(term.topology_key)
                         if there is not None and term.matches(self.pod, self.ns):
                             self._existing.append((term.topology_key, there, p.pod.key))
-        return list(
-            dict.fromkeys(pod for k, v, pod in self._existing if (k, v) == (key, value))
-        )
+        return list(dict.fromkeys(pod for k, v, pod in self._existing if (k, v) == (key, value)))
 
 
 def _indexable(

@@ -41,8 +41,8 @@ from .labels import (
     node_selector_term_problems,
     preferred_score,
     preferred_terms_problems,
-    requirement_matches,
     required_node_affinity_matches,
+    requirement_matches,
 )
 from .nodeinfo import NodeInfo, PodInfo, Snapshot
 from .profile import ConfigError

@@ -41,6 +41,4 @@ class NodeName(Plugin):
 
     def detail(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> tuple[Detail, ...]:
         wanted = pod.pod.node_name
-        return (
-            Detail("nodeName", f"the pod's spec.nodeName is {wanted}", {"nodeName": wanted}),
-        )
+        return (Detail("nodeName", f"the pod's spec.nodeName is {wanted}", {"nodeName": wanted}),)

@@ -12,12 +12,12 @@ from podfit.spec.versions import change_holds
 from podfit.versions import LATEST, KubeVersion
 
 from .dynamicresources import NO_CLAIMS_TO_DEALLOCATE, UNMODELLED_CLAIMS
+from .fixes import find_fixes
 from .framework import SNAPSHOT, Profile, ScheduleResult, run_cycle, snapshot_of
 from .preemption import PreemptionResult, preempt
 from .profile import default_profile, not_modelled
 from .qos import qos_class
 from .status import Code
-from .fixes import find_fixes
 from .why import node_details, prefilter_details
 
 

@@ -931,10 +931,13 @@ def test_cli_bad_input_exits_2(tmp_path: Path, namespace_files: dict[str, str]) 
 # --- admission reads the quota's status, as the API server does --------------------------------
 
 
-def status_quota(hard: dict[str, str], used: dict[str, str] | None,
-                 spec_hard: dict[str, str] | None = None) -> dict[str, object]:
+def status_quota(
+    hard: dict[str, str], used: dict[str, str] | None, spec_hard: dict[str, str] | None = None
+) -> dict[str, object]:
     out: dict[str, object] = {
-        "apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "q"},
+        "apiVersion": "v1",
+        "kind": "ResourceQuota",
+        "metadata": {"name": "q"},
         "spec": {"hard": spec_hard or hard},
         "status": {"hard": hard} if used is None else {"hard": hard, "used": used},
     }
@@ -948,7 +951,9 @@ def test_status_used_decides_and_the_recount_is_reported() -> None:
     )
     result = admit(cluster, make_pod([ctr("c")]))
     assert not result.admitted
-    assert result.reason.endswith("exceeded quota: q, requested: pods=1, used: pods=2, limited: pods=2")
+    assert result.reason.endswith(
+        "exceeded quota: q, requested: pods=1, used: pods=2, limited: pods=2"
+    )
     (quota,) = result.quotas
     assert quota["usageFrom"] == "status" and quota["recount"] == {"pods": "1"}
     assert quota["mismatch"] == ["status.used says pods=2, the pods given add up to pods=1"]
@@ -959,7 +964,9 @@ def test_status_used_decides_and_the_recount_is_reported() -> None:
 def test_status_hard_is_the_limit_and_missing_usage_is_status_unknown() -> None:
     looser = cluster_from_manifests([status_quota({"pods": "5"}, {"pods": "1"}, {"pods": "1"})])
     assert admit(looser, make_pod([ctr("c")])).admitted
-    unknown = cluster_from_manifests([status_quota({"pods": "5", "requests.cpu": "2"}, {"pods": "0"})])
+    unknown = cluster_from_manifests(
+        [status_quota({"pods": "5", "requests.cpu": "2"}, {"pods": "0"})]
+    )
     result = admit(unknown, make_pod([ctr("c", {"cpu": "1"})]))
     assert result.reason == (
         'pods "p" is forbidden: status unknown for quota: q, resources: pods,requests.cpu'

@@ -80,10 +80,17 @@ def test_json_and_html_say_the_same_words() -> None:
     assert taint["kind"] == "untoleratedTaint"
     assert taint["taint"] == {"key": "nvidia.com/gpu", "value": "present", "effect": "NoSchedule"}
     memory = nodes["worker-b2"]["why"][0]
-    assert (memory["resource"], memory["requested"], memory["free"]) == ("memory", "1Gi", "643008Ki")
+    assert (memory["resource"], memory["requested"], memory["free"]) == (
+        "memory",
+        "1Gi",
+        "643008Ki",
+    )
     spread = nodes["worker-b4"]["why"][0]
     assert (spread["domain"], spread["count"], spread["minimum"], spread["skew"]) == (
-        "eu-west-1b", 2, 1, 2
+        "eu-west-1b",
+        2,
+        1,
+        2,
     )
     existing = nodes["worker-a4"]["why"][0]
     assert existing["pods"] == ["shop/search-indexer-0"]
@@ -106,12 +113,20 @@ def big_cluster(nodes: int) -> dict[str, object]:
         if i % 50 == 0:
             labels.pop("disktype")
         manifests.append(
-            {"apiVersion": "v1", "kind": "Node", "metadata": {"name": f"n{i}", "labels": labels},
-             "spec": {"taints": [{"key": "gpu", "effect": "NoSchedule"}]} if i % 7 == 0 else {},
-             "status": {"allocatable": {"cpu": "4", "memory": "8Gi", "pods": "110"}}}
+            {
+                "apiVersion": "v1",
+                "kind": "Node",
+                "metadata": {"name": f"n{i}", "labels": labels},
+                "spec": {"taints": [{"key": "gpu", "effect": "NoSchedule"}]} if i % 7 == 0 else {},
+                "status": {"allocatable": {"cpu": "4", "memory": "8Gi", "pods": "110"}},
+            }
         )
-    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
-           "spec": {"nodeSelector": {"disktype": "ssd"}, "containers": [{"name": "c", "image": "x"}]}}
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "p"},
+        "spec": {"nodeSelector": {"disktype": "ssd"}, "containers": [{"name": "c", "image": "x"}]},
+    }
     result = podfit.explain(cluster_from_manifests(manifests), pod_from_manifest(pod))
     return result.to_dict()
 
@@ -120,7 +135,9 @@ def test_many_nodes_are_grouped_by_reason_and_listed_on_request() -> None:
     d = big_cluster(300)
     grouped = explain_view(d)
     assert "Rejected: 300 nodes" in grouped
-    assert re.search(r"257 nodes: NodeAffinity: node\(s\) didn't match Pod's node affinity/selector", grouped)
+    assert re.search(
+        r"257 nodes: NodeAffinity: node\(s\) didn't match Pod's node affinity/selector", grouped
+    )
     assert "43 nodes: TaintToleration: node(s) had untolerated taint(s)" in grouped
     assert "nodeSelector disktype=ssd: the node has disktype=hdd" in grouped
     assert "(--all-nodes lists every node)" in grouped
@@ -129,8 +146,8 @@ def test_many_nodes_are_grouped_by_reason_and_listed_on_request() -> None:
     assert len(listed.splitlines()) > 600
     for text in (grouped, listed):
         assert max(len(line) for line in text.splitlines()) <= WIDTH
-    code, out = CliRunner().invoke(cli, ["explain", "--help"]).exit_code, ""
-    assert code == 0
+    help_text = CliRunner().invoke(cli, ["explain", "--help"]).stdout
+    assert "--all-nodes" in help_text
 
 
 def test_unmodelled_volume_warning_is_in_the_text(tmp_path: Path) -> None:
@@ -140,5 +157,5 @@ def test_unmodelled_volume_warning_is_in_the_text(tmp_path: Path) -> None:
         "  containers: [{name: c, image: x}]\n"
         "  volumes: [{name: data, persistentVolumeClaim: {claimName: data-db-0}}]\n"
     )
-    code, out = run("explain", "-f", DUMP, "--pod", str(pod))
+    _, out = run("explain", "-f", DUMP, "--pod", str(pod))
     assert "warning: the pod has volumes the scheduler's volume plugins check: data" in flat(out)

@@ -26,8 +26,15 @@ from podfit.reference.scheduler import schedule_one
 # --- manifests ---------------------------------------------------------------------------------
 
 
-def node(name: str, *, labels: dict[str, str] | None = None, cpu: str = "4",
-         memory: str = "8Gi", pods: str = "110", **spec: Any) -> dict[str, Any]:
+def node(
+    name: str,
+    *,
+    labels: dict[str, str] | None = None,
+    cpu: str = "4",
+    memory: str = "8Gi",
+    pods: str = "110",
+    **spec: Any,
+) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
         "kind": "Node",
@@ -37,9 +44,16 @@ def node(name: str, *, labels: dict[str, str] | None = None, cpu: str = "4",
     }
 
 
-def pod(name: str, *, on: str | None = None, labels: dict[str, str] | None = None,
-        cpu: str | None = None, memory: str | None = None, priority: int = 0,
-        **spec: Any) -> dict[str, Any]:
+def pod(
+    name: str,
+    *,
+    on: str | None = None,
+    labels: dict[str, str] | None = None,
+    cpu: str | None = None,
+    memory: str | None = None,
+    priority: int = 0,
+    **spec: Any,
+) -> dict[str, Any]:
     requests = {k: v for k, v in (("cpu", cpu), ("memory", memory)) if v}
     body: dict[str, Any] = {
         "containers": [{"name": "c", "image": "busybox", "resources": {"requests": requests}}],
@@ -68,11 +82,14 @@ def why(result: ScheduleResult, node_name: str) -> list[str]:
 
 
 def test_taint_detail_names_every_untolerated_taint_whatever_the_reason_hides() -> None:
-    tainted = node("n1", taints=[
-        {"key": "dedicated", "value": "gpu", "effect": "NoSchedule"},
-        {"key": "soft", "effect": "PreferNoSchedule"},
-        {"key": "maint", "effect": "NoExecute"},
-    ])
+    tainted = node(
+        "n1",
+        taints=[
+            {"key": "dedicated", "value": "gpu", "effect": "NoSchedule"},
+            {"key": "soft", "effect": "PreferNoSchedule"},
+            {"key": "maint", "effect": "NoExecute"},
+        ],
+    )
     result = explain([tainted], pod("p"))
     assert result.statuses["n1"].reasons == ("node(s) had untolerated taint(s)",)
     assert why(result, "n1") == [
@@ -94,25 +111,38 @@ def test_node_affinity_detail_gives_the_failing_entry_and_the_nodes_value() -> N
     data = result.details["hdd"][0].data
     assert data == {"key": "disktype", "value": "ssd", "nodeValue": "hdd"}
 
-    affinity = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
-        "nodeSelectorTerms": [
-            {"matchExpressions": [{"key": "zone", "operator": "In", "values": ["a", "b"]}]},
-            {"matchExpressions": [{"key": "gpu", "operator": "Exists"}]},
-        ]}}}
+    affinity = {
+        "nodeAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": {
+                "nodeSelectorTerms": [
+                    {"matchExpressions": [{"key": "zone", "operator": "In", "values": ["a", "b"]}]},
+                    {"matchExpressions": [{"key": "gpu", "operator": "Exists"}]},
+                ]
+            }
+        }
+    }
     result = explain([node("c1", labels={"zone": "c"})], pod("p", affinity=affinity))
     assert why(result, "c1") == [
         "required node affinity term 1 of 2: zone In [a, b]: the node has zone=c",
         "required node affinity term 2 of 2: gpu Exists: the node has no label gpu",
     ]
     assert result.details["c1"][0].data["expression"] == {
-        "key": "zone", "operator": "In", "values": ["a", "b"]
+        "key": "zone",
+        "operator": "In",
+        "values": ["a", "b"],
     }
 
 
 def test_node_names_left_out_by_prefilter_say_which_nodes_the_pod_names() -> None:
-    affinity = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
-        "nodeSelectorTerms": [{"matchFields": [
-            {"key": "metadata.name", "operator": "In", "values": ["n2"]}]}]}}}
+    affinity = {
+        "nodeAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": {
+                "nodeSelectorTerms": [
+                    {"matchFields": [{"key": "metadata.name", "operator": "In", "values": ["n2"]}]}
+                ]
+            }
+        }
+    }
     result = explain([node("n1"), node("n2", cpu="0")], pod("p", cpu="1", affinity=affinity))
     assert result.statuses["n1"].plugin == ""
     assert why(result, "n1") == [
@@ -151,12 +181,21 @@ def test_resource_detail_in_human_units() -> None:
 
 
 def test_spread_detail_gives_counts_minimum_and_skew() -> None:
-    spread = [{"maxSkew": 1, "topologyKey": "zone", "whenUnsatisfiable": "DoNotSchedule",
-               "labelSelector": {"matchLabels": {"app": "web"}}}]
+    spread = [
+        {
+            "maxSkew": 1,
+            "topologyKey": "zone",
+            "whenUnsatisfiable": "DoNotSchedule",
+            "labelSelector": {"matchLabels": {"app": "web"}},
+        }
+    ]
     web = {"app": "web"}
     objects = [
-        node("a1", labels={"zone": "a"}), node("b1", labels={"zone": "b"}), node("x"),
-        pod("w1", on="a1", labels=web), pod("w2", on="a1", labels=web),
+        node("a1", labels={"zone": "a"}),
+        node("b1", labels={"zone": "b"}),
+        node("x"),
+        pod("w1", on="a1", labels=web),
+        pod("w2", on="a1", labels=web),
     ]
     result = explain(objects, pod("p", labels=web, topologySpreadConstraints=spread))
     assert why(result, "a1") == [
@@ -172,10 +211,16 @@ def test_spread_detail_gives_counts_minimum_and_skew() -> None:
 
 
 def test_inter_pod_details_name_the_pods_in_the_way() -> None:
-    anti = {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
-        {"labelSelector": {"matchLabels": {"app": "web"}}, "topologyKey": "zone"}]}}
+    anti = {
+        "podAntiAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": [
+                {"labelSelector": {"matchLabels": {"app": "web"}}, "topologyKey": "zone"}
+            ]
+        }
+    }
     objects = [
-        node("a1", labels={"zone": "a"}), node("a2", labels={"zone": "a"}),
+        node("a1", labels={"zone": "a"}),
+        node("a2", labels={"zone": "a"}),
         node("b1", labels={"zone": "b"}),
         pod("web-1", on="a1", labels={"app": "web"}),
         pod("db", on="b1", labels={"app": "db"}, affinity=anti),
@@ -190,8 +235,13 @@ def test_inter_pod_details_name_the_pods_in_the_way() -> None:
     assert why(result, "b1") == [
         "default/db in zone=b has required anti-affinity that selects this pod"
     ]
-    affinity = {"podAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
-        {"labelSelector": {"matchLabels": {"app": "cache"}}, "topologyKey": "zone"}]}}
+    affinity = {
+        "podAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": [
+                {"labelSelector": {"matchLabels": {"app": "cache"}}, "topologyKey": "zone"}
+            ]
+        }
+    }
     objects.append(pod("cache", on="a1", labels={"app": "cache"}))
     result = explain(objects, pod("q", affinity=affinity))
     assert why(result, "b1") == [
@@ -233,13 +283,24 @@ def test_no_nodes_is_upstreams_message_without_preemption() -> None:
 
 
 def test_preemption_outcome_names_the_budget_it_violates() -> None:
-    budget = {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
-              "metadata": {"name": "batch", "namespace": "default"},
-              "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "batch"}}}}
-    high = {"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
-            "metadata": {"name": "high"}, "value": 1000}
-    objects = [node("n1", cpu="2"), high, budget,
-               pod("b1", on="n1", labels={"app": "batch"}, cpu="2")]
+    budget = {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": {"name": "batch", "namespace": "default"},
+        "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "batch"}}},
+    }
+    high = {
+        "apiVersion": "scheduling.k8s.io/v1",
+        "kind": "PriorityClass",
+        "metadata": {"name": "high"},
+        "value": 1000,
+    }
+    objects = [
+        node("n1", cpu="2"),
+        high,
+        budget,
+        pod("b1", on="n1", labels={"app": "batch"}, cpu="2"),
+    ]
     result = explain(objects, pod("p", cpu="1", priorityClassName="high"))
     assert result.nominated == "n1" and result.victims == ["default/b1"]
     assert result.violated == [("default/b1", "default/batch")]
@@ -275,8 +336,10 @@ def test_human_amounts() -> None:
     assert exact_amount("cpu", 500) == "500m"
 
 
-@given(st.sampled_from(["cpu", "memory", "ephemeral-storage", "example.com/gpu"]),
-       st.lists(st.integers(min_value=0, max_value=2**50), min_size=2, max_size=4))
+@given(
+    st.sampled_from(["cpu", "memory", "ephemeral-storage", "example.com/gpu"]),
+    st.lists(st.integers(min_value=0, max_value=2**50), min_size=2, max_size=4),
+)
 def test_different_amounts_never_read_the_same(resource: str, amounts: list[int]) -> None:
     texts = human_amounts(resource, *amounts)
     for i, a in enumerate(amounts):
@@ -299,16 +362,30 @@ def apply_to_cluster(cluster: Cluster, pod_: Pod, fix: Fix) -> tuple[Cluster, Po
                 work.remove_pod(key)
         elif change.kind == "uncordon":
             n = work.nodes[change.data["node"]]
-            work.replace_node(replace(n, unschedulable=False, taints=tuple(
-                t for t in n.taints if t.key != "node.kubernetes.io/unschedulable")))
+            work.replace_node(
+                replace(
+                    n,
+                    unschedulable=False,
+                    taints=tuple(
+                        t for t in n.taints if t.key != "node.kubernetes.io/unschedulable"
+                    ),
+                )
+            )
         elif change.kind == "addNode":
             like = work.nodes[change.data["like"]]
             name = change.data["name"]
             labels = dict(like.labels)
             if "kubernetes.io/hostname" in labels:
                 labels["kubernetes.io/hostname"] = name
-            work.replace_node(Node(name=name, labels=frozen_map(labels), taints=like.taints,
-                                   capacity=like.capacity, allocatable=like.allocatable))
+            work.replace_node(
+                Node(
+                    name=name,
+                    labels=frozen_map(labels),
+                    taints=like.taints,
+                    capacity=like.capacity,
+                    allocatable=like.allocatable,
+                )
+            )
         else:
             raise AssertionError(f"unknown change {change.kind}")
     return work, pod_

@@ -182,7 +182,9 @@ def dump_page(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def test_pending_pod_page_shows_causes_preemption_and_fixes(dump_page: Path, tmp_path: Path) -> None:
+def test_pending_pod_page_shows_causes_preemption_and_fixes(
+    dump_page: Path, tmp_path: Path
+) -> None:
     result = chromium(tmp_path / "profile", "--dump-dom", dump_page.as_uri())
     assert result.returncode == 0, result.stderr[-2000:]
     dom = result.stdout

@@ -19,18 +19,35 @@ DUMP = str(Path(__file__).resolve().parent.parent / "examples" / "dump.yaml")
 
 
 def node(name: str, cpu: str = "2") -> dict[str, object]:
-    return {"apiVersion": "v1", "kind": "Node", "metadata": {"name": name},
-            "status": {"allocatable": {"cpu": cpu, "memory": "4Gi", "pods": "110"}}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Node",
+        "metadata": {"name": name},
+        "status": {"allocatable": {"cpu": cpu, "memory": "4Gi", "pods": "110"}},
+    }
 
 
-def pod(name: str, on: str | None = None, cpu: str = "1", owner: bool = True,
-        labels: dict[str, str] | None = None) -> dict[str, object]:
+def pod(
+    name: str,
+    on: str | None = None,
+    cpu: str = "1",
+    owner: bool = True,
+    labels: dict[str, str] | None = None,
+) -> dict[str, object]:
     meta: dict[str, object] = {"name": name, "namespace": "default", "labels": labels or {}}
     if owner:
-        meta["ownerReferences"] = [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "rs",
-                                    "uid": "u", "controller": True}]
-    spec: dict[str, object] = {"containers": [{"name": "c", "image": "x",
-                                               "resources": {"requests": {"cpu": cpu}}}]}
+        meta["ownerReferences"] = [
+            {
+                "apiVersion": "apps/v1",
+                "kind": "ReplicaSet",
+                "name": "rs",
+                "uid": "u",
+                "controller": True,
+            }
+        ]
+    spec: dict[str, object] = {
+        "containers": [{"name": "c", "image": "x", "resources": {"requests": {"cpu": cpu}}}]
+    }
     if on:
         spec["nodeName"] = on
     return {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec}
@@ -60,13 +77,21 @@ def test_a_pending_pod_that_loses_its_place_is_harmed() -> None:
 
 
 def test_budget_blocked_evictions_are_counted() -> None:
-    budget = {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
-              "metadata": {"name": "b", "namespace": "default"},
-              "spec": {"minAvailable": 2, "selector": {"matchLabels": {"app": "x"}}}}
-    cluster = cluster_from_manifests([
-        node("n1"), node("n2"), budget,
-        pod("x1", on="n1", labels={"app": "x"}), pod("x2", on="n1", labels={"app": "x"}),
-    ])
+    budget = {
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
+        "metadata": {"name": "b", "namespace": "default"},
+        "spec": {"minAvailable": 2, "selector": {"matchLabels": {"app": "x"}}},
+    }
+    cluster = cluster_from_manifests(
+        [
+            node("n1"),
+            node("n2"),
+            budget,
+            pod("x1", on="n1", labels={"app": "x"}),
+            pod("x2", on="n1", labels={"app": "x"}),
+        ]
+    )
     result = whatif(cluster, DrainChange("n1", DrainOptions()))
     assert result.blocked == ["default/x1", "default/x2"]
     assert result.to_dict()["blockedByDisruptionBudget"] == result.blocked
@@ -82,9 +107,22 @@ def test_cli_text_and_exit_codes_on_the_dump() -> None:
     flat = " ".join(out.split())
     assert "1 evicted, 2 blocked by a PodDisruptionBudget, 1 lost" in flat
     assert max(len(line) for line in out.splitlines()) <= WIDTH
-    data = json.loads(runner.invoke(
-        cli, ["whatif", "-f", DUMP, "--drain", "worker-a1", "--ignore-daemonsets", "--force",
-              "-o", "json"]).stdout)
+    data = json.loads(
+        runner.invoke(
+            cli,
+            [
+                "whatif",
+                "-f",
+                DUMP,
+                "--drain",
+                "worker-a1",
+                "--ignore-daemonsets",
+                "--force",
+                "-o",
+                "json",
+            ],
+        ).stdout
+    )
     words = set(out.split())
     for entry in [*data["timeline"], *data["kept"]]:
         for text in (entry.get("why", ""), entry.get("then", "")):

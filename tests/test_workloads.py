@@ -67,7 +67,9 @@ def test_deployment_pods_belong_to_its_replica_set_with_the_hash_label() -> None
         assert dict(p.annotations) == {"a": "b"}
         ref = p.controller
         assert ref is not None and (ref.kind, ref.name, ref.api_version) == (
-            "ReplicaSet", f"web-{value}", "apps/v1"
+            "ReplicaSet",
+            f"web-{value}",
+            "apps/v1",
         )
     assert made.pods[0].name != made.pods[1].name
 
@@ -145,7 +147,9 @@ def test_cron_job_names_its_job_after_the_scheduled_minute() -> None:
             "schedule": "* * * * *",
             "jobTemplate": {
                 "metadata": {"labels": {"from": "cron"}},
-                "spec": {"template": {"spec": {"restartPolicy": "Never", "containers": CONTAINERS}}},
+                "spec": {
+                    "template": {"spec": {"restartPolicy": "Never", "containers": CONTAINERS}}
+                },
             },
         },
     }
@@ -170,7 +174,10 @@ def test_cron_job_names_its_job_after_the_scheduled_minute() -> None:
             'value: "Never": supported values: "Always"',
         ),
         (
-            {**deployment(), "spec": {**deployment()["spec"], "selector": {"matchLabels": {"app": "x"}}}},
+            {
+                **deployment(),
+                "spec": {**deployment()["spec"], "selector": {"matchLabels": {"app": "x"}}},
+            },
             'Deployment.apps "web" is invalid: spec.template.metadata.labels: Invalid value: '
             '{"app":"web"}: `selector` does not match template `labels`',
         ),
@@ -192,8 +199,12 @@ def test_stand_in_hash_has_upstreams_form() -> None:
 
 def test_read_pods_mixes_pods_and_workloads_and_locates_errors(tmp_path: Path) -> None:
     path = tmp_path / "mixed.yaml"
-    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "solo"},
-           "spec": {"containers": CONTAINERS}}
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "solo"},
+        "spec": {"containers": CONTAINERS},
+    }
     node = {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n"}}
     path.write_text(yaml.safe_dump_all([pod, deployment(), job()]))
     got = read_pods(str(path))
@@ -234,7 +245,9 @@ def test_explain_takes_a_deployment(write: Callable[[str, Any], str]) -> None:
 
 
 def test_explain_names_a_pod_of_the_files() -> None:
-    code, out, _ = run("explain", "-f", str(DUMP), "--pod", "shop/web-5c7f8d9b4-n6v9r", "-o", "json")
+    code, out, _ = run(
+        "explain", "-f", str(DUMP), "--pod", "shop/web-5c7f8d9b4-n6v9r", "-o", "json"
+    )
     assert code == 1 and json.loads(out)["pod"] == "shop/web-5c7f8d9b4-n6v9r"
     code, _, err = run("explain", "-f", str(DUMP), "--pod", "shop/nope")
     assert code == 2 and "no pod shop/nope in the files" in err
@@ -249,8 +262,15 @@ def test_explain_a_daemon_set_node_by_node(write: Callable[[str, Any], str]) -> 
             "selector": {"matchLabels": {"app": "agent"}},
             "template": {
                 "metadata": {"labels": {"app": "agent"}},
-                "spec": {"containers": [{"name": "a", "image": "busybox",
-                                         "resources": {"requests": {"memory": "1Gi"}}}]},
+                "spec": {
+                    "containers": [
+                        {
+                            "name": "a",
+                            "image": "busybox",
+                            "resources": {"requests": {"memory": "1Gi"}},
+                        }
+                    ]
+                },
             },
         },
     }
@@ -273,13 +293,19 @@ def test_simulate_expands_replicas_and_daemon_sets(write: Callable[[str, Any], s
         "metadata": {"name": "agent"},
         "spec": {
             "selector": {"matchLabels": {"app": "agent"}},
-            "template": {"metadata": {"labels": {"app": "agent"}},
-                         "spec": {"containers": CONTAINERS}},
+            "template": {
+                "metadata": {"labels": {"app": "agent"}},
+                "spec": {"containers": CONTAINERS},
+            },
         },
     }
     nodes = [
-        {"apiVersion": "v1", "kind": "Node", "metadata": {"name": f"n{i}"},
-         "status": {"allocatable": {"cpu": "4", "memory": "8Gi", "pods": "110"}}}
+        {
+            "apiVersion": "v1",
+            "kind": "Node",
+            "metadata": {"name": f"n{i}"},
+            "status": {"allocatable": {"cpu": "4", "memory": "8Gi", "pods": "110"}},
+        }
         for i in (1, 2)
     ]
     cluster = write("c.yaml", nodes)
@@ -294,16 +320,24 @@ def test_simulate_expands_replicas_and_daemon_sets(write: Callable[[str, Any], s
 
 def test_no_nodes_message_from_the_cli(write: Callable[[str, Any], str]) -> None:
     empty = write("empty.yaml", [])
-    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
-           "spec": {"containers": CONTAINERS}}
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "p"},
+        "spec": {"containers": CONTAINERS},
+    }
     code, out, _ = run("explain", "-f", empty, "--pod", write("p.yaml", pod))
     assert code == 1 and out.rstrip().endswith("no nodes available to schedule pods")
 
 
 def test_cluster_from_manifests_keeps_quota_status() -> None:
-    quota = {"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "q"},
-             "spec": {"hard": {"pods": "1"}},
-             "status": {"hard": {"pods": "5"}, "used": {"pods": "2"}}}
+    quota = {
+        "apiVersion": "v1",
+        "kind": "ResourceQuota",
+        "metadata": {"name": "q"},
+        "spec": {"hard": {"pods": "1"}},
+        "status": {"hard": {"pods": "5"}, "used": {"pods": "2"}},
+    }
     (q,) = cluster_from_manifests([quota]).resource_quotas.values()
     assert str(q.status_hard["pods"]) == "5" and str(q.used["pods"]) == "2" and q.has_status
     back = podfit.to_manifest(q)

@@ -193,7 +193,11 @@ def iter_manifests(source: Source) -> Iterator[tuple[str, int, str, Any]]:
     for number, doc in _documents(name, text):
         if doc is None:
             continue
-        if isinstance(doc, dict) and isinstance(doc.get("kind"), str) and doc["kind"].endswith("List"):
+        if (
+            isinstance(doc, dict)
+            and isinstance(doc.get("kind"), str)
+            and doc["kind"].endswith("List")
+        ):
             items = doc.get("items")
             if items is not None and not isinstance(items, list):
                 raise ManifestError("items: expected a list", source=name, document=number)

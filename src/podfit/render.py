@@ -80,7 +80,9 @@ class Lines:
         codes = ";".join(_ANSI[s] for s in style.split())
         return f"\x1b[{codes}m{text}\x1b[0m"
 
-    def add(self, text: str = "", style: str = "", indent: int = 0, hang: int | None = None) -> None:
+    def add(
+        self, text: str = "", style: str = "", indent: int = 0, hang: int | None = None
+    ) -> None:
         """One paragraph: the first line indented by ``indent``, the following ones by
         ``hang`` (default: the same)."""
         if not text:
@@ -133,19 +135,24 @@ def _score_table(lines: Lines, d: dict[str, Any], nodes: list[dict[str, Any]]) -
             total = f"  total {node['total']}" if "total" in node else ""
             lines.add(mark + node["name"] + total, "bold" if mark.strip() else "")
         return
-    head1 = " " * (2 + name_width) + "".join(f"  {h:>{w}}" for h, w in zip(heads, widths, strict=True))
-    head2 = "  " + "NODE".ljust(name_width) + "".join(
-        f"  {'×' + str(d['weights'][p]):>{w}}" for p, w in zip(plugins, widths, strict=True)
-    ) + "  TOTAL"
+    head1 = " " * (2 + name_width) + "".join(
+        f"  {h:>{w}}" for h, w in zip(heads, widths, strict=True)
+    )
+    head2 = (
+        "  "
+        + "NODE".ljust(name_width)
+        + "".join(
+            f"  {'×' + str(d['weights'][p]):>{w}}" for p, w in zip(plugins, widths, strict=True)
+        )
+        + "  TOTAL"
+    )
     lines.raw(lines.style(head1, "bold"))
     lines.raw(lines.style(head2, "bold"))
     for node in nodes:
         name = node["name"]
         is_selected = name == selected
         scores = node.get("scores") or {}
-        cells = "".join(
-            f"  {scores.get(p, ''):>{w}}" for p, w in zip(plugins, widths, strict=True)
-        )
+        cells = "".join(f"  {scores.get(p, ''):>{w}}" for p, w in zip(plugins, widths, strict=True))
         total = f"  {node.get('total', ''):>5}"
         if len(name) > name_width:
             lines.raw(("▶ " if is_selected else "  ") + name)
@@ -164,9 +171,7 @@ def _rejected_nodes(lines: Lines, rejected: list[dict[str, Any]]) -> None:
             lines.add(name, indent=2)
             lines.add(reason, "red", indent=4 + width, hang=6 + width)
         else:
-            lines.add(
-                f"{name.ljust(width)}  {reason}", "red", indent=2, hang=6 + width
-            )
+            lines.add(f"{name.ljust(width)}  {reason}", "red", indent=2, hang=6 + width)
         for why in node.get("why") or []:
             lines.add(f"· {why['text']}", indent=4 + width, hang=6 + width)
 
@@ -195,8 +200,10 @@ def _grouped(lines: Lines, rejected: list[dict[str, Any]]) -> None:
         if len(ordered) > 3:
             rest = sum(len(n) for _, n in ordered[3:])
             lines.add(
-                f"· and {_count(rest, 'node')} with {len(ordered) - 3} other causes", "dim",
-                indent=4, hang=6,
+                f"· and {_count(rest, 'node')} with {len(ordered) - 3} other causes",
+                "dim",
+                indent=4,
+                hang=6,
             )
 
 

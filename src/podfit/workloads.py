@@ -286,7 +286,9 @@ def _deployment(
         _to_create(_replicas(c.spec), existing, next_only),
         taken,
     )
-    note = "" if known else f"pod-template-hash {value} is a stand-in (upstream's is not computable)"
+    note = (
+        "" if known else f"pod-template-hash {value} is a stand-in (upstream's is not computable)"
+    )
     return WorkloadPods(c.kind, c.name, c.namespace, pods, note=note)
 
 
@@ -326,7 +328,9 @@ def _stateful_set(f: Field, taken: set[str], next_only: bool) -> WorkloadPods:
         if f"{c.namespace}/{name}" in taken:
             continue  # already created: the controller creates only missing ordinals
         taken.add(f"{c.namespace}/{name}")
-        volumes = tuple(Volume(t, "persistentVolumeClaim", f"{t}-{c.name}-{ordinal}") for t in claims)
+        volumes = tuple(
+            Volume(t, "persistentVolumeClaim", f"{t}-{c.name}-{ordinal}") for t in claims
+        )
         kept = tuple(v for v in template.volumes if v.name not in claims)
         pod = _from_template(
             replace(template, volumes=volumes + kept),

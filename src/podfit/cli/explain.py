@@ -87,8 +87,7 @@ def explain(
         sys.exit(2)
     if result.daemon_set is not None:
         if any(
-            s.is_rejection and s.plugin != "DaemonSet controller"
-            for s in result.statuses.values()
+            s.is_rejection and s.plugin != "DaemonSet controller" for s in result.statuses.values()
         ):
             raise Finding()
     elif not result.schedulable and result.bypass is None:

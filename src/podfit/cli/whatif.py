@@ -147,8 +147,9 @@ def whatif_text(d: dict[str, Any]) -> str:
             before = p["before"] or "pending"
             after = p["after"] or p["afterMessage"]
             style = "red" if p["after"] is None else "green"
-            lines.add(f"{p['pod']} (before: {before}): {p['verdict']}: {after}", style,
-                      indent=2, hang=4)
+            lines.add(
+                f"{p['pod']} (before: {before}): {p['verdict']}: {after}", style, indent=2, hang=4
+            )
     waiting = d.get("alreadyPending") or []
     if waiting:
         lines.add()
@@ -177,8 +178,9 @@ def whatif_text(d: dict[str, Any]) -> str:
     summary += f", {len(d['lost'])} lost, {len(d['kept'])} stay"
     harmed = d.get("harmed") or []
     if harmed:
-        lines.add(f"{summary}; left without a node by the change: {', '.join(harmed)}",
-                  "bold red", hang=2)
+        lines.add(
+            f"{summary}; left without a node by the change: {', '.join(harmed)}", "bold red", hang=2
+        )
     elif drain and drain["refused"]:
         lines.add(f"{summary}; kubectl drain refuses", "bold red", hang=2)
     else:
@@ -223,8 +225,7 @@ def whatif_text(d: dict[str, Any]) -> str:
     "pending_path",
     default=None,
     metavar="FILE",
-    help="More pending pods or workloads (the cluster files' pods without nodeName always "
-    "count).",
+    help="More pending pods or workloads (the cluster files' pods without nodeName always count).",
 )
 @click.option(
     "--config",
