@@ -321,7 +321,7 @@ def evict(node: str, pods: Sequence[PodInfo], why: str, refused: Mapping[str, st
     text = f"evict {pods_text(keys)} from {node}{why}"
     orphans = [p.pod.key for p in pods if p.pod.controller is None]
     if orphans:
-        text += f" ({pods_text(orphans)}: no controller recreates it)"
+        text += f" (nothing recreates {pods_text(orphans)}: no controller)"
     if blocked:
         text += " (a PodDisruptionBudget refuses: " + "; ".join(sorted(set(blocked.values()))) + ")"
 
@@ -437,7 +437,7 @@ def _free_resources(
         if not short(rest):
             chosen = rest
     freed = [f"{human_amounts(r, a)[0]} {r}" for r, a in needed.items() if r != PODS and a > 0]
-    why = f" to free {' and '.join(freed)}" if freed else " to free a pod slot"
+    why = f", where the pod lacks {' and '.join(freed)}" if freed else ", where no pod slot is free"
     return evict(node.name, chosen, why, refused)
 
 
@@ -473,7 +473,9 @@ def _node_changes(
         elif plugin == "NodePorts":
             holders = {k for d in r.details for k in d.data.get("pods", [])}
             pods = [p for p in node.pods if p.pod.key in holders]
-            change = evict(node.name, pods, " to free the host port", refused) if pods else None
+            change = (
+                evict(node.name, pods, ", where they hold the host port", refused) if pods else None
+            )
         elif plugin == "NodeResourcesFit":
             if r.status.code is not Code.UNSCHEDULABLE:
                 return None  # more than the node's whole allocatable
@@ -501,7 +503,7 @@ def _merged_evictions(
         return tuple(changes)
     keys = {k for c in evictions for k in c.data["pods"]}
     pods = [p for p in node.pods if p.pod.key in keys]
-    merged = evict(node.name, pods, " (to free room and end the anti-affinity in the way)", refused)
+    merged = evict(node.name, pods, ", where they are in the pod's way", refused)
     return (*(c for c in changes if c.kind != "evictPods"), merged)
 
 
@@ -525,7 +527,7 @@ def _interpod_changes(
                 return None  # pods on other nodes of the domain: not one node's change
             whose = "its" if len(here) == 1 else "their"
             out.append(
-                evict(node.name, here, f" ({whose} anti-affinity keeps the pod away)", refused)
+                evict(node.name, here, f", where {whose} anti-affinity keeps the pod away", refused)
             )
     return out
 
