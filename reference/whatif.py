@@ -28,7 +28,15 @@ from typing import Any, ClassVar
 
 from podfit.cluster import Cluster
 from podfit.errors import PodfitError
-from podfit.model import TAINT_EFFECTS, Node, NodeCondition, Pod, Taint, frozen_map
+from podfit.model import (
+    SCHEDULED_VOLUME_SOURCES,
+    TAINT_EFFECTS,
+    Node,
+    NodeCondition,
+    Pod,
+    Taint,
+    frozen_map,
+)
 from podfit.versions import LATEST, KubeVersion
 
 from .daemonset import daemon_tolerations, should_run
@@ -656,6 +664,17 @@ def whatif(
         else:
             replacements[pod.key] = _replacement(effective.get(pod.key, pod), eviction.at, base)
 
+    claimed = [
+        key
+        for key, pod in replacements.items()
+        if any(v.source in SCHEDULED_VOLUME_SOURCES for v in pod.volumes)
+    ]
+    if claimed:
+        result.notes.append(
+            f"{', '.join(claimed)} use volumes the scheduler's volume plugins check "
+            "(PersistentVolumeClaims, ...): podfit does not model them, and a bound volume may "
+            "keep a replacement to its zone or node"
+        )
     pending_pods = _pending(cluster, pending)
     result.before = simulate(cluster, pending_pods, profiles, version=version)
     result.after = simulate(

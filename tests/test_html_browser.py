@@ -133,6 +133,33 @@ def _conform_page(directory: Path) -> Path:
     return path
 
 
+def _dump_page(directory: Path, name: str, args: list[str], exit_code: int) -> Path:
+    from click.testing import CliRunner
+
+    from podfit.cli import cli
+
+    path = directory / f"{name}.html"
+    result = CliRunner().invoke(
+        cli, [*args[:1], "-f", str(EXAMPLES / "dump.yaml"), *args[1:], "--html", str(path)]
+    )
+    assert result.exit_code == exit_code, result.output
+    return path
+
+
+def _whatif_page(directory: Path) -> Path:
+    drain = ["whatif", "--drain", "worker-a1", "--ignore-daemonsets", "--force"]
+    return _dump_page(directory, "whatif", drain, 1)
+
+
+def _admit_page(directory: Path) -> Path:
+    pod = directory / "debug.yaml"
+    pod.write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: debug, namespace: shop}\n"
+        "spec: {containers: [{name: c, image: busybox}]}\n"
+    )
+    return _dump_page(directory, "admit", ["admit", "--pod", str(pod)], 1)
+
+
 @pytest.mark.parametrize(
     ("make", "must_have"),
     [
@@ -141,8 +168,26 @@ def _conform_page(directory: Path) -> Path:
             _conform_page,
             ['<table id="areas">', 'id="finding-1"', '<table id="matrix-1">', "podfit explain -f"],
         ),
+        (
+            _whatif_page,
+            [
+                '<table id="timeline">',
+                "2 blocked by a PodDisruptionBudget",
+                "left without a node by the change: batch/log-shipper",
+                "(PodDisruptionBudget batch/ingest)",
+            ],
+        ),
+        (
+            _admit_page,
+            [
+                '<table id="quotas">',
+                "exceeded quota: shop-quota, requested: pods=1, used: pods=7, limited: pods=7",
+                "status.used says pods=7, the pods given add up to pods=6",
+                "tolerationSeconds: 300",
+            ],
+        ),
     ],
-    ids=["solve", "conform"],
+    ids=["solve", "conform", "whatif", "admit"],
 )
 def test_solve_and_conform_pages_render_without_console_errors(
     make: Any, must_have: list[str], tmp_path: Path

@@ -13,7 +13,14 @@ from typing import Any
 
 from podfit.render import SHORT
 
-__all__ = ["render_conformance_report", "render_explain", "render_simulation", "render_solve"]
+__all__ = [
+    "render_admit",
+    "render_conformance_report",
+    "render_explain",
+    "render_simulation",
+    "render_solve",
+    "render_whatif",
+]
 
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:1.5rem;color:#1d2330;
@@ -329,6 +336,136 @@ def render_simulation(d: Mapping[str, Any]) -> str:
         ]
         body.append("</ul>")
     return _page("podfit simulate", body)
+
+
+# --- whatif and admit -----------------------------------------------------------------------
+
+
+def render_whatif(d: Mapping[str, Any]) -> str:
+    """What a node change does (``WhatIfResult.to_dict()``): the evictions on a timeline,
+    the pods that stay, the pending pods it affects, and the verdict on the change."""
+    harmed = list(d.get("harmed") or [])
+    blocked = list(d.get("blockedByDisruptionBudget") or [])
+    timeline = list(d.get("timeline") or [])
+    evicted = sum(1 for e in timeline if e.get("at") is not None)
+    summary = f"{evicted} evicted"
+    if blocked:
+        summary += f", {len(blocked)} blocked by a PodDisruptionBudget"
+    summary += f", {len(d.get('lost') or [])} lost, {len(d.get('kept') or [])} stay"
+    drain = d.get("drain") or {}
+    bad = bool(harmed) or bool(drain.get("refused"))
+    verdict = (
+        f"{summary}; left without a node by the change: {', '.join(harmed)}"
+        if harmed
+        else f"{summary}; "
+        + (
+            "kubectl drain refuses"
+            if drain.get("refused")
+            else "the change leaves no pod without a node"
+        )
+    )
+    body = [
+        f"<h1>What if: <code>{_e(d.get('description'))}</code></h1>",
+        f'<div id="summary" class="message {"bad" if bad else "ok"}">{_e(verdict)}</div>',
+    ]
+    for error in drain.get("errors") or []:
+        body.append(f'<p class="fail">error: {_e(error)}</p>')
+    for warning in drain.get("warnings") or []:
+        body.append(f'<p class="note warning">Warning: {_e(warning)}</p>')
+    body.append("<h2>Evictions</h2>")
+    if timeline:
+        rows = []
+        for e in timeline:
+            at = "blocked" if e.get("at") is None else f"{e['at']} s"
+            then_class = "fail" if e.get("node") is None else "pass"
+            rows.append(
+                f'<tr data-pod="{_e(e.get("pod"))}"><td class="num">{_e(at)}</td>'
+                f"<td>{_e(e.get('pod'))}</td><td>{_e(e.get('by'))}: {_e(e.get('why'))}</td>"
+                f'<td class="{then_class}">{_e(e.get("then"))}</td></tr>'
+            )
+        body.append(
+            '<table id="timeline"><thead><tr><th>at</th><th>pod</th><th>why</th><th>then</th>'
+            f"</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        )
+    else:
+        body.append("<p>No pod is evicted.</p>")
+    if d.get("kept"):
+        body.append('<h2>Stay</h2><ul id="kept">')
+        body += [f"<li><code>{_e(k.get('pod'))}</code>: {_e(k.get('why'))}</li>" for k in d["kept"]]
+        body.append("</ul>")
+    affected = [
+        p for p in d.get("pending") or [] if p.get("verdict") not in ("unchanged", "still pending")
+    ]
+    if affected:
+        body.append('<h2>Pending pods the change affects</h2><ul id="pending">')
+        for p in affected:
+            after = p.get("after") or p.get("afterMessage")
+            css = "fail" if p.get("after") is None else "pass"
+            before = p.get("before") or "pending"
+            body.append(
+                f"<li><code>{_e(p.get('pod'))}</code> (before: {_e(before)}): "
+                f'<span class="{css}">{_e(p.get("verdict"))}: {_e(after)}</span></li>'
+            )
+        body.append("</ul>")
+    waiting = d.get("alreadyPending") or []
+    if waiting:
+        body.append(
+            '<p id="already-pending" class="skip">Already pending before the change, still '
+            f"pending: {_e(', '.join(waiting))}</p>"
+        )
+    for note in d.get("notes") or []:
+        body.append(f'<p class="note">{_e(note)}</p>')
+    return _page(f"podfit whatif {d.get('description', '')}", body)
+
+
+def render_admit(d: Mapping[str, Any]) -> str:
+    """An admission (``AdmissionResult.to_dict()``): the verdict, each quota's usage and
+    where it came from, the notes, and the pod as stored."""
+    meta = d.get("pod", {}).get("metadata", {})
+    key = f"{meta.get('namespace', 'default')}/{meta.get('name')}"
+    ok = bool(d.get("admitted"))
+    verdict = "admitted" if ok else "rejected"
+    body = [
+        f'<h1>Admission of <code id="pod">{_e(key)}</code></h1>',
+        f'<div class="meta"><span>QoS <b>{_e(d.get("qos"))}</b></span></div>',
+        f'<div id="message" class="message {"ok" if ok else "bad"}">{_e(verdict)}'
+        + (f": {_e(d.get('reason'))}" if d.get("reason") else "")
+        + "</div>",
+    ]
+    before = d.get("usage", {}).get("before") or {}
+    after = d.get("usage", {}).get("after") or {}
+    sources = {q.get("name"): q for q in d.get("quotas") or []}
+    if before:
+        with_pod = "with the pod" if ok else "what the pod would have made"
+        body.append("<h2>Quota usage</h2>")
+        rows = []
+        for quota, used in before.items():
+            info = sources.get(quota, {})
+            origin = "status.used" if info.get("usageFrom") == "status" else "recounted (no status)"
+            for name, value in used.items():
+                recount = (info.get("recount") or {}).get(name, value)
+                cls = (
+                    ' class="fail"'
+                    if info.get("usageFrom") == "status" and recount != value
+                    else ""
+                )
+                rows.append(
+                    f'<tr data-quota="{_e(quota)}"><td>{_e(quota)}</td><td>{_e(origin)}</td>'
+                    f'<td>{_e(name)}</td><td class="num">{_e(value)}</td>'
+                    f'<td class="num">{_e(after.get(quota, {}).get(name, value))}</td>'
+                    f'<td class="num">{_e((info.get("hard") or {}).get(name, ""))}</td>'
+                    f'<td class="num"{cls}>{_e(recount)}</td></tr>'
+                )
+        body.append(
+            '<table id="quotas"><thead><tr><th>quota</th><th>usage from</th><th>resource</th>'
+            f"<th>before</th><th>{_e(with_pod)}</th><th>hard</th><th>the pods add up to</th>"
+            f"</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        )
+    for note in d.get("notes") or []:
+        body.append(f'<p class="note warning">{_e(note)}</p>')
+    body.append("<h2>The pod after admission</h2>")
+    body.append(f"<pre><code>{_e(_yaml(d.get('pod')))}</code></pre>")
+    return _page(f"podfit admit {key}", body)
 
 
 # --- conformance -----------------------------------------------------------------------------

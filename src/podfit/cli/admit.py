@@ -84,6 +84,7 @@ def admit_text(d: dict[str, Any]) -> str:
 )
 @kube_version_option
 @output_option
+@click.option("--html", "html_path", default=None, metavar="FILE", help="Also write an HTML page.")
 def admit(
     files: tuple[str, ...],
     kube_context: str | None,
@@ -91,6 +92,7 @@ def admit(
     pod_path: str,
     kube_version: KubeVersion,
     output: str,
+    html_path: str | None,
 ) -> None:
     """Create a pod through admission: LimitRange defaults and limits, priority, quota.
 
@@ -108,6 +110,12 @@ def admit(
         result = podfit.admit(read.cluster, pod, kube_version=kube_version)
     except PodfitError as exc:
         raise InputError(str(exc)) from None
-    emit(versioned(result.to_dict(), kube_version), output, version_line(admit_text))
+    data = versioned(result.to_dict(), kube_version)
+    emit(data, output, version_line(admit_text))
+    if html_path:
+        from podfit.html import render_admit
+        from podfit.output import write_atomic
+
+        write_atomic(html_path, render_admit(data))
     if not result.admitted:
         raise Finding()

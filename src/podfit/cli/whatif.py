@@ -236,6 +236,7 @@ def whatif_text(d: dict[str, Any]) -> str:
 )
 @kube_version_option
 @output_option
+@click.option("--html", "html_path", default=None, metavar="FILE", help="Also write an HTML page.")
 def whatif(
     files: tuple[str, ...],
     kube_context: str | None,
@@ -252,6 +253,7 @@ def whatif(
     config_path: str | None,
     kube_version: KubeVersion,
     output: str,
+    html_path: str | None,
 ) -> None:
     """What one node change does to running and pending pods.
 
@@ -316,6 +318,12 @@ def whatif(
         )
     except PodfitError as exc:
         raise InputError(str(exc)) from None
-    emit(versioned(result.to_dict(), kube_version), output, version_line(whatif_text))
+    data = versioned(result.to_dict(), kube_version)
+    emit(data, output, version_line(whatif_text))
+    if html_path:
+        from podfit.html import render_whatif
+        from podfit.output import write_atomic
+
+        write_atomic(html_path, render_whatif(data))
     if result.harmed or result.refused:
         raise Finding()
