@@ -65,11 +65,11 @@ def post_filter_message(profile: Profile, outcome: PreemptionResult) -> str:
 
 def unmodelled_warnings(pod: Pod) -> list[str]:
     """What the pod uses that podfit's scheduler does not model, said so people see it."""
-    used = [v for v in pod.volumes if v.source in SCHEDULED_VOLUME_SOURCES]
+    used = [v for v in pod.volumes if v.kind in SCHEDULED_VOLUME_SOURCES]
     if not used:
         return []
     shown = ", ".join(
-        f"{v.name} ({v.source}{' ' + v.claim if v.claim else ''})" for v in used[:4]
+        f"{v.name} ({v.kind}{' ' + v.claim_name if v.claim_name else ''})" for v in used[:4]
     ) + (f" and {len(used) - 4} more" if len(used) > 4 else "")
     return [
         f"the pod has volumes the scheduler's volume plugins check: {shown}. podfit does not "

@@ -667,7 +667,7 @@ def whatif(
     claimed = [
         key
         for key, pod in replacements.items()
-        if any(v.source in SCHEDULED_VOLUME_SOURCES for v in pod.volumes)
+        if any(v.kind in SCHEDULED_VOLUME_SOURCES for v in pod.volumes)
     ]
     if claimed:
         result.notes.append(

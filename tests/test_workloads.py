@@ -104,7 +104,7 @@ def test_stateful_set_pods_have_their_identity_and_claims() -> None:
     assert second.labels["statefulset.kubernetes.io/pod-name"] == "db-1"
     assert second.labels["apps.kubernetes.io/pod-index"] == "1"
     assert second.labels["controller-revision-hash"].startswith("db-")
-    assert [(v.name, v.source, v.claim) for v in second.volumes] == [
+    assert [(v.name, v.kind, v.claim_name) for v in second.volumes] == [
         ("data", "persistentVolumeClaim", "data-db-1")
     ]
     # Ordinals that exist are not created again; next_only makes the next one.

@@ -37,6 +37,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Any
 
 from podfit.cluster import Cluster
@@ -329,7 +330,12 @@ def _stateful_set(f: Field, taken: set[str], next_only: bool) -> WorkloadPods:
             continue  # already created: the controller creates only missing ordinals
         taken.add(f"{c.namespace}/{name}")
         volumes = tuple(
-            Volume(t, "persistentVolumeClaim", f"{t}-{c.name}-{ordinal}") for t in claims
+            Volume(
+                t,
+                "persistentVolumeClaim",
+                MappingProxyType({"claimName": f"{t}-{c.name}-{ordinal}"}),
+            )
+            for t in claims
         )
         kept = tuple(v for v in template.volumes if v.name not in claims)
         pod = _from_template(
