@@ -342,3 +342,45 @@ def test_cluster_from_manifests_keeps_quota_status() -> None:
     assert str(q.status_hard["pods"]) == "5" and str(q.used["pods"]) == "2" and q.has_status
     back = podfit.to_manifest(q)
     assert back["status"] == {"hard": {"pods": "5"}, "used": {"pods": "2"}}
+
+
+BAD_WORKLOADS = {
+    "spec a list": (
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec: []\n",
+        "spec: expected a mapping",
+    ),
+    "replicas a string": (
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec: {replicas: x, "
+        "selector: {matchLabels: {a: b}}, template: {metadata: {labels: {a: b}}, "
+        "spec: {containers: [{name: c}]}}}\n",
+        "spec.replicas: expected an integer",
+    ),
+    "claim template without name": (
+        "apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: s}\nspec: {selector: "
+        "{matchLabels: {a: b}}, template: {metadata: {labels: {a: b}}, spec: {containers: "
+        "[{name: c}]}}, volumeClaimTemplates: [{}]}\n",
+        "spec.volumeClaimTemplates[0].metadata.name: is required",
+    ),
+    "job template not a mapping": (
+        "apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: c}\nspec: {jobTemplate: 3}\n",
+        "spec.jobTemplate: expected a mapping",
+    ),
+    "unknown apiVersion": (
+        "apiVersion: batch/v2\nkind: Job\nmetadata: {name: j}\n",
+        "unknown apiVersion 'batch/v2' for kind Job",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_WORKLOADS))
+@pytest.mark.parametrize("command", ["explain", "admit"])
+def test_bad_workloads_are_one_located_line(tmp_path: Path, case: str, command: str) -> None:
+    text, piece = BAD_WORKLOADS[case]
+    path = tmp_path / "w.yaml"
+    path.write_text(text)
+    result = CliRunner().invoke(cli, [command, "-f", str(DUMP), "--pod", str(path)])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("podfit: error: ") and result.stderr.count("\n") == 1
+    assert str(path) in result.stderr and "document 1" in result.stderr
+    assert piece in result.stderr
+    assert "Traceback" not in result.output
