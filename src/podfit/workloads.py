@@ -502,7 +502,10 @@ def workload_pods(
 
 
 def is_workload(manifest: object) -> bool:
-    return isinstance(manifest, Mapping) and manifest.get("kind") in POD_TEMPLATE_KINDS
+    if not isinstance(manifest, Mapping):
+        return False
+    kind = manifest.get("kind")
+    return isinstance(kind, str) and kind in POD_TEMPLATE_KINDS
 
 
 def describe_pods(pods: Iterable[Pod]) -> str:
