@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import os
 import sys
+import textwrap
 from typing import Any
 
 from rich.console import Console
@@ -88,8 +89,6 @@ class Lines:
         if not text:
             self.out.append("")
             return
-        import textwrap
-
         hang = indent if hang is None else hang
         wrapped = textwrap.wrap(
             text,
