@@ -45,6 +45,7 @@ from .admission import (
     check_admission,
     check_qos,
     claimed_admission_areas,
+    refine_admission_finding,
 )
 from .decisions import ADMISSION_AREAS, ALL_AREAS, Scheduler
 from .properties import (
@@ -56,6 +57,7 @@ from .properties import (
     SchedulerStateMachine,
     check_example,
     judged_areas,
+    refine_finding,
 )
 
 __all__ = [
@@ -557,6 +559,11 @@ def run_unit(
     if result.finding is not None:
         result.status = "failed"
         result.counts.failed = 1
+        # Name only the rules the shrunk example needs (asks the scheduler a few times).
+        if result.finding.property in ADMISSION_PROPERTIES:
+            result.finding = refine_admission_finding(scheduler, result.finding)
+        else:
+            result.finding = refine_finding(scheduler, result.finding, version=version)
         if unit.property == STATEFUL:
             # Say which property the step broke, and that the cluster is where the steps led.
             result.finding = replace(
