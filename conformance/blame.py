@@ -33,6 +33,7 @@ from podfit.model import (
     TopologySpreadConstraint,
     frozen_resources,
 )
+from podfit.reference.taints import tolerates
 
 __all__ = ["RULE_FEATURES", "Dispute", "RuleFeature", "blamed_rules", "featured_rules"]
 
@@ -97,6 +98,22 @@ def _effect_decides(d: Dispute) -> bool:
                 if key_ok and value_ok and t.effect != effect:
                     return True
     return False
+
+
+def _effects_spelled_out(cluster: Cluster, pod: Pod) -> tuple[Cluster, Pod] | None:
+    """The pod with each effect-less toleration given the effect of the first filtering
+    taint it matches on some node (what it tolerates there stays the same)."""
+    taints = [t for n in cluster.nodes.values() for t in n.taints if t.effect != "PreferNoSchedule"]
+    changed = []
+    for tol in pod.tolerations:
+        if not tol.effect:
+            hit = next((t for t in taints if tolerates(tol, t)), None)
+            if hit is not None:
+                tol = replace(tol, effect=hit.effect)
+        changed.append(tol)
+    if tuple(changed) == pod.tolerations:
+        return None
+    return cluster, replace(pod, tolerations=tuple(changed))
 
 
 def _cordon_toleration(d: Dispute) -> bool:
@@ -471,7 +488,7 @@ RULE_FEATURES: Mapping[str, tuple[RuleFeature, ...]] = {
         _f("taints.filter.prefer-no-schedule", _taint_effect("PreferNoSchedule")),
         _f("taints.filter.exists", _exists_toleration),
         _f("taints.filter.operator-defaults-to-equal", _equal_toleration_meets_a_taint),
-        _f("taints.filter.empty-effect", _effect_decides),
+        _f("taints.filter.empty-effect", _effect_decides, _effects_spelled_out),
         _f("taints.filter.no-execute", _taint_effect("NoExecute")),
         _general("taints.filter.untolerated-noschedule"),
     ),
