@@ -27,9 +27,9 @@ DOCS = [
 RULE_IDS = {r.id for r in spec.rules()}
 AREAS = sorted((a.name for a in spec.areas()), key=len, reverse=True)
 # area.point.name, or a prefix ending in .* (taints.filter.*); not a file (quantity.py).
+_AREA_ALTERNATIVES = "|".join(re.escape(a) for a in AREAS)
 RULE_TOKEN = re.compile(
-    r"(?<![\w./-])(?:%s)\.[a-z][a-z0-9-]*(?:\.[a-z0-9*][a-z0-9-]*)?(?![\w/-]|\.\w)"
-    % "|".join(re.escape(a) for a in AREAS)
+    rf"(?<![\w./-])(?:{_AREA_ALTERNATIVES})\.[a-z][a-z0-9-]*(?:\.[a-z0-9*][a-z0-9-]*)?(?![\w/-]|\.\w)"
 )
 FILE_SUFFIXES = (".py", ".yaml", ".md", ".json", ".js", ".go", ".sh")
 
@@ -161,9 +161,7 @@ def option_names(command: click.Command) -> set[str]:
 
 
 PODFIT_COMMANDS = [
-    (path, line, args)
-    for path, line in shown_commands()
-    if (args := podfit_args(line)) is not None
+    (path, line, args) for path, line in shown_commands() if (args := podfit_args(line)) is not None
 ]
 
 
@@ -211,7 +209,7 @@ def test_every_example_file_the_docs_name_exists() -> None:
 
 def _runs_offline(args: list[str]) -> bool:
     """Reads only the bundled examples (and writes only into the working directory)."""
-    command, chain, rest = resolve(args)
+    _, chain, rest = resolve(args)
     if not chain or chain[0] in ("conform",) or is_synopsis(rest) or "--kube" in rest:
         return False
     if "verify" in chain:
