@@ -149,10 +149,12 @@ def _scheduler(config: pytest.Config) -> Scheduler:
     if scheduler is None:
         from podfit.adapters import resolve
         from podfit.conformance.decisions import AdapterError
+        from podfit.conformance.runner import check_reachable
 
         spec = config.getoption("podfit_adapter")
         try:
             scheduler = resolve(spec)
+            check_reachable(scheduler)
         except AdapterError as exc:
             raise pytest.UsageError(f"--podfit-adapter: {exc}") from None
         config.stash[SCHEDULER_KEY] = scheduler

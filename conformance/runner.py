@@ -19,6 +19,7 @@ Ctrl-C stops the run and returns (and writes) what was found so far.
 from __future__ import annotations
 
 import builtins
+import contextlib
 import json
 import os
 import random
@@ -26,7 +27,7 @@ import re
 import shlex
 import time
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -67,11 +68,14 @@ __all__ = [
     "Report",
     "Unit",
     "UnitResult",
+    "check_reachable",
+    "hypothesis_files_in",
     "plan_units",
     "replay_command",
     "run_conformance",
     "run_unit",
     "save_counterexamples",
+    "state_dir",
     "write_counterexample",
 ]
 
@@ -386,6 +390,36 @@ def write_counterexample(finding: Finding, directory: str | os.PathLike[str]) ->
     return d
 
 
+#: Where podfit keeps what a run leaves behind when not told where: counterexamples,
+#: Hypothesis's own files. It ignores itself in git (a ``.gitignore`` of ``*``).
+STATE_DIR = ".podfit"
+
+
+def state_dir(base: str | os.PathLike[str] = STATE_DIR) -> Path:
+    """``base`` (default ``./.podfit``), made if needed, with a ``.gitignore`` that keeps
+    it out of version control (as pytest's cache directory does)."""
+    d = Path(base)
+    d.mkdir(parents=True, exist_ok=True)
+    ignore = d / ".gitignore"
+    if not ignore.exists():
+        write_atomic(ignore, "# Written by podfit: counterexamples and Hypothesis's files.\n*\n")
+    return d
+
+
+@contextlib.contextmanager
+def hypothesis_files_in(directory: str | os.PathLike[str]) -> Iterator[None]:
+    """Point Hypothesis's storage (its cache of constants, its example database) at
+    ``directory`` instead of ``./.hypothesis`` while the block runs."""
+    from hypothesis.configuration import set_hypothesis_home_dir, storage_directory
+
+    previous = storage_directory(intent_to_write=False).home_directory
+    set_hypothesis_home_dir(Path(directory))
+    try:
+        yield
+    finally:
+        set_hypothesis_home_dir(previous)
+
+
 def save_counterexamples(report: Report, out_dir: str | os.PathLike[str]) -> None:
     """Write every finding of ``report`` (and the report) under ``out_dir``, recording
     where each went (for a run made without ``out_dir``)."""
@@ -634,6 +668,15 @@ def _run_stateful(
     )
 
 
+def check_reachable(scheduler: Scheduler) -> None:
+    """Raise :class:`~.decisions.AdapterError` when the scheduler cannot be reached at all
+    (an adapter that can tell says so with ``check_reachable()``): one error, instead of a
+    "did not answer" finding per property and area."""
+    probe = getattr(scheduler, "check_reachable", None)
+    if callable(probe):
+        probe()
+
+
 def _new_seed() -> int:
     return random.SystemRandom().getrandbits(32)
 
@@ -686,6 +729,13 @@ def run_conformance(
     if bad:
         raise ValueError(f"unknown areas {bad} (known: {', '.join(sorted(known))})")
     covered = wanted & claimed
+    if not covered:
+        raise ValueError(
+            f"nothing to check: {scheduler.name} claims "
+            f"{', '.join(sorted(claimed)) or 'no rule area podfit checks'}"
+            + (f" and the run selects {', '.join(sorted(wanted))}" if areas is not None else "")
+        )
+    check_reachable(scheduler)
     not_covered = {
         a: "not claimed by the scheduler" if a not in claimed else "not selected"
         for a in sorted(known - covered)

@@ -275,8 +275,41 @@ def test_cli_without_out_keeps_counterexamples_in_a_seed_directory(
         "--max-examples", "60", "--no-stateful",
     )  # fmt: skip
     assert code == 1
-    assert (tmp_path / "podfit-conform-3" / "report.json").is_file()
-    assert "podfit-conform-3/" in out
+    assert (tmp_path / ".podfit" / "conform-3" / "report.json").is_file()
+    assert "counterexample: .podfit/conform-3/" in out
+    assert "counterexamples and report.json: .podfit/conform-3/" in out
+    # Nothing else lands in the working directory: Hypothesis's files are under .podfit
+    # too, and .podfit keeps itself out of git.
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".podfit"]
+    assert (tmp_path / ".podfit" / ".gitignore").read_text().splitlines()[-1] == "*"
+
+
+def test_cli_refuses_a_scheduler_that_claims_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "claims_nothing.py").write_text(
+        "class S:\n"
+        "    name = 'nothing'\n"
+        "    areas = frozenset()\n"
+        "    def schedule(self, cluster, pod):\n"
+        "        return None\n"
+        "    def close(self):\n"
+        "        pass\n"
+        "sched = S()\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["conform", "--adapter", "python:claims_nothing:sched"])
+    assert result.exit_code == 2, result.output
+    assert "nothing to check: nothing claims no rule area podfit checks" in result.stderr
+    assert "every property held" not in result.output
+    with pytest.raises(ValueError, match="nothing to check"):
+        run_conformance(load_target_scheduler(tmp_path / "claims_nothing.py"))
+
+
+def load_target_scheduler(path: Path) -> object:
+    from podfit.adapters import resolve
+
+    return resolve(f"python:{path}:sched")
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,6 @@ unknown rule area), 130 interrupted before anything failed.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -152,6 +151,8 @@ def report_text(d: dict[str, Any]) -> str:
         lines.append("stopped at the deadline: the counts above are what ran in time")
     failed = len(d["findings"])
     summary = f"{total['run']} examples in {d['elapsedSeconds']:.1f}s"
+    if d.get("outDir"):
+        lines.append(f"counterexamples and report.json: {d['outDir']}/")
     if failed:
         lines.append(f"{failed} failure(s) ({summary}); replay each with the command shown")
     else:
@@ -195,7 +196,8 @@ def report_text(d: dict[str, Any]) -> str:
     "out_dir",
     type=click.Path(file_okay=False),
     default=None,
-    help="Where counterexamples go (default: ./podfit-conform-SEED, only if something fails).",
+    help="Where counterexamples go (default: ./.podfit/conform-SEED, only if something "
+    "fails; .podfit ignores itself in git).",
 )
 @click.option(
     "--junit-xml",
@@ -286,8 +288,16 @@ def _conform(
     output: str,
     kube_version: KubeVersion,
 ) -> None:
+    from podfit.conformance.decisions import ADMISSION_AREAS, ALL_AREAS, AdapterError
     from podfit.conformance.properties import areas_for_rules
-    from podfit.conformance.runner import plan_units, run_conformance, save_counterexamples
+    from podfit.conformance.runner import (
+        check_reachable,
+        hypothesis_files_in,
+        plan_units,
+        run_conformance,
+        save_counterexamples,
+        state_dir,
+    )
 
     try:
         areas = areas_for_rules(patterns) if patterns else None
@@ -302,6 +312,16 @@ def _conform(
                 f"{scheduler.name} claims none of the selected areas "
                 f"({', '.join(sorted(areas))}); it claims {', '.join(sorted(claimed)) or 'none'}"
             )
+        if not chosen & (ALL_AREAS | ADMISSION_AREAS):
+            raise UsageError(
+                f"nothing to check: {scheduler.name} claims no rule area podfit checks "
+                f"(it claims {', '.join(sorted(claimed)) or 'none'}; the areas are "
+                f"{', '.join(sorted(ALL_AREAS | ADMISSION_AREAS))})"
+            )
+        try:
+            check_reachable(scheduler)
+        except AdapterError as exc:
+            raise UsageError(str(exc)) from None
         units = len(plan_units(["soundness", "completeness"], chosen, 0, stateful=stateful))
         if strict:
             units += 2 * len(chosen)
@@ -311,24 +331,27 @@ def _conform(
         else:
             progress = LineProgress()
         try:
-            report = run_conformance(
-                scheduler,
-                areas=areas,
-                max_examples=max_examples,
-                seed=seed,
-                out_dir=out_dir,
-                on_progress=progress,
-                deadline_s=deadline_s,
-                strict=strict,
-                stateful=stateful,
-                kube_version=kube_version,
-            )
+            # Nothing lands in the working directory but ./.podfit (or --out): Hypothesis's
+            # files go there too instead of ./.hypothesis.
+            with hypothesis_files_in(state_dir() / "hypothesis"):
+                report = run_conformance(
+                    scheduler,
+                    areas=areas,
+                    max_examples=max_examples,
+                    seed=seed,
+                    out_dir=out_dir,
+                    on_progress=progress,
+                    deadline_s=deadline_s,
+                    strict=strict,
+                    stateful=stateful,
+                    kube_version=kube_version,
+                )
         finally:
             progress.close()
     finally:
         scheduler.close()
     if out_dir is None and report.findings:
-        save_counterexamples(report, Path(f"podfit-conform-{report.seed}"))
+        save_counterexamples(report, state_dir() / f"conform-{report.seed}")
     if junit_xml:
         write_atomic(junit_xml, report.to_junit_xml())
     if html_path:
@@ -337,6 +360,8 @@ def _conform(
     ctx = click.get_current_context()
     if report.findings:
         ctx.exit(1)
+    if report.complete and report.totals().run == 0:
+        raise UsageError("no example was checked: the run proves nothing")
     if report.interrupted:
         click.echo("podfit: interrupted", err=True)
         ctx.exit(INTERRUPTED_EXIT)
