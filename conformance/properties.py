@@ -295,6 +295,8 @@ class Finding:
     path: str | None = None
     #: the podfit command that replays it (explain, or admit for admission findings)
     replay: str = "explain"
+    #: the property to check again when replaying (a stateful finding's own property)
+    checked: str = ""
 
     def manifests(self) -> list[dict[str, Any]]:
         """The cluster as manifests ``kubectl apply`` takes (the pending pod excluded)."""
@@ -312,6 +314,8 @@ class Finding:
             "decision": self.decision.to_dict() if self.decision is not None else None,
             "reference": self.reference.to_dict(),
         }
+        if self.checked:
+            out["checked"] = self.checked
         if self.path is not None:
             out["path"] = self.path
         return out

@@ -69,9 +69,12 @@ __all__ = [
     "Unit",
     "UnitResult",
     "check_reachable",
+    "counterexample_dirs",
+    "counterexample_text",
     "hypothesis_files_in",
     "plan_units",
     "replay_command",
+    "replay_counterexample",
     "run_conformance",
     "run_unit",
     "save_counterexamples",
@@ -322,6 +325,21 @@ def _xml_text(text: str) -> str:
     return _XML_INVALID.sub("\ufffd", text)
 
 
+def counterexample_text(finding: Finding) -> str:
+    """The shrunk example inline, as the two files it is written to (short: a shrunk
+    example is a node or two and a pod)."""
+    return (
+        "cluster.yaml:\n"
+        + _indent(to_yaml(finding.manifests(), many=True))
+        + "pod.yaml:\n"
+        + _indent(to_yaml(to_manifest(finding.pod)))
+    )
+
+
+def _indent(text: str) -> str:
+    return "".join(f"  {line}\n" for line in text.rstrip("\n").splitlines())
+
+
 def _failure_details(finding: Finding) -> str:
     lines = [finding.message]
     if finding.rule_ids:
@@ -332,7 +350,7 @@ def _failure_details(finding: Finding) -> str:
     if finding.path:
         lines.append(f"counterexample: {finding.path}")
         lines.append(f"replay: {replay_command(finding.path, finding.replay)}")
-    return "\n".join(lines)
+    return "\n".join(lines) + "\n\n" + counterexample_text(finding)
 
 
 # --- counterexamples ---------------------------------------------------------------------------
@@ -418,6 +436,48 @@ def hypothesis_files_in(directory: str | os.PathLike[str]) -> Iterator[None]:
         yield
     finally:
         set_hypothesis_home_dir(previous)
+
+
+def counterexample_dirs(directory: str | os.PathLike[str]) -> list[Path]:
+    """The counterexamples under ``directory``: itself when it is one (it holds
+    ``pod.yaml``), else each sub-directory that is (a run's ``--out``), sorted."""
+    d = Path(directory)
+    if (d / "pod.yaml").is_file():
+        return [d]
+    return sorted(p for p in d.iterdir() if (p / "pod.yaml").is_file()) if d.is_dir() else []
+
+
+def replay_counterexample(
+    scheduler: Scheduler,
+    directory: str | os.PathLike[str],
+    *,
+    version: KubeVersion = LATEST,
+) -> list[Finding]:
+    """Ask ``scheduler`` about a saved counterexample again and judge it as the run did:
+    the findings (empty when it now passes). Raises PodfitError for a directory that is
+    not a counterexample."""
+    from podfit.errors import PodfitError
+    from podfit.loading import load, load_pod
+
+    d = Path(directory)
+    try:
+        saved = json.loads((d / "finding.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise PodfitError(f"{d}: not a podfit counterexample (finding.json: {exc})") from None
+    prop = str(saved.get("checked") or saved.get("property", ""))
+    if prop == STATEFUL:  # written without "checked": the message starts with the property
+        prop = str(saved.get("message", "")).split(" ", 1)[0]
+    cluster, pod = load(str(d / "cluster.yaml")), load_pod(str(d / "pod.yaml"))
+    if prop in ADMISSION_PROPERTIES:
+        check = check_admission if prop == "admission" else check_qos
+        found = check(scheduler, cluster, pod)
+        return [refine_admission_finding(scheduler, found)] if found is not None else []
+    if prop not in PROPERTIES:
+        raise PodfitError(f"{d}/finding.json: unknown property {prop!r}")
+    findings = check_example(
+        scheduler, cluster, pod, prop, areas=judged_areas(scheduler), version=version
+    )
+    return [refine_finding(scheduler, f, version=version) for f in findings]
 
 
 def save_counterexamples(report: Report, out_dir: str | os.PathLike[str]) -> None:
@@ -603,6 +663,7 @@ def run_unit(
             result.finding = replace(
                 result.finding,
                 property=STATEFUL,
+                checked=result.finding.property,
                 message=f"{result.finding.property} (after a sequence of changes): "
                 f"{result.finding.message}",
             )

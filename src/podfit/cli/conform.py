@@ -231,6 +231,16 @@ def report_text(d: dict[str, Any]) -> str:
     metavar="SECONDS",
     help="Stop after this long and report what ran.",
 )
+@click.option(
+    "--replay",
+    "replay_dirs",
+    multiple=True,
+    type=click.Path(file_okay=False),
+    metavar="DIR",
+    help="Instead of generating, ask the scheduler about saved counterexamples again: a "
+    "counterexample directory, or a run's --out holding several (repeatable). Exit 1 while "
+    "one still fails.",
+)
 @kube_version_option
 @output_option
 def conform(
@@ -244,6 +254,7 @@ def conform(
     strict: bool,
     stateful: bool,
     deadline_s: float | None,
+    replay_dirs: tuple[str, ...],
     kube_version: KubeVersion,
     output: str,
 ) -> None:
@@ -253,8 +264,15 @@ def conform(
     and checks that every node the scheduler picks passes the filters (soundness) and that
     it never gives up while a node fits (completeness). A failure is shrunk to a small
     counterexample written as manifests, with the `podfit explain` command that replays it.
-    Exit 1 when a property fails.
+    Exit 1 when a property fails. With --replay, saved counterexamples are asked again
+    (a bug once found stays a regression test).
     """
+    if replay_dirs:
+        try:
+            _replay(adapter, replay_dirs, kube_version, output)
+        except PodfitError as exc:
+            raise InputError(str(exc)) from None
+        return
     try:
         _conform(
             adapter,
@@ -272,6 +290,57 @@ def conform(
         )
     except PodfitError as exc:
         raise InputError(str(exc)) from None
+
+
+def _replay(
+    adapter: str, replay_dirs: tuple[str, ...], kube_version: KubeVersion, output: str
+) -> None:
+    from podfit.conformance.runner import counterexample_dirs, replay_counterexample
+
+    found = []
+    for given in replay_dirs:
+        dirs = counterexample_dirs(given)
+        if not dirs:
+            raise UsageError(f"--replay {given}: no counterexample there (no pod.yaml)")
+        found += dirs
+    scheduler = resolve_adapter(adapter)
+    results = []
+    try:
+        for d in found:
+            findings = replay_counterexample(scheduler, d, version=kube_version)
+            results.append(
+                {
+                    "counterexample": str(d),
+                    "passes": not findings,
+                    "findings": [
+                        {"property": f.property, "message": f.message, "rules": list(f.rule_ids)}
+                        for f in findings
+                    ],
+                }
+            )
+    finally:
+        scheduler.close()
+    data = {"scheduler": scheduler.name, "kubeVersion": str(kube_version), "replayed": results}
+
+    def text(d: dict[str, Any]) -> str:
+        lines = []
+        for r in d["replayed"]:
+            if r["passes"]:
+                lines.append(f"pass  {r['counterexample']}")
+            for f in r["findings"]:
+                lines.append(f"FAIL  {r['counterexample']}: {f['property']}: {f['message']}")
+                if f["rules"]:
+                    lines.append(f"      rules: {', '.join(f['rules'])}")
+        failing = sum(1 for r in d["replayed"] if not r["passes"])
+        lines.append(
+            f"{len(d['replayed'])} counterexample(s) replayed against {d['scheduler']}: "
+            f"{failing} still fail"
+        )
+        return "\n".join(lines)
+
+    emit(data, output, text)
+    if any(not r["passes"] for r in results):
+        click.get_current_context().exit(1)
 
 
 def _conform(
