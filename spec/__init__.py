@@ -65,6 +65,13 @@ def holds_text(holds: Holds) -> str:
     return str(first) if first == last else f"{first}-{last}"
 
 
+def safe_test_id(text: str) -> str:
+    """``text`` usable inside a pytest node id's brackets: ``::`` becomes ``:``, brackets
+    become parentheses, line breaks spaces."""
+    out = text.replace("::", ":").replace("[", "(").replace("]", ")")
+    return " ".join(out.split("\n"))
+
+
 @dataclass(frozen=True, slots=True)
 class Example:
     rule_id: str
@@ -96,6 +103,12 @@ class Example:
     def id(self) -> str:
         """Stable id of the example: ``rule-id: description``."""
         return f"{self.rule_id}: {self.description}"
+
+    @property
+    def test_id(self) -> str:
+        """The id as a pytest parameter id: no ``::``, ``[`` or ``]`` (which would make a
+        node id copied from a report impossible to run again)."""
+        return safe_test_id(self.id)
 
 
 @dataclass(frozen=True, slots=True)

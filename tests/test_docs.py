@@ -4,8 +4,11 @@ only the bundled examples run (exit 0 or 1, never a usage error)."""
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -274,3 +277,65 @@ def test_every_pytest_option_the_docs_show_exists() -> None:
     ]
     assert shown
     assert [f"{p.relative_to(ROOT)}: {o}" for p, o in shown if o.rstrip("=") not in known] == []
+
+
+# --- walkthroughs, run as written from a fresh clone --------------------------------------------
+
+
+def walkthrough(name: str, path: Path) -> list[str]:
+    """The command lines of the sh block marked ``<!-- walkthrough: NAME -->``."""
+    text = path.read_text(encoding="utf-8")
+    marker = f"<!-- walkthrough: {name} -->"
+    assert marker in text, f"{path.name} has no {marker}"
+    block = text.split(marker, 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+    return [line for line in block.splitlines() if line.strip()]
+
+
+def fresh_clone(tmp_path: Path) -> Path:
+    """The committed project, cloned as a user would get it."""
+    clone = tmp_path / "podfit"
+    done = subprocess.run(
+        ["git", "clone", "--quiet", str(ROOT), str(clone)], capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot clone the repository: {done.stderr.strip()}")
+    return clone
+
+
+def run_lines(lines: list[str], cwd: Path) -> list[tuple[str, int, str]]:
+    """Each line through one bash session (cd carries over): (line, exit code, output)."""
+    script = "".join(f"{line}\nprintf '\\n@@podfit-rc %s @@\\n' $?\n" for line in lines)
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    env.pop("PYTEST_ADDOPTS", None)
+    done = subprocess.run(
+        ["bash", "-c", script], cwd=cwd, env=env, capture_output=True, text=True, timeout=900
+    )
+    parts = re.split(r"\n@@podfit-rc (\d+) @@\n", done.stdout)
+    return [(line, int(parts[2 * i + 1]), parts[2 * i]) for i, line in enumerate(lines)]
+
+
+def test_the_pytest_plugin_walkthrough_works_as_written(tmp_path: Path) -> None:
+    lines = walkthrough("pytest-plugin", ROOT / "docs" / "conformance.md")
+    results = run_lines(lines, fresh_clone(tmp_path))
+    by_command = {line.split()[0] + str(i): (rc, out) for i, (line, rc, out) in enumerate(results)}
+    for line, rc, out in results[:3]:
+        assert rc == 0, (line, out[-2000:])
+    first_rc, first = by_command["pytest3"]
+    assert first_rc == 1, first[-3000:]
+    assert "collected 3 items" in first and "2 failed, 1 passed" in first
+    assert "rules: taints.filter.exists" in first and "pod.yaml:" in first
+    assert "FAILED test_my_sched.py::test_conformance[completeness-taints]" in first
+    again_rc, again = by_command["pytest4"]
+    assert again_rc == 1 and "collected 1 item" in again and "1 failed" in again
+    replay_rc, replay = by_command["podfit5"]
+    assert replay_rc == 1 and "still fail" in replay, replay[-2000:]
+
+
+@pytest.mark.slow
+def test_the_readme_quick_start_works_as_written(tmp_path: Path) -> None:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    quick = text.split("## Quick start", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+    lines = [line for line in quick.splitlines() if line.strip()]
+    ((line, rc, out),) = run_lines(lines, fresh_clone(tmp_path))
+    assert rc == 0, out[-3000:]
+    assert "selected: node-b1" in out

@@ -71,7 +71,7 @@ RUNS = [
 
 
 @pytest.mark.parametrize(
-    ("backend", "example", "version"), RUNS, ids=[f"{e.id}-{name}-{v}" for name, e, v in RUNS]
+    ("backend", "example", "version"), RUNS, ids=[f"{e.test_id}-{name}-{v}" for name, e, v in RUNS]
 )
 def test_example(backend: str, example: spec.Example, version: object) -> None:
     result = run_example(BACKENDS[backend], example, version)  # type: ignore[arg-type]
