@@ -336,6 +336,6 @@ def test_the_readme_quick_start_works_as_written(tmp_path: Path) -> None:
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     quick = text.split("## Quick start", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
     lines = [line for line in quick.splitlines() if line.strip()]
-    ((line, rc, out),) = run_lines(lines, fresh_clone(tmp_path))
+    ((_, rc, out),) = run_lines(lines, fresh_clone(tmp_path))
     assert rc == 0, out[-3000:]
     assert "selected: node-b1" in out
