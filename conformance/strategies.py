@@ -291,7 +291,7 @@ def cpu_quantity(milli: int) -> Quantity:
     return quantity_of(Fraction(milli, 1000))
 
 
-def _resources(cpu_milli: int = 0, memory: int = 0, gpu: int = 0) -> ResourceList:
+def _resources(cpu_milli: int = 0, memory: Fraction | int = 0, gpu: int = 0) -> ResourceList:
     out: dict[str, Quantity] = {}
     if cpu_milli:
         out["cpu"] = cpu_quantity(cpu_milli)
@@ -1012,8 +1012,14 @@ def _draw_pod_resources(
     memory = _split(draw, _draw_total(draw, mem_grid, context.memory_targets), shape, 16 * MI)
     # Extended resources now and then: a node without them rejects every pod that asks.
     gpu = _draw_total(draw, (1,), context.gpu_targets) if _flag(draw) else 0
+    # Now and then the first container asks for half a byte less, as "0.1Gi" (107374182.4
+    # bytes) does: kube-scheduler rounds each quantity up to whole bytes, so the pod's total
+    # stays the same, and a scheduler that rounds down is one byte short.
+    amounts: dict[str, Fraction | int] = dict(memory)
+    if amounts.get("c0") and _flag(draw):
+        amounts["c0"] = Fraction(memory["c0"]) - Fraction(1, 2)
     parts = {
-        part: _resources(cpu.get(part, 0), memory.get(part, 0), gpu if part == "c0" else 0)
+        part: _resources(cpu.get(part, 0), amounts.get(part, 0), gpu if part == "c0" else 0)
         for part in ("c0", "c1", "init", "sidecar")
     }
     return parts, _resources(cpu.get("overhead", 0), memory.get("overhead", 0))
