@@ -571,6 +571,7 @@ BUG_RULES: Mapping[str, tuple[str, ...]] = {
     "overhead-ignored": ("resources.request.overhead",),
     "limits-as-requests": ("resources.request.limits-only",),
     "extended-resources-unchecked": ("resources.filter.extended-resources",),
+    "fractions-rounded-down": ("resources.request.rounding",),
     "terminal-pods-counted": ("resources.filter.terminal-pods",),
     "too-many-pods-off-by-one": ("resources.filter.too-many-pods",),
     "existing-anti-affinity-ignored": ("inter-pod-affinity.filter.existing-anti-affinity",),

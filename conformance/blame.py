@@ -266,6 +266,17 @@ def _limits_above_requests(d: Dispute) -> bool:
     return False
 
 
+def _fractional_request(d: Dispute) -> bool:
+    """A request that is not a whole number of the scheduler's units (a fraction of a byte,
+    or of a millicore): its rounding decides."""
+    for c in (*d.pod.containers, *d.pod.init_containers):
+        for name, q in c.resources.requests.items():
+            units = q.value * 1000 if name == "cpu" else q.value
+            if units.denominator != 1:
+                return True
+    return False
+
+
 def _extended(d: Dispute) -> bool:
     return any(
         name not in STANDARD_RESOURCES and not name.startswith("hugepages-")
@@ -530,6 +541,7 @@ RULE_FEATURES: Mapping[str, tuple[RuleFeature, ...]] = {
         _f("resources.request.overhead", lambda d: bool(d.pod.overhead)),
         _f("resources.request.pod-level", lambda d: d.pod.resources is not None),
         _f("resources.request.limits-only", _limits_above_requests),
+        _f("resources.request.rounding", _fractional_request),
         _f("resources.filter.extended-resources", _extended),
         _f("resources.filter.hugepages", _hugepages),
         _f("resources.filter.terminal-pods", _finished_pods_on_node, _without_leaving_pods),

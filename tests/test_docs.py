@@ -304,7 +304,9 @@ def fresh_clone(tmp_path: Path) -> Path:
 
 def run_lines(lines: list[str], cwd: Path) -> list[tuple[str, int, str]]:
     """Each line through one bash session (cd carries over): (line, exit code, output)."""
-    script = "".join(f"{line}\nprintf '\\n@@podfit-rc %s @@\\n' $?\n" for line in lines)
+    script = "exec 2>&1\n"
+    for line in lines:
+        script += line + "\nprintf '\\n@@podfit-rc %s @@\\n' $?\n"
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
     env.pop("PYTEST_ADDOPTS", None)
     done = subprocess.run(
