@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
 from podfit.cluster import Cluster
 from podfit.model import (
@@ -423,7 +424,8 @@ def _without_limit_field(name: str) -> Reduce:
         out = cluster.copy()
         changed = False
         for key, lr in cluster.limit_ranges.items():
-            items = tuple(replace(i, **{name: frozen_resources()}) for i in lr.limits)
+            cleared: dict[str, Any] = {name: frozen_resources()}
+            items = tuple(replace(i, **cleared) for i in lr.limits)
             if items != lr.limits:
                 out.limit_ranges[key] = replace(lr, limits=items)
                 changed = True
