@@ -397,6 +397,28 @@ class FractionsRoundedDown(_FitFilter):
         }
 
 
+class ResizeStatusIgnored(_FitFilter):
+    """Charges the pods on a node their spec requests alone, ignoring an in-place resize
+    under way (the status's requests, which the node holds when they are larger)."""
+
+    def usage(self, state: CycleState, node: NodeInfo) -> NodeInfo:
+        pods = [
+            PodInfo.of(
+                replace(
+                    p.pod,
+                    containers=tuple(replace(c, status_requests=None) for c in p.pod.containers),
+                    init_containers=tuple(
+                        replace(c, status_requests=None) for c in p.pod.init_containers
+                    ),
+                    resize_infeasible=False,
+                ),
+                bound=True,
+            )
+            for p in node.pods
+        ]
+        return NodeInfo.of(node.node, pods)
+
+
 class TerminalPodsCounted(_FitFilter):
     def usage(self, state: CycleState, node: NodeInfo) -> NodeInfo:
         snapshot: Snapshot = state["mutant/snapshot"]
@@ -572,6 +594,7 @@ BUG_RULES: Mapping[str, tuple[str, ...]] = {
     "limits-as-requests": ("resources.request.limits-only",),
     "extended-resources-unchecked": ("resources.filter.extended-resources",),
     "fractions-rounded-down": ("resources.request.rounding",),
+    "resize-status-ignored": ("resources.request.in-place-resize",),
     "terminal-pods-counted": ("resources.filter.terminal-pods",),
     "too-many-pods-off-by-one": ("resources.filter.too-many-pods",),
     "existing-anti-affinity-ignored": ("inter-pod-affinity.filter.existing-anti-affinity",),
@@ -713,6 +736,12 @@ MUTANTS: dict[str, Callable[[], Scheduler]] = {
         "107374183 as Quantity.Value rounds up)",
         "resources",
         FractionsRoundedDown,
+    ),
+    "resize-status-ignored": _mutant(
+        "resize-status-ignored",
+        "pods being resized in place are charged their spec requests, not the larger status",
+        "resources",
+        ResizeStatusIgnored,
     ),
     "terminal-pods-counted": _mutant(
         "terminal-pods-counted",

@@ -278,6 +278,16 @@ def _fractional_request(d: Dispute) -> bool:
     return False
 
 
+def _resizing_pods_on_node(d: Dispute) -> bool:
+    """A pod on the node whose status (being resized in place) differs from its spec."""
+    for node in d.disputed():
+        for p in d.pods_on(node):
+            parts = [p, *p.containers, *p.init_containers]
+            if any(c.status_requests is not None or c.allocated is not None for c in parts):
+                return True
+    return False
+
+
 def _extended(d: Dispute) -> bool:
     return any(
         name not in STANDARD_RESOURCES and not name.startswith("hugepages-")
@@ -544,6 +554,7 @@ RULE_FEATURES: Mapping[str, tuple[RuleFeature, ...]] = {
         _f("resources.request.pod-level", lambda d: d.pod.resources is not None),
         _f("resources.request.limits-only", _limits_above_requests),
         _f("resources.request.rounding", _fractional_request),
+        _f("resources.request.in-place-resize", _resizing_pods_on_node),
         _f("resources.filter.extended-resources", _extended),
         _f("resources.filter.hugepages", _hugepages),
         _f("resources.filter.terminal-pods", _finished_pods_on_node, _without_leaving_pods),

@@ -783,12 +783,13 @@ def containers(
 
 
 def _used(pods: Iterable[Pod]) -> dict[str, int]:
-    """What the pods request together: cpu in millicores, the rest in units (rounded up)."""
-    from podfit.reference.resources import pod_requests
+    """What the pods hold together (in-place resizes included): cpu in millicores, the rest
+    in units (rounded up)."""
+    from podfit.reference.resources import bound_pod_requests
 
     total: dict[str, Fraction] = {}
     for pod in pods:
-        for name, amount in pod_requests(pod).items():
+        for name, amount in bound_pod_requests(pod).items():
             total[name] = total.get(name, Fraction(0)) + amount
     return {n: math.ceil(v * 1000) if n == "cpu" else math.ceil(v) for n, v in total.items()}
 
@@ -910,7 +911,7 @@ class _Context:
 
     @classmethod
     def of(cls, cluster: Cluster) -> _Context:
-        from podfit.reference.resources import pod_requests
+        from podfit.reference.resources import bound_pod_requests
 
         values: dict[str, list[str]] = {}
         for node in cluster.nodes.values():
@@ -921,7 +922,7 @@ class _Context:
         for pod in cluster.bound_pods():
             if pod.is_terminal or pod.node_name not in used:
                 continue
-            for res, amount in pod_requests(pod).items():
+            for res, amount in bound_pod_requests(pod).items():
                 used[pod.node_name][res] = used[pod.node_name].get(res, Fraction(0)) + amount
             # The ports a pod holds: its containers' and its sidecars'.
             for c in (*pod.containers, *(c for c in pod.init_containers if c.is_sidecar)):
@@ -1203,15 +1204,21 @@ def _draw_running_pod(draw: Draw, index: int, node_name: str, areas: frozenset[s
 
     def container(name: str, *, sidecar: bool = False) -> Container:
         resources = ResourceRequirements()
+        status: ResourceList | None = None
         if "resources" in areas:
             drawn = _draw_requests(draw, cpu=True, memory=True, extended=True)
             resources = _draw_requirements(draw, drawn)
+            # Now and then an in-place resize under way: the status reports other requests
+            # than the spec (what the kubelet actuated), and the node holds the larger.
+            if _pick(draw, (False, False, True)):
+                status = _draw_requests(draw, cpu=True, memory=True, extended=False) or None
         return Container(
             name=name,
             image=IMAGE,
             resources=resources,
             ports=_draw_ports(draw, taken, host_network=host_network) if with_ports else (),
             restart_policy="Always" if sidecar else None,
+            status_requests=status,
         )
 
     app = (container("c0"),)
@@ -1237,6 +1244,9 @@ def _draw_running_pod(draw: Draw, index: int, node_name: str, areas: frozenset[s
             host_network=host_network,
             node_name=node_name,
             phase=phase,
+            # A resize the node cannot take: the spec no longer counts, the status does.
+            resize_infeasible=any(c.status_requests is not None for c in (*app, *init))
+            and _pick(draw, (False, True)),
         )
     )
 

@@ -812,8 +812,11 @@ def _container_status(c: Container) -> dict[str, Any] | None:
         return None
     return {
         "name": c.name,
+        # Present even when empty: a status that reports resources makes the node hold them.
         "resources": (
-            {"requests": _resources(c.status_requests)} if c.status_requests is not None else None
+            _Present(requests=_resources(c.status_requests))
+            if c.status_requests is not None
+            else None
         ),
         "allocatedResources": _resources(c.allocated) if c.allocated is not None else None,
     }
@@ -828,7 +831,7 @@ def _pod_status_manifest(p: Pod) -> dict[str, Any]:
         "initContainerStatuses": [s for c in p.init_containers if (s := _container_status(c))],
     }
     if p.status_requests is not None:
-        status["resources"] = {"requests": _resources(p.status_requests)}
+        status["resources"] = _Present(requests=_resources(p.status_requests))
     if p.allocated is not None:
         status["allocatedResources"] = _resources(p.allocated)
     if p.resize_infeasible:
