@@ -422,7 +422,9 @@ class ResizeStatusIgnored(_FitFilter):
 class TerminalPodsCounted(_FitFilter):
     def usage(self, state: CycleState, node: NodeInfo) -> NodeInfo:
         snapshot: Snapshot = state["mutant/snapshot"]
-        pods = [PodInfo.of(p) for p in snapshot.cluster.pods_on(node.name)]
+        # Every pod on the node, finished ones included (the bug), each holding what a pod
+        # on a node holds (an in-place resize in progress counted, as the reference does).
+        pods = [PodInfo.of(p, bound=True) for p in snapshot.cluster.pods_on(node.name)]
         return NodeInfo.of(node.node, pods)
 
 

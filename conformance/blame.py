@@ -282,7 +282,7 @@ def _resizing_pods_on_node(d: Dispute) -> bool:
     """A pod on the node whose status (being resized in place) differs from its spec."""
     for node in d.disputed():
         for p in d.pods_on(node):
-            parts = [p, *p.containers, *p.init_containers]
+            parts: list[Pod | Container] = [p, *p.containers, *p.init_containers]
             if any(c.status_requests is not None or c.allocated is not None for c in parts):
                 return True
     return False
