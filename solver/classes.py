@@ -767,9 +767,9 @@ def group(
         extras = dict(by_node.get(i, ()))
         for p in range(len(pod_classes)):
             reasons = rows[row_of[p]][i]
-            extra = extras.get(p)
-            if extra is not None:
-                reasons = (*reasons, extra)
+            by_running = extras.get(p)
+            if by_running is not None:
+                reasons = (*reasons, by_running)
             if reasons:
                 excluded[(p, index)] = reasons
     g = Grouping(pod_classes, node_classes, excluded, conflicts, resources, nodes)
