@@ -68,41 +68,46 @@ class Guess:
     mins: dict[int, int] | None = None
 
 
-def guess(g: Grouping) -> Guess:
+def guess(g: Grouping, exist: Mapping[int, int] | None = None) -> Guess:
     """Counts per (pod class, node class) that kube-scheduler-like spreading would give, or
     the first pod class the guess could not place in full (none at all when the batch has
-    pod affinity, which a one-pass guess cannot honour)."""
+    pod affinity, which a one-pass guess cannot honour). ``exist``: node class -> how many
+    of its nodes exist (copies of a shape: the first that many), all by default."""
     if g.affinity:
         return Guess(None)
     try:
-        totals = _guess(g)
+        totals = _guess(g, exist or {})
     except _Stuck as stuck:
         return Guess(None, stuck.pod_class)
-    return Guess(totals, mins=_minimums(g, totals))
+    return Guess(totals, mins=_minimums(g, totals, exist or {}))
 
 
-def _minimums(g: Grouping, totals: Mapping[tuple[int, int], int]) -> dict[int, int]:
+def _minimums(
+    g: Grouping, totals: Mapping[tuple[int, int], int], exist: Mapping[int, int]
+) -> dict[int, int]:
     """Each per-node rule's minimum once the class counts are spread evenly over the nodes
-    of each class (what a packing one pod per node in turn gives)."""
+    of each class that exist (what a packing one pod per node in turn gives)."""
     out = {}
     for i, r in enumerate(g.spread):
         if not r.per_node or r.forced:
             continue
-        lows = [
-            r.running(c) + sum(totals.get((q, c), 0) for q in r.counted) // g.node_classes[c].size
-            for c in r.eligible
-            if not g.node_classes[c].optional
-        ]
+        lows = []
+        for c in r.eligible:
+            size = exist.get(c, g.node_classes[c].size)
+            if size:
+                held = sum(totals.get((q, c), 0) for q in r.counted)
+                lows.append(r.running(c) + held // size)
         out[i] = min(lows, default=0)
     return out
 
 
-def _guess(g: Grouping) -> dict[tuple[int, int], int]:
-    sizes = {c.index: c.size for c in g.node_classes}
+def _guess(g: Grouping, exist: Mapping[int, int]) -> dict[tuple[int, int], int]:
+    sizes = {c.index: exist.get(c.index, c.size) for c in g.node_classes}
     room = {
-        c.index: {r: max(c.free.get(r, 0), 0) * c.size for r in g.resources} for c in g.node_classes
+        c.index: {r: max(c.free.get(r, 0), 0) * sizes[c.index] for r in g.resources}
+        for c in g.node_classes
     }
-    slots = {c.index: max(c.slots, 0) * c.size for c in g.node_classes}
+    slots = {c.index: max(c.slots, 0) * sizes[c.index] for c in g.node_classes}
     totals: dict[tuple[int, int], int] = {}
     shared = [r for r in g.spread if not r.per_node]
     # per shared rule: domain -> pods it counts there so far (running ones included)
@@ -137,7 +142,7 @@ def _guess(g: Grouping) -> dict[tuple[int, int], int]:
         limit = {
             c.index: _per_node_limit(g, p, c.index, own) * sizes[c.index]
             for c in g.node_classes
-            if g.allowed(p, c.index)
+            if g.allowed(p, c.index) and sizes[c.index]
         }
 
         def room_for(c: int, p: int = p, limit: dict[int, int] = limit) -> int:

@@ -15,10 +15,12 @@ Each has the same three steps as the decision (:func:`podfit.solver.compressed.s
    the bound and the best packing found.
 
 Topology spread over hostname takes part as a cap per node when its minimum is 0 whatever
-the placement (fewer pods counted than nodes); when it may be more, what a node may hold
-depends on how many nodes are used, and the per-pod encoding answers instead (None). So it
-does for batches too small or too varied to group. A time limit that runs out answers
-"unknown" with the best placement found, never a wrong optimum.
+the placement (fewer pods counted than nodes); when it may be more, a node holds up to
+maxSkew + m of it and every node that exists at least m, where the nodes in use (or the
+copies that exist) times m is stated through a ladder of literals for m
+(:mod:`podfit.solver.class_spread`). Batches too small or too varied to group go to the
+per-pod encoding (None). A time limit that runs out answers "unknown" with the best
+placement found, never a wrong optimum.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ import z3
 from podfit.cluster import Cluster
 from podfit.model import Node, Pod
 
-from .class_greedy import check
+from .class_greedy import check, guess
 from .classes import Grouping, group
 from .compressed import CountModel, deal, infeasible, place_grouped, worth_counting
 from .copies import added_nodes
@@ -178,8 +180,6 @@ def minimize_nodes(
     """:func:`podfit.solver.minimize_nodes` on the counting encoding, or None when it does
     not take the batch (see the module text; ``force``: however small or varied)."""
     g = group(cluster, pods, busy_apart=True)
-    if not g.caps_fixed:
-        return None
     if not force and not worth_counting(g, len(pods), len(g.nodes)):
         return None
     clock = _Clock(timeout_ms)
@@ -240,11 +240,16 @@ def maximize_placed(
     """:func:`podfit.solver.maximize_placed` on the counting encoding (lexicographic by
     priority level), or None when it does not take the batch."""
     g = group(cluster, pods, priority=priority)
-    if not g.caps_fixed:
-        return None
     if not force and not worth_counting(g, len(pods), len(g.nodes)):
         return None
     clock = _Clock(timeout_ms)
+    first = guess(g)
+    if first.totals is not None:  # every pod placed: nothing can do better at any level
+        counts, left = pack(g, first.totals, first.mins)
+        if not left and check(g, counts):
+            placement = _placement(g, counts)
+            text = [f"{len(placement)} of {len(pods)} pods can be placed together."]
+            return SolveResult("feasible", placement, explanation=text, objective=len(placement))
     levels = sorted({c.priority for c in g.pod_classes}, reverse=True)
     coarse = CountModel(
         g, CountingSession(timeout_ms=clock.left()), per_node=False, require_all=False
@@ -344,13 +349,55 @@ def nodes_to_add(
     for copy in copies:
         grown.replace_node(copy)
     g = group(grown, pods, optional=frozenset(names))
-    if not g.caps_fixed:
-        return None
     if not force and not worth_counting(g, len(pods), len(g.nodes)):
         return None
     clock = _Clock(timeout_ms)
     index = {n.name: i for i, n in enumerate(g.nodes)}
     optional = [c for c in g.node_classes if c.optional]
+
+    def absent(k: int) -> frozenset[int]:
+        return frozenset(index[name] for name in names[k:])
+
+    def attempt(k: int) -> tuple[NodeCounts | None, int | None]:
+        """The guess with the first ``k`` copies: a checked placement, or the pod class it
+        could not place."""
+        first = set(names[:k])
+        exist = {c.index: sum(1 for n in c.nodes if n.name in first) for c in optional}
+        tried = guess(g, exist)
+        if tried.totals is None:
+            return None, tried.stuck
+        counts, left = pack(g, tried.totals, tried.mins, exist)
+        return (counts if not left and check(g, counts, absent=absent(k)) else None), None
+
+    # The fewest copies the guess places every pod with, a bound the counts then only have
+    # to prove: with all of them first, then bisecting (a guess, so not taken as monotone:
+    # the proof below does not rely on it).
+    best, stuck = attempt(max_new)
+    best_k = max_new if best is not None else max_new + 1
+    low_k = 0
+    while best is not None and low_k < best_k:
+        middle = (low_k + best_k) // 2
+        found, _ = attempt(middle)
+        if found is not None:
+            best, best_k = found, middle
+        else:
+            low_k = middle + 1
+    focus = g.competitors(stuck) if best is None and stuck is not None else None
+    if focus is not None:
+        # The class the guess cannot place even with every copy, with those that may only
+        # run where it may: a relaxation (see Grouping.competitors).
+        alone = CountModel(
+            g, CountingSession(timeout_ms=clock.left()), per_node=False, usage="add", focus=focus
+        )
+        if alone.check(clock.left()) is Outcome.UNSAT:
+            return _even_with(shape, max_new, infeasible(g, alone, timeout_ms))
+    if best_k == 0:
+        return SolveResult(
+            "feasible",
+            _placement(g, best or {}),
+            explanation=["Every pod fits without adding nodes."],
+            objective=0,
+        )
     coarse = CountModel(g, CountingSession(timeout_ms=clock.left()), per_node=False, usage="add")
     terms: Terms = [(1, v) for v in coarse.used.values()]
     outcome = coarse.check(clock.left())
@@ -360,20 +407,16 @@ def nodes_to_add(
         return _even_with(shape, max_new, infeasible(g, coarse, timeout_ms))
     search = _Search(coarse, clock, [])
     first_model = coarse.session.model()
-    start = _value(first_model, terms)
+    start = min(_value(first_model, terms), best_k)
     low, model, proven, _ = search.least(terms, 0, start)
-    model = model or first_model  # the first model reaches ``start`` itself
-
-    def absent(k: int) -> frozenset[int]:
-        return frozenset(index[name] for name in names[k:])
-
-    best: NodeCounts | None = None
-    best_k = max_new + 1
-    used = _class_used(coarse, model)
-    counts, left = pack(g, coarse.totals(model), coarse.minimums(model), used)
-    k = sum(used.get(c.index, 0) for c in optional)
-    if not left and check(g, counts, absent=absent(k)):
-        best, best_k = counts, k
+    if model is None and start == _value(first_model, terms):
+        model = first_model  # the first model reaches ``start`` itself
+    if model is not None:
+        used = _class_used(coarse, model)
+        counts, left = pack(g, coarse.totals(model), coarse.minimums(model), used)
+        k = sum(used.get(c.index, 0) for c in optional)
+        if k < best_k and not left and check(g, counts, absent=absent(k)):
+            best, best_k = counts, k
     optimal = proven and best_k <= low
     if not optimal and proven and not clock.out():
         exact = _exact_model(g, clock, usage="add")

@@ -301,18 +301,53 @@ def _shared(t: Any, r: SpreadRule, places: Sequence[Place], name: str) -> Any:
 
 def _per_node(t: Any, r: SpreadRule, places: Sequence[Place], name: str) -> Any:
     low: z3.ArithRef | None = None
+    steps: list[z3.BoolRef] = []
     if not r.forced:
-        if any(p.used is not None for p in places):
-            raise ValueError("a per-node spread rule whose minimum may pass 0 needs every node")
         low = t.var(name)
         t.session.assert_raw(t.ge(low.as_ast(), 0))
+        t.session.assert_raw(t.le(low.as_ast(), r.highest))  # m <= the least <= this
+        if any(p.used is not None for p in places):
+            # Nodes in use (or copies that exist) times m is no linear term: m as a ladder
+            # of literals, m = Σ step[j] (step[j]: m >= j), and used·m = Σ If(step[j], used, 0).
+            # (the literals themselves, not their bare ASTs: the wrappers keep them alive)
+            steps = [t.session.var(f"{name}>={j}") for j in range(1, r.highest + 1)]
+            for j in range(1, len(steps)):
+                t.session.assert_raw(t.implies_raw(steps[j].as_ast(), steps[j - 1].as_ast()))
+            ladder = t.linear([(1, t.indicator(s.as_ast())) for s in steps])
+            t.session.assert_raw(t.eq(t.linear([(1, low), (-1, ladder)]), 0))
+
+    if low is not None:
+        # Copies that may be added are domains only once they exist: while fewer domains
+        # exist than minDomains, the minimum counts as 0.
+        sure = sum(p.size for p in places if p.node_class in r.eligible and not p.optional)
+        maybe = [
+            p.used
+            for p in places
+            if p.node_class in r.eligible and p.optional and p.used is not None
+        ]
+        if maybe and sure < r.min_domains:
+            few = t.le(t.linear([(1, u) for u in maybe]), r.min_domains - 1 - sure)
+            t.session.assert_raw(t.implies_raw(few, t.le(low.as_ast(), 0)))
+
+    def times_min(used: z3.ArithRef) -> list[tuple[int, Any]]:
+        """used · m, as terms."""
+        return [(1, t.ite(s.as_ast(), used.as_ast(), t.num(0))) for s in steps]
+
+    if low is not None:
         for p in places:
             if p.node_class not in r.eligible:
                 continue
-            # Every node holds at least m - running counted pods: A - size·m >= -size·running
+            # Every node (that exists) holds at least m - running counted pods.
             held = [(1, v) for q in r.counted if (v := p.counts.get(q)) is not None]
-            bound = t.linear([*held, (-p.size, low)])
-            t.session.assert_raw(t.ge(bound, -p.size * r.running(p.node_class)))
+            running = r.running(p.node_class)
+            if p.optional and p.used is not None:
+                bound = t.linear(
+                    [*held, *[(-c, x) for c, x in times_min(p.used)], (running, p.used)]
+                )
+                t.session.assert_raw(t.ge(bound, 0))
+            else:
+                bound = t.linear([*held, (-p.size, low)])
+                t.session.assert_raw(t.ge(bound, -p.size * running))
     counts_itself = r.pod_class in r.counted
     parts: list[Any] = []
     for p in places:
@@ -324,7 +359,8 @@ def _per_node(t: Any, r: SpreadRule, places: Sequence[Place], name: str) -> Any:
         empty = t.le(mine.as_ast(), 0)
         if low is None and most < 0:
             parts.append(empty)  # the cap is below 0: P may not run there at all
-        elif c in r.eligible and (p.size == 1 and p.used is None):
+        elif c in r.eligible and p.size == 1:
+            # One node (used or not: an unused one holds nothing): exact.
             held = [(1, v) for q in r.counted if (v := p.counts.get(q)) is not None]
             ok = t.le(t.linear([*held, *([(-1, low)] if low is not None else [])]), most)
             parts.append(t.any([empty, ok]))
@@ -332,7 +368,8 @@ def _per_node(t: Any, r: SpreadRule, places: Sequence[Place], name: str) -> Any:
             # N_P <= nodes · (most + m): holds at N_P = 0 as most >= 0 (or m makes it so),
             # so no "or empty" is needed, and none at all when the class cannot exceed it.
             if p.used is not None:
-                parts.append(t.le(t.linear([(1, mine), (-most, p.used)]), 0))
+                scaled = [(-most, p.used), *[(-k, x) for k, x in times_min(p.used)]]
+                parts.append(t.le(t.linear([(1, mine), *scaled]), 0))
             elif low is not None:
                 parts.append(
                     t.any([empty, t.le(t.linear([(1, mine), (-p.size, low)]), p.size * most)])

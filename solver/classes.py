@@ -172,11 +172,29 @@ class Grouping:
         read |= {p for k in self.domain_conflicts.values() for p in (k.a, k.b)}
         return read | {p for r in self.affinity for p in r.reads}
 
-    def reads_only_itself(self, p: int) -> bool:
-        """No rule of pod class ``p`` reads another pending class (what it counts for spread,
-        what it needs for pod affinity): placing ``p`` alone is then a relaxation."""
-        own_spread = all(set(r.counted) <= {p} for r in self.spread if r.pod_class == p)
-        return own_spread and all(set(r.members) <= {p} for r in self.affinity if r.pod_class == p)
+    def reads(self, p: int) -> set[int]:
+        """The pending classes pod class ``p``'s own rules read: what its spread constraints
+        count, what its pod affinity needs."""
+        read = {q for r in self.spread if r.pod_class == p for q in r.counted}
+        return read | {q for r in self.affinity if r.pod_class == p for q in r.members}
+
+    def competitors(self, p: int) -> frozenset[int] | None:
+        """Pod class ``p`` and the classes that may only run where it may, with every class
+        their rules read: placing those alone is a relaxation of the batch (the others are
+        left out, and with them only rules that restrict). None when that is every class."""
+        mine = {c.index for c in self.node_classes if self.allowed(p, c.index)}
+        chosen = {
+            q.index
+            for q in self.pod_classes
+            if all(c.index in mine for c in self.node_classes if self.allowed(q.index, c.index))
+        }
+        chosen.add(p)
+        todo = list(chosen)
+        while todo:
+            for q in self.reads(todo.pop()) - chosen:
+                chosen.add(q)
+                todo.append(q)
+        return frozenset(chosen) if len(chosen) < len(self.pod_classes) else None
 
     def caps(self, node_class: int, mins: Mapping[int, int] | None = None) -> list[Cap]:
         """The per-node spread rules on nodes of a class (see

@@ -16,20 +16,25 @@ pods placed there. Two granularities share one builder:
 Constraints (each guarded by a named fact carrying a spec rule id, as in the per-pod
 encoding): every pod of a class placed (``require_all``); a class kept off a node class by
 a static filter (taints, cordon, nodeSelector, node affinity, spec.nodeName, held host
-ports, anti-affinity with running pods); per unit and resource, the requests fit what is
-free; per unit, the pods fit the free pod slots; anti-affinity on a hostname-like key (and
-host ports) among pending pods: at most one of a class per node, two classes never on one
-node; DoNotSchedule topology spread on the counts per domain
-(:mod:`podfit.solver.class_spread`).
+ports, declared node features, anti-affinity with running pods); per unit and resource, the
+requests fit what is free (no fact for an amount only other rules bound: see
+:mod:`podfit.solver.classes`); per unit, the pods fit the free pod slots; anti-affinity
+among pending pods and host ports: at most one of a class per node, two classes never on one
+node, and on a key nodes share the same per domain, and required pod affinity
+(:mod:`podfit.solver.class_interpod`); DoNotSchedule topology spread over shared keys and
+hostname (:mod:`podfit.solver.class_spread`). With ``usage``, a count of the nodes a unit
+uses (or of the copies of a shape that exist) that the per-node rules scale with
+(:mod:`podfit.solver.class_optimize`).
 
-:func:`solve_by_classes` asks the per-class query first; a satisfiable answer is packed
-into nodes greedily (:mod:`podfit.solver.packing`); if that fails, an exact query decides:
-per node class over the ways to fill one node (:mod:`podfit.solver.patterns`) when they
-are few, else per node, with the greedy packing as Z3's starting point. An unsatisfiable
-answer is explained in two steps (see :func:`infeasible`). Answers are the solver's usual
-ones: "feasible" with a placement (pods of a class dealt to nodes by the counts),
-"infeasible" with a minimal core of facts in sentences, or "unknown" when the time limit
-runs out — never "infeasible" for a timeout.
+:func:`place_grouped` tries a guess first (:mod:`podfit.solver.class_greedy`: checked rule
+by rule, never taken as a refutation), then the per-class query; a satisfiable answer is
+packed into nodes greedily (:mod:`podfit.solver.packing`) and checked; if that fails, an
+exact query decides: per node class over the ways to fill one node
+(:mod:`podfit.solver.patterns`) when they are few, else per node, with the greedy packing as
+Z3's starting point. An unsatisfiable answer is explained in two steps (see
+:func:`infeasible`). Answers are the solver's usual ones: "feasible" with a placement (pods
+of a class dealt to nodes by the counts), "infeasible" with a minimal core of facts in
+sentences, or "unknown" when the time limit runs out — never "infeasible" for a timeout.
 """
 
 from __future__ import annotations
@@ -158,6 +163,10 @@ class CountModel(FactModel):
             most = sum(p.count for p in self.g.pod_classes)
             if here:  # the definition of the count, not a rule: no fact
                 self.session.assert_raw(t.le(t.linear([*here, (-most, used)]), 0))
+        if self.usage == "add":
+            self.copies_in_order(
+                [(u.nodes, self.used[u.index]) for u in self.units if u.index in self.used]
+            )
 
     def within(self, u: Unit, terms: list[tuple[int, Any]], per_node: int) -> Any:
         """``Σ terms <= per_node`` on every node of the unit (in use)."""
@@ -445,15 +454,11 @@ def place_grouped(g: Grouping, *, timeout_ms: int) -> NodeCounts | SolveResult:
         packed, left = pack(g, first.totals, first.mins)
         if not left and check(g, packed):
             return packed
-    if first.stuck is not None and g.reads_only_itself(first.stuck):
-        # The class the guess could not place, alone: a relaxation (its rules read no other
-        # class), so "it cannot be placed even alone" settles the batch in a small query.
-        alone = CountModel(
-            g,
-            CountingSession(timeout_ms=timeout_ms),
-            per_node=False,
-            focus=frozenset({first.stuck}),
-        )
+    focus = g.competitors(first.stuck) if first.stuck is not None else None
+    if focus is not None:
+        # The class the guess could not place, with those that may only run where it may: a
+        # relaxation, so "they cannot be placed even alone" settles it in a small query.
+        alone = CountModel(g, CountingSession(timeout_ms=timeout_ms), per_node=False, focus=focus)
         if alone.check(remaining()) is Outcome.UNSAT:
             return infeasible(g, alone, timeout_ms)
     coarse = CountModel(g, CountingSession(timeout_ms=timeout_ms), per_node=False)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any, Literal
 
 import z3
@@ -186,6 +187,10 @@ class Terms:
     def neg(self, a: Any) -> Any:
         return self._keep(z3core.Z3_mk_not(self.ref, a))
 
+    def ite(self, condition: Any, a: Any, b: Any) -> Any:
+        """``a`` where ``condition`` holds, else ``b``."""
+        return self._keep(z3core.Z3_mk_ite(self.ref, condition, a, b))
+
     def indicator(self, a: Any) -> Any:
         """1 where ``a`` holds, else 0."""
         return self._keep(z3core.Z3_mk_ite(self.ref, a, self.num(1), self.num(0)))
@@ -233,6 +238,15 @@ class FactModel:
             self.indicators[label] = indicator
             self.facts[label] = fact
         self.session.assert_raw(self.t.implies(indicator, constraint))
+
+    def copies_in_order(self, units: Sequence[tuple[Sequence[Any], z3.ArithRef]]) -> None:
+        """Copies of a shape are added in order, as their names say: where each copy is a unit
+        of its own (a rule reads the hostname), one exists only if the one before does.
+        ``units``: (the unit's nodes, its count of copies that exist)."""
+        position = {n.name: i for i, n in enumerate(self.g.nodes)}
+        single = sorted((position[nodes[0].name], used) for nodes, used in units if len(nodes) == 1)
+        for (_, before), (_, used) in pairwise(single):
+            self.session.assert_raw(self.t.le(self.t.linear([(1, used), (-1, before)]), 0))
 
     def guard_exclusions(self, none_there: Callable[[int, int], Any]) -> None:
         """The pairs a static filter rules out, as facts (``explain`` only): per rule,

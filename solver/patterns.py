@@ -274,6 +274,10 @@ class PatternModel(FactModel):
                 low = c.size if self.usage == "minimize" and c.busy else 0
                 self.session.assert_raw(t.ge(used.as_ast(), low))
                 self.session.assert_raw(t.le(used.as_ast(), c.size))
+        if self.usage == "add":
+            self.copies_in_order(
+                [(c.nodes, self.used[c.index]) for c in g.node_classes if c.index in self.used]
+            )
         places = self.places()
         self.guard_spread(places)
         self.guard_affinity(places)

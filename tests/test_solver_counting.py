@@ -548,12 +548,27 @@ def test_nodes_to_add_on_counts_and_when_even_that_is_not_enough() -> None:
     assert result.explanation[0].startswith("Even with 20 more node(s) shaped like n0:")
 
 
-def test_optimisation_on_counts_leaves_what_it_cannot_state_to_the_per_pod_encoding() -> None:
-    # 30 replicas spread over hostname on 20 nodes: the minimum may be 1, and how many nodes
-    # are used changes what a node may hold: the per-pod encoding answers.
+def test_optimisation_on_counts_with_hostname_spread_over_more_replicas_than_nodes() -> None:
+    # 30 replicas spread over hostname on 20 nodes: on fewer nodes the unused ones hold none
+    # (minimum 0) and the used ones one each, too few: every node is used (minimum 1).
     cluster = cluster_from_manifests(_nodes(20))
     pods = [pod_from_manifest(m) for m in _replicas("web", 30, "100m", HOST)]
-    assert class_optimize.minimize_nodes(cluster, pods, timeout_ms=TIMEOUT_MS, force=True) is None
+    result = class_optimize.minimize_nodes(cluster, pods, timeout_ms=TIMEOUT_MS, force=True)
+    assert result is not None and result.objective == 20  # (the per-pod encoding: unknown)
+    assert replay_placement(cluster, pods, result.placement) == []
+    # 50 replicas of 1 cpu on 10 nodes of 4 cpu: 12 nodes hold 48 at most; 13 hold them with
+    # 4 on eleven and 3 on two (the copies count for the minimum too): 3 copies.
+    small = cluster_from_manifests(_nodes(10))
+    shape = next(iter(small.nodes.values()))
+    fifty = [pod_from_manifest(m) for m in _replicas("web", 50, "1", HOST)]
+    result = class_optimize.nodes_to_add(small, fifty, shape, 6, timeout_ms=TIMEOUT_MS, force=True)
+    assert result is not None and result.status == "feasible" and result.objective == 3
+    from podfit.solver.copies import added_nodes
+
+    grown = small.copy()
+    for n in added_nodes(small, shape, 3):
+        grown.replace_node(n)
+    assert replay_placement(grown, fifty, result.placement) == []
 
 
 def test_an_optimisation_that_runs_out_of_time_is_unknown(monkeypatch: pytest.MonkeyPatch) -> None:
