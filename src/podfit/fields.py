@@ -11,25 +11,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from podfit.errors import ManifestError
+from podfit.printable import shown
 from podfit.quantity import Quantity, QuantityError, quantity_from_yaml
 from podfit.validation import label_value_problems, qualified_name_problems
 
 _MISSING: Any = object()
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
-SHOWN_CHARS = 80
 MESSAGE_CHARS = 400
-
-
-def shown(value: object) -> str:
-    """``repr(value)`` cut short, so an error never echoes a megabyte of input."""
-    try:
-        text = repr(value)
-    except ValueError:  # an int beyond Python's digit limit for str()
-        return f"(an integer of {value.bit_length() if isinstance(value, int) else '?'} bits)"
-    if len(text) <= SHOWN_CHARS:
-        return text
-    return f"{text[: SHOWN_CHARS - 20]}...({len(text)} chars)"
 
 
 def _type_name(value: object) -> str:

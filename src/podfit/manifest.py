@@ -585,6 +585,22 @@ PARSERS: dict[str, Callable[[Field], KubeObject]] = {
 }
 
 
+def list_item_kind(doc: object) -> str | None:
+    """For a list document, the kind its items have when they do not say: ``""`` for the
+    generic ``v1 List``, ``Pod`` for a ``v1 PodList`` and so on for the kinds podfit knows.
+    None for anything else: a kind merely ending in ``List`` is not a list."""
+    if not isinstance(doc, dict):
+        return None
+    kind, api_version = doc.get("kind"), doc.get("apiVersion")
+    if not isinstance(kind, str) or not isinstance(api_version, str):
+        return None
+    if kind == "List":
+        return "" if api_version == "v1" else None
+    item = kind[: -len("List")] if kind.endswith("List") else ""
+    accepted = SCHEDULING_KINDS.get(item) or (("v1",) if item in CORE_V1_OTHER_KINDS else ())
+    return item if api_version in accepted else None
+
+
 def describe(manifest: Mapping[str, Any]) -> str:
     """``Pod default/web`` from a raw manifest, for error messages (best effort)."""
     raw_kind = manifest.get("kind")
