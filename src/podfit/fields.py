@@ -13,7 +13,12 @@ from typing import Any
 from podfit.errors import ManifestError
 from podfit.printable import shown
 from podfit.quantity import Quantity, QuantityError, quantity_from_yaml
-from podfit.validation import label_value_problems, qualified_name_problems
+from podfit.validation import (
+    TOTAL_ANNOTATION_SIZE_MAX,
+    invalid,
+    label_value_problems,
+    qualified_name_problems,
+)
 
 _MISSING: Any = object()
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
@@ -201,9 +206,22 @@ class Field:
         out = self.str_map()
         for key, value in out.items():
             for problem in qualified_name_problems(key):
-                raise self.error(f"invalid label key {shown(key)}: {problem}")
+                raise self.error(invalid(key, problem))
             for problem in label_value_problems(value):
-                raise self.at(key).error(f"invalid label value {shown(value)}: {problem}")
+                raise self.at(key).error(invalid(value, problem))
+        return out
+
+    def annotations(self) -> dict[str, str]:
+        """An annotation map: keys are qualified names (checked lower-cased, as upstream),
+        and all of it together at most 256 KiB."""
+        out = self.str_map()
+        total = 0
+        for key, value in out.items():
+            for problem in qualified_name_problems(key.lower()):
+                raise self.error(invalid(key, problem))
+            total += len(key.encode("utf-8")) + len(value.encode("utf-8"))
+        if total > TOTAL_ANNOTATION_SIZE_MAX:
+            raise self.error(f"Too long: may not be more than {TOTAL_ANNOTATION_SIZE_MAX} bytes")
         return out
 
     def resources(self) -> dict[str, Quantity]:
