@@ -13,6 +13,7 @@ gets wrong (``bug``).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from fractions import Fraction
@@ -383,6 +384,39 @@ class ExtendedResourcesUnchecked(_FitFilter):
         return {k: v for k, v in full.items() if k in (CPU, MEMORY, EPHEMERAL_STORAGE)}
 
 
+class FractionsRoundedDown(_FitFilter):
+    """Charges a fractional amount of bytes (memory "0.1Gi" is 107374182.4) rounded down,
+    where kube-scheduler rounds every quantity up to a whole unit (Quantity.Value)."""
+
+    def request(self, pod: Pod) -> dict[str, int]:
+        return {
+            name: math.floor(value * 1000) if name == CPU else math.floor(value)
+            for name, value in pod_requests(pod).items()
+        }
+
+
+class ResizeStatusIgnored(_FitFilter):
+    """Charges the pods on a node their spec requests alone, ignoring an in-place resize
+    under way (the status's requests, which the node holds when they are larger)."""
+
+    def usage(self, state: CycleState, node: NodeInfo) -> NodeInfo:
+        pods = [
+            PodInfo.of(
+                replace(
+                    p.pod,
+                    containers=tuple(replace(c, status_requests=None) for c in p.pod.containers),
+                    init_containers=tuple(
+                        replace(c, status_requests=None) for c in p.pod.init_containers
+                    ),
+                    resize_infeasible=False,
+                ),
+                bound=True,
+            )
+            for p in node.pods
+        ]
+        return NodeInfo.of(node.node, pods)
+
+
 class TerminalPodsCounted(_FitFilter):
     def usage(self, state: CycleState, node: NodeInfo) -> NodeInfo:
         snapshot: Snapshot = state["mutant/snapshot"]
@@ -655,6 +689,19 @@ MUTANTS: dict[str, Callable[[], Scheduler]] = {
         "extended resources (example.com/gpu) are not checked",
         "resources",
         ExtendedResourcesUnchecked,
+    ),
+    "fractions-rounded-down": _mutant(
+        "fractions-rounded-down",
+        "fractional quantities are rounded down (memory 0.1Gi charged 107374182 bytes, not "
+        "107374183 as Quantity.Value rounds up)",
+        "resources",
+        FractionsRoundedDown,
+    ),
+    "resize-status-ignored": _mutant(
+        "resize-status-ignored",
+        "pods being resized in place are charged their spec requests, not the larger status",
+        "resources",
+        ResizeStatusIgnored,
     ),
     "terminal-pods-counted": _mutant(
         "terminal-pods-counted",

@@ -17,6 +17,8 @@ from podfit.model import Node, Pod
 from .podaffinity import PodTerms, pod_terms
 from .resources import (
     PODS,
+    bound_pod_nonzero_requests,
+    bound_pod_requests,
     pod_nonzero_requests,
     pod_requests,
     scheduler_units,
@@ -54,12 +56,16 @@ class PodInfo:
     terms: PodTerms | None = None
 
     @classmethod
-    def of(cls, pod: Pod) -> PodInfo:
+    def of(cls, pod: Pod, *, bound: bool = False) -> PodInfo:
+        """What scheduling derives from ``pod``: as the pod being scheduled, or (``bound``)
+        as a pod on a node, which holds what an in-place resize in progress gives it."""
         terms = pod_terms(pod) if pod.affinity is not None else None
+        requests = bound_pod_requests(pod) if bound else pod_requests(pod)
+        nonzero = bound_pod_nonzero_requests(pod) if bound else pod_nonzero_requests(pod)
         return cls(
             pod=pod,
-            requests=to_scheduler_units(pod_requests(pod)),
-            nonzero_requests=to_scheduler_units(pod_nonzero_requests(pod)),
+            requests=to_scheduler_units(requests),
+            nonzero_requests=to_scheduler_units(nonzero),
             ports=host_ports(pod),
             terms=None if terms is None or terms.empty else terms,
         )
@@ -248,7 +254,7 @@ class Snapshot:
         for pod in cluster.bound_pods():
             info = nodes.get(pod.node_name)
             if info is not None and not pod.is_terminal:
-                info.add(PodInfo.of(pod))
+                info.add(PodInfo.of(pod, bound=True))
         images: dict[str, int] = {}
         for node in cluster.nodes.values():
             seen: set[str] = set()
@@ -262,7 +268,7 @@ class Snapshot:
     def add_pod(self, pod: Pod) -> None:
         """Account a newly bound pod (kept in step with the cluster by the caller)."""
         info = self.nodes[pod.node_name]
-        p = PodInfo.of(pod)
+        p = PodInfo.of(pod, bound=True)
         info.add(p)
         for index in self.indexes.values():
             index.add(info, p)
