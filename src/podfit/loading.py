@@ -28,6 +28,8 @@ from podfit.errors import ManifestError
 from podfit.manifest import describe, list_item_kind, parse_object
 from podfit.model import KubeObject, Pod
 from podfit.printable import shown
+from podfit.validation import validating_for
+from podfit.versions import KubeVersion, resolve_version
 
 Source = str | os.PathLike[str] | IO[str] | IO[bytes]
 
@@ -359,10 +361,23 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def load(*sources: Source, report: LoadReport | None = None) -> Cluster:
-    """Load manifests into a :class:`Cluster` (objects checked, defaulted, priorities resolved)."""
+def _release(kube_version: KubeVersion | str | None) -> contextlib.AbstractContextManager[None]:
+    """Validate as the API server of ``kube_version`` (None: whatever is in force, the newest
+    release unless a command or caller chose one)."""
+    if kube_version is None:
+        return contextlib.nullcontext()
+    return validating_for(resolve_version(kube_version))
+
+
+def load(
+    *sources: Source,
+    report: LoadReport | None = None,
+    kube_version: KubeVersion | str | None = None,
+) -> Cluster:
+    """Load manifests into a :class:`Cluster` (objects checked as the API server of
+    ``kube_version`` checks them, defaulted, priorities resolved)."""
     cluster = Cluster()
-    with _gc_paused():
+    with _gc_paused(), _release(kube_version):
         for source in sources:
             for obj, origin in iter_objects(source, report):
                 cluster.add(obj, origin)
@@ -379,24 +394,29 @@ def load_document(source: Source) -> tuple[str, Any]:
     return name, documents[0] if documents else None
 
 
-def load_pods(*sources: Source, report: LoadReport | None = None) -> list[Pod]:
+def load_pods(
+    *sources: Source,
+    report: LoadReport | None = None,
+    kube_version: KubeVersion | str | None = None,
+) -> list[Pod]:
     """Every Pod in the sources, in order (other kinds are an error here)."""
     pods: list[Pod] = []
     seen: set[str] = set()
-    for source in sources:
-        for obj, origin in iter_objects(source, report):
-            if not isinstance(obj, Pod):
-                raise origin.error(obj, "expected only Pods in this file")
-            if obj.key in seen:
-                raise origin.error(obj, f"duplicate Pod {obj.key}")
-            seen.add(obj.key)
-            pods.append(obj)
+    with _release(kube_version):
+        for source in sources:
+            for obj, origin in iter_objects(source, report):
+                if not isinstance(obj, Pod):
+                    raise origin.error(obj, "expected only Pods in this file")
+                if obj.key in seen:
+                    raise origin.error(obj, f"duplicate Pod {obj.key}")
+                seen.add(obj.key)
+                pods.append(obj)
     return pods
 
 
-def load_pod(source: Source) -> Pod:
+def load_pod(source: Source, *, kube_version: KubeVersion | str | None = None) -> Pod:
     """Exactly one Pod."""
-    pods = load_pods(source)
+    pods = load_pods(source, kube_version=kube_version)
     if len(pods) != 1:
         name = (
             source if isinstance(source, str | os.PathLike) else getattr(source, "name", "<stream>")

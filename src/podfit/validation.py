@@ -33,21 +33,22 @@ from podfit.versions import LATEST, KubeVersion
 
 # --- the release being validated for -------------------------------------------------
 
-_RELEASE: ContextVar[KubeVersion] = ContextVar("podfit_validation_release", default=LATEST)
+VALIDATING_FOR: ContextVar[KubeVersion] = ContextVar("podfit_validating_for", default=LATEST)
 
 
 def release() -> KubeVersion:
     """The Kubernetes release whose API server the objects being loaded are checked for."""
-    return _RELEASE.get()
+    return VALIDATING_FOR.get()
 
 
 @contextlib.contextmanager
 def validating_for(version: KubeVersion) -> Iterator[None]:
-    token = _RELEASE.set(version)
+    """Within the block, objects are loaded as the API server of ``version`` stores them."""
+    token = VALIDATING_FOR.set(version)
     try:
         yield
     finally:
-        _RELEASE.reset(token)
+        VALIDATING_FOR.reset(token)
 
 
 #: From this release a Service's name is a DNS-1123 label (RelaxedServiceNameValidation

@@ -17,6 +17,7 @@ from podfit.errors import PodfitError, UsageError
 from podfit.model import Pod
 from podfit.output import FORMATS
 from podfit.printable import one_line
+from podfit.validation import VALIDATING_FOR
 from podfit.versions import LATEST, SUPPORTED, KubeVersion, parse_version
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -176,12 +177,14 @@ def load_config(path: str, kube_version: KubeVersion = LATEST) -> dict[str, Any]
 
 
 def _parse_kube_version(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
-    if value is None:
-        return LATEST
     try:
-        return parse_version(value)
+        version = LATEST if value is None else parse_version(value)
     except PodfitError as exc:
         raise InputError(str(exc)) from None
+    # Everything the command loads is checked as this release's API server checks it.
+    token = VALIDATING_FOR.set(version)
+    ctx.call_on_close(lambda: VALIDATING_FOR.reset(token))
+    return version
 
 
 def kube_version_option(func: F) -> F:
