@@ -98,7 +98,7 @@ def _write_stream(target: Path, content: str, shown: str) -> None:
             raise PodfitError(f"cannot write {shown}: no process is reading this FIFO") from None
         raise
     os.set_blocking(fd, True)
-    with os.fdopen(fd, "w", encoding="utf-8") as stream:
+    with os.fdopen(fd, "w", encoding="utf-8", newline="") as stream:
         stream.write(content)
 
 
@@ -106,7 +106,7 @@ def _replace_file(target: Path, content: str, mode: int | None) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name[:100]}.", dir=target.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             fh.write(content)
             fh.flush()
             os.fsync(fh.fileno())
