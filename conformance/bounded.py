@@ -106,7 +106,12 @@ def guarded_streams() -> Iterator[StreamGuard]:
     try:
         yield guard
     finally:
-        sys.stdout, sys.stderr = saved_streams
+        # Put each stream back only if it is still the guard: a call that outlived its
+        # caller must not undo what has been set since (a test runner's capture, say).
+        if sys.stdout is kept[0]:
+            sys.stdout = saved_streams[0]
+        if sys.stderr is kept[1]:
+            sys.stderr = saved_streams[1]
         for stream in kept:
             if stream.closed_by_scheduler:
                 guard.found.append(f"scheduler closed sys.{stream._name}")

@@ -371,3 +371,27 @@ def test_any_run_of_python_faults_leaves_a_working_adapter(faults: list[str]) ->
     good = PythonScheduler(lambda c, p: min(c.nodes)).schedule(cluster, make_pod("p"))
     assert good == Decision(node="n1")
     assert set(cluster.nodes) == {"n1", "n2"} and not cluster.nodes["n1"].unschedulable
+
+
+def test_a_call_that_outlives_its_caller_never_undoes_later_streams() -> None:
+    import io
+
+    from podfit.conformance.bounded import Bounded
+
+    release, finished = threading.Event(), threading.Event()
+
+    def stuck(cluster: Cluster, pod: Pod) -> None:
+        release.wait(60)
+        finished.set()
+
+    scheduler = Bounded(PythonScheduler(stuck), time.monotonic() + 0.2)
+    assert scheduler.schedule(make_cluster(), make_pod("p")).error
+    saved, later = sys.stdout, io.StringIO()
+    sys.stdout = later  # set after the caller gave up, while the call still runs
+    try:
+        release.set()
+        assert finished.wait(30)
+        time.sleep(0.2)  # the call's own clean-up runs after the callable returns
+        assert sys.stdout is later
+    finally:
+        sys.stdout = saved

@@ -125,7 +125,7 @@ def test_a_solver_that_never_looks_at_the_clock_is_left_behind(
     monkeypatch.setattr("podfit.solver.solve", deaf)
     monkeypatch.setattr(importlib.import_module("podfit.cli.solve"), "GRACE_S", 0.1)
     try:
-        code, out, err = run(
+        code, out, _err = run(
             "solve", "-f", CLUSTER, "--pods", PENDING, "--timeout", "0.2", "-o", "json"
         )
     finally:
@@ -234,10 +234,10 @@ def test_scheduler_text_is_never_read_as_markup(monkeypatch: pytest.MonkeyPatch)
         index = 0
         examples = 1
 
-        class unit:  # noqa: N801 - the shape of a Unit
+        class unit:
             name = "soundness/taints"
 
-        class finding:  # noqa: N801 - the shape of a Finding
+        class finding:
             message = "scheduler said [bold red]boom[/] \x1b[2J\nand more"
 
     progress(Event)  # type: ignore[arg-type]
