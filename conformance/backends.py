@@ -140,7 +140,7 @@ class AdapterBackend:
     def __init__(self, scheduler: Scheduler, version: KubeVersion) -> None:
         self.scheduler = scheduler
         self.name = scheduler.name
-        self.versions = (version,)
+        self.versions: tuple[KubeVersion, ...] = (version,)
         self._details: dict[int, bool] = {}
 
     def supports(self, example: Example) -> bool:
@@ -149,7 +149,7 @@ class AdapterBackend:
         if "config" in example.given:
             return bool(getattr(self.scheduler, "send_config", False))
         spec = example.given.get("pod", {}).get("spec", {})
-        return spec.get("schedulerName", "default-scheduler") == "default-scheduler"
+        return bool(spec.get("schedulerName", "default-scheduler") == "default-scheduler")
 
     def run(self, example: Example, version: KubeVersion) -> Mapping[str, Any]:
         from podfit.apiserver import cluster_as_stored, pod_as_stored

@@ -102,7 +102,7 @@ def guarded_streams() -> Iterator[StreamGuard]:
     for fd in (1, 2):
         with contextlib.suppress(OSError):
             saved_fds[fd] = os.dup(fd)
-    sys.stdout, sys.stderr = kept  # type: ignore[assignment]
+    sys.stdout, sys.stderr = kept
     try:
         yield guard
     finally:
@@ -207,16 +207,10 @@ class Bounded:
 
     def __init__(self, inner: Scheduler, deadline: float) -> None:
         self.inner = inner
+        self.name = inner.name
+        self.areas = frozenset(inner.areas)
         self.deadline = deadline
         self._stuck = False
-
-    @property
-    def name(self) -> str:
-        return self.inner.name
-
-    @property
-    def areas(self) -> frozenset[str]:
-        return frozenset(self.inner.areas)
 
     def __getattr__(self, attribute: str) -> Any:
         # admit, qos_class, scheduler_name, ...: whatever else the scheduler offers.

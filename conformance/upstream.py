@@ -168,7 +168,7 @@ def generated_examples(
 ) -> Iterator[tuple[Cluster, Pod]]:
     """``count`` random (cluster, pod) pairs over every rule area, from ``seed``: the
     conformance strategies drawn without shrinking (a campaign wants breadth)."""
-    from hypothesis import HealthCheck, given, settings
+    from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis import seed as with_seed
 
     from .strategies import scheduling_problems
@@ -184,7 +184,7 @@ def generated_examples(
         database=None,
         deadline=None,
         derandomize=False,
-        phases=("generate",),
+        phases=(Phase.generate,),
         suppress_health_check=list(HealthCheck),
     )
     @given(strategy)

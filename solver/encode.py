@@ -351,8 +351,8 @@ def pod_requests(pod: Pod, *, bound: bool = False) -> dict[str, int]:
             pod_level = _held(pod_level, pod.status_requests, pod.allocated, pod.resize_infeasible)
         for name in pod.resources.requests:
             if _pod_level(name):
-                amount = pod_level.get(name)
-                total[name] = amount.value if amount is not None else Fraction(0)
+                held = pod_level.get(name)
+                total[name] = held.value if held is not None else Fraction(0)
     for name, q in pod.overhead.items():
         total[name] = total.get(name, Fraction(0)) + q.value
     return {

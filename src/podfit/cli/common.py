@@ -71,7 +71,7 @@ class PodfitGroup(click.Group):
             ctx.exit(1)
 
 
-class Seconds(click.ParamType):
+class Seconds(click.ParamType[float]):
     """A time limit in seconds: a finite number above 0 and at most ``maximum``."""
 
     name = "seconds"
@@ -79,7 +79,9 @@ class Seconds(click.ParamType):
     def __init__(self, maximum: float) -> None:
         self.maximum = maximum
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
         if isinstance(value, float):
             number = value
         else:
