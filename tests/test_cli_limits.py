@@ -244,3 +244,21 @@ def test_scheduler_text_is_never_read_as_markup(monkeypatch: pytest.MonkeyPatch)
     progress.close()
     shown = buffer.getvalue()
     assert "[bold red]boom[/]" in shown and "\x1b[2J" not in shown and "\\nand more" in shown
+
+
+@pytest.mark.parametrize(
+    "change,words",
+    [
+        (["--taint", "node-a1=-k=v:NoSchedule"], 'key: Invalid value: "-k"'),
+        (["--taint", "node-a1=k=a/b:NoSchedule"], 'value: Invalid value: "a/b"'),
+        (["--taint", "node-a1=k=v:NoAdmit"], 'Unsupported value: "NoAdmit"'),
+        (["--label", "node-a1", "zone=eu west"], 'value: Invalid value: "eu west"'),
+        (["--label", "node-a1", "a/b/c=x"], 'key: Invalid value: "a/b/c"'),
+        (["--condition", "node-a1=Ready=Maybe"], 'Unsupported value: "Maybe"'),
+    ],
+)
+def test_whatif_changes_are_checked_as_the_api_server_checks_them(
+    change: list[str], words: str
+) -> None:
+    code, _, err = run("whatif", "-f", CLUSTER, *change)
+    assert_one_line_error(code, err, words)
