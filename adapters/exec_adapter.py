@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 from podfit.cluster import Cluster
 from podfit.conformance.decisions import ALL_AREAS, Decision, Details
 from podfit.manifest import to_manifest
-from podfit.model import KubeObject, Pod
+from podfit.model import Pod, Service, WorkloadSelector
 from podfit.printable import one_line, shown
 
 if TYPE_CHECKING:
@@ -75,7 +75,10 @@ def build_request(
         "pod": to_manifest(pod),
     }
     # Services and controllers: what default topology spreading reads (optional field).
-    objects: list[KubeObject] = [*cluster.services.values(), *cluster.workloads.values()]
+    objects: list[Service | WorkloadSelector] = [
+        *cluster.services.values(),
+        *cluster.workloads.values(),
+    ]
     if objects:
         request["objects"] = [to_manifest(o) for o in objects]
     if config is not None:

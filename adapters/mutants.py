@@ -83,7 +83,7 @@ from podfit.reference.tainttoleration import TaintToleration
 
 from .reference_adapter import ReferenceScheduler, decision_of
 
-__all__ = ["MUTANTS", "MutantScheduler"]
+__all__ = ["BUG_RULES", "MUTANTS", "MutantScheduler"]
 
 
 class MutantScheduler:
@@ -250,6 +250,8 @@ class MatchFieldsIgnored(_AffinityFilter):
         return None
 
     def term(self, term: NodeSelectorTerm, labels: Mapping[str, str], name: str) -> bool:
+        if is_empty_term(term):
+            return False  # only matchFields are misread: an empty term still matches nothing
         return all(self.requirement(r, labels) for r in term.match_expressions)
 
 
@@ -420,7 +422,9 @@ class ResizeStatusIgnored(_FitFilter):
 class TerminalPodsCounted(_FitFilter):
     def usage(self, state: CycleState, node: NodeInfo) -> NodeInfo:
         snapshot: Snapshot = state["mutant/snapshot"]
-        pods = [PodInfo.of(p) for p in snapshot.cluster.pods_on(node.name)]
+        # Every pod on the node, finished ones included (the bug), each holding what a pod
+        # on a node holds (an in-place resize in progress counted, as the reference does).
+        pods = [PodInfo.of(p, bound=True) for p in snapshot.cluster.pods_on(node.name)]
         return NodeInfo.of(node.node, pods)
 
 
@@ -567,6 +571,44 @@ def _mutant(
     make.__name__ = f"mutant_{name.replace('-', '_')}"
     make.__doc__ = bug
     return make
+
+
+#: The spec rules each mutant breaks: its findings must name one of them.
+BUG_RULES: Mapping[str, tuple[str, ...]] = {
+    "prefer-no-schedule-filters": ("taints.filter.prefer-no-schedule",),
+    "no-execute-ignored": ("taints.filter.no-execute",),
+    "exists-key-wildcard": ("taints.filter.exists",),
+    "operator-defaults-to-exists": ("taints.filter.operator-defaults-to-equal",),
+    "empty-effect-noschedule-only": ("taints.filter.empty-effect",),
+    "cordon-ignored": ("node-unschedulable.filter.cordoned",),
+    "cordon-any-effect": ("node-unschedulable.filter.toleration-forms",),
+    "gt-compares-strings": ("selectors.node-term.gt-lt-integers",),
+    "notin-needs-label": ("selectors.requirement.operators",),
+    "match-fields-ignored": ("selectors.node-term.match-fields",),
+    "empty-term-matches-all": ("node-affinity.filter.empty-terms",),
+    "node-selector-ignored-with-affinity": ("node-affinity.filter.selector-and-affinity",),
+    "bind-all-is-an-address": ("node-ports.filter.bind-all-address",),
+    "port-protocol-ignored": ("node-ports.filter.different-address-or-protocol",),
+    "init-container-ports": ("node-ports.prefilter.which-ports-count",),
+    "init-containers-summed": ("resources.request.init-containers-max",),
+    "sidecars-ignored": ("resources.request.sidecars-accumulate",),
+    "overhead-ignored": ("resources.request.overhead",),
+    "limits-as-requests": ("resources.request.limits-only",),
+    "extended-resources-unchecked": ("resources.filter.extended-resources",),
+    "fractions-rounded-down": ("resources.request.rounding",),
+    "resize-status-ignored": ("resources.request.in-place-resize",),
+    "terminal-pods-counted": ("resources.filter.terminal-pods",),
+    "too-many-pods-off-by-one": ("resources.filter.too-many-pods",),
+    "existing-anti-affinity-ignored": ("inter-pod-affinity.filter.existing-anti-affinity",),
+    "affinity-namespaces-ignored": ("inter-pod-affinity.filter.namespaces",),
+    "max-skew-off-by-one": ("topology-spread.filter.skew",),
+    "min-domains-ignored": ("topology-spread.filter.min-domains",),
+    "qos-ignores-init-containers": ("qos.classification.init-containers",),
+    "limitrange-max-ignored": (
+        "limitrange.admission.container-min-max",
+        "limitrange.admission.pod-aggregate",
+    ),
+}
 
 
 MUTANTS: dict[str, Callable[[], Scheduler]] = {

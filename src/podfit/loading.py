@@ -305,17 +305,7 @@ def iter_objects(
     for number, doc in _documents(name, text):
         if doc is None:
             continue
-        manifests: list[tuple[str, Any]] = [("", doc)]
-        item_kind = list_item_kind(doc)
-        if item_kind is not None:
-            items = doc.get("items")
-            if items is not None and not isinstance(items, list):
-                raise ManifestError("items: expected a list", source=name, document=number)
-            manifests = [
-                (f"items[{i}]", _typed_item(item, item_kind, doc["apiVersion"]))
-                for i, item in enumerate(items or [])
-            ]
-        for prefix, manifest in manifests:
+        for prefix, manifest in _manifests_of(doc, name, number):
             label = describe(manifest) if isinstance(manifest, dict) else None
             try:
                 obj = parse_object(manifest)
@@ -343,6 +333,31 @@ def _typed_item(item: Any, kind: str, api_version: str) -> Any:
     if kind and isinstance(item, dict) and "kind" not in item and "apiVersion" not in item:
         return {"apiVersion": api_version, "kind": kind, **item}
     return item
+
+
+def _manifests_of(doc: Any, name: str, number: int) -> list[tuple[str, Any]]:
+    """The manifests one document holds: itself, or a list's items (``items[2]``)."""
+    item_kind = list_item_kind(doc)
+    if item_kind is None:
+        return [("", doc)]
+    items = doc.get("items")
+    if items is not None and not isinstance(items, list):
+        raise ManifestError("items: expected a list", source=name, document=number)
+    return [
+        (f"items[{i}]", _typed_item(item, item_kind, doc["apiVersion"]))
+        for i, item in enumerate(items or [])
+    ]
+
+
+def iter_manifests(source: Source) -> Iterator[tuple[str, int, str, Any]]:
+    """Every manifest in one source, unparsed: (source name, document number, field prefix
+    inside a list such as ``items[2]``, the manifest)."""
+    name, text = _read_text(source)
+    for number, doc in _documents(name, text):
+        if doc is None:
+            continue
+        for prefix, manifest in _manifests_of(doc, name, number):
+            yield name, number, prefix, manifest
 
 
 @contextlib.contextmanager

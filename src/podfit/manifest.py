@@ -892,6 +892,11 @@ def parse_pod_spec(meta: Field, spec: Field, status: Field, *, template: bool = 
             else None
         ),
         resize_infeasible=_resize_infeasible(status),
+        scheduled=any(
+            c.value.get("type") == "PodScheduled" and c.value.get("status") == "True"
+            for c in status.at("conditions").items()
+            if isinstance(c.value, dict)
+        ),
     )
 
 
@@ -1187,6 +1192,9 @@ def parse_resource_quota(f: Field) -> ResourceQuota:
         scope_selector=tuple(selector),
         used=frozen_resources(
             _resource_list(f.at("status").at("used"), quota_resource_name_problems)
+        ),
+        status_hard=frozen_resources(
+            _resource_list(f.at("status").at("hard"), quota_resource_name_problems)
         ),
     )
 
@@ -1774,6 +1782,8 @@ def to_manifest(obj: KubeObject) -> dict[str, Any]:
                 },
             },
         }
+        if obj.has_status:
+            raw["status"] = {"hard": _resources(obj.status_hard), "used": _resources(obj.used)}
     elif isinstance(obj, PriorityClass):
         raw = {
             "apiVersion": "scheduling.k8s.io/v1",
