@@ -212,7 +212,9 @@ def test_a_terminal_that_cannot_show_utf8_gets_escapes() -> None:
         timeout=120,
     )
     assert done.returncode in (0, 1), done.stderr
-    assert b"Traceback" not in done.stderr and b"\\u2713" in done.stdout  # ✓ as an escape
+    # Every character the terminal cannot show comes out as an escape (· as \xb7, ...).
+    assert b"Traceback" not in done.stderr and done.stdout.isascii()
+    assert b"\\x" in done.stdout or b"\\u" in done.stdout
 
 
 def test_scheduler_text_is_never_read_as_markup(monkeypatch: pytest.MonkeyPatch) -> None:

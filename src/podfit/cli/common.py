@@ -92,7 +92,7 @@ class Seconds(click.ParamType[float]):
         if not (math.isfinite(number) and 0 < number <= self.maximum):
             self.fail(
                 f"{one_line(str(value), 40)!r} is not a number of seconds above 0 and at most "
-                f"{self.maximum:g}",
+                f"{self.maximum:.0f}",
                 param,
                 ctx,
             )
