@@ -257,3 +257,16 @@ def test_only_v1_list_and_known_lists_are_lists() -> None:
         podfit.load(io.StringIO("apiVersion: v1\nkind: FooList\nitems: []\n"))
     with pytest.raises(ManifestError, match=r"kind: (Required value|is required)"):
         podfit.load(io.StringIO("apiVersion: v1\nkind: List\nitems: [{metadata: {name: a}}]\n"))
+
+
+def test_an_unreadable_file_is_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    path = tmp_path / "secret.yaml"
+    path.write_text(NODE)
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(loading, "open", refuse, raising=False)
+    result = CliRunner().invoke(cli, ["validate", "-f", str(path)])
+    assert result.exit_code == 2
+    assert result.stderr == f"podfit: error: {path}: cannot read: Permission denied\n"

@@ -137,7 +137,8 @@ def report_text(d: dict[str, Any]) -> str:
     for prop, c in d["byProperty"].items():
         lines.append(f"{prop:<24}{c['run']:>10}{c['passed']:>10}{c['failed']:>10}")
     for f in d["findings"]:
-        lines += ["", f"FAIL {f['property']} [{', '.join(f['areas'])}]: {f['message']}"]
+        message = one_line(f["message"], 1000)
+        lines += ["", f"FAIL {f['property']} [{', '.join(f['areas'])}]: {message}"]
         if f["rules"]:
             lines.append(f"  rules: {', '.join(f['rules'])}")
         if f.get("path"):
@@ -338,7 +339,8 @@ def _replay(
             if r["passes"]:
                 lines.append(f"pass  {r['counterexample']}")
             for f in r["findings"]:
-                lines.append(f"FAIL  {r['counterexample']}: {f['property']}: {f['message']}")
+                message = one_line(f["message"], 1000)
+                lines.append(f"FAIL  {r['counterexample']}: {f['property']}: {message}")
                 if f["rules"]:
                     lines.append(f"      rules: {', '.join(f['rules'])}")
         failing = sum(1 for r in d["replayed"] if not r["passes"])
