@@ -37,16 +37,17 @@ from podfit.cluster import Cluster
 from podfit.conformance.decisions import ALL_AREAS, AdapterError, Decision, Scheduler
 from podfit.errors import UsageError
 from podfit.model import Pod
+from podfit.printable import shown
 
 ENTRY_POINT_GROUP = "podfit.adapters"
 
 # scheme -> (usage, the options it accepts besides `areas`)
 SCHEMES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "python": ("python:MODULE:CALLABLE", ()),
+    "python": ("python:MODULE:CALLABLE", ("timeout",)),
     "exec": ("exec:COMMAND", ("timeout", "deadline", "grace", "config")),
     "extender": (
         "extender:URL",
-        ("timeout", "nodeCacheCapable", "weight", "filter", "prioritize"),
+        ("timeout", "nodeCacheCapable", "weight", "filter", "prioritize", "redirects"),
     ),
     "kube": (
         "kube:[CONTEXT]",
@@ -193,7 +194,7 @@ def check_decision(decision: Decision, cluster: Cluster) -> Decision:
             node=None,
             reasons=decision.reasons,
             error=(
-                f"answered node {decision.node!r}, which is not in the cluster "
+                f"answered node {shown(decision.node)}, which is not in the cluster "
                 f"({describe_nodes(cluster)})"
             ),
         )

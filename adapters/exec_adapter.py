@@ -19,6 +19,7 @@ import contextlib
 import json
 import os
 import queue
+import select
 import shlex
 import signal
 import subprocess
@@ -26,15 +27,16 @@ import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 from podfit.cluster import Cluster
 from podfit.conformance.decisions import ALL_AREAS, Decision, Details
 from podfit.manifest import to_manifest
 from podfit.model import Pod, Service, WorkloadSelector
+from podfit.printable import one_line, shown
 
 if TYPE_CHECKING:
     from podfit.adapters import Options
@@ -104,6 +106,8 @@ def _preview(line: bytes | str, limit: int = 120) -> str:
 def _json_object(line: bytes, what: str) -> dict[str, Any]:
     try:
         value = json.loads(line)
+    except RecursionError:
+        raise ProtocolError(f"wrote JSON nested too deeply where the {what} was expected") from None
     except (UnicodeDecodeError, ValueError):
         raise ProtocolError(
             f"wrote a line that is not JSON where the {what} was expected: {_preview(line)} "
@@ -126,11 +130,11 @@ def parse_hello(line: bytes) -> Hello:
         raise ProtocolError(f'hello line has no "protocol" string: {_preview(line)}')
     if protocol not in SUPPORTED_PROTOCOLS:
         raise ProtocolError(
-            f"speaks protocol {protocol!r}; podfit supports {', '.join(SUPPORTED_PROTOCOLS)}"
+            f"speaks protocol {shown(protocol)}; podfit supports {', '.join(SUPPORTED_PROTOCOLS)}"
         )
     areas = message.get("areas")
     if not isinstance(areas, list) or not all(isinstance(a, str) for a in areas):
-        raise ProtocolError(f'hello line needs "areas": a list of strings, got {areas!r:.80}')
+        raise ProtocolError(f'hello line needs "areas": a list of strings, got {shown(areas)}')
     unknown = sorted(set(areas) - ALL_AREAS)
     if unknown:
         raise ProtocolError(
@@ -153,16 +157,17 @@ def parse_response(line: bytes, expected_id: int, cluster: Cluster) -> Decision:
     message = _json_object(line, "response")
     got_id = message.get("id")
     if got_id != expected_id or isinstance(got_id, bool):
-        raise ProtocolError(f"answered id {got_id!r} to request id {expected_id}")
+        raise ProtocolError(f"answered id {shown(got_id)} to request id {expected_id}")
     error = message.get("error")
     if error is not None:
-        return Decision(node=None, error=f"scheduler reported an error: {error!s:.500}")
+        text = error if isinstance(error, str) else shown(error, 500)
+        return Decision(node=None, error=f"scheduler reported an error: {one_line(text, 500)}")
     if "node" not in message:
         return Decision(node=None, error='response has no "node" (a node name or null)')
     node = message["node"]
     if node is not None and not isinstance(node, str):
         return Decision(
-            node=None, error=f'response "node" must be a string or null, got {node!r:.80}'
+            node=None, error=f'response "node" must be a string or null, got {shown(node)}'
         )
     reasons_raw = message.get("reasons") or {}
     reasons: dict[str, tuple[str, ...]] = {}
@@ -172,7 +177,7 @@ def parse_response(line: bytes, expected_id: int, cluster: Cluster) -> Decision:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             return Decision(
                 node=None,
-                error=f'response "reasons" for {key!r} must be a list of strings',
+                error=f'response "reasons" for {shown(key)} must be a list of strings',
             )
         reasons[key] = tuple(value)
     scores_raw = message.get("scores")
@@ -243,37 +248,88 @@ def parse_details(message: Mapping[str, Any]) -> Details | None:
 
 _EOF = object()
 _TOO_LONG = object()
+#: How often a reader thread looks whether it should stop (its process is gone while a
+#: child that left the process group still holds the pipe open).
+_POLL_S = 0.1
+_CHUNK = 64 * 1024
 
 
-def _pump_stdout(stream: IO[bytes], lines: queue.Queue[object]) -> None:
-    try:
-        while True:
-            line = stream.readline(MAX_LINE_BYTES + 1)
-            if not line:
-                break
-            if len(line) > MAX_LINE_BYTES:
-                lines.put(_TOO_LONG)
-                while line and not line.endswith(b"\n"):
-                    line = stream.readline(MAX_LINE_BYTES)
+def _read_chunks(fd: int, stop: threading.Event) -> Iterator[bytes]:
+    """What arrives on ``fd`` until end of file or ``stop``; never blocks past _POLL_S, so a
+    pipe some orphaned child keeps open cannot hold the thread (or podfit) forever."""
+    while not stop.is_set():
+        try:
+            ready, _, _ = select.select([fd], [], [], _POLL_S)
+            if not ready:
                 continue
-            lines.put(line)
-    except (OSError, ValueError):
-        pass
+            chunk = os.read(fd, _CHUNK)
+        except (OSError, ValueError):
+            return
+        if not chunk:
+            return
+        yield chunk
+
+
+def _pump_stdout(fd: int, lines: queue.Queue[object], stop: threading.Event) -> None:
+    """Whole lines onto ``lines``; a line longer than MAX_LINE_BYTES is never kept whole,
+    only reported (and skipped up to its end)."""
+    partial = bytearray()
+    skipping = False
+    try:
+        for chunk in _read_chunks(fd, stop):
+            pieces = chunk.split(b"\n")
+            for i, piece in enumerate(pieces):
+                ends_line = i < len(pieces) - 1
+                if skipping:
+                    skipping = not ends_line
+                    continue
+                partial += piece
+                if len(partial) + ends_line > MAX_LINE_BYTES:
+                    lines.put(_TOO_LONG)
+                    partial.clear()
+                    skipping = not ends_line
+                elif ends_line:
+                    lines.put(bytes(partial) + b"\n")
+                    partial.clear()
+        if partial:
+            lines.put(bytes(partial))
     finally:
         lines.put(_EOF)
 
 
-def _pump_stderr(stream: IO[bytes], tail: deque[str]) -> None:
-    with contextlib.suppress(OSError, ValueError):
-        for raw in stream:
-            text = raw.decode("utf-8", "replace").rstrip()
-            if len(text) > STDERR_LINE_CHARS:
-                text = text[:STDERR_LINE_CHARS] + "..."
-            tail.append(text)
+def _pump_stderr(fd: int, tail: deque[str], stop: threading.Event) -> None:
+    """The last lines of stderr, each cut to STDERR_LINE_CHARS as it arrives: a line of a
+    gigabyte costs no more memory than a short one."""
+    current = bytearray()
+    cut = False
+    for chunk in _read_chunks(fd, stop):
+        pieces = chunk.split(b"\n")
+        for i, piece in enumerate(pieces):
+            room = STDERR_LINE_CHARS - len(current)
+            cut = cut or len(piece) > room
+            if room > 0:
+                current += piece[:room]
+            if i < len(pieces) - 1:
+                tail.append(_stderr_line(current, cut))
+                current.clear()
+                cut = False
+    if current or cut:
+        tail.append(_stderr_line(current, cut))
+
+
+def _stderr_line(raw: bytes | bytearray, cut: bool) -> str:
+    text = one_line(bytes(raw).decode("utf-8", "replace").rstrip(), STDERR_LINE_CHARS)
+    return text + "..." if cut else text
 
 
 class _Process:
-    """One started scheduler process with threads draining its stdout and stderr."""
+    """One started scheduler process, with threads draining its stdout and stderr.
+
+    Nothing here waits without a limit: writes to stdin go through a non-blocking pipe
+    with a deadline, readers poll, and stopping never waits on a reader. A scheduler whose
+    own child leaves the process group and keeps the pipes open can therefore not hang
+    podfit (the child is the scheduler's to clean up; podfit only lets go of the pipes).
+    """
 
     def __init__(self, argv: Sequence[str], cwd: str | None, env: Mapping[str, str]) -> None:
         self.popen = subprocess.Popen(
@@ -286,15 +342,21 @@ class _Process:
             start_new_session=True,  # its own process group: kill reaches its children too
         )
         assert self.popen.stdin and self.popen.stdout and self.popen.stderr
-        self.stdin = self.popen.stdin
+        self.stdin_fd = self.popen.stdin.fileno()
+        os.set_blocking(self.stdin_fd, False)
         self.lines: queue.Queue[object] = queue.Queue()
         self.stderr_tail: deque[str] = deque(maxlen=STDERR_TAIL_LINES)
+        self._stop = threading.Event()
         self.threads = [
             threading.Thread(
-                target=_pump_stdout, args=(self.popen.stdout, self.lines), daemon=True
+                target=_pump_stdout,
+                args=(self.popen.stdout.fileno(), self.lines, self._stop),
+                daemon=True,
             ),
             threading.Thread(
-                target=_pump_stderr, args=(self.popen.stderr, self.stderr_tail), daemon=True
+                target=_pump_stderr,
+                args=(self.popen.stderr.fileno(), self.stderr_tail, self._stop),
+                daemon=True,
             ),
         ]
         for thread in self.threads:
@@ -302,30 +364,46 @@ class _Process:
 
     def write(self, data: bytes, timeout: float) -> None:
         """Write one line; a scheduler that does not read its stdin cannot block podfit."""
-        failure: list[BaseException] = []
-
-        def target() -> None:
+        deadline = time.monotonic() + max(timeout, 0.0)
+        view = memoryview(data)
+        while view:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError
             try:
-                self.stdin.write(data)
-                self.stdin.flush()
+                _, ready, _ = select.select([], [self.stdin_fd], [], left)
+                if not ready:
+                    continue
+                written = os.write(self.stdin_fd, view[:_CHUNK])
+            except BlockingIOError:
+                continue
             except (OSError, ValueError) as exc:
-                failure.append(exc)
-
-        writer = threading.Thread(target=target, daemon=True)
-        writer.start()
-        writer.join(max(timeout, 0.0))
-        if writer.is_alive():
-            raise TimeoutError
-        if failure:
-            raise ProtocolError(
-                f"stopped reading its stdin ({type(failure[0]).__name__}){self.exit_note()}"
-            )
+                raise ProtocolError(
+                    f"stopped reading its stdin ({type(exc).__name__}){self.exit_note()}"
+                ) from None
+            view = view[written:]
 
     def read_line(self, timeout: float) -> bytes:
-        try:
-            item = self.lines.get(timeout=max(timeout, 0.0))
-        except queue.Empty:
-            raise TimeoutError from None
+        deadline = time.monotonic() + max(timeout, 0.0)
+        exited_at: float | None = None
+        while True:
+            left = deadline - time.monotonic()
+            try:
+                item = self.lines.get(timeout=max(0.0, min(left, _POLL_S)))
+                break
+            except queue.Empty:
+                pass
+            # The process is gone but its stdout is not closed: a child it started
+            # (outside its process group) still holds the pipe. Say so, not "hung".
+            if self.popen.poll() is not None:
+                exited_at = exited_at or time.monotonic()
+                if time.monotonic() - exited_at > 5 * _POLL_S:
+                    raise ProtocolError(
+                        f"ended without answering{self.exit_note()}; a process it started "
+                        "still holds its stdout open"
+                    )
+            if left <= 0:
+                raise TimeoutError
         if item is _EOF:
             self.lines.put(_EOF)  # stays closed for any later read
             raise ProtocolError(f"closed its stdout{self.exit_note(wait=1.0)}")
@@ -350,10 +428,11 @@ class _Process:
         return f" (the process exited with code {code})"
 
     def stderr_text(self) -> str:
+        """The last lines of stderr on the same line as the message they explain."""
         lines = list(self.stderr_tail)
         if not lines:
             return ""
-        return "\n  stderr (last lines):\n" + "\n".join(f"    {line}" for line in lines)
+        return "; stderr (last lines): " + " | ".join(lines)
 
     def _signal_group(self, sig: signal.Signals) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError, OSError):
@@ -363,8 +442,7 @@ class _Process:
         """End the process and release its pipes.
 
         With a grace period: close stdin (the polite way to say "done"), wait, SIGTERM,
-        wait. Then, or at once without grace, SIGKILL. Killing comes before closing stdin
-        there, because a writer blocked on a full pipe holds the stream until it fails.
+        wait. Then, or at once without grace, SIGKILL to the process group.
         """
         if grace > 0:
             self._close_stdin()
@@ -379,9 +457,13 @@ class _Process:
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.popen.wait(5.0)
         self._close_stdin()
-        # Children that left the group could still hold the pipes; do not wait for them.
+        # Readers end at end of file; one held open by a child that left the group ends
+        # at its next poll. Only then are the pipes closed (no reader is inside them).
         for thread in self.threads:
-            thread.join(1.0)
+            thread.join(0.5)
+        self._stop.set()
+        for thread in self.threads:
+            thread.join(2 * _POLL_S + 1.0)
         for stream in (self.popen.stdout, self.popen.stderr):
             if stream is not None:
                 with contextlib.suppress(OSError, ValueError):
@@ -389,7 +471,7 @@ class _Process:
 
     def _close_stdin(self) -> None:
         with contextlib.suppress(OSError, ValueError):
-            self.stdin.close()
+            self.popen.stdin.close()  # type: ignore[union-attr]
 
 
 # --- the adapter -------------------------------------------------------------------------

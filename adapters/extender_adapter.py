@@ -20,11 +20,15 @@ ignores it and goes on), and so is a node name the extender makes up in any answ
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import http.client
 import ipaddress
 import json
 import socket
-import urllib.error
+import ssl
+import threading
+import time
 import urllib.parse
 import urllib.request
 from collections.abc import Mapping
@@ -34,6 +38,7 @@ from podfit.cluster import Cluster
 from podfit.conformance.decisions import Decision
 from podfit.manifest import to_manifest
 from podfit.model import Node, Pod
+from podfit.printable import one_line, shown
 
 if TYPE_CHECKING:
     from podfit.adapters import Options
@@ -42,6 +47,10 @@ MAX_EXTENDER_PRIORITY = 10  # extenderv1.MaxExtenderPriority
 MAX_NODE_SCORE = 100  # framework.MaxNodeScore
 DEFAULT_TIMEOUT = 5.0  # kube-scheduler's DefaultExtenderTimeout
 MAX_BODY_BYTES = 64 * 1024 * 1024
+MAX_REDIRECTS = 10
+REDIRECT_CODES = frozenset({301, 302, 303, 307, 308})
+#: ``redirects=``: follow none (the default), or those that stay on the same host.
+REDIRECT_POLICIES = ("none", "same-host")
 # An extender sees only Node objects and the pod, never the pods already running, so by
 # default it is checked on the rules that need nothing else.
 DEFAULT_AREAS: frozenset[str] = frozenset({"node-affinity", "node-unschedulable", "taints"})
@@ -93,8 +102,15 @@ class ExtenderScheduler:
         filter_verb: str = "filter",
         prioritize_verb: str = "prioritize",
         areas: frozenset[str] = DEFAULT_AREAS,
+        redirects: str = "none",
     ) -> None:
         from podfit.adapters import AdapterSetupError
+
+        if redirects not in REDIRECT_POLICIES:
+            raise AdapterSetupError(
+                f"extender: option redirects={redirects!r}: expected one of "
+                + ", ".join(REDIRECT_POLICIES)
+            )
 
         parts = urllib.parse.urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -107,11 +123,7 @@ class ExtenderScheduler:
         self.weight = weight
         self.filter_verb = filter_verb
         self.prioritize_verb = prioritize_verb
-        # Like Go's ProxyFromEnvironment, never send loopback traffic through a proxy.
-        handlers: list[urllib.request.BaseHandler] = []
-        if _is_loopback(parts.hostname):
-            handlers.append(urllib.request.ProxyHandler({}))
-        self._opener = urllib.request.build_opener(*handlers)
+        self.redirects = redirects
 
     def check_reachable(self) -> None:
         """Raise AdapterError when nothing answers at the URL (connection refused, no such
@@ -133,48 +145,162 @@ class ExtenderScheduler:
 
     def _post(self, verb: str, payload: Any) -> Any:
         url = self.url.rstrip("/") + "/" + verb
-        request = urllib.request.Request(
-            url,
-            data=json.dumps(payload, separators=(",", ":")).encode("utf-8"),
-            method="POST",
-            headers={"Content-Type": "application/json"},
-        )
-        timeout = self.timeout if self.timeout is not None else socket.getdefaulttimeout()
-        try:
-            with self._opener.open(request, timeout=timeout) as response:
-                status = response.status
-                body = response.read(MAX_BODY_BYTES + 1)
-        except urllib.error.HTTPError as exc:
-            with exc:
-                snippet = exc.read(300).decode("utf-8", "replace").strip()
+        data = json.dumps(payload, separators=(",", ":")).encode("utf-8")
+        # kube-scheduler's extender timeout is a deadline for the whole request (Go's
+        # http.Client.Timeout), not a limit per read: a body that drips in, or endless
+        # "100 Continue" lines, must not outlast it.
+        limit = self.timeout
+        deadline = None if limit is None else time.monotonic() + limit
+        for _ in range(MAX_REDIRECTS + 1):
+            status, headers, body = self._exchange(verb, url, data, deadline)
+            location = headers.get("Location")
+            if status in REDIRECT_CODES and location:
+                url = self._follow(verb, url, status, location)
+                continue
+            break
+        else:
+            raise ExtenderFailure(f"{verb} request to {url}: more than {MAX_REDIRECTS} redirects")
+        if status != 200:
+            snippet = one_line(body[:300].decode("utf-8", "replace").strip(), 300)
             detail = f": {snippet!r}" if snippet else ""
             raise ExtenderFailure(
-                f"failed {verb} with extender at URL {url}, code {exc.code}{detail}"
-            ) from None
-        except urllib.error.URLError as exc:
-            if isinstance(exc.reason, TimeoutError | socket.timeout):
-                raise ExtenderFailure(self._timed_out(verb, url)) from None
-            raise ExtenderFailure(f"cannot reach the extender at {url}: {exc.reason}") from None
-        except TimeoutError:
-            raise ExtenderFailure(self._timed_out(verb, url)) from None
-        except (http.client.HTTPException, OSError) as exc:
-            raise ExtenderFailure(
-                f"{verb} request to {url} failed: {type(exc).__name__}: {exc}"
-            ) from None
-        if status != 200:
-            raise ExtenderFailure(f"failed {verb} with extender at URL {url}, code {status}")
-        if len(body) > MAX_BODY_BYTES:
-            raise ExtenderFailure(f"{verb} response is larger than {MAX_BODY_BYTES} bytes")
+                f"failed {verb} with extender at URL {url}, code {status}{detail}"
+            )
         try:
             return json.loads(body)
+        except RecursionError:
+            raise ExtenderFailure(f"the {verb} response is JSON nested too deeply") from None
         except (UnicodeDecodeError, ValueError) as exc:
-            preview = body[:120].decode("utf-8", "replace")
+            preview = one_line(body[:120].decode("utf-8", "replace"), 120)
             raise ExtenderFailure(
                 f"malformed JSON in the {verb} response ({exc}): {preview!r}"
             ) from None
 
+    def _follow(self, verb: str, url: str, status: int, location: str) -> str:
+        """The next URL of a redirect the options allow; otherwise a failure."""
+        target = urllib.parse.urljoin(url, location)
+        here, there = urllib.parse.urlsplit(url), urllib.parse.urlsplit(target)
+        same_host = (here.scheme, here.netloc) == (there.scheme, there.netloc)
+        if self.redirects == "same-host" and same_host:
+            return target
+        why = (
+            "it leads to another host"
+            if self.redirects == "same-host"
+            else "podfit follows none (option redirects=same-host follows those to the same host)"
+        )
+        raise ExtenderFailure(
+            f"failed {verb} with extender at URL {url}: it redirects (code {status}) to "
+            f"{one_line(target, 200)}, and {why}"
+        )
+
+    def _exchange(
+        self, verb: str, url: str, data: bytes, deadline: float | None
+    ) -> tuple[int, http.client.HTTPMessage, bytes]:
+        """One POST: (status, headers, body), all of it within ``deadline``."""
+        conn, path, extra = self._connection(url, deadline)
+        expired = threading.Event()
+
+        def cut_off() -> None:
+            # Past the deadline: shut the socket down, so whatever read or write is
+            # under way returns at once.
+            expired.set()
+            sock = conn.sock
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+        timer = None
+        if deadline is not None:
+            timer = threading.Timer(max(0.0, deadline - time.monotonic()), cut_off)
+            timer.daemon = True
+            timer.start()
+        try:
+            conn.request(
+                "POST",
+                path,
+                body=data,
+                headers={
+                    "Content-Type": "application/json",
+                    "Accept": "application/json",
+                    **extra,
+                },
+            )
+            response = conn.getresponse()
+            body = bytearray()
+            while len(body) <= MAX_BODY_BYTES:
+                chunk = response.read(min(64 * 1024, MAX_BODY_BYTES + 1 - len(body)))
+                if not chunk:
+                    break
+                body += chunk
+            if expired.is_set():
+                raise TimeoutError
+            if len(body) > MAX_BODY_BYTES:
+                raise ExtenderFailure(f"{verb} response is larger than {MAX_BODY_BYTES} bytes")
+            return response.status, response.headers, bytes(body)
+        except ExtenderFailure:
+            raise
+        except TimeoutError:
+            raise ExtenderFailure(self._timed_out(verb, url)) from None
+        except (http.client.HTTPException, OSError, ValueError) as exc:
+            if expired.is_set():
+                raise ExtenderFailure(self._timed_out(verb, url)) from None
+            if isinstance(exc, ConnectionRefusedError | socket.gaierror):
+                raise ExtenderFailure(
+                    f"cannot reach the extender at {url}: {exc.strerror or exc}"
+                ) from None
+            if isinstance(exc, http.client.RemoteDisconnected | ConnectionResetError):
+                raise ExtenderFailure(
+                    f"{verb} request to {url} failed: the extender closed connection "
+                    "without an answer"
+                ) from None
+            raise ExtenderFailure(
+                f"{verb} request to {url} failed: {type(exc).__name__}: {one_line(str(exc))}"
+            ) from None
+        finally:
+            if timer is not None:
+                timer.cancel()
+            conn.close()
+
+    def _connection(
+        self, url: str, deadline: float | None
+    ) -> tuple[http.client.HTTPConnection, str, dict[str, str]]:
+        """A connection for ``url`` (through the environment's proxy unless the host is
+        loopback or exempt, like Go's ProxyFromEnvironment), the request target, and the
+        headers the proxy needs."""
+        parts = urllib.parse.urlsplit(url)
+        host = parts.hostname or ""
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        left = None if deadline is None else max(0.001, deadline - time.monotonic())
+        path = urllib.parse.urlunsplit(("", "", parts.path or "/", parts.query, ""))
+        proxy = None
+        if not _is_loopback(host) and not urllib.request.proxy_bypass(host):
+            proxy = urllib.request.getproxies().get(parts.scheme)
+        context = ssl.create_default_context() if parts.scheme == "https" else None
+        if proxy is None:
+            if context is not None:
+                secure = http.client.HTTPSConnection(host, port, timeout=left, context=context)
+                return secure, path, {}
+            return http.client.HTTPConnection(host, port, timeout=left), path, {}
+        via = urllib.parse.urlsplit(proxy if "://" in proxy else "http://" + proxy)
+        auth: dict[str, str] = {}
+        if via.username is not None:
+            user = urllib.parse.unquote(via.username)
+            token = f"{user}:{urllib.parse.unquote(via.password or '')}"
+            auth["Proxy-Authorization"] = "Basic " + base64.b64encode(token.encode()).decode()
+        if context is not None:
+            conn: http.client.HTTPConnection = http.client.HTTPSConnection(
+                via.hostname or "", via.port or 8080, timeout=left, context=context
+            )
+            conn.set_tunnel(host, port, headers=auth)
+            return conn, path, {}
+        conn = http.client.HTTPConnection(via.hostname or "", via.port or 8080, timeout=left)
+        return conn, url, auth
+
     def _timed_out(self, verb: str, url: str) -> str:
-        return f"{verb} request to {url} timed out after {self.timeout:g} s"
+        return (
+            f"{verb} request to {url} timed out after {self.timeout:g} s (the timeout bounds "
+            "the whole request, as kube-scheduler's does)"
+        )
 
     # -- filter --
 
@@ -195,7 +321,7 @@ class ExtenderScheduler:
             )
         error = go_field(result, "Error")
         if error is not None and not isinstance(error, str):
-            raise ExtenderFailure(f"filter response: Error must be a string, got {error!r:.80}")
+            raise ExtenderFailure(f"filter response: Error must be a string, got {shown(error)}")
         if error:
             hint = ""
             if self.node_cache_capable:
@@ -203,7 +329,9 @@ class ExtenderScheduler:
                     " (it was sent node names only, as nodeCacheCapable=true asks; an extender "
                     "that reads Nodes needs the adapter without ?nodeCacheCapable=true)"
                 )
-            raise ExtenderFailure(f"extender filter returned an error: {error}{hint}")
+            raise ExtenderFailure(
+                f"extender filter returned an error: {one_line(error, 500)}{hint}"
+            )
         by_name = {n.name: n for n in nodes}
         names = self._survivor_names(result)
         unknown = [n for n in names if n not in by_name]
@@ -284,11 +412,12 @@ class ExtenderScheduler:
                 raise ExtenderFailure(f"prioritize response[{index}]: Host must be a string")
             if not isinstance(score, int) or isinstance(score, bool):
                 raise ExtenderFailure(
-                    f"prioritize response[{index}]: Score must be an integer, got {score!r:.40}"
+                    f"prioritize response[{index}]: Score must be an integer, "
+                    f"got {shown(score, 40)}"
                 )
             if host not in totals:
                 raise ExtenderFailure(
-                    f"prioritize response scores node {host!r}, which was not offered "
+                    f"prioritize response scores node {shown(host)}, which was not offered "
                     f"(offered: {', '.join(totals)})"
                 )
             totals[host] += score * self.weight * scale  # duplicates add up, as upstream
@@ -328,6 +457,7 @@ def from_spec(rest: str, options: Options) -> ExtenderScheduler:
     weight = options.integer("weight", 1, minimum=1)
     filter_verb = options.text("filter", "filter")
     prioritize_verb = options.text("prioritize", "prioritize")
+    redirects = options.text("redirects", "none")
     options.finish()
     return ExtenderScheduler(
         rest,
@@ -336,4 +466,5 @@ def from_spec(rest: str, options: Options) -> ExtenderScheduler:
         weight=weight,
         filter_verb=filter_verb,
         prioritize_verb=prioritize_verb,
+        redirects=redirects,
     )

@@ -21,8 +21,10 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from podfit.cluster import Cluster
+from podfit.conformance.bounded import call_bounded, changed_input, guarded_streams, input_state
 from podfit.conformance.decisions import ALL_AREAS, Decision, Scheduler
 from podfit.model import Pod
+from podfit.printable import one_line, shown
 
 if TYPE_CHECKING:
     from podfit.adapters import Options
@@ -30,9 +32,16 @@ if TYPE_CHECKING:
 SchedulerFunction = Callable[[Cluster, Pod], "str | Decision | None"]
 
 
+def describe_failure(exc: BaseException) -> str:
+    """What a scheduler's exception means, in a reported error's words."""
+    if isinstance(exc, SystemExit):
+        return f"scheduler called sys.exit({shown(exc.code)})"
+    return f"scheduler raised {_describe_exception(exc)}"
+
+
 def _describe_exception(exc: BaseException) -> str:
     """``ValueError: bad input (at my_sched.py:12 in pick)``: the innermost frame says where."""
-    text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    text = one_line("".join(traceback.format_exception_only(type(exc), exc)).strip(), 500)
     frames = traceback.extract_tb(exc.__traceback__)
     if frames:
         last = frames[-1]
@@ -53,14 +62,22 @@ def interpret_answer(answer: object, cluster: Cluster) -> Decision:
     return Decision(
         node=None,
         error=(
-            f"returned {type(answer).__name__} {answer!r:.80}; "
+            f"returned {type(answer).__name__} {shown(answer)}; "
             "expected a node name, None or a Decision"
         ),
     )
 
 
 class PythonScheduler:
-    """Calls ``function(cluster, pod)`` for every pod."""
+    """Calls ``function(cluster, pod)`` for every pod.
+
+    Whatever the callable does becomes a Decision, never podfit's own failure: an
+    exception of any kind (``sys.exit`` and ``KeyboardInterrupt`` it raises included), a
+    call that does not return within ``timeout``, closing stdout or stderr, or changing
+    the cluster or the pod it was handed. The call runs in a worker thread so podfit can
+    stop waiting; a callable that never returned is not called again (it may still be
+    running), every later pod gets an error instead.
+    """
 
     def __init__(
         self,
@@ -68,6 +85,7 @@ class PythonScheduler:
         *,
         name: str | None = None,
         areas: frozenset[str] = ALL_AREAS,
+        timeout: float | None = None,
     ) -> None:
         self.function = function
         qualname = getattr(function, "__qualname__", type(function).__name__)
@@ -75,13 +93,25 @@ class PythonScheduler:
         default = f"python:{module}:{qualname}" if module else f"python:{qualname}"
         self.name = name or default
         self.areas = areas
+        self.timeout = timeout
+        self._stuck: str | None = None
 
     def schedule(self, cluster: Cluster, pod: Pod) -> Decision:
-        try:
-            answer = self.function(cluster, pod)
-        except Exception as exc:
-            return Decision(node=None, error=f"scheduler raised {_describe_exception(exc)}")
-        return interpret_answer(answer, cluster)
+        if self._stuck is not None:
+            return Decision(node=None, error=f"not asked: {self._stuck}")
+        given = cluster.copy()  # its own tables: a change cannot reach the caller's cluster
+        before = input_state(given, pod)
+        with guarded_streams() as streams:
+            outcome = call_bounded(lambda: self.function(given, pod), self.timeout)
+        if outcome.running:
+            self._stuck = f"an earlier call did not return within the {self.timeout:g} s timeout"
+            return Decision(node=None, error=f"scheduler did not return within {self.timeout:g} s")
+        problems = streams.problems() + changed_input(before, given, pod)
+        if outcome.error is not None:
+            problems.insert(0, describe_failure(outcome.error))
+        if problems:
+            return Decision(node=None, error="; ".join(problems))
+        return interpret_answer(outcome.value, cluster)
 
     def close(self) -> None:
         """Nothing to release: the callable lives in this process."""
@@ -159,6 +189,7 @@ def load_target(target: str) -> Any:
 def from_spec(rest: str, options: Options) -> Scheduler:
     from podfit.adapters import AdapterSetupError
 
+    timeout = options.number("timeout", None)
     target = load_target(rest)
     if isinstance(target, Scheduler):
         return target
@@ -167,4 +198,4 @@ def from_spec(rest: str, options: Options) -> Scheduler:
             f"python: {rest!r} is a {type(target).__name__}, not a callable "
             "(cluster, pod) -> node name | None | Decision"
         )
-    return PythonScheduler(target, name=f"python:{rest}")
+    return PythonScheduler(target, name=f"python:{rest}", timeout=timeout)

@@ -62,7 +62,11 @@ class CaseBackend:
         return example.case in self.runners
 
     def run(self, example: Example, version: KubeVersion) -> Mapping[str, Any]:
-        return self.runners[example.case](example.given, version)
+        from podfit.validation import validating_for
+
+        # The objects are read as the API server of that release stores them.
+        with validating_for(version):
+            return self.runners[example.case](example.given, version)
 
     def checked(self, example: Example, version: KubeVersion) -> Mapping[str, Any]:
         return example.expect_for(version)
@@ -152,11 +156,13 @@ class AdapterBackend:
         from podfit.apiserver import cluster_as_stored, pod_as_stored
         from podfit.defaults import resolve_priority
         from podfit.loading import cluster_from_manifests, pod_from_manifest
+        from podfit.validation import validating_for
 
-        cluster = cluster_as_stored(
-            cluster_from_manifests(example.given["objects"], "objects"), version
-        )
-        pod = pod_as_stored(pod_from_manifest(example.given["pod"], "given.pod"), version)
+        with validating_for(version):
+            cluster = cluster_as_stored(
+                cluster_from_manifests(example.given["objects"], "objects"), version
+            )
+            pod = pod_as_stored(pod_from_manifest(example.given["pod"], "given.pod"), version)
         # Priority admission ran when the pod was created: the scheduler sees its priority.
         pod = resolve_priority(pod, cluster.priority_classes)
         config = example.given.get("config")

@@ -30,6 +30,7 @@ from podfit.apiserver import cluster_as_stored, pod_as_stored
 from podfit.cluster import Cluster
 from podfit.manifest import to_manifest
 from podfit.model import DEFAULT_SCHEDULER, Node, Pod, Taint
+from podfit.printable import one_line
 from podfit.versions import LATEST, KubeVersion
 
 from .decisions import ADMISSION_AREAS, ALL_AREAS, CLUSTER_AREAS, Decision, Scheduler
@@ -265,14 +266,24 @@ def ask(scheduler: Scheduler, cluster: Cluster, pod: Pod) -> Decision:
     an answer that is not a Decision becomes ``Decision(error=...)``."""
     try:
         decision: object = scheduler.schedule(cluster.copy(), pod)
-    except Exception as exc:
-        return Decision(node=None, error=f"the scheduler raised {type(exc).__name__}: {exc}")
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # sys.exit and the like from a scheduler: its error
+        return Decision(node=None, error=f"the scheduler raised {_said(exc)}")
     if not isinstance(decision, Decision):
         return Decision(
             node=None,
             error=f"the scheduler returned {type(decision).__name__}, not a Decision",
         )
     return decision
+
+
+def _said(exc: BaseException) -> str:
+    try:
+        text = str(exc)
+    except Exception:  # a broken __str__ is the scheduler's too
+        text = ""
+    return f"{type(exc).__name__}: {one_line(text, 500)}" if text else type(exc).__name__
 
 
 # --- findings ----------------------------------------------------------------------------------

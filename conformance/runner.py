@@ -38,6 +38,7 @@ import hypothesis
 
 from podfit.manifest import to_manifest
 from podfit.output import to_yaml, write_atomic
+from podfit.printable import one_line
 from podfit.versions import LATEST, KubeVersion
 
 from .admission import (
@@ -48,6 +49,7 @@ from .admission import (
     claimed_admission_areas,
     refine_admission_finding,
 )
+from .bounded import Bounded
 from .decisions import ADMISSION_AREAS, ALL_AREAS, Scheduler
 from .properties import (
     DEFAULT_PROPERTIES,
@@ -371,7 +373,7 @@ def replay_command(
 
 
 def _one_line(text: str) -> str:
-    return " ".join(text.split())
+    return one_line(" ".join(text.split()), 1000)
 
 
 def write_counterexample(finding: Finding, directory: str | os.PathLike[str]) -> Path:
@@ -822,6 +824,9 @@ def run_conformance(
     report.units = [UnitResult(u) for u in units]
     began = time.monotonic()
     deadline = began + deadline_s if deadline_s is not None else None
+    if deadline is not None:
+        # A scheduler that never answers must not hold the run past its deadline.
+        scheduler = Bounded(scheduler, deadline)
     counters: dict[str, int] = {}
     try:
         for index, unit in enumerate(units):

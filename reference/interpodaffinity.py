@@ -22,7 +22,7 @@ from .framework import MAX_NODE_SCORE, SNAPSHOT, CycleState, Plugin
 from .labels import single_label
 from .nodeinfo import NodeInfo, PodInfo, PodsByLabel, Snapshot
 from .podaffinity import PodTerms, ResolvedTerm, pod_terms
-from .profile import ConfigError
+from .profile import ConfigError, check_args
 from .status import SKIP, Status, unresolvable, unschedulable
 
 ERR_REASON_AFFINITY = "node(s) didn't match pod affinity rules"
@@ -80,6 +80,11 @@ class InterPodAffinity(Plugin):
         self, args: Mapping[str, Any] | None = None, *, version: KubeVersion = LATEST
     ) -> None:
         super().__init__(args, version=version)
+        check_args(
+            "InterPodAffinity",
+            self.args,
+            ("hardPodAffinityWeight", "ignorePreferredTermsOfExistingPods"),
+        )
         weight = self.args.get("hardPodAffinityWeight", 1)
         if isinstance(weight, bool) or not isinstance(weight, int) or not 0 <= weight <= 100:
             raise ConfigError(

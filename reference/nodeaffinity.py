@@ -89,7 +89,8 @@ def _check_keys(value: Any, path: str, allowed: tuple[str, ...]) -> Mapping[str,
 def _term(raw: Any, path: str) -> NodeSelectorTerm:
     _check_keys(raw, path, ("matchExpressions", "matchFields"))
     try:
-        term = parse_node_selector_term(Field(raw, path))
+        # Read as the plugin reads it; its own checks (below) decide what is refused.
+        term = parse_node_selector_term(Field(raw, path), syntax=False)
     except ManifestError as exc:
         raise ConfigError(f"{NAME} args: {exc}") from None
     return term

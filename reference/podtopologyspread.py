@@ -49,7 +49,7 @@ from .labels import (
     single_label,
 )
 from .nodeinfo import NodeInfo, PodInfo, Snapshot
-from .profile import ConfigError
+from .profile import ConfigError, check_args
 from .status import SKIP, Status, unresolvable, unschedulable
 from .taints import find_untolerated_taint
 
@@ -271,6 +271,18 @@ def go_round(x: float) -> int:
     return int(rounded if x >= 0 else -rounded)
 
 
+_CONSTRAINT_FIELDS = (
+    "maxSkew",
+    "topologyKey",
+    "whenUnsatisfiable",
+    "labelSelector",
+    "minDomains",
+    "nodeAffinityPolicy",
+    "nodeTaintsPolicy",
+    "matchLabelKeys",
+)
+
+
 def _parse_default_constraints(raw: Any) -> tuple[TopologySpreadConstraint, ...]:
     """PodTopologySpreadArgs.defaultConstraints, checked as ValidatePodTopologySpreadArgs."""
     from podfit.manifest import parse_topology_spread
@@ -280,6 +292,9 @@ def _parse_default_constraints(raw: Any) -> tuple[TopologySpreadConstraint, ...]
     seen: set[tuple[str, str]] = set()
     try:
         for item in items.items():
+            for key, _ in item.entries():
+                if key not in _CONSTRAINT_FIELDS:
+                    raise item.at(key).error("strict decoding error: unknown field")
             if item.at("labelSelector").value is not None:
                 raise item.at("labelSelector").error(
                     "constraint must not define a selector, as they deduced for each pod"
@@ -381,6 +396,7 @@ class PodTopologySpread(Plugin):
         self, args: Mapping[str, Any] | None = None, *, version: KubeVersion = LATEST
     ) -> None:
         super().__init__(args, version=version)
+        check_args("PodTopologySpread", self.args, ("defaultConstraints", "defaultingType"))
         defaulting = self.args.get("defaultingType", "System")
         if defaulting not in ("System", "List"):
             raise ConfigError(

@@ -13,9 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from podfit.errors import PodfitError
-from podfit.fields import Field
+from podfit.fields import INT32_MAX, INT32_MIN, Field
 from podfit.model import DEFAULT_SCHEDULER
+from podfit.printable import one_line
 from podfit.spec.versions import change_holds
+from podfit.validation import duplicate, invalid
+from podfit.validation import required as required_value
 from podfit.versions import LATEST, KubeVersion
 
 from .framework import Plugin, Profile
@@ -93,6 +96,16 @@ DEFAULT_PLUGINS = default_plugins()
 NOT_MODELLED = not_modelled()
 
 
+def check_args(plugin: str, args: Mapping[str, Any], allowed: tuple[str, ...]) -> None:
+    """A plugin's args hold only its own fields (and apiVersion/kind): kube-scheduler
+    decodes them strictly."""
+    for key in args:
+        if key not in (*allowed, *_TYPE_META):
+            raise ConfigError(
+                f"{plugin} args: {one_line(str(key), 80)}: strict decoding error: unknown field"
+            )
+
+
 class ConfigError(PodfitError):
     pass
 
@@ -167,13 +180,166 @@ def default_profile(version: KubeVersion = LATEST) -> Profile:
 # --- KubeSchedulerConfiguration ----------------------------------------------------------------
 
 
+# The fields kube-scheduler's v1 configuration has (k8s.io/kube-scheduler/config/v1,
+# component-base's leader election, client connection and debugging): it decodes the file
+# strictly, so any other key is an error, not something silently ignored.
+_TYPE_META = ("apiVersion", "kind")
+_CONFIG_FIELDS = (
+    *_TYPE_META,
+    "parallelism",
+    "leaderElection",
+    "clientConnection",
+    "enableProfiling",
+    "enableContentionProfiling",
+    "percentageOfNodesToScore",
+    "podInitialBackoffSeconds",
+    "podMaxBackoffSeconds",
+    "profiles",
+    "extenders",
+    "delayCacheUntilActive",
+)
+_LEADER_ELECTION_FIELDS = (
+    "leaderElect",
+    "leaseDuration",
+    "renewDeadline",
+    "retryPeriod",
+    "resourceLock",
+    "resourceName",
+    "resourceNamespace",
+)
+_CLIENT_CONNECTION_FIELDS = ("kubeconfig", "acceptContentTypes", "contentType", "qps", "burst")
+_PROFILE_FIELDS = ("schedulerName", "percentageOfNodesToScore", "plugins", "pluginConfig")
+_EXTENSION_POINTS = (
+    "preEnqueue",
+    "queueSort",
+    "preFilter",
+    "filter",
+    "postFilter",
+    "preScore",
+    "score",
+    "reserve",
+    "permit",
+    "preBind",
+    "bind",
+    "postBind",
+    "multiPoint",
+)
+_EXTENDER_FIELDS = (
+    "urlPrefix",
+    "filterVerb",
+    "preemptVerb",
+    "prioritizeVerb",
+    "weight",
+    "bindVerb",
+    "enableHTTPS",
+    "tlsConfig",
+    "httpTimeout",
+    "nodeCacheCapable",
+    "managedResources",
+    "ignorable",
+)
+
+
+def strict(f: Field, allowed: tuple[str, ...]) -> Field:
+    """``f`` must be a mapping holding only ``allowed`` keys (kube-scheduler's strict
+    decoding: ``unknown field``)."""
+    for key, _ in f.entries():
+        if key not in allowed:
+            raise f.at(key).error(f'strict decoding error: unknown field "{one_line(key, 80)}"')
+    return f
+
+
 def _names(f: Field) -> list[tuple[str, int | None]]:
     out = []
     for item in f.items():
+        strict(item, ("name", "weight"))
         name = item.at("name").text(required=True)
-        weight = item.at("weight").optional_integer(minimum=0)
-        out.append((name, weight))
+        weight = item.at("weight").optional_integer(minimum=0, maximum=INT32_MAX)
+        # The framework reads a weight of 0 as 1 (runtime/framework.go: "a weight of zero
+        # is not permitted, plugins can be disabled explicitly").
+        out.append((name, 1 if weight == 0 else weight))
     return out
+
+
+def _percentage(f: Field) -> None:
+    value = f.optional_integer(minimum=INT32_MIN, maximum=INT32_MAX)
+    if value is not None and not 0 <= value <= 100:
+        raise f.error(invalid(value, "not in valid range [0-100]"))
+
+
+def _check_config(f: Field) -> None:
+    """ValidateKubeSchedulerConfiguration's ranges, and strict decoding of every level."""
+    strict(f, _CONFIG_FIELDS)
+    strict(f.at("leaderElection"), _LEADER_ELECTION_FIELDS)
+    strict(f.at("clientConnection"), _CLIENT_CONNECTION_FIELDS)
+    parallelism = f.at("parallelism").optional_integer(minimum=INT32_MIN, maximum=INT32_MAX)
+    if parallelism is not None and parallelism <= 0:
+        raise f.at("parallelism").error(
+            invalid(parallelism, "should be an integer value greater than zero")
+        )
+    _percentage(f.at("percentageOfNodesToScore"))
+    initial = f.at("podInitialBackoffSeconds").integer(1)
+    if initial <= 0:
+        raise f.at("podInitialBackoffSeconds").error(invalid(initial, "must be greater than 0"))
+    maximum = f.at("podMaxBackoffSeconds").integer(max(initial, 10))
+    if maximum < initial:
+        raise f.at("podMaxBackoffSeconds").error(
+            invalid(maximum, "must be greater than or equal to PodInitialBackoffSeconds")
+        )
+    profiles = f.at("profiles")
+    if profiles.value is not None and not profiles.items():
+        raise profiles.error(required_value())
+    queue_sorts = []
+    for item in profiles.items():
+        strict(item, _PROFILE_FIELDS)
+        name = item.at("schedulerName")
+        if name.value is not None and not name.text():
+            raise name.error(required_value())
+        _percentage(item.at("percentageOfNodesToScore"))
+        plugins = strict(item.at("plugins"), _EXTENSION_POINTS)
+        for point in _EXTENSION_POINTS:
+            strict(plugins.at(point), ("enabled", "disabled"))
+            _names(plugins.at(point).at("enabled"))
+            _names(plugins.at(point).at("disabled"))
+        queue = plugins.at("queueSort").at("enabled").items()
+        if len(queue) > 1:
+            raise (
+                plugins.at("queueSort")
+                .at("enabled")
+                .error(invalid(len(queue), "only one queue sort plugin can be enabled"))
+            )
+        queue_sorts.append(plugins.at("queueSort").value)
+        seen: set[str] = set()
+        for pc in item.at("pluginConfig").items():
+            strict(pc, ("name", "args"))
+            plugin = pc.at("name").text(required=True)
+            if plugin in seen:
+                raise pc.error(duplicate(plugin))
+            seen.add(plugin)
+    for index, queue_sort in enumerate(queue_sorts[1:], start=1):
+        if queue_sort != queue_sorts[0]:
+            raise (
+                profiles.items()[index]
+                .at("plugins")
+                .at("queueSort")
+                .error(invalid(str(queue_sort), "must be the same for all profiles"))
+            )
+    binders = 0
+    for item in f.at("extenders").items():
+        strict(item, _EXTENDER_FIELDS)
+        weight = item.at("weight").integer(0)
+        if item.at("prioritizeVerb").text() and weight <= 0:
+            raise item.at("weight").error(
+                invalid(weight, "must have a positive weight applied to it")
+            )
+        binders += bool(item.at("bindVerb").text())
+    if binders > 1:
+        raise f.at("extenders").error(
+            invalid(
+                f"found {binders} extenders implementing bind",
+                "only one extender can implement bind",
+            )
+        )
 
 
 def _merge(defaults: list[tuple[str, int]], section: Field, point: str) -> list[tuple[str, int]]:
@@ -223,6 +389,7 @@ def profiles_from_config(
         raise f.at("apiVersion").error(
             f"unsupported apiVersion {api_version!r} (expected kubescheduler.config.k8s.io/v1)"
         )
+    _check_config(f)
     defaults = _default_set(version)
     out: dict[str, Profile] = {}
     items = f.at("profiles").items() or [Field({}, "profiles[0]")]

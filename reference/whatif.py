@@ -594,8 +594,17 @@ def _replacement(pod: Pod, at: int, base: datetime) -> Pod:
         phase="Pending",
         start_time=None,
         deletion_timestamp=None,
-        creation_timestamp=base + timedelta(seconds=at + 1),
+        creation_timestamp=_later(base, at + 1),
     )
+
+
+def _later(base: datetime, seconds: int) -> datetime:
+    """``base`` plus ``seconds``, kept at the last representable moment when the sum is
+    past it (a far-future timestamp plus a tolerationSeconds of int64's maximum)."""
+    try:
+        return base + timedelta(seconds=seconds)
+    except OverflowError:
+        return datetime.max.replace(tzinfo=UTC)
 
 
 def _latest_creation(pods: Iterable[Pod]) -> datetime:

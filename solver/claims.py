@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from podfit.errors import ManifestError
-from podfit.fields import Field, shown
+from podfit.fields import Field
 from podfit.manifest import parse_label_selector, parse_requirement
 from podfit.model import (
     NODE_SELECTOR_OPERATORS,
@@ -38,6 +38,7 @@ from podfit.model import (
     Requirement,
     Taint,
 )
+from podfit.printable import shown
 from podfit.quantity import Quantity
 from podfit.validation import dns1123_subdomain_problems, label_value_problems
 

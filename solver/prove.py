@@ -58,6 +58,7 @@ from podfit.model import (
     frozen_resources,
 )
 from podfit.quantity import Format, Quantity
+from podfit.validation import overcommit_allowed
 
 from .claims import Claim, Premise, selector_matches, valid_namespace
 from .labels import term_verdict
@@ -517,10 +518,15 @@ class SymbolicPod:
             amount = value(x)
             if amount > 0:
                 requests[r] = _quantity(r, amount)
+        # Resources that cannot be overcommitted (extended ones) need a limit equal to the
+        # request, or the API server refuses the pod.
+        limits = {r: q for r, q in requests.items() if not overcommit_allowed(r)}
         container = Container(
             name="app",
             image=IMAGE,
-            resources=ResourceRequirements(requests=frozen_resources(requests)),
+            resources=ResourceRequirements(
+                requests=frozen_resources(requests), limits=frozen_resources(limits)
+            ),
         )
         return default_pod(
             Pod(

@@ -8,9 +8,12 @@ is :attr:`Outcome.UNKNOWN`, which callers must never read as "infeasible".
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import enum
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
+from contextvars import ContextVar
 from typing import Any
 
 import z3
@@ -27,6 +30,49 @@ class Outcome(enum.Enum):
 
 class Undecided(PodfitError):
     """Z3 could not decide a query within its time limit (or gave up for another reason)."""
+
+
+class OutOfTime(PodfitError):
+    """The time for the whole answer (:func:`deadline`) ran out while building a query."""
+
+
+# The time by which the whole answer is due (time.monotonic()), or None. Every query's own
+# limit is cut to what is left of it, and building terms stops once it has passed, so a
+# command's --timeout bounds encoding, every query and the explanation together.
+_deadline: ContextVar[float | None] = ContextVar("podfit_solver_deadline", default=None)
+# Terms built between two looks at the clock (a look costs more than making a Bool).
+_CLOCK_EVERY = 2048
+
+
+@contextlib.contextmanager
+def deadline(seconds: float | None) -> Iterator[None]:
+    """Within the block, everything asked of Z3 is due ``seconds`` from now (None: no
+    limit); an earlier deadline already in force is kept."""
+    if seconds is None:
+        yield
+        return
+    at = time.monotonic() + seconds
+    outer = _deadline.get()
+    token = _deadline.set(at if outer is None else min(at, outer))
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
+def remaining_ms() -> int | None:
+    """Milliseconds left before the deadline (0 once past it), or None without one."""
+    at = _deadline.get()
+    if at is None:
+        return None
+    return max(0, int((at - time.monotonic()) * 1000))
+
+
+def check_deadline() -> None:
+    """Raise :class:`OutOfTime` when the deadline has passed (for long loops between
+    queries)."""
+    if remaining_ms() == 0:
+        raise OutOfTime("the time limit ran out before the solver could answer")
 
 
 # Z3's memory ceiling is process-wide (the global parameter memory_max_size, in MB);
@@ -61,12 +107,14 @@ class Session:
         self._last: Outcome | None = None
         self.reason_unknown = ""
         self.queries = 0
+        self._built = 0
 
     # --- building terms ------------------------------------------------------------------
 
     def var(self, name: str) -> z3.BoolRef:
         """A fresh Bool in this session's context (straight through the C API: a batch
         makes one per (pod, node), and ``z3.Bool`` rebuilds the sort every time)."""
+        self._tick()
         ref = self.ctx.ref()
         symbol = z3core.Z3_mk_string_symbol(ref, name)
         return z3.BoolRef(z3core.Z3_mk_const(ref, symbol, self._bool_sort.ast), self.ctx)
@@ -121,7 +169,14 @@ class Session:
         return z3.BoolRef(z3core.Z3_mk_pble(self.ctx.ref(), len(terms), asts, coeffs, k), self.ctx)
 
     def add(self, *constraints: z3.BoolRef) -> None:
+        self._tick()
         self._engine.add(*constraints)
+
+    def _tick(self) -> None:
+        """Look at the clock now and then while a query is being built."""
+        self._built += 1
+        if self._built % _CLOCK_EVERY == 0:
+            check_deadline()
 
     # --- objectives (Optimize only) --------------------------------------------------------
 
@@ -144,9 +199,16 @@ class Session:
     ) -> Outcome:
         """Decide the constraints under ``assumptions``; a timeout is UNKNOWN, never UNSAT."""
         limit = self.timeout_ms if timeout_ms is None else max(1, timeout_ms)
-        self._engine.set("timeout", limit)
+        left = remaining_ms()
         self.queries += 1
         self.reason_unknown = ""
+        if left is not None:
+            if left == 0:
+                self._last = Outcome.UNKNOWN
+                self.reason_unknown = "the time limit ran out"
+                return self._last
+            limit = min(limit, left)
+        self._engine.set("timeout", limit)
         z3.set_param("memory_max_size", _memory_limit_mb)
         try:
             answer = self._engine.check(*assumptions)

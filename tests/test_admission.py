@@ -189,13 +189,24 @@ def test_nothing_to_default_leaves_the_pod_untouched() -> None:
     )
 
 
-def test_later_container_item_overrides_earlier_within_one_limit_range() -> None:
-    lr = parsed_lr(
-        {"type": "Container", "default": {"cpu": "1"}},
-        {"type": "Container", "default": {"cpu": "2"}},
-    )
-    requests, limits = limitranger.default_requirements(limitranger.default_limit_range(lr))
-    assert texts(limits) == {"cpu": "2"} and texts(requests) == {"cpu": "2"}
+def test_two_items_of_one_type_in_one_limit_range_are_refused() -> None:
+    # ValidateLimitRange: an item's type may appear once per LimitRange.
+    with pytest.raises(
+        podfit.errors.ManifestError, match=r'spec.limits\[1\].type: Duplicate value: "Container"'
+    ):
+        parsed_lr(
+            {"type": "Container", "default": {"cpu": "1"}},
+            {"type": "Container", "default": {"cpu": "2"}},
+        )
+
+
+def test_an_earlier_limit_range_default_is_kept() -> None:
+    first = parsed_lr({"type": "Container", "default": {"cpu": "1"}})
+    second = parsed_lr({"type": "Container", "default": {"cpu": "2"}})
+    pod = make_pod([ctr("c")])
+    for lr in (first, second):
+        pod = limitranger.mutate_pod(lr, pod)
+    assert texts(pod.containers[0].resources.limits) == {"cpu": "1"}
 
 
 # --- LimitRanger validation -----------------------------------------------------------------------
@@ -257,23 +268,21 @@ VALIDATION_ROWS: list[tuple[str, dict[str, Any], dict[str, Any], list[str]]] = [
         ["memory max limit to request ratio per Container is 3, but provided ratio is 3.333333"],
     ),
     (
-        "ratio-zero-limit",
+        "ratio-no-limit",
         {"type": "Container", "maxLimitRequestRatio": {"cpu": "2"}},
-        pod_manifest([ctr("c", {"cpu": "1"}, {"cpu": "0"})]),
+        pod_manifest([ctr("c", {"cpu": "1"})]),
         [
             "cpu max limit to request ratio per Container is 2, but no limit is specified or limit is 0"
         ],
     ),
     (
         "order-min-max-ratio-by-name",
-        {"type": "Container", "min": {"memory": "1Gi", "cpu": "1"}, "max": {"cpu": "100m"}},
-        pod_manifest(
-            [ctr("c", {"cpu": "500m", "memory": "1Mi"}, {"cpu": "500m", "memory": "1Mi"})]
-        ),
+        {"type": "Container", "min": {"memory": "1Gi", "cpu": "1"}, "max": {"cpu": "2"}},
+        pod_manifest([ctr("c", {"cpu": "500m", "memory": "1Mi"}, {"cpu": "3", "memory": "1Mi"})]),
         [
             "minimum cpu usage per Container is 1, but request is 500m",
             "minimum memory usage per Container is 1Gi, but request is 1Mi",
-            "maximum cpu usage per Container is 100m, but limit is 500m",
+            "maximum cpu usage per Container is 2, but limit is 3",
         ],
     ),
     (
@@ -285,8 +294,12 @@ VALIDATION_ROWS: list[tuple[str, dict[str, Any], dict[str, Any], list[str]]] = [
     (
         "pod-level-replaces-aggregate",
         {"type": "Pod", "max": {"memory": "1Gi"}},
+        # The containers' limits add up to 1600Mi, above the max; the pod's own limit is not.
         pod_manifest(
-            [ctr("c", {"memory": "2Gi"}, {"memory": "2Gi"})],
+            [
+                ctr("a", {"memory": "200Mi"}, {"memory": "800Mi"}),
+                ctr("b", {"memory": "200Mi"}, {"memory": "800Mi"}),
+            ],
             resources={"requests": {"memory": "512Mi"}, "limits": {"memory": "1Gi"}},
         ),
         [],
@@ -355,10 +368,35 @@ def test_several_errors_of_one_limit_range_in_brackets() -> None:
 # --- object validation ------------------------------------------------------------------------------
 
 
+def _resources(requests: dict[str, str], limits: dict[str, str] | None = None) -> Any:
+    from podfit.model import ResourceRequirements, frozen_resources
+
+    def amounts(raw: dict[str, str]) -> Any:
+        return frozen_resources({k: quantity_from_yaml(v) for k, v in raw.items()})
+
+    return ResourceRequirements(requests=amounts(requests), limits=amounts(limits or {}))
+
+
 def test_resource_validation_errors() -> None:
-    pod = make_pod(
-        [ctr("a", {"cpu": "2"}, {"cpu": "1"}), ctr("b", {"example.com/dongle": "1"})],
-        init=[ctr("i", {"hugepages-2Mi": "2Mi", "memory": "1Mi"}, {"hugepages-2Mi": "4Mi"})],
+    # A pod the API server refuses on create only gets here through admission's defaults,
+    # so it is built past the loader, as admission would leave it.
+    from dataclasses import replace
+
+    valid = make_pod([ctr("a"), ctr("b")], init=[ctr("i")])
+    pod = replace(
+        valid,
+        containers=(
+            replace(valid.containers[0], resources=_resources({"cpu": "2"}, {"cpu": "1"})),
+            replace(valid.containers[1], resources=_resources({"example.com/dongle": "1"})),
+        ),
+        init_containers=(
+            replace(
+                valid.init_containers[0],
+                resources=_resources(
+                    {"hugepages-2Mi": "2Mi", "memory": "1Mi"}, {"hugepages-2Mi": "4Mi"}
+                ),
+            ),
+        ),
     )
     assert resource_validation_errors(pod) == [
         'spec.containers[0].resources.requests: Invalid value: "2": must be less than or equal to cpu limit of 1',
@@ -410,12 +448,17 @@ USAGE_ROWS: list[tuple[str, dict[str, Any], dict[str, str]]] = [
     ),
     (
         "hugepages",
-        pod_manifest([ctr("c", {"hugepages-2Mi": "100Mi"})]),
+        pod_manifest(
+            [ctr("c", {"hugepages-2Mi": "100Mi"}, {"hugepages-2Mi": "100Mi", "memory": "1Gi"})]
+        ),
         {
             "count/pods": "1",
             "pods": "1",
             "hugepages-2Mi": "100Mi",
             "requests.hugepages-2Mi": "100Mi",
+            "memory": "1Gi",
+            "requests.memory": "1Gi",
+            "limits.memory": "1Gi",
         },
     ),
     (
@@ -530,24 +573,24 @@ def test_scope_selectors() -> None:
 
 
 def test_invalid_scope_selector_is_a_user_error() -> None:
-    cluster = cluster_from_manifests(
-        [
-            quota(
-                hard={"pods": "1"},
-                scopeSelector={
-                    "matchExpressions": [{"scopeName": "PriorityClass", "operator": "In"}]
-                },
-            )
-        ]
-    )
-    with pytest.raises(podfit.errors.PodfitError, match="ResourceQuota default/q"):
-        admit(cluster, make_pod([ctr("c")]))
+    with pytest.raises(
+        podfit.errors.PodfitError,
+        match=r"ResourceQuota default/q.*spec.scopeSelector.matchExpressions.0..values: Required",
+    ):
+        cluster_from_manifests(
+            [
+                quota(
+                    hard={"pods": "1"},
+                    scopeSelector={
+                        "matchExpressions": [{"scopeName": "PriorityClass", "operator": "In"}]
+                    },
+                )
+            ]
+        )
 
 
 def test_quota_used_counts_matching_pods_from_zero() -> None:
-    q = parsed_quota(
-        hard={"pods": "5", "requests.cpu": "4", "services": "1"}, scopes=["NotBestEffort"]
-    )
+    q = parsed_quota(hard={"pods": "5", "requests.cpu": "4"}, scopes=["NotBestEffort"])
     pods = [
         make_pod([ctr("c", {"cpu": "1"})], name="a"),
         make_pod([ctr("c")], name="idle"),
@@ -672,12 +715,22 @@ def pods(draw: st.DrawFn, name: str = "p") -> dict[str, Any]:
 
 @st.composite
 def limit_ranges(draw: st.DrawFn) -> list[dict[str, Any]]:
+    """LimitRanges the API server stores: per resource min <= defaultRequest <= default <=
+    max (by construction), no defaults on items of type Pod."""
     out = []
     for i in range(draw(st.integers(min_value=0, max_value=2))):
-        item: dict[str, Any] = {"type": draw(st.sampled_from(["Container", "Pod"]))}
-        for key in ("default", "defaultRequest", "max", "min"):
-            if draw(st.booleans()):
-                item[key] = draw(st.fixed_dictionaries({}, optional={"cpu": cpu, "memory": memory}))
+        kind = draw(st.sampled_from(["Container", "Pod"]))
+        keys = (
+            ("min", "defaultRequest", "default", "max") if kind == "Container" else ("min", "max")
+        )
+        item: dict[str, Any] = {"type": kind}
+        for resource, unit, top in (("cpu", "m", 4000), ("memory", "Mi", 4096)):
+            amounts = sorted(
+                draw(st.lists(st.integers(0, top), min_size=len(keys), max_size=len(keys)))
+            )
+            for key, amount in zip(keys, amounts, strict=True):
+                if draw(st.booleans()):
+                    item.setdefault(key, {})[resource] = f"{amount}{unit}"
         out.append(limit_range(item, name=f"lr{i}"))
     return out
 
@@ -691,6 +744,7 @@ QUOTA_NAMES = [
     "count/pods",
     "requests.example.com/dongle",
 ]
+BEST_EFFORT_NOT = frozenset({"cpu", "memory", "requests.cpu", "limits.memory"})
 HARD = {
     "cpu": cpu, "memory": memory, "requests.cpu": cpu, "limits.memory": memory,
     "pods": st.integers(0, 5).map(str), "count/pods": st.integers(0, 5).map(str),
@@ -702,9 +756,11 @@ HARD = {
 def quotas(draw: st.DrawFn) -> list[dict[str, Any]]:
     out = []
     for i in range(draw(st.integers(min_value=0, max_value=3))):
-        names = draw(st.lists(st.sampled_from(QUOTA_NAMES), min_size=1, max_size=3, unique=True))
-        spec: dict[str, Any] = {"hard": {n: draw(HARD[n]) for n in names}}
         scope = draw(st.sampled_from([None, "BestEffort", "NotBestEffort", "Terminating"]))
+        # A BestEffort quota may only count pods (IsResourceQuotaScopeValidForResource).
+        allowed = [n for n in QUOTA_NAMES if scope != "BestEffort" or n not in BEST_EFFORT_NOT]
+        names = draw(st.lists(st.sampled_from(allowed), min_size=1, max_size=3, unique=True))
+        spec: dict[str, Any] = {"hard": {n: draw(HARD[n]) for n in names}}
         if scope:
             spec["scopes"] = [scope]
         out.append(quota(f"q{i}", **spec))

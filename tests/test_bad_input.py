@@ -98,7 +98,7 @@ MANIFESTS: dict[str, tuple[str | bytes, list[str]]] = {
     ),
     "label key too long": (
         "apiVersion: v1\nkind: Node\nmetadata: {name: n1, labels: {" + "k" * 64 + ": v}}\n",
-        ["metadata.labels", "invalid label key"],
+        ["metadata.labels", "Invalid value", "name part must be no more than 63 bytes"],
     ),
     "label key integer": (
         "apiVersion: v1\nkind: Node\nmetadata: {name: n1, labels: {1: v}}\n",
@@ -106,7 +106,7 @@ MANIFESTS: dict[str, tuple[str | bytes, list[str]]] = {
     ),
     "label value too long": (
         "apiVersion: v1\nkind: Node\nmetadata: {name: n1, labels: {a: " + "v" * 64 + "}}\n",
-        ["metadata.labels.a", "invalid label value"],
+        ["metadata.labels.a", "Invalid value", "must be no more than 63 bytes"],
     ),
     "containers as mapping": (
         "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: {name: c}}\n",
@@ -231,14 +231,6 @@ MANIFESTS: dict[str, tuple[str | bytes, list[str]]] = {
         required_expr("{key: a, operator: Like, values: [b]}"),
         ["matchExpressions[0].operator", "Like"],
     ),
-    "Gt with a word": (
-        required_expr("{key: a, operator: Gt, values: [ten]}"),
-        ["matchExpressions[0].values[0]"],
-    ),
-    "Lt with a float": (
-        required_expr("{key: a, operator: Lt, values: ['1.5']}"),
-        ["matchExpressions[0].values[0]"],
-    ),
     "Gt with two values": (
         required_expr("{key: a, operator: Gt, values: ['1', '2']}"),
         ["matchExpressions[0].values"],
@@ -284,6 +276,10 @@ ACCEPTED: dict[str, str] = {
     "request 1e400": container("resources: {requests: {cpu: 1e400, memory: 1e400}}"),
     "allocatable 1e400": node("status: {allocatable: {cpu: 1e400, memory: 1e400, pods: 1e9}}"),
     "request of 10^18 cores": container("resources: {requests: {cpu: '1E'}}"),
+    # The API server checks only that a Gt/Lt bound is one label value; the scheduler reads
+    # a bound that is no integer as a term matching no node.
+    "Gt with a word": required_expr("{key: a, operator: Gt, values: [ten]}"),
+    "Lt with a decimal": required_expr("{key: a, operator: Lt, values: ['1.5']}"),
     "priority class value 10^9": "apiVersion: scheduling.k8s.io/v1\nkind: PriorityClass\n"
     "metadata: {name: top}\nvalue: 1000000000\n",
 }
@@ -491,7 +487,7 @@ def test_huge_document_is_bounded(write: Callable[[str, str | bytes], Path]) -> 
     start = time.monotonic()
     code, out, err = invoke("validate", "-f", str(big))
     elapsed = time.monotonic() - start
-    assert_input_error(code, out, err, [str(big), "metadata.labels.a", "invalid label value"])
+    assert_input_error(code, out, err, [str(big), "metadata.labels.a", "Invalid value"])
     assert len(err) < 1000, "the message must not echo the whole value"
     assert elapsed < 20, elapsed
 

@@ -71,7 +71,7 @@ def test_toleration_operator_has_no_default_and_means_equal() -> None:
 def test_toleration_without_key_must_be_exists() -> None:
     from podfit.errors import ManifestError
 
-    with pytest.raises(ManifestError, match="must be 'Exists' when key is empty"):
+    with pytest.raises(ManifestError, match="operator must be Exists when `key` is empty"):
         pod_from_manifest(pod({"tolerations": [{"effect": "NoSchedule"}]}))
 
 

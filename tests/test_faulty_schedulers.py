@@ -282,7 +282,7 @@ def test_extender_single_node_skips_prioritize(extender_scheduler: Scheduler) ->
 def test_exec_random_failures_keep_answering(tmp_path: Path) -> None:
     # 30% of calls fail at random; every call still returns a Decision, and the others are
     # the reference's answers.
-    scheduler = resolve(exec_spec(tmp_path, "0.3", "7", timeout=0.5))
+    scheduler = resolve(exec_spec(tmp_path, "0.3", "7", timeout=3.0))
     try:
         cluster = make_cluster(3)
         decisions = [scheduler.schedule(cluster, make_pod(f"p{i}")) for i in range(12)]

@@ -126,7 +126,7 @@ BAD = {
     "unknown toleration operator": (
         "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c}]\n"
         "  tolerations: [{key: k, operator: Equals, value: v}]\n",
-        ["spec.tolerations[0].operator", "unknown value 'Equals'"],
+        ["spec.tolerations[0].operator", 'Unsupported value: "Equals"', '"Equal", "Exists"'],
     ),
     "unknown selector operator": (
         "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c}]\n"
@@ -134,11 +134,11 @@ BAD = {
         "        nodeSelectorTerms:\n        - matchExpressions: [{key: a, operator: Gte, values: ['1']}]\n",
         ["nodeSelectorTerms[0].matchExpressions[0].operator", "Gte"],
     ),
-    "Gt with non-integer": (
+    "Gt with two values": (
         "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c}]\n"
         "  affinity:\n    nodeAffinity:\n      requiredDuringSchedulingIgnoredDuringExecution:\n"
-        "        nodeSelectorTerms:\n        - matchExpressions: [{key: a, operator: Gt, values: [x1]}]\n",
-        ["matchExpressions[0].values[0]", "must be an integer"],
+        "        nodeSelectorTerms:\n        - matchExpressions: [{key: a, operator: Gt, values: ['1', '2']}]\n",
+        ["matchExpressions[0].values", "must be specified single value"],
     ),
     "In without values": (
         "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c}]\n"
@@ -152,17 +152,20 @@ BAD = {
     ),
     "invalid label key": (
         "apiVersion: v1\nkind: Node\nmetadata: {name: n, labels: {'-bad': x}}\n",
-        ["metadata.labels", "invalid label key '-bad'"],
+        ["metadata.labels", 'Invalid value: "-bad": name part must consist of'],
     ),
     "invalid label value": (
         "apiVersion: v1\nkind: Node\nmetadata: {name: n, labels: {a: 'has space'}}\n",
-        ["metadata.labels.a", "invalid label value"],
+        ["metadata.labels.a", 'Invalid value: "has space": a valid label must be'],
     ),
     "no containers": (
         "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {}\n",
-        ["spec.containers", "at least one container"],
+        ["spec.containers", "Required value"],
     ),
-    "missing name": ("apiVersion: v1\nkind: Node\nmetadata: {}\n", ["metadata.name: is required"]),
+    "missing name": (
+        "apiVersion: v1\nkind: Node\nmetadata: {}\n",
+        ["metadata.name: Required value: name or generateName is required"],
+    ),
     "wrong type for list": (
         "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: {name: c}}\n",
         ["spec.containers", "expected a list, got mapping"],
@@ -232,7 +235,7 @@ def test_alias_bomb_is_bounded(write) -> None:  # type: ignore[no-untyped-def]
         + "\n".join(lines)
         + "\nspec:\n  taints: *a11\n"
     )
-    with pytest.raises(ManifestError, match=r"spec.taints\[0\]"):
+    with pytest.raises(ManifestError, match=r"document 1: .*excessive aliasing"):
         podfit.load(write("bomb.yaml", text))
 
 

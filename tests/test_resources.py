@@ -46,6 +46,7 @@ from podfit.reference.resources import (
     to_scheduler_units,
 )
 from podfit.reference.status import Code
+from podfit.validation import overcommit_allowed
 
 MI = 1024 * 1024
 GI = 1024 * MI
@@ -57,6 +58,11 @@ def container(name: str, requests: Mapping[str, str] | None = None, **extra: Any
     c: dict[str, Any] = {"name": name, "image": "busybox", **extra}
     if requests is not None:
         c.setdefault("resources", {})["requests"] = dict(requests)
+        # Extended resources and hugepages cannot be overcommitted: the API server wants
+        # their limit, equal to the request.
+        fixed = {k: v for k, v in requests.items() if not overcommit_allowed(k)}
+        if fixed:
+            c["resources"]["limits"] = {**fixed, **c["resources"].get("limits", {})}
     return c
 
 
@@ -166,7 +172,10 @@ REQUEST_CASES: list[tuple[str, Pod, dict[str, int]]] = [
                     },
                 )
             ],
-            resources={"requests": {"hugepages-2Mi": "6Mi", "memory": "2Gi"}},
+            resources={
+                "requests": {"hugepages-2Mi": "6Mi", "memory": "2Gi"},
+                "limits": {"hugepages-2Mi": "6Mi"},
+            },
         ),
         {"memory": 2 * GI, "hugepages-2Mi": 6 * MI},
     ),

@@ -30,6 +30,7 @@ from podfit.solver.explain import minimal_core, quantity_text
 from podfit.solver.labels import expression_matches, expression_problem, parse_go_int64
 from podfit.solver.rules import Rules
 from podfit.solver.state import pod_requests
+from podfit.validation import overcommit_allowed
 
 # --- manifest builders ----------------------------------------------------------------------
 
@@ -76,7 +77,10 @@ def pod(
         req["cpu"] = cpu
     if memory is not None:
         req["memory"] = memory
-    container: dict[str, Any] = {"name": "c", "image": "busybox", "resources": {"requests": req}}
+    # Extended resources cannot be overcommitted: the API server wants a limit equal to them.
+    extended = {k: v for k, v in req.items() if not overcommit_allowed(k)}
+    resources: dict[str, Any] = {"requests": req, **({"limits": extended} if extended else {})}
+    container: dict[str, Any] = {"name": "c", "image": "busybox", "resources": resources}
     if ports:
         container["ports"] = ports
     spec: dict[str, Any] = {"containers": [container]}
@@ -271,7 +275,8 @@ INFEASIBLE: list[tuple[str, Cluster, list[Pod], list[str], list[str]]] = [
         "hugepages",
         cluster(node("n1", extra={"hugepages-2Mi": "4Mi"})),
         pending(
-            pod("a", requests={"hugepages-2Mi": "4Mi"}), pod("b", requests={"hugepages-2Mi": "2Mi"})
+            pod("a", memory="1Mi", requests={"hugepages-2Mi": "4Mi"}),
+            pod("b", memory="1Mi", requests={"hugepages-2Mi": "2Mi"}),
         ),
         ["resources.filter.hugepages"],
         ["4Mi hugepages-2Mi free"],
@@ -414,7 +419,7 @@ FEASIBLE_ROWS: list[tuple[str, list[dict[str, Any]], dict[str, Any], set[str]]] 
                         "nodeSelectorTerms": [
                             {
                                 "matchExpressions": [
-                                    {"key": "a", "operator": "NotIn", "values": ["bad value!"]}
+                                    {"key": "a", "operator": "Gt", "values": ["ten"]}
                                 ]
                             },
                             {"matchExpressions": [{"key": "b", "operator": "In", "values": ["y"]}]},
@@ -747,6 +752,19 @@ port_st = st.builds(
     st.sampled_from(["", "0.0.0.0", "127.0.0.1", "10.0.0.1"]),
     st.sampled_from(["TCP", "TCP", "UDP"]),
 )
+
+
+def _with_memory(requests: dict[str, str]) -> dict[str, str]:
+    """Hugepages need a cpu or memory request beside them (the API server says so)."""
+    if "hugepages-2Mi" in requests and not {"cpu", "memory"} & set(requests):
+        return {**requests, "memory": "0"}
+    return requests
+
+
+def _port_key(entry: dict[str, Any]) -> tuple[str, str, int]:
+    return (entry["protocol"], entry.get("hostIP", ""), entry["hostPort"])
+
+
 requests_st = st.fixed_dictionaries(
     {},
     optional={
@@ -755,7 +773,9 @@ requests_st = st.fixed_dictionaries(
         "example.com/dev": st.sampled_from(["0", "1", "2"]),
         "hugepages-2Mi": st.sampled_from(["2Mi", "4Mi"]),
     },
-)
+).map(_with_memory)
+# A pod's containers may not claim one host port twice (protocol, host IP, port).
+ports_st = st.lists(port_st, min_size=1, max_size=2, unique_by=_port_key)
 
 
 @st.composite
@@ -825,13 +845,17 @@ def init_containers_st(draw: st.DrawFn, focus: str) -> list[dict[str, Any]] | No
         sometimes(st.integers(1, 3), 0, min(chance(focus, "resources"), chance(focus, "ports")))
     )
     containers = []
+    claimed: set[tuple[str, str, int]] = set()
     for i in range(count):
+        requests = draw(requests_st)
+        fixed = {k: v for k, v in requests.items() if not overcommit_allowed(k)}
         container: dict[str, Any] = {
             "name": f"i{i}",
             "image": "x",
-            "resources": {"requests": draw(requests_st)},
+            "resources": {"requests": requests, **({"limits": fixed} if fixed else {})},
         }
-        ports = draw(st.lists(port_st, max_size=1))
+        ports = [p for p in draw(st.lists(port_st, max_size=1)) if _port_key(p) not in claimed]
+        claimed.update(_port_key(p) for p in ports)
         if ports:
             container["ports"] = ports
         if draw(st.booleans()):
@@ -850,9 +874,7 @@ def scenario(draw: st.DrawFn) -> tuple[Cluster, Pod]:
             f"run{i}",
             requests=draw(sometimes(requests_st, {"cpu": "500m"}, chance(focus, "resources"))),
             node_name=draw(st.sampled_from(names)),
-            ports=draw(
-                sometimes(st.lists(port_st, min_size=1, max_size=2), [], chance(focus, "ports"))
-            ),
+            ports=draw(sometimes(ports_st, [], chance(focus, "ports"))),
             init=draw(init_containers_st(focus)),
             phase=draw(st.sampled_from([None, "Running", "Succeeded", "Failed"])),
         )
@@ -868,9 +890,7 @@ def scenario(draw: st.DrawFn) -> tuple[Cluster, Pod]:
                 st.lists(toleration_st, min_size=1, max_size=3), None, chance(focus, "taints")
             )
         ),
-        ports=draw(
-            sometimes(st.lists(port_st, min_size=1, max_size=2), None, chance(focus, "ports"))
-        ),
+        ports=draw(sometimes(ports_st, None, chance(focus, "ports"))),
         init=draw(init_containers_st(focus)),
         affinity=draw(sometimes(affinity_st(names), None, chance(focus, "affinity"))),
         node_name=draw(sometimes(st.sampled_from([*names, "elsewhere"]), None, 10)),

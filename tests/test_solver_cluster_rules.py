@@ -438,8 +438,9 @@ def spread_st(draw: st.DrawFn) -> list[dict[str, Any]]:
         selector = draw(selector_st())
         if selector is not None:
             c["labelSelector"] = selector
-        if draw(st.booleans()):
-            c["matchLabelKeys"] = ["version"]
+            # matchLabelKeys needs a labelSelector (the API server refuses it alone).
+            if draw(st.booleans()):
+                c["matchLabelKeys"] = ["version"]
         if action == "DoNotSchedule" and draw(st.booleans()):
             c["minDomains"] = draw(st.integers(2, 4))
         for policy, values in (

@@ -239,3 +239,9 @@ def test_explain_exits_2_for_a_pod_it_cannot_decide(tmp_path: Path) -> None:
     )
     assert done.exit_code == 2
     assert "cannot decide" in done.stderr and "resourceClaims" in done.stderr
+
+
+def test_a_version_is_ascii_digits() -> None:
+    # Python's \d matches any Unicode digit; a release number is 0-9 only.
+    with pytest.raises(UsageError, match="is not a Kubernetes version"):
+        parse_version("\u0661.\u0663\u0666")

@@ -469,7 +469,7 @@ def test_cli_drain() -> None:
         (("--cordon", "nope"), "no node 'nope' in the input"),
         (("--taint", "node-a1"), "--taint"),
         (("--taint", "node-a1=k"), "needs a key and an effect"),
-        (("--taint", "node-a1=k:Sometimes"), "unknown taint effect"),
+        (("--taint", "node-a1=k:Sometimes"), 'Unsupported value: "Sometimes"'),
         (("--label", "node-a1", "novalue"), "KEY=VALUE or KEY-"),
         (("--condition", "node-a1"), "NODE=TYPE"),
         (("--condition", "node-a1=Hungry"), "unknown node condition"),

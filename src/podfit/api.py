@@ -181,6 +181,23 @@ def whatif(
     )
 
 
+#: The most nodes of a shape ``solve`` may add: each copy multiplies the problem by the
+#: pods of the batch, and a question past this size is a mistake, not a plan.
+MAX_NEW_NODES = 1000
+#: The longest time limit a solver command takes (Z3's own limit is 2**32 - 1 ms).
+MAX_TIMEOUT_MS = 7 * 24 * 3600 * 1000
+
+
+def _checked_timeout(timeout_ms: int) -> None:
+    if isinstance(timeout_ms, bool) or not isinstance(timeout_ms, int):
+        raise UsageError(f"timeout_ms must be an integer number of ms, got {timeout_ms!r:.40}")
+    if not 0 < timeout_ms <= MAX_TIMEOUT_MS:
+        raise UsageError(
+            f"--timeout must be more than 0 and at most {MAX_TIMEOUT_MS // 1000} s, "
+            f"got {timeout_ms / 1000:g} s"
+        )
+
+
 def solve(
     cluster: Cluster,
     pods: list[Pod],
@@ -199,32 +216,43 @@ def solve(
     inter-pod affinity). Every placement returned (a partial one from ``require_all=False``
     included) is replayed through the reference filters; a disagreement between the two
     oracles is a bug and raises ``AssertionError``.
+
+    ``timeout_ms`` bounds the whole answer: encoding, every query, the optimisation and the
+    explanation. When it runs out the answer is "unknown" (never "infeasible").
     """
     from podfit.defaults import resolve_priority
     from podfit.solver import maximize_placed, minimize_nodes, nodes_to_add
     from podfit.solver import solve as run
     from podfit.solver.api import added_nodes
+    from podfit.solver.session import OutOfTime, deadline
 
-    if timeout_ms <= 0:
-        raise UsageError(f"--timeout must be positive, got {timeout_ms} ms")
+    _checked_timeout(timeout_ms)
+    if add_node_shape is not None and not 0 <= max_new_nodes <= MAX_NEW_NODES:
+        raise UsageError(
+            f"--max-new-nodes must be between 0 and {MAX_NEW_NODES}, got {max_new_nodes}"
+        )
     version = resolve_version(kube_version)
     cluster, pods = _as_stored(cluster, pods, version)
     admitted = [resolve_priority(p, cluster.priority_classes) for p in pods]
     work = cluster
-    if add_node_shape is not None:
-        result = nodes_to_add(
-            cluster, admitted, add_node_shape, max_new_nodes, timeout_ms=timeout_ms
-        )
-        if result.status == "feasible" and result.objective:
-            work = cluster.copy()
-            for node in added_nodes(cluster, add_node_shape, result.objective):
-                work.replace_node(node)
-    elif minimize == "nodes":
-        result = minimize_nodes(cluster, admitted, timeout_ms=timeout_ms)
-    elif not require_all:
-        result = maximize_placed(cluster, admitted, timeout_ms=timeout_ms)
-    else:
-        result = run(cluster, admitted, timeout_ms=timeout_ms)
+    try:
+        with deadline(timeout_ms / 1000):
+            if add_node_shape is not None:
+                result = nodes_to_add(
+                    cluster, admitted, add_node_shape, max_new_nodes, timeout_ms=timeout_ms
+                )
+                if result.status == "feasible" and result.objective:
+                    work = cluster.copy()
+                    for node in added_nodes(cluster, add_node_shape, result.objective):
+                        work.replace_node(node)
+            elif minimize == "nodes":
+                result = minimize_nodes(cluster, admitted, timeout_ms=timeout_ms)
+            elif not require_all:
+                result = maximize_placed(cluster, admitted, timeout_ms=timeout_ms)
+            else:
+                result = run(cluster, admitted, timeout_ms=timeout_ms)
+    except OutOfTime:
+        return _out_of_time(timeout_ms)
     if result.status != "unknown" and result.placement:
         problems = replay_placement(work, admitted, result.placement, kube_version=version)
         if problems:
@@ -233,6 +261,14 @@ def solve(
                 + "; ".join(problems)
             )
     return result
+
+
+def _out_of_time(timeout_ms: int, what: str = "before the solver could answer") -> SolveResult:
+    from podfit.solver import SolveResult
+
+    return SolveResult(
+        "unknown", explanation=[f"The time limit of {timeout_ms / 1000:g} s ran out {what}."]
+    )
 
 
 def _as_stored(
@@ -263,34 +299,47 @@ def solve_each(
     the solver's answer: "feasible" with one node it fits, "infeasible" with why it fits on
     no node, or "unknown". Both oracles are held to each other: a node the solver names is
     replayed through the reference filters, and a pod the solver proves runs nowhere must
-    be one the reference finds no node for (a disagreement raises ``AssertionError``)."""
+    be one the reference finds no node for (a disagreement raises ``AssertionError``).
+
+    ``timeout_ms`` bounds the answers for all the pods together: the pods not reached
+    before it runs out are "unknown"."""
     from podfit.defaults import resolve_priority
     from podfit.reference.framework import run_cycle, snapshot_of
     from podfit.reference.profile import default_profile
     from podfit.solver import solve as run
+    from podfit.solver.session import OutOfTime, deadline, remaining_ms
 
-    if timeout_ms <= 0:
-        raise UsageError(f"--timeout must be positive, got {timeout_ms} ms")
+    _checked_timeout(timeout_ms)
     version = resolve_version(kube_version)
     cluster, stored = _as_stored(cluster, pods, version)
     out: dict[str, SolveResult] = {}
-    for pod in stored:
-        admitted = resolve_priority(pod, cluster.priority_classes)
-        result = run(cluster, [admitted], timeout_ms=timeout_ms)
-        if result.status == "feasible":
-            problems = replay_placement(cluster, [admitted], result.placement, kube_version=version)
-            if problems:
-                raise AssertionError(
-                    "the solver's node does not replay through the reference: " + problems[0]
+    with deadline(timeout_ms / 1000):
+        for pod in stored:
+            if remaining_ms() == 0:
+                out[pod.key] = _out_of_time(timeout_ms, "before this pod was asked about")
+                continue
+            admitted = resolve_priority(pod, cluster.priority_classes)
+            try:
+                result = run(cluster, [admitted], timeout_ms=timeout_ms)
+            except OutOfTime:
+                out[pod.key] = _out_of_time(timeout_ms)
+                continue
+            if result.status == "feasible":
+                problems = replay_placement(
+                    cluster, [admitted], result.placement, kube_version=version
                 )
-        elif result.status == "infeasible":
-            fits = run_cycle(default_profile(version), snapshot_of(cluster), admitted).feasible
-            if fits:
-                raise AssertionError(
-                    f"the solver says {pod.key} runs nowhere; the reference fits it on "
-                    + ", ".join(fits)
-                )
-        out[pod.key] = result
+                if problems:
+                    raise AssertionError(
+                        "the solver's node does not replay through the reference: " + problems[0]
+                    )
+            elif result.status == "infeasible":
+                fits = run_cycle(default_profile(version), snapshot_of(cluster), admitted).feasible
+                if fits:
+                    raise AssertionError(
+                        f"the solver says {pod.key} runs nowhere; the reference fits it on "
+                        + ", ".join(fits)
+                    )
+            out[pod.key] = result
     return out
 
 
@@ -356,8 +405,7 @@ def prove(
     """
     from podfit.solver.prove import prove as run
 
-    if timeout_ms <= 0:
-        raise UsageError(f"--timeout must be positive, got {timeout_ms} ms")
+    _checked_timeout(timeout_ms)
     version = resolve_version(kube_version)
     result = run(cluster, claim, timeout_ms=timeout_ms)
     if result.counterexample is None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from podfit.printable import one_line
+
 
 class PodfitError(Exception):
     """Base class for every error caused by input (files, flags, schedulers under test)."""
@@ -39,19 +41,21 @@ class ManifestError(PodfitError):
         )
 
     def __str__(self) -> str:
+        # Every part may come from input (a file name, an object's name, a label key):
+        # each is shown as one escaped line of bounded length.
         where = []
         if self.source:
-            where.append(self.source)
+            where.append(one_line(self.source))
         if self.document is not None:
             doc = f"document {self.document}"
             if self.obj:
-                doc += f" ({self.obj})"
+                doc += f" ({one_line(self.obj, 120)})"
             where.append(doc)
         elif self.obj:
-            where.append(self.obj)
+            where.append(one_line(self.obj, 120))
         if self.field:
-            where.append(self.field)
-        return ": ".join([*where, self.message])
+            where.append(one_line(self.field))
+        return ": ".join([*where, one_line(self.message, 400)])
 
 
 class UsageError(PodfitError):

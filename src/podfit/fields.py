@@ -11,25 +11,19 @@ from datetime import UTC, datetime
 from typing import Any
 
 from podfit.errors import ManifestError
+from podfit.printable import shown
 from podfit.quantity import Quantity, QuantityError, quantity_from_yaml
-from podfit.validation import label_value_problems, qualified_name_problems
+from podfit.validation import (
+    TOTAL_ANNOTATION_SIZE_MAX,
+    invalid,
+    label_value_problems,
+    qualified_name_problems,
+)
 
 _MISSING: Any = object()
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
-SHOWN_CHARS = 80
 MESSAGE_CHARS = 400
-
-
-def shown(value: object) -> str:
-    """``repr(value)`` cut short, so an error never echoes a megabyte of input."""
-    try:
-        text = repr(value)
-    except ValueError:  # an int beyond Python's digit limit for str()
-        return f"(an integer of {value.bit_length() if isinstance(value, int) else '?'} bits)"
-    if len(text) <= SHOWN_CHARS:
-        return text
-    return f"{text[: SHOWN_CHARS - 20]}...({len(text)} chars)"
 
 
 def _type_name(value: object) -> str:
@@ -212,9 +206,22 @@ class Field:
         out = self.str_map()
         for key, value in out.items():
             for problem in qualified_name_problems(key):
-                raise self.error(f"invalid label key {shown(key)}: {problem}")
+                raise self.error(invalid(key, problem))
             for problem in label_value_problems(value):
-                raise self.at(key).error(f"invalid label value {shown(value)}: {problem}")
+                raise self.at(key).error(invalid(value, problem))
+        return out
+
+    def annotations(self) -> dict[str, str]:
+        """An annotation map: keys are qualified names (checked lower-cased, as upstream),
+        and all of it together at most 256 KiB."""
+        out = self.str_map()
+        total = 0
+        for key, value in out.items():
+            for problem in qualified_name_problems(key.lower()):
+                raise self.error(invalid(key, problem))
+            total += len(key.encode("utf-8")) + len(value.encode("utf-8"))
+        if total > TOTAL_ANNOTATION_SIZE_MAX:
+            raise self.error(f"Too long: may not be more than {TOTAL_ANNOTATION_SIZE_MAX} bytes")
         return out
 
     def resources(self) -> dict[str, Quantity]:

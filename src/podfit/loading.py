@@ -8,14 +8,16 @@ are skipped and counted; everything else is parsed, validated and defaulted.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import gc
 import io
 import os
+import re
+import stat
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import IO, Any
 
 import yaml
@@ -23,40 +25,150 @@ import yaml
 from podfit.cluster import Cluster, Origin
 from podfit.defaults import default_object
 from podfit.errors import ManifestError
-from podfit.manifest import describe, parse_object
+from podfit.manifest import describe, list_item_kind, parse_object
 from podfit.model import KubeObject, Pod
+from podfit.printable import shown
+from podfit.validation import validating_for
+from podfit.versions import KubeVersion, resolve_version
 
 Source = str | os.PathLike[str] | IO[str] | IO[bytes]
 
 MAX_FILE_BYTES = 256 * 1024 * 1024
+_READ_CHUNK = 1024 * 1024
 _SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
 class _StrictLoader(_SafeLoader):  # type: ignore[misc,valid-type]
-    """Safe loader that refuses duplicate keys in a mapping."""
+    """Safe loader that reads a document as kubectl's YAML decoder does: a duplicate key
+    is refused, merge keys (``<<``) are taken in order (a later key wins, in a list of
+    merged maps the first wins), and a document whose aliases expand too far is refused
+    before anything walks it."""
+
+    #: Whether the text may hold an alias at all (no ``*`` at all: nothing to count).
+    may_alias = True
+
+    def get_data(self) -> Any:
+        node = self.get_node()
+        if node is not None and self.may_alias:
+            _check_aliasing(node)
+        return self.construct_document(node)
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: dict[Any, yaml.Node] = {}
-        for key_node, _ in node.value:
+        if not isinstance(node, yaml.MappingNode):
+            raise yaml.constructor.ConstructorError(
+                None, None, f"expected a mapping, found {node.id}", node.start_mark
+            )
+        mapping: dict[Any, Any] = {}
+        explicit: set[Any] = set()
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE_TAG:
+                mapping.update(self._merged(value_node, deep))
+                continue
             key = self.construct_object(key_node, deep=deep)
             try:
-                duplicate = key in seen
+                duplicate = key in explicit
             except TypeError:
                 raise yaml.constructor.ConstructorError(
                     None, None, "found an unhashable key", key_node.start_mark
                 ) from None
             if duplicate:
                 raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                    None, None, f"duplicate key {shown(key)}", key_node.start_mark
                 )
-            seen[key] = key_node
-        mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
+            explicit.add(key)
+            mapping[key] = self.construct_object(value_node, deep=deep)
         return mapping
+
+    def _merged(self, node: yaml.Node, deep: bool) -> dict[Any, Any]:
+        """What a merge key brings: one map, or a list of maps (earlier ones win)."""
+        if isinstance(node, yaml.MappingNode):
+            return self.construct_mapping(node, deep=deep)
+        if isinstance(node, yaml.SequenceNode) and all(
+            isinstance(item, yaml.MappingNode) for item in node.value
+        ):
+            merged: dict[Any, Any] = {}
+            for item in reversed(node.value):
+                merged.update(self.construct_mapping(item, deep=deep))
+            return merged
+        raise yaml.constructor.ConstructorError(
+            None, None, "map merge requires map or sequence of maps as the value", node.start_mark
+        )
 
 
 _StrictLoader.add_constructor(
     yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _StrictLoader.construct_mapping
 )
+
+# kubectl's YAML decoder (go-yaml v2, decode.go) refuses a document once aliases account
+# for more of the values it has decoded than this share: 99 % up to 400,000 values, falling
+# to 10 % at 4,000,000 and beyond.
+_ALIAS_RATIO_LOW, _ALIAS_RATIO_HIGH = 400_000, 4_000_000
+_MAY_ALIAS = re.compile(r"(?:^|[\s\[{,:?-])\*[^\s,\[\]{}]", re.MULTILINE)
+
+
+def _allowed_alias_ratio(decoded: int) -> float:
+    if decoded <= _ALIAS_RATIO_LOW:
+        return 0.99
+    if decoded >= _ALIAS_RATIO_HIGH:
+        return 0.10
+    return 0.99 - 0.89 * (decoded - _ALIAS_RATIO_LOW) / (_ALIAS_RATIO_HIGH - _ALIAS_RATIO_LOW)
+
+
+def _children(node: yaml.Node) -> Iterator[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            yield key
+            yield value
+    elif isinstance(node, yaml.SequenceNode):
+        yield from node.value
+
+
+def _check_aliasing(root: yaml.Node) -> None:
+    """Count the values the document holds once its aliases are expanded, as kubectl's
+    decoder does, and refuse it where kubectl does (``document contains excessive
+    aliasing``) or when an anchor contains itself. PyYAML shares an aliased node instead of
+    copying it, so each node's expanded size is counted once: the work is linear in the
+    text, however far the aliases would expand."""
+    sizes: dict[int, int] = {}  # node -> values it expands to (nodes fully walked)
+    walking: set[int] = {id(root)}
+    decoded, aliased = 1, 0
+    stack: list[tuple[yaml.Node, Iterator[yaml.Node], list[int]]] = [(root, _children(root), [1])]
+    while stack:
+        node, children, size = stack[-1]
+        child = next(children, None)
+        if child is None:
+            stack.pop()
+            walking.discard(id(node))
+            sizes[id(node)] = size[0]
+            if stack:
+                stack[-1][2][0] += size[0]
+            continue
+        key = id(child)
+        if key in walking:
+            raise yaml.composer.ComposerError(
+                None, None, "anchor value contains itself", child.start_mark
+            )
+        expanded = sizes.get(key)
+        if expanded is not None:  # a second sight of a node: an alias, expanded in full
+            decoded += 1 + expanded
+            aliased += expanded
+            size[0] += 1 + expanded
+            if (
+                aliased > 100
+                and decoded > 1000
+                and aliased / decoded > _allowed_alias_ratio(decoded)
+            ):
+                raise yaml.composer.ComposerError(
+                    None,
+                    None,
+                    "document contains excessive aliasing (kubectl refuses it too)",
+                    child.start_mark,
+                )
+            continue
+        walking.add(key)
+        decoded += 1
+        stack.append((child, _children(child), [1]))
 
 
 @dataclass
@@ -74,48 +186,86 @@ class LoadReport:
         return f"skipped objects that do not affect scheduling: {kinds}"
 
 
+def _read_limited(stream: IO[bytes] | IO[str], name: str) -> bytes | str:
+    """Everything ``stream`` holds, counted while it is read: a FIFO, ``/dev/zero`` or a
+    pipe says nothing of its size beforehand."""
+    chunks: list[Any] = []
+    total = 0
+    while True:
+        chunk = stream.read(min(_READ_CHUNK, MAX_FILE_BYTES + 1 - total))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        total += len(chunk)
+        if total > MAX_FILE_BYTES:
+            raise ManifestError(f"larger than the {MAX_FILE_BYTES} byte limit", source=name)
+    if chunks and isinstance(chunks[0], str):
+        return "".join(chunks)
+    return b"".join(chunks)
+
+
 def _read_text(source: Source) -> tuple[str, str]:
     """(name for messages, text)."""
     if isinstance(source, str | os.PathLike):
-        path = Path(source)
-        name = str(source)
-        if str(source) == "-":
+        name = os.fspath(source)
+        if name == "-":
             import sys
 
-            return "<stdin>", sys.stdin.read()
-        if not path.exists():
-            raise ManifestError("no such file", source=name)
-        if path.is_dir():
-            raise ManifestError("is a directory, not a file", source=name)
-        try:
-            size = path.stat().st_size
-            if size > MAX_FILE_BYTES:
-                raise ManifestError(
-                    f"file is {size} bytes, larger than the {MAX_FILE_BYTES} byte limit",
-                    source=name,
-                )
-            data = path.read_bytes()
-        except OSError as exc:
-            raise ManifestError(f"cannot read: {exc.strerror or exc}", source=name) from None
+            name = "<stdin>"
+            data = _read_limited(getattr(sys.stdin, "buffer", sys.stdin), name)
+        else:
+            data = _read_path(name)
     else:
-        name = getattr(source, "name", None) or "<stream>"
-        name = str(name)
-        raw = source.read(MAX_FILE_BYTES + 1)
-        if len(raw) > MAX_FILE_BYTES:
-            raise ManifestError(f"larger than the {MAX_FILE_BYTES} byte limit", source=name)
-        if isinstance(raw, str):
-            return name, raw
-        data = raw
-    if b"\0" in data:
+        name = str(getattr(source, "name", None) or "<stream>")
+        data = _read_limited(source, name)
+    text = data if isinstance(data, str) else _decode(data, name)
+    if "\0" in text:
         raise ManifestError("is a binary file, not YAML", source=name)
+    return name, text
+
+
+def _read_path(name: str) -> bytes:
     try:
-        return name, data.decode("utf-8-sig")
+        info = os.stat(name)
+    except FileNotFoundError:
+        raise ManifestError("no such file", source=name) from None
+    except OSError as exc:
+        raise ManifestError(f"cannot read: {exc.strerror or exc}", source=name) from None
+    if stat.S_ISDIR(info.st_mode):
+        raise ManifestError("is a directory, not a file", source=name)
+    if stat.S_ISREG(info.st_mode) and info.st_size > MAX_FILE_BYTES:
+        raise ManifestError(
+            f"file is {info.st_size} bytes, larger than the {MAX_FILE_BYTES} byte limit",
+            source=name,
+        )
+    try:
+        with open(name, "rb") as stream:
+            data = _read_limited(stream, name)
+    except OSError as exc:
+        raise ManifestError(f"cannot read: {exc.strerror or exc}", source=name) from None
+    assert isinstance(data, bytes)
+    return data
+
+
+def _decode(data: bytes, name: str) -> str:
+    """Bytes as kubectl reads a file: UTF-8, or UTF-16 when a byte-order mark says so (a
+    UTF-8 mark is dropped)."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encoding = "utf-16"
+    else:
+        if b"\0" in data:
+            raise ManifestError("is a binary file, not YAML", source=name)
+        encoding = "utf-8-sig"
+    try:
+        return data.decode(encoding)
     except UnicodeDecodeError as exc:
-        raise ManifestError(f"is not UTF-8 text (byte {exc.start})", source=name) from None
+        what = "UTF-16" if encoding == "utf-16" else "UTF-8"
+        raise ManifestError(f"is not {what} text (byte {exc.start})", source=name) from None
 
 
 def _documents(name: str, text: str) -> Iterator[tuple[int, Any]]:
     loader = _StrictLoader(io.StringIO(text))
+    loader.may_alias = _MAY_ALIAS.search(text) is not None
     number = 1  # the document being read, for messages
     try:
         while loader.check_data():
@@ -155,17 +305,7 @@ def iter_objects(
     for number, doc in _documents(name, text):
         if doc is None:
             continue
-        manifests: list[tuple[str, Any]] = [("", doc)]
-        if (
-            isinstance(doc, dict)
-            and isinstance(doc.get("kind"), str)
-            and doc["kind"].endswith("List")
-        ):
-            items = doc.get("items")
-            if items is not None and not isinstance(items, list):
-                raise ManifestError("items: expected a list", source=name, document=number)
-            manifests = [(f"items[{i}]", item) for i, item in enumerate(items or [])]
-        for prefix, manifest in manifests:
+        for prefix, manifest in _manifests_of(doc, name, number):
             label = describe(manifest) if isinstance(manifest, dict) else None
             try:
                 obj = parse_object(manifest)
@@ -186,25 +326,38 @@ def iter_objects(
             yield default_object(obj), Origin(name, number)
 
 
+def _typed_item(item: Any, kind: str, api_version: str) -> Any:
+    """An item of a typed list (``PodList``) that names neither its kind nor its
+    apiVersion takes the list's, as kubectl's decoder gives them (the API server leaves
+    them out of the items of a list it returns)."""
+    if kind and isinstance(item, dict) and "kind" not in item and "apiVersion" not in item:
+        return {"apiVersion": api_version, "kind": kind, **item}
+    return item
+
+
+def _manifests_of(doc: Any, name: str, number: int) -> list[tuple[str, Any]]:
+    """The manifests one document holds: itself, or a list's items (``items[2]``)."""
+    item_kind = list_item_kind(doc)
+    if item_kind is None:
+        return [("", doc)]
+    items = doc.get("items")
+    if items is not None and not isinstance(items, list):
+        raise ManifestError("items: expected a list", source=name, document=number)
+    return [
+        (f"items[{i}]", _typed_item(item, item_kind, doc["apiVersion"]))
+        for i, item in enumerate(items or [])
+    ]
+
+
 def iter_manifests(source: Source) -> Iterator[tuple[str, int, str, Any]]:
     """Every manifest in one source, unparsed: (source name, document number, field prefix
-    inside a ``kind: List`` such as ``items[2]``, the manifest)."""
+    inside a list such as ``items[2]``, the manifest)."""
     name, text = _read_text(source)
     for number, doc in _documents(name, text):
         if doc is None:
             continue
-        if (
-            isinstance(doc, dict)
-            and isinstance(doc.get("kind"), str)
-            and doc["kind"].endswith("List")
-        ):
-            items = doc.get("items")
-            if items is not None and not isinstance(items, list):
-                raise ManifestError("items: expected a list", source=name, document=number)
-            for i, item in enumerate(items or []):
-                yield name, number, f"items[{i}]", item
-        else:
-            yield name, number, "", doc
+        for prefix, manifest in _manifests_of(doc, name, number):
+            yield name, number, prefix, manifest
 
 
 @contextlib.contextmanager
@@ -223,10 +376,23 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def load(*sources: Source, report: LoadReport | None = None) -> Cluster:
-    """Load manifests into a :class:`Cluster` (objects checked, defaulted, priorities resolved)."""
+def _release(kube_version: KubeVersion | str | None) -> contextlib.AbstractContextManager[None]:
+    """Validate as the API server of ``kube_version`` (None: whatever is in force, the newest
+    release unless a command or caller chose one)."""
+    if kube_version is None:
+        return contextlib.nullcontext()
+    return validating_for(resolve_version(kube_version))
+
+
+def load(
+    *sources: Source,
+    report: LoadReport | None = None,
+    kube_version: KubeVersion | str | None = None,
+) -> Cluster:
+    """Load manifests into a :class:`Cluster` (objects checked as the API server of
+    ``kube_version`` checks them, defaulted, priorities resolved)."""
     cluster = Cluster()
-    with _gc_paused():
+    with _gc_paused(), _release(kube_version):
         for source in sources:
             for obj, origin in iter_objects(source, report):
                 cluster.add(obj, origin)
@@ -243,24 +409,29 @@ def load_document(source: Source) -> tuple[str, Any]:
     return name, documents[0] if documents else None
 
 
-def load_pods(*sources: Source, report: LoadReport | None = None) -> list[Pod]:
+def load_pods(
+    *sources: Source,
+    report: LoadReport | None = None,
+    kube_version: KubeVersion | str | None = None,
+) -> list[Pod]:
     """Every Pod in the sources, in order (other kinds are an error here)."""
     pods: list[Pod] = []
     seen: set[str] = set()
-    for source in sources:
-        for obj, origin in iter_objects(source, report):
-            if not isinstance(obj, Pod):
-                raise origin.error(obj, "expected only Pods in this file")
-            if obj.key in seen:
-                raise origin.error(obj, f"duplicate Pod {obj.key}")
-            seen.add(obj.key)
-            pods.append(obj)
+    with _release(kube_version):
+        for source in sources:
+            for obj, origin in iter_objects(source, report):
+                if not isinstance(obj, Pod):
+                    raise origin.error(obj, "expected only Pods in this file")
+                if obj.key in seen:
+                    raise origin.error(obj, f"duplicate Pod {obj.key}")
+                seen.add(obj.key)
+                pods.append(obj)
     return pods
 
 
-def load_pod(source: Source) -> Pod:
+def load_pod(source: Source, *, kube_version: KubeVersion | str | None = None) -> Pod:
     """Exactly one Pod."""
-    pods = load_pods(source)
+    pods = load_pods(source, kube_version=kube_version)
     if len(pods) != 1:
         name = (
             source if isinstance(source, str | os.PathLike) else getattr(source, "name", "<stream>")

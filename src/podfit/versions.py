@@ -16,7 +16,7 @@ from podfit.errors import UsageError
 #: The minor releases podfit models, oldest first.
 SUPPORTED: tuple[str, ...] = ("1.33", "1.34", "1.35", "1.36")
 
-_VERSION = re.compile(r"v?(\d{1,3})\.(\d{1,3})")
+_VERSION = re.compile(r"v?([0-9]{1,3})\.([0-9]{1,3})")
 
 
 @dataclass(frozen=True, order=True, slots=True)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import math
+import sys
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -12,30 +16,111 @@ from podfit.cluster import Cluster
 from podfit.errors import PodfitError, UsageError
 from podfit.model import DaemonSet, Pod
 from podfit.output import FORMATS
+from podfit.printable import one_line
+from podfit.validation import VALIDATING_FOR
 from podfit.versions import LATEST, SUPPORTED, KubeVersion, parse_version
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
+
+
+MESSAGE_LIMIT = 2000
 
 
 class InputError(click.ClickException):
+    """A user's mistake: one line on stderr, ``podfit: error: ...``, exit code 2."""
+
     exit_code = 2
 
     def show(self, file: Any = None) -> None:
-        click.echo(f"podfit: error: {self.format_message()}", err=True)
+        click.echo(f"podfit: error: {one_line(self.format_message(), MESSAGE_LIMIT)}", err=True)
 
 
 class Finding(Exception):
     """Raised after output is written, to exit with code 1."""
 
 
+def tolerant_streams() -> None:
+    """A terminal that cannot show a character (a C locale, an ASCII pipe) gets an escape
+    (``\u2713``) instead of a UnicodeEncodeError in the middle of a report."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and getattr(stream, "errors", None) == "strict":
+            with contextlib.suppress(Exception):
+                reconfigure(errors="backslashreplace")
+
+
 class PodfitGroup(click.Group):
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        tolerant_streams()
+        return super().main(*args, **kwargs)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except PodfitError as exc:
             raise InputError(str(exc)) from None
+        except click.UsageError as exc:
+            # A command's bad option or argument: one line naming the command, as every
+            # other input error (click's own display would print the usage block too).
+            command = exc.ctx.command_path if exc.ctx is not None else "podfit"
+            raise InputError(
+                f"{command}: {exc.format_message()} (see '{command} --help')"
+            ) from None
         except Finding:
             ctx.exit(1)
+
+
+class Seconds(click.ParamType[float]):
+    """A time limit in seconds: a finite number above 0 and at most ``maximum``."""
+
+    name = "seconds"
+
+    def __init__(self, maximum: float) -> None:
+        self.maximum = maximum
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        if isinstance(value, float):
+            number = value
+        else:
+            try:
+                number = float(str(value).strip())
+            except ValueError:
+                number = math.nan
+        if not (math.isfinite(number) and 0 < number <= self.maximum):
+            self.fail(
+                f"{one_line(str(value), 40)!r} is not a number of seconds above 0 and at most "
+                f"{self.maximum:.0f}",
+                param,
+                ctx,
+            )
+        return number
+
+
+def run_within(seconds: float, work: Callable[[], T]) -> tuple[bool, T | None]:
+    """``(True, work())``, or ``(False, None)`` when ``work`` has not finished ``seconds``
+    from now: the last word on a time limit for work that only checks the clock between
+    steps. The unfinished work goes on in a daemon thread until its next look at the clock;
+    the command does not wait for it."""
+    done: list[T] = []
+    failed: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            done.append(work())
+        except BaseException as exc:  # handed to the caller's thread as it is
+            failed.append(exc)
+
+    worker = threading.Thread(target=target, name="podfit-worker", daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive():
+        return False, None
+    if failed:
+        raise failed[0]
+    return True, done[0]
 
 
 def output_option(func: F) -> F:
@@ -54,7 +139,7 @@ def memory_option(func: F) -> F:
     return click.option(
         "--memory",
         "memory_mb",
-        type=click.IntRange(min=1),
+        type=click.IntRange(min=1, max=2**31 - 1),
         default=None,
         metavar="MB",
         help="Memory Z3 may use per query; past it the answer is 'unknown'.",
@@ -94,12 +179,14 @@ def load_config(path: str, kube_version: KubeVersion = LATEST) -> dict[str, Any]
 
 
 def _parse_kube_version(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
-    if value is None:
-        return LATEST
     try:
-        return parse_version(value)
+        version = LATEST if value is None else parse_version(value)
     except PodfitError as exc:
         raise InputError(str(exc)) from None
+    # Everything the command loads is checked as this release's API server checks it.
+    token = VALIDATING_FOR.set(version)
+    ctx.call_on_close(lambda: VALIDATING_FOR.reset(token))
+    return version
 
 
 def kube_version_option(func: F) -> F:

@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from podfit.cli.common import InputError, kube_version_option, output_option
+from podfit.cli.common import InputError, Seconds, kube_version_option, output_option
 from podfit.errors import PodfitError, UsageError
 from podfit.output import emit, write_atomic
+from podfit.printable import one_line
 from podfit.versions import KubeVersion
 
 if TYPE_CHECKING:
@@ -45,7 +46,7 @@ class LineProgress:
         unit = event.unit
         where = f"[{event.index + 1}/{event.units}] {unit.name}"
         if event.kind == "finding" and event.finding is not None:
-            click.echo(f"podfit: {where}: FAIL: {event.finding.message}", err=True)
+            click.echo(f"podfit: {where}: FAIL: {one_line(event.finding.message, 1000)}", err=True)
         elif event.kind == "end" and event.result is not None:
             r = event.result
             click.echo(
@@ -84,8 +85,12 @@ class RichProgress:
         elif event.kind == "example":
             self.progress.update(self.task, completed=base + min(event.examples, self.per_unit))
         elif event.kind == "finding" and event.finding is not None:
+            from rich.markup import escape
+
+            # The message quotes the scheduler: its text is shown, never read as markup.
+            message = escape(one_line(event.finding.message, 1000))
             self.progress.console.print(
-                f"[bold red]FAIL[/] {event.unit.name}: {event.finding.message}", markup=True
+                f"[bold red]FAIL[/] {event.unit.name}: {message}", markup=True, highlight=False
             )
         elif event.kind == "end":
             self.progress.update(self.task, completed=base + self.per_unit)
@@ -132,7 +137,8 @@ def report_text(d: dict[str, Any]) -> str:
     for prop, c in d["byProperty"].items():
         lines.append(f"{prop:<24}{c['run']:>10}{c['passed']:>10}{c['failed']:>10}")
     for f in d["findings"]:
-        lines += ["", f"FAIL {f['property']} [{', '.join(f['areas'])}]: {f['message']}"]
+        message = one_line(f["message"], 1000)
+        lines += ["", f"FAIL {f['property']} [{', '.join(f['areas'])}]: {message}"]
         if f["rules"]:
             lines.append(f"  rules: {', '.join(f['rules'])}")
         if f.get("path"):
@@ -185,12 +191,17 @@ def report_text(d: dict[str, Any]) -> str:
 )
 @click.option(
     "--max-examples",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=10**9),
     default=200,
     show_default=True,
     help="Examples per property and rule area (the stateful run gets a tenth).",
 )
-@click.option("--seed", type=int, default=None, help="Repeat a run exactly (it is reported).")
+@click.option(
+    "--seed",
+    type=click.IntRange(min=-(2**63), max=2**63 - 1),
+    default=None,
+    help="Repeat a run exactly (it is reported).",
+)
 @click.option(
     "--out",
     "out_dir",
@@ -226,7 +237,7 @@ def report_text(d: dict[str, Any]) -> str:
 @click.option(
     "--deadline",
     "deadline_s",
-    type=click.FloatRange(min=0, min_open=True),
+    type=Seconds(366 * 24 * 3600),
     default=None,
     metavar="SECONDS",
     help="Stop after this long and report what ran.",
@@ -328,7 +339,8 @@ def _replay(
             if r["passes"]:
                 lines.append(f"pass  {r['counterexample']}")
             for f in r["findings"]:
-                lines.append(f"FAIL  {r['counterexample']}: {f['property']}: {f['message']}")
+                message = one_line(f["message"], 1000)
+                lines.append(f"FAIL  {r['counterexample']}: {f['property']}: {message}")
                 if f["rules"]:
                     lines.append(f"      rules: {', '.join(f['rules'])}")
         failing = sum(1 for r in d["replayed"] if not r["passes"])

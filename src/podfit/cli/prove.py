@@ -7,15 +7,16 @@ could not decide within ``--timeout``: "unknown", never a verdict.
 
 from __future__ import annotations
 
-import math
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import click
 
+from podfit.api import MAX_TIMEOUT_MS
 from podfit.cli.common import (
     Finding,
+    Seconds,
     files_option,
     kube_version_option,
     memory_option,
@@ -71,7 +72,7 @@ def prove_text(d: dict[str, Any]) -> str:
 @click.option(
     "--timeout",
     "timeout_s",
-    type=float,
+    type=Seconds(MAX_TIMEOUT_MS / 1000),
     default=10.0,
     show_default=True,
     help="Seconds per solver query; when it runs out the answer is 'unknown' (exit 2).",
@@ -104,8 +105,6 @@ def prove(
     """
     import podfit
 
-    if not (timeout_s > 0 and math.isfinite(timeout_s)):
-        raise PodfitError(f"--timeout must be a positive number of seconds, got {timeout_s:g}")
     # Claims first: a mistake there is cheaper to report than after loading a big cluster.
     claims = [claim for path in claim_paths for claim in podfit.load_claims(path)]
     names = [c.name for c in claims]

@@ -8,13 +8,16 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from podfit.api import MAX_NEW_NODES, MAX_TIMEOUT_MS
 from podfit.cli.common import (
     Finding,
+    Seconds,
     cluster_options,
     kube_version_option,
     load_cluster,
     memory_option,
     output_option,
+    run_within,
     version_line,
     versioned,
 )
@@ -25,6 +28,7 @@ from podfit.versions import KubeVersion
 if TYPE_CHECKING:
     from podfit.cluster import Cluster
     from podfit.model import Pod
+    from podfit.solver import SolveResult
 
 
 @click.command()
@@ -43,7 +47,13 @@ if TYPE_CHECKING:
     metavar="FILE",
     help="A Node manifest: how many nodes of this shape must be added for everything to fit.",
 )
-@click.option("--max-new-nodes", default=20, show_default=True, help="With --add-node-shape.")
+@click.option(
+    "--max-new-nodes",
+    type=click.IntRange(min=0, max=MAX_NEW_NODES),
+    default=20,
+    show_default=True,
+    help=f"With --add-node-shape: the most nodes to add (at most {MAX_NEW_NODES}).",
+)
 @click.option(
     "--maximize-placed",
     is_flag=True,
@@ -57,11 +67,11 @@ if TYPE_CHECKING:
 @click.option(
     "--timeout",
     "timeout_s",
-    type=float,
+    type=Seconds(MAX_TIMEOUT_MS / 1000),
     default=10.0,
     show_default=True,
-    help="Seconds per solver query; when it runs out the answer is 'unknown'. Shrinking an "
-    "explanation gets as long again.",
+    help="Seconds for the whole answer once the input is read (encoding, every query, the "
+    "explanation, every pod of --each); when they run out the answer is 'unknown'.",
 )
 @memory_option
 @click.option("--bindings", is_flag=True, help="Print the placement as kind: Binding manifests.")
@@ -93,8 +103,6 @@ def solve(
     import podfit
     from podfit.output import to_yaml
 
-    if timeout_s <= 0:
-        raise PodfitError(f"--timeout must be positive, got {timeout_s}")
     if each:
         others = {
             "--minimize": minimize,
@@ -122,16 +130,20 @@ def solve(
         _solve_each(cluster, pods, timeout_s, memory_mb, output, kube_version)
         return
     with Working(f"solving {len(pods)} pods on {len(cluster.nodes)} nodes"):
-        result = podfit.solve(
-            cluster,
-            pods,
-            timeout_ms=int(timeout_s * 1000),
-            minimize=minimize,
-            add_node_shape=shape,
-            max_new_nodes=max_new_nodes,
-            require_all=not maximize_placed,
-            kube_version=kube_version,
+        finished, answer = run_within(
+            timeout_s + GRACE_S,
+            lambda: podfit.solve(
+                cluster,
+                pods,
+                timeout_ms=max(1, int(timeout_s * 1000)),
+                minimize=minimize,
+                add_node_shape=shape,
+                max_new_nodes=max_new_nodes,
+                require_all=not maximize_placed,
+                kube_version=kube_version,
+            ),
         )
+    result = answer if finished and answer is not None else _late(timeout_s)
     if html_path:
         from podfit.html import render_solve
 
@@ -161,6 +173,20 @@ def solve(
         raise Finding()
 
 
+#: How long past --timeout the command waits for the solver to notice the time is up
+#: (it looks at the clock between steps) before answering "unknown" without it.
+GRACE_S = 2.0
+
+
+def _late(timeout_s: float) -> SolveResult:
+    from podfit.solver import SolveResult
+
+    return SolveResult(
+        "unknown",
+        explanation=[f"The time limit of {timeout_s:g} s ran out before the solver answered."],
+    )
+
+
 def _solve_each(
     cluster: Cluster,
     pods: Sequence[Pod],
@@ -174,9 +200,13 @@ def _solve_each(
     from podfit.progress import Working
 
     with Working(f"asking about {len(pods)} pods one at a time"):
-        answers = podfit.solve_each(
-            cluster, pods, timeout_ms=int(timeout_s * 1000), kube_version=kube_version
+        finished, found = run_within(
+            timeout_s + GRACE_S,
+            lambda: podfit.solve_each(
+                cluster, pods, timeout_ms=max(1, int(timeout_s * 1000)), kube_version=kube_version
+            ),
         )
+    answers = found if finished and found is not None else {p.key: _late(timeout_s) for p in pods}
     statuses = {r.status for r in answers.values()}
     overall = next((s for s in ("unknown", "infeasible") if s in statuses), "feasible")
     d = {

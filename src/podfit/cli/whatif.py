@@ -24,7 +24,14 @@ from podfit.cli.common import (
     versioned,
 )
 from podfit.errors import PodfitError
+from podfit.model import TAINT_EFFECTS
 from podfit.output import emit
+from podfit.validation import (
+    invalid,
+    label_value_problems,
+    qualified_name_problems,
+    unsupported,
+)
 from podfit.versions import KubeVersion
 
 if TYPE_CHECKING:
@@ -55,7 +62,20 @@ def parse_taint(spec: str) -> TaintChange:
             "NoExecute)",
             param_hint="--taint",
         )
+    _checked(spec, "--taint", key, value)
+    if effect and effect not in TAINT_EFFECTS:
+        raise click.BadParameter(
+            f"{spec!r}: effect: {unsupported(effect, TAINT_EFFECTS)}", param_hint="--taint"
+        )
     return TaintChange(node, key=key, effect=effect, value=value, remove=remove)
+
+
+def _checked(spec: str, option: str, key: str, value: str | None) -> None:
+    """A taint's or label's key and value, checked as the API server checks them."""
+    for problem in qualified_name_problems(key):
+        raise click.BadParameter(f"{spec!r}: key: {invalid(key, problem)}", param_hint=option)
+    for problem in label_value_problems(value or ""):
+        raise click.BadParameter(f"{spec!r}: value: {invalid(value, problem)}", param_hint=option)
 
 
 def parse_label(node: str, spec: str) -> LabelChange:
@@ -67,6 +87,7 @@ def parse_label(node: str, spec: str) -> LabelChange:
     key, sep, value = spec.partition("=")
     if not sep or not key:
         raise click.BadParameter(f"{spec!r}: expected KEY=VALUE or KEY-", param_hint="--label")
+    _checked(spec, "--label", key, value)
     return LabelChange(node, key=key, value=value)
 
 
@@ -87,6 +108,11 @@ def parse_condition(spec: str) -> ConditionChange:
         type_, status = shorthand[parts[1]]
         return ConditionChange(parts[0], type=type_, status=status)
     status = parts[2] if len(parts) == 3 else "True"
+    if status not in ("True", "False", "Unknown"):
+        raise click.BadParameter(
+            f"{spec!r}: status: {unsupported(status, ('True', 'False', 'Unknown'))}",
+            param_hint="--condition",
+        )
     return ConditionChange(parts[0], type=parts[1], status=status)
 
 
