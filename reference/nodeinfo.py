@@ -56,13 +56,42 @@ class PodInfo:
     @classmethod
     def of(cls, pod: Pod) -> PodInfo:
         terms = pod_terms(pod) if pod.affinity is not None else None
+        requests, nonzero = _requests(pod)
         return cls(
             pod=pod,
-            requests=to_scheduler_units(pod_requests(pod)),
-            nonzero_requests=to_scheduler_units(pod_nonzero_requests(pod)),
-            ports=host_ports(pod),
+            requests=requests,
+            nonzero_requests=nonzero,
+            ports=host_ports(pod) if _has_ports(pod) else [],
             terms=None if terms is None or terms.empty else terms,
         )
+
+
+def _has_ports(pod: Pod) -> bool:
+    return any(c.ports for c in pod.containers) or any(c.ports for c in pod.init_containers)
+
+
+# Pods read from one dump share their containers with the other replicas of their workload
+# (podfit.fastbuild builds each distinct part once): their requests, in scheduler units, are
+# computed once per distinct (containers, init containers, overhead, pod-level resources).
+# Keyed by identity; each entry keeps its parts alive, so an id is never reused meanwhile.
+_REQUESTS: dict[tuple[int, int, int, int], tuple[tuple[object, ...], Units, Units]] = {}
+_REQUESTS_LIMIT = 10_000
+Units = dict[str, int]
+
+
+def _requests(pod: Pod) -> tuple[Units, Units]:
+    """(requests, non-zero requests) in scheduler units; shared, never to be changed."""
+    parts = (pod.containers, pod.init_containers, pod.overhead, pod.resources)
+    key = (id(parts[0]), id(parts[1]), id(parts[2]), id(parts[3]))
+    hit = _REQUESTS.get(key)
+    if hit is not None and all(a is b for a, b in zip(hit[0], parts, strict=True)):
+        return hit[1], hit[2]
+    requests = to_scheduler_units(pod_requests(pod))
+    nonzero = to_scheduler_units(pod_nonzero_requests(pod))
+    if len(_REQUESTS) >= _REQUESTS_LIMIT:
+        _REQUESTS.clear()
+    _REQUESTS[key] = (parts, requests, nonzero)
+    return requests, nonzero
 
 
 @dataclass(slots=True)

@@ -23,12 +23,17 @@ import yaml
 from podfit.cluster import Cluster, Origin
 from podfit.defaults import default_object
 from podfit.errors import ManifestError
+from podfit.fastbuild import build
+from podfit.fastload import Doubt, PlainScalars, YamlEvents, json_document
 from podfit.manifest import describe, parse_object
 from podfit.model import KubeObject, Pod
 
 Source = str | os.PathLike[str] | IO[str] | IO[bytes]
 
 MAX_FILE_BYTES = 256 * 1024 * 1024
+# The fast readers (podfit.fastload, podfit.fastbuild) give what the strict ones give, for
+# the inputs they vouch for; PODFIT_STRICT_LOAD=1 reads everything the strict way.
+_FAST = not os.environ.get("PODFIT_STRICT_LOAD")
 _SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -145,6 +150,120 @@ def _documents(name: str, text: str) -> Iterator[tuple[int, Any]]:
         loader.dispose()
 
 
+@dataclass(slots=True)
+class _Read:
+    """One manifest, read: its object (None for a kind that is skipped) or its error."""
+
+    kind: str
+    obj: KubeObject | None = None
+    error: ManifestError | None = None
+
+
+def _read_manifest(name: str, number: int, prefix: str, manifest: Any) -> _Read:
+    if _FAST:
+        try:
+            obj = build(manifest)  # a Pod or a Node: the kind is there
+            return _Read(manifest["kind"], obj)
+        except Doubt:
+            pass  # the strict parser reads it, and locates any error
+    label = describe(manifest) if isinstance(manifest, dict) else None
+    try:
+        obj = parse_object(manifest)
+    except ManifestError as exc:
+        if prefix and exc.field:
+            exc = ManifestError(exc.message, field=f"{prefix}.{exc.field}")
+        elif prefix:
+            exc = ManifestError(exc.message, field=prefix)
+        return _Read("", error=exc.located(source=name, document=number, obj=label))
+    except RecursionError:
+        error = ManifestError(
+            "object is nested too deeply", source=name, document=number, obj=label
+        )
+        return _Read("", error=error)
+    kind = str(manifest.get("kind"))
+    return _Read(kind, default_object(obj) if obj is not None else None)
+
+
+def _is_list(doc: Any) -> bool:
+    return (
+        isinstance(doc, dict) and isinstance(doc.get("kind"), str) and doc["kind"].endswith("List")
+    )
+
+
+def _document_reads(name: str, number: int, doc: Any) -> Iterator[_Read]:
+    """Every manifest of one document, read in order. Items of a list that were read
+    while the document was parsed (:class:`_Read`) are taken as they are."""
+    if not _is_list(doc):
+        items = doc.get("items") if isinstance(doc, dict) else None
+        if isinstance(items, list) and any(isinstance(item, _Read) for item in items):
+            raise Doubt("items read early, but the document is not a list")
+        yield _read_manifest(name, number, "", doc)
+        return
+    items = doc.get("items")
+    if items is not None and not isinstance(items, list):
+        yield _Read("", error=ManifestError("items: expected a list", source=name, document=number))
+        return
+    for i, item in enumerate(items or []):
+        # Let go of each raw item once read: a dump is never held twice.
+        items[i] = None
+        yield item if isinstance(item, _Read) else _read_manifest(name, number, f"items[{i}]", item)
+
+
+def _strict_reads(name: str, text: str) -> Iterator[tuple[int, _Read]]:
+    for number, doc in _documents(name, text):
+        if doc is not None:
+            for read in _document_reads(name, number, doc):
+                yield number, read
+
+
+def _fast_reads(name: str, text: str) -> Iterator[tuple[int, _Read]]:
+    """The same reads as :func:`_strict_reads`, through :mod:`podfit.fastload`; raises
+    :class:`Doubt` where that cannot vouch for the documents."""
+    try:
+        documents: Iterable[Any] = [json_document(text, PlainScalars(_StrictLoader("")))]
+    except Doubt:
+        documents = ()
+    events: YamlEvents | None = None
+
+    def read_item(index: int, item: Any) -> Any:
+        # An item that names its kind reads the same whatever list it is in.
+        if isinstance(item, dict) and "kind" in item:
+            assert events is not None
+            return _read_manifest(name, events.number, f"items[{index}]", item)
+        return item
+
+    if not documents:
+        events = YamlEvents(_StrictLoader, text, read_item)
+        documents = events.documents()
+    number = 0
+    try:
+        for doc in documents:
+            number += 1
+            if doc is not None:
+                for read in _document_reads(name, number, doc):
+                    yield number, read
+    finally:
+        if events is not None:
+            events.close()
+
+
+def _reads(name: str, text: str) -> Iterator[tuple[int, _Read]]:
+    """(document number, manifest read) for every manifest of a text: the fast readers
+    where they vouch for the result, otherwise the strict loader from where they stopped."""
+    handed = 0
+    if _FAST:
+        try:
+            for entry in _fast_reads(name, text):
+                yield entry
+                handed += 1
+            return
+        except Doubt:
+            pass
+    for index, entry in enumerate(_strict_reads(name, text)):
+        if index >= handed:
+            yield entry
+
+
 def iter_objects(
     source: Source, report: LoadReport | None = None
 ) -> Iterator[tuple[KubeObject, Origin]]:
@@ -152,38 +271,14 @@ def iter_objects(
     report = report if report is not None else LoadReport()
     name, text = _read_text(source)
     report.sources.append(name)
-    for number, doc in _documents(name, text):
-        if doc is None:
+    for number, read in _reads(name, text):
+        if read.error is not None:
+            raise read.error
+        if read.obj is None:
+            report.skipped[read.kind] += 1
             continue
-        manifests: list[tuple[str, Any]] = [("", doc)]
-        if (
-            isinstance(doc, dict)
-            and isinstance(doc.get("kind"), str)
-            and doc["kind"].endswith("List")
-        ):
-            items = doc.get("items")
-            if items is not None and not isinstance(items, list):
-                raise ManifestError("items: expected a list", source=name, document=number)
-            manifests = [(f"items[{i}]", item) for i, item in enumerate(items or [])]
-        for prefix, manifest in manifests:
-            label = describe(manifest) if isinstance(manifest, dict) else None
-            try:
-                obj = parse_object(manifest)
-            except ManifestError as exc:
-                if prefix and exc.field:
-                    exc = ManifestError(exc.message, field=f"{prefix}.{exc.field}")
-                elif prefix:
-                    exc = ManifestError(exc.message, field=prefix)
-                raise exc.located(source=name, document=number, obj=label) from None
-            except RecursionError:
-                raise ManifestError(
-                    "object is nested too deeply", source=name, document=number, obj=label
-                ) from None
-            if obj is None:
-                report.skipped[str(manifest.get("kind"))] += 1
-                continue
-            report.loaded[str(manifest.get("kind"))] += 1
-            yield default_object(obj), Origin(name, number)
+        report.loaded[read.kind] += 1
+        yield read.obj, Origin(name, number)
 
 
 @contextlib.contextmanager

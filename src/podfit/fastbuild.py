@@ -1,0 +1,496 @@
+"""Pods and nodes of the common shapes, built from their manifests without a field cursor.
+
+A 50,000-pod dump is mostly pods and nodes, and almost all of them are plain: the strict
+parser (:func:`podfit.manifest.parse_object`) walks them with a :class:`~podfit.fields.Field`
+per value so any error can name its field, and that is most of the time spent. :func:`build`
+gives the same object, defaulted as :func:`podfit.defaults.default_object` would, for a
+Pod or a Node whose every value it reads is of the expected type and plainly valid; for
+anything else (another kind, a value it does not vouch for, a field it leaves to the strict
+parser) it raises :class:`~podfit.fastload.Doubt`, and the caller parses that manifest the
+strict way, which gives the object or the error located at its field. Rarer sub-structures
+(affinity, topology spread) go through the strict parser's own functions, so their
+validation is the strict parser's. ``tests/test_fast_load.py`` holds the two equal on
+generated and hostile manifests.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+from types import MappingProxyType
+from typing import Any
+
+import msgspec
+
+from podfit import manifest as strict
+from podfit.defaults import default_container
+from podfit.errors import ManifestError
+from podfit.fastload import Doubt
+from podfit.fields import INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN, Field
+from podfit.model import (
+    DEFAULT_NAMESPACE,
+    DEFAULT_SCHEDULER,
+    EMPTY_LABELS,
+    EMPTY_RESOURCES,
+    TAINT_EFFECTS,
+    Container,
+    ContainerImage,
+    ContainerPort,
+    KubeObject,
+    Labels,
+    Node,
+    NodeCondition,
+    OwnerReference,
+    Pod,
+    ResourceList,
+    ResourceRequirements,
+    Taint,
+    Toleration,
+    TopologySpreadConstraint,
+)
+from podfit.quantity import QuantityError, quantity_from_yaml
+from podfit.validation import label_value_problems, qualified_name_problems
+
+__all__ = ["build"]
+
+# Names the fast path takes as they are: DNS-1123 subdomains and labels, the forms the API
+# server asks of object, namespace and container names. Anything else goes the strict way.
+_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+_PROTOCOLS = frozenset(strict.PROTOCOLS)
+_EFFECTS = frozenset(TAINT_EFFECTS)
+_PHASES = frozenset(("Pending", "Running", "Succeeded", "Failed", "Unknown"))
+_RESTART = frozenset(("Always", "OnFailure", "Never"))
+_PREEMPTION = frozenset(("PreemptLowerPriority", "Never"))
+_CONDITION_STATUS = frozenset(("True", "False", "Unknown"))
+
+
+def build(manifest: Any) -> KubeObject | None:
+    """The defaulted Pod or Node ``manifest`` describes; :class:`Doubt` for anything this
+    fast path does not vouch for."""
+    if type(manifest) is not dict:
+        raise Doubt("not a mapping")
+    kind = manifest.get("kind")
+    if manifest.get("apiVersion") != "v1":
+        raise Doubt("not core v1")
+    if kind == "Pod":
+        return _pod(manifest)
+    if kind == "Node":
+        return _node(manifest)
+    raise Doubt("a kind left to the strict parser")
+
+
+# --- values -------------------------------------------------------------------------------
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if type(value) is not dict:
+        raise Doubt("expected a mapping")
+    return value
+
+
+def _list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if type(value) is not list:
+        raise Doubt("expected a list")
+    return value
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if type(value) is not str:
+        raise Doubt("expected a string")
+    return value
+
+
+def _required(value: Any) -> str:
+    if type(value) is not str or not value:
+        raise Doubt("a required string")
+    return value
+
+
+def _name(value: Any, pattern: re.Pattern[str] = _SUBDOMAIN) -> str:
+    if type(value) is not str or len(value) > 253 or not pattern.fullmatch(value):
+        raise Doubt("a name the fast path does not vouch for")
+    return value
+
+
+def _integer(value: Any, low: int = INT64_MIN, high: int = INT64_MAX) -> int:
+    if type(value) is not int or not low <= value <= high:
+        raise Doubt("an integer the fast path does not vouch for")
+    return value
+
+
+def _boolean(value: Any) -> bool:
+    if value is None:
+        return False
+    if type(value) is not bool:
+        raise Doubt("expected true or false")
+    return value
+
+
+def _timestamp(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if type(value) is str:
+        try:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise Doubt("a timestamp the fast path does not vouch for") from None
+        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    if type(value) is datetime:
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    raise Doubt("a timestamp the fast path does not vouch for")
+
+
+@functools.lru_cache(maxsize=4096)
+def _label_key_ok(key: str) -> bool:
+    return not qualified_name_problems(key)
+
+
+@functools.lru_cache(maxsize=16384)
+def _label_value_ok(value: str) -> bool:
+    return not label_value_problems(value)
+
+
+def _str_map(value: Any) -> Labels:
+    data = _dict(value)
+    if not data:
+        return EMPTY_LABELS
+    for key, item in data.items():
+        if type(key) is not str or type(item) is not str:
+            raise Doubt("a map entry that is not a string")
+    return MappingProxyType(dict(data))
+
+
+def _labels(value: Any) -> Labels:
+    data = _dict(value)
+    if not data:
+        return EMPTY_LABELS
+    for key, item in data.items():
+        if type(key) is not str or type(item) is not str:
+            raise Doubt("a label that is not a string")
+        if not _label_key_ok(key) or not _label_value_ok(item):
+            raise Doubt("an invalid label")
+    return MappingProxyType(dict(data))
+
+
+def _resources(value: Any) -> ResourceList:
+    data = _dict(value)
+    if not data:
+        return EMPTY_RESOURCES
+    out = {}
+    for key, raw in data.items():
+        if type(key) is not str:
+            raise Doubt("a resource name that is not a string")
+        try:
+            quantity = quantity_from_yaml(raw)
+        except QuantityError:
+            raise Doubt("an invalid quantity") from None
+        if quantity.value < 0:
+            raise Doubt("a negative quantity")
+        out[key] = quantity
+    return MappingProxyType(out)
+
+
+def _requirements(value: Any) -> ResourceRequirements:
+    data = _dict(value)
+    requests = _resources(data.get("requests"))
+    limits = _resources(data.get("limits"))
+    if requests is EMPTY_RESOURCES and limits is EMPTY_RESOURCES:
+        return _NO_REQUIREMENTS
+    return ResourceRequirements(requests=requests, limits=limits)
+
+
+_NO_REQUIREMENTS = ResourceRequirements()
+
+
+class _Memo:
+    """A part built once per distinct value: replicas share their containers, tolerations,
+    labels and affinity, and then share the model objects too (less memory, and the
+    scheduler's per-pod work can be shared by identity). A value is looked up by its JSON
+    text and taken only when equal to the one built, so a string and a timestamp that print
+    alike never meet."""
+
+    __slots__ = ("build", "table")
+
+    LIMIT = 20_000
+
+    def __init__(self, build: Callable[..., Any]) -> None:
+        self.build = build
+        self.table: dict[Any, tuple[Any, Any]] = {}
+
+    def __call__(self, value: Any, *extra: Any) -> Any:
+        if not value:
+            return self.build(value, *extra)
+        try:
+            key = (_encode(value), *extra)
+        except (TypeError, ValueError, msgspec.EncodeError):
+            return self.build(value, *extra)
+        hit = self.table.get(key)
+        if hit is not None and hit[0] == value:
+            return hit[1]
+        built = self.build(value, *extra)
+        if len(self.table) >= self.LIMIT:
+            self.table.clear()
+        self.table[key] = (value, built)
+        return built
+
+
+_encode = msgspec.json.encode
+
+
+def _strict(parse: Any, value: Any, path: str) -> Any:
+    """A sub-structure through the strict parser's own function; its error is a doubt, so
+    the whole manifest is read the strict way and the error located there."""
+    try:
+        return parse(Field(value, path))
+    except ManifestError:
+        raise Doubt("the strict parser refuses a part") from None
+
+
+# --- pods ---------------------------------------------------------------------------------
+
+
+def _ports(value: Any) -> tuple[ContainerPort, ...]:
+    ports = []
+    for item in _list(value):
+        item = _dict(item)
+        container_port = _integer(item.get("containerPort"), 1, 65535)
+        host = item.get("hostPort")
+        host_port = 0 if host is None else _integer(host, 0, 65535)
+        protocol = item.get("protocol")
+        if protocol is None:
+            protocol = "TCP"
+        elif type(protocol) is not str or protocol not in _PROTOCOLS:
+            raise Doubt("an unknown protocol")
+        ports.append(
+            ContainerPort(
+                container_port=container_port,
+                host_port=host_port,
+                host_ip=_text(item.get("hostIP")),
+                protocol=protocol,
+                name=_text(item.get("name")),
+            )
+        )
+    return tuple(ports)
+
+
+def _container(value: Any, *, init: bool) -> Container:
+    data = _dict(value)
+    restart = data.get("restartPolicy")
+    if restart is not None and not (init and restart == "Always"):
+        raise Doubt("a container restartPolicy")
+    return Container(
+        name=_name(data.get("name"), _LABEL),
+        image=_text(data.get("image")),
+        resources=_requirements(data.get("resources")),
+        ports=_ports(data.get("ports")),
+        restart_policy=restart,
+    )
+
+
+def _toleration(value: Any) -> Toleration:
+    data = _dict(value)
+    operator = data.get("operator")
+    if operator is None:
+        operator = ""
+    elif type(operator) is not str or operator not in ("Equal", "Exists"):
+        raise Doubt("a toleration operator")
+    key = _text(data.get("key"))
+    toleration_value = _text(data.get("value"))
+    if operator == "Exists" and toleration_value:
+        raise Doubt("a value with Exists")
+    if not key and operator != "Exists":
+        raise Doubt("no key without Exists")
+    effect = data.get("effect")
+    if effect is None:
+        effect = ""
+    elif type(effect) is not str or effect not in _EFFECTS:
+        raise Doubt("a toleration effect")
+    raw_seconds = data.get("tolerationSeconds")
+    seconds = None if raw_seconds is None else _integer(raw_seconds)
+    if seconds is not None and effect != "NoExecute":
+        raise Doubt("tolerationSeconds without NoExecute")
+    return Toleration(
+        key=key,
+        operator=operator,
+        value=toleration_value,
+        effect=effect,
+        toleration_seconds=seconds,
+    )
+
+
+def _owner(value: Any) -> OwnerReference:
+    data = _dict(value)
+    return OwnerReference(
+        kind=_required(data.get("kind")),
+        name=_required(data.get("name")),
+        api_version=_text(data.get("apiVersion")),
+        controller=_boolean(data.get("controller")),
+        uid=_text(data.get("uid")),
+    )
+
+
+def _absent(value: Any) -> bool:
+    """None or an empty list: a list field with nothing in it."""
+    return value is None or (type(value) is list and not value)
+
+
+def _choice(value: Any, choices: frozenset[str], default: str) -> str:
+    if value is None:
+        return default
+    if type(value) is not str or value not in choices:
+        raise Doubt("a value not among the choices")
+    return value
+
+
+def _containers(value: Any, init: bool, host_network: bool) -> tuple[Container, ...]:
+    return tuple(
+        default_container(_container(c, init=init), host_network=host_network) for c in _list(value)
+    )
+
+
+def _spread(value: Any) -> tuple[TopologySpreadConstraint, ...]:
+    return tuple(
+        _strict(strict.parse_topology_spread, t, f"spec.topologySpreadConstraints[{i}]")
+        for i, t in enumerate(_list(value))
+    )
+
+
+_CONTAINERS = _Memo(_containers)
+_TOLERATIONS = _Memo(lambda value: tuple(_toleration(t) for t in _list(value)))
+_OWNERS = _Memo(lambda value: tuple(_owner(r) for r in _list(value)))
+_LABELS = _Memo(_labels)
+_STR_MAPS = _Memo(_str_map)
+_AFFINITY = _Memo(lambda value: _strict(strict.parse_affinity, value, "spec.affinity"))
+_SPREAD = _Memo(_spread)
+
+
+def _pod(manifest: dict[str, Any]) -> KubeObject:
+    meta = _dict(manifest.get("metadata"))
+    spec = _dict(manifest.get("spec"))
+    status = _dict(manifest.get("status"))
+    host_network = _boolean(spec.get("hostNetwork"))
+    containers = _CONTAINERS(spec.get("containers"), False, host_network)
+    if not containers:
+        raise Doubt("no containers")
+    init_containers = _CONTAINERS(spec.get("initContainers"), True, host_network)
+    if len(containers) + len(init_containers) > 1:
+        names = {c.name for c in init_containers} | {c.name for c in containers}
+        if len(names) != len(containers) + len(init_containers):
+            raise Doubt("a container name used twice")
+    if spec.get("resources") is not None or not _absent(spec.get("schedulingGates")):
+        raise Doubt("pod-level resources and scheduling gates go the strict way")
+    if not _absent(spec.get("resourceClaims")):
+        raise Doubt("resource claims go the strict way")
+    affinity = spec.get("affinity")
+    spread = spec.get("topologySpreadConstraints")
+    namespace = meta.get("namespace")
+    priority = spec.get("priority")
+    deadline = spec.get("activeDeadlineSeconds")
+    pod = Pod(
+        name=_name(meta.get("name")),
+        namespace=DEFAULT_NAMESPACE if namespace is None else _name(namespace, _LABEL),
+        uid=_text(meta.get("uid")),
+        labels=_LABELS(meta.get("labels")),
+        annotations=_str_map(meta.get("annotations")),
+        creation_timestamp=_timestamp(meta.get("creationTimestamp")),
+        deletion_timestamp=_timestamp(meta.get("deletionTimestamp")),
+        owner_references=_OWNERS(meta.get("ownerReferences")),
+        containers=containers,
+        init_containers=init_containers,
+        overhead=_resources(spec.get("overhead")),
+        resources=None,
+        node_selector=_STR_MAPS(spec.get("nodeSelector")),
+        affinity=None if affinity is None else _AFFINITY(affinity),
+        tolerations=_TOLERATIONS(spec.get("tolerations")),
+        topology_spread_constraints=() if _absent(spread) else _SPREAD(spread),
+        priority=None if priority is None else _integer(priority, INT32_MIN, INT32_MAX),
+        priority_class_name=_text(spec.get("priorityClassName")),
+        preemption_policy=_choice(spec.get("preemptionPolicy"), _PREEMPTION, ""),
+        scheduler_name=_text(spec.get("schedulerName")) or DEFAULT_SCHEDULER,
+        scheduling_gates=(),
+        node_name=_text(spec.get("nodeName")),
+        nominated_node_name=_text(status.get("nominatedNodeName")),
+        host_network=host_network,
+        active_deadline_seconds=None if deadline is None else _integer(deadline, 1),
+        restart_policy=_choice(spec.get("restartPolicy"), _RESTART, "Always"),
+        phase=_choice(status.get("phase"), _PHASES, ""),
+        start_time=_timestamp(status.get("startTime")),
+        resource_claims=(),
+    )
+    # Defaulted already: containers by default_container, namespace and scheduler here,
+    # and pod-level resources go the strict way.
+    return pod
+
+
+# --- nodes --------------------------------------------------------------------------------
+
+
+def _taint(value: Any) -> Taint:
+    data = _dict(value)
+    key = _required(data.get("key"))
+    if not _label_key_ok(key):
+        raise Doubt("an invalid taint key")
+    effect = data.get("effect")
+    if type(effect) is not str or effect not in _EFFECTS:
+        raise Doubt("a taint effect")
+    return Taint(
+        key=key,
+        value=_text(data.get("value")),
+        effect=effect,
+        time_added=_timestamp(data.get("timeAdded")),
+    )
+
+
+def _image(value: Any) -> ContainerImage:
+    data = _dict(value)
+    names = _list(data.get("names"))
+    for name in names:
+        if type(name) is not str:
+            raise Doubt("an image name that is not a string")
+    size = data.get("sizeBytes")
+    return ContainerImage(names=tuple(names), size_bytes=0 if size is None else _integer(size))
+
+
+def _condition(value: Any) -> NodeCondition:
+    data = _dict(value)
+    return NodeCondition(
+        type=_required(data.get("type")),
+        status=_choice(_required(data.get("status")), _CONDITION_STATUS, ""),
+    )
+
+
+_TAINTS = _Memo(lambda value: tuple(_taint(t) for t in _list(value)))
+_IMAGES = _Memo(lambda value: tuple(_image(i) for i in _list(value)))
+_RESOURCES = _Memo(_resources)
+
+
+def _node(manifest: dict[str, Any]) -> KubeObject:
+    meta = _dict(manifest.get("metadata"))
+    spec = _dict(manifest.get("spec"))
+    status = _dict(manifest.get("status"))
+    capacity = _RESOURCES(status.get("capacity"))
+    allocatable = (
+        capacity if status.get("allocatable") is None else _RESOURCES(status.get("allocatable"))
+    )
+    return Node(
+        name=_name(meta.get("name")),
+        uid=_text(meta.get("uid")),
+        labels=_labels(meta.get("labels")),
+        annotations=_str_map(meta.get("annotations")),
+        creation_timestamp=_timestamp(meta.get("creationTimestamp")),
+        taints=_TAINTS(spec.get("taints")),
+        unschedulable=_boolean(spec.get("unschedulable")),
+        capacity=capacity,
+        allocatable=allocatable,
+        images=_IMAGES(status.get("images")),
+        conditions=tuple(_condition(c) for c in _list(status.get("conditions"))),
+    )
