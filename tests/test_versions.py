@@ -164,7 +164,11 @@ def test_a_pod_with_resource_claims_is_never_placed_from_1_34() -> None:
 
 
 def test_pod_level_resources_are_dropped_by_the_1_33_api_server() -> None:
-    node = {**NODE, "spec": {}, "status": {"allocatable": {"cpu": "2", "memory": "8Gi", "pods": "9"}}}
+    node = {
+        **NODE,
+        "spec": {},
+        "status": {"allocatable": {"cpu": "2", "memory": "8Gi", "pods": "9"}},
+    }
     big = pod(resources={"requests": {"cpu": "3"}, "limits": {"cpu": "3"}})
     assert explain_at("1.33", [node], big).feasible == ["n1"]
     assert explain_at("1.34", [node], big).feasible == []

@@ -67,7 +67,7 @@ class PlainScalars:
         if cached is not _MISSING:
             return cached
         loader = self._loader
-        tag = loader.resolve(yaml.ScalarNode, value, (True, False))
+        tag = loader.resolve(yaml.ScalarNode, value, (True, False))  # type: ignore[no-untyped-call]
         if tag == _STR_TAG:
             built: Any = value
         elif tag in _BUILT_TAGS:
@@ -177,7 +177,7 @@ class YamlEvents:
         """Each document in turn (None for an empty one); :class:`Doubt` on anything the
         strict loader might read differently, including any parse error."""
         try:
-            get = self._loader.get_event
+            get: Callable[[], Any] = self._loader.get_event
             if type(get()) is not _STREAM_START:
                 raise Doubt("no stream")
             while True:

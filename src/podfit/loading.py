@@ -20,6 +20,7 @@ from typing import IO, Any
 
 import yaml
 
+from podfit import cache
 from podfit.cluster import Cluster, Origin
 from podfit.defaults import default_object
 from podfit.errors import ManifestError
@@ -205,6 +206,7 @@ def _document_reads(name: str, number: int, doc: Any) -> Iterator[_Read]:
         return
     for i, item in enumerate(items or []):
         # Let go of each raw item once read: a dump is never held twice.
+        assert items is not None
         items[i] = None
         yield item if isinstance(item, _Read) else _read_manifest(name, number, f"items[{i}]", item)
 
@@ -268,8 +270,11 @@ def iter_objects(
     source: Source, report: LoadReport | None = None
 ) -> Iterator[tuple[KubeObject, Origin]]:
     """Every scheduling-relevant object in one source, parsed and defaulted."""
-    report = report if report is not None else LoadReport()
     name, text = _read_text(source)
+    return _objects(name, text, report if report is not None else LoadReport())
+
+
+def _objects(name: str, text: str, report: LoadReport) -> Iterator[tuple[KubeObject, Origin]]:
     report.sources.append(name)
     for number, read in _reads(name, text):
         if read.error is not None:
@@ -298,13 +303,52 @@ def _gc_paused() -> Iterator[None]:
 
 
 def load(*sources: Source, report: LoadReport | None = None) -> Cluster:
-    """Load manifests into a :class:`Cluster` (objects checked, defaulted, priorities resolved)."""
-    cluster = Cluster()
+    """Load manifests into a :class:`Cluster` (objects checked, defaulted, priorities resolved).
+
+    A large input loaded before, byte for byte, by the same podfit comes from the cache
+    (:mod:`podfit.cache`)."""
+    report = report if report is not None else LoadReport()
+    # Every source is read first (the cache is keyed by all of them); a source that cannot
+    # be read raises its error in its turn, after the sources before it were parsed.
+    texts: list[tuple[str, str] | ManifestError] = []
+    for source in sources:
+        try:
+            texts.append(_read_text(source))
+        except ManifestError as exc:
+            texts.append(exc)
+    readable = [t for t in texts if isinstance(t, tuple)]
+    entry_key = (
+        cache.key([text for _, text in readable])
+        if cache.enabled() and len(readable) == len(texts)
+        else None
+    )
     with _gc_paused():
-        for source in sources:
-            for obj, origin in iter_objects(source, report):
+        if entry_key is not None:
+            entry = cache.get(entry_key, [name for name, _ in readable])
+            if entry is not None:
+                report.sources.extend(name for name, _ in readable)
+                report.loaded.update(entry.loaded)
+                report.skipped.update(entry.skipped)
+                return entry.cluster
+        this = LoadReport()
+        cluster = Cluster()
+        for index, read in enumerate(texts):
+            if isinstance(read, ManifestError):
+                raise read
+            name, text = read
+            texts[index] = (name, "")  # let go of each text once parsed
+            del read
+            for obj, origin in _objects(name, text, this):
                 cluster.add(obj, origin)
-        return cluster.finish()
+            del text
+        cluster.finish()
+    report.sources.extend(this.sources)
+    report.loaded.update(this.loaded)
+    report.skipped.update(this.skipped)
+    if entry_key is not None:
+        entry = cache.Entry(cluster, dict(this.loaded), dict(this.skipped))
+        cache.put(entry_key, entry, this.sources)
+    return cluster
 
 
 def load_document(source: Source) -> tuple[str, Any]:
