@@ -70,7 +70,9 @@ def test_a_changed_file_is_read_again(tmp_path: Path, cache_dir: Path) -> None:
 
 def test_a_load_that_fails_is_never_stored(tmp_path: Path, cache_dir: Path) -> None:
     path = tmp_path / "bad.yaml"
-    path.write_text("apiVersion: v1\nkind: Node\nmetadata: {name: n}\nspec: {unschedulable: 'yes'}\n")
+    path.write_text(
+        "apiVersion: v1\nkind: Node\nmetadata: {name: n}\nspec: {unschedulable: 'yes'}\n"
+    )
     for _ in range(2):
         with pytest.raises(ManifestError, match="unschedulable"):
             podfit.load(path)
