@@ -34,7 +34,7 @@ from typing import IO, TYPE_CHECKING, Any
 from podfit.cluster import Cluster
 from podfit.conformance.decisions import ALL_AREAS, Decision, Details
 from podfit.manifest import to_manifest
-from podfit.model import Pod
+from podfit.model import Pod, Service, WorkloadSelector
 
 if TYPE_CHECKING:
     from podfit.adapters import Options
@@ -73,7 +73,10 @@ def build_request(
         "pod": to_manifest(pod),
     }
     # Services and controllers: what default topology spreading reads (optional field).
-    objects = [*cluster.services.values(), *cluster.workloads.values()]
+    objects: list[Service | WorkloadSelector] = [
+        *cluster.services.values(),
+        *cluster.workloads.values(),
+    ]
     if objects:
         request["objects"] = [to_manifest(o) for o in objects]
     if config is not None:

@@ -113,6 +113,22 @@ class ExtenderScheduler:
             handlers.append(urllib.request.ProxyHandler({}))
         self._opener = urllib.request.build_opener(*handlers)
 
+    def check_reachable(self) -> None:
+        """Raise AdapterError when nothing answers at the URL (connection refused, no such
+        host): a run would only collect one "did not answer" per property and area."""
+        from podfit.conformance.decisions import AdapterError
+
+        parts = urllib.parse.urlsplit(self.url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        timeout = self.timeout if self.timeout is not None else DEFAULT_TIMEOUT
+        try:
+            with socket.create_connection((parts.hostname or "", port), timeout=timeout):
+                pass
+        except OSError as exc:
+            raise AdapterError(
+                f"cannot reach the extender at {self.url}: {exc.strerror or exc}"
+            ) from None
+
     # -- HTTP --
 
     def _post(self, verb: str, payload: Any) -> Any:
@@ -181,7 +197,13 @@ class ExtenderScheduler:
         if error is not None and not isinstance(error, str):
             raise ExtenderFailure(f"filter response: Error must be a string, got {error!r:.80}")
         if error:
-            raise ExtenderFailure(f"extender filter returned an error: {error}")
+            hint = ""
+            if self.node_cache_capable:
+                hint = (
+                    " (it was sent node names only, as nodeCacheCapable=true asks; an extender "
+                    "that reads Nodes needs the adapter without ?nodeCacheCapable=true)"
+                )
+            raise ExtenderFailure(f"extender filter returned an error: {error}{hint}")
         by_name = {n.name: n for n in nodes}
         names = self._survivor_names(result)
         unknown = [n for n in names if n not in by_name]
@@ -201,6 +223,13 @@ class ExtenderScheduler:
 
     def _survivor_names(self, result: Mapping[str, Any]) -> list[str]:
         node_names = go_field(result, "NodeNames")
+        names_only = node_names is not None and go_field(result, "Nodes") is None
+        if not self.node_cache_capable and names_only:
+            raise ExtenderFailure(
+                "filter response has NodeNames but no Nodes: the extender is node-cache-"
+                "capable (it reads and answers node names); add ?nodeCacheCapable=true to the "
+                "adapter spec"
+            )
         if self.node_cache_capable and node_names is not None:
             if not isinstance(node_names, list) or not all(isinstance(n, str) for n in node_names):
                 raise ExtenderFailure("filter response: NodeNames must be a list of strings")

@@ -13,6 +13,7 @@ gets wrong (``bug``).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from fractions import Fraction
@@ -82,7 +83,7 @@ from podfit.reference.tainttoleration import TaintToleration
 
 from .reference_adapter import ReferenceScheduler, decision_of
 
-__all__ = ["MUTANTS", "MutantScheduler"]
+__all__ = ["BUG_RULES", "MUTANTS", "MutantScheduler"]
 
 
 class MutantScheduler:
@@ -249,6 +250,8 @@ class MatchFieldsIgnored(_AffinityFilter):
         return None
 
     def term(self, term: NodeSelectorTerm, labels: Mapping[str, str], name: str) -> bool:
+        if is_empty_term(term):
+            return False  # only matchFields are misread: an empty term still matches nothing
         return all(self.requirement(r, labels) for r in term.match_expressions)
 
 
@@ -383,10 +386,45 @@ class ExtendedResourcesUnchecked(_FitFilter):
         return {k: v for k, v in full.items() if k in (CPU, MEMORY, EPHEMERAL_STORAGE)}
 
 
+class FractionsRoundedDown(_FitFilter):
+    """Charges a fractional amount of bytes (memory "0.1Gi" is 107374182.4) rounded down,
+    where kube-scheduler rounds every quantity up to a whole unit (Quantity.Value)."""
+
+    def request(self, pod: Pod) -> dict[str, int]:
+        return {
+            name: math.floor(value * 1000) if name == CPU else math.floor(value)
+            for name, value in pod_requests(pod).items()
+        }
+
+
+class ResizeStatusIgnored(_FitFilter):
+    """Charges the pods on a node their spec requests alone, ignoring an in-place resize
+    under way (the status's requests, which the node holds when they are larger)."""
+
+    def usage(self, state: CycleState, node: NodeInfo) -> NodeInfo:
+        pods = [
+            PodInfo.of(
+                replace(
+                    p.pod,
+                    containers=tuple(replace(c, status_requests=None) for c in p.pod.containers),
+                    init_containers=tuple(
+                        replace(c, status_requests=None) for c in p.pod.init_containers
+                    ),
+                    resize_infeasible=False,
+                ),
+                bound=True,
+            )
+            for p in node.pods
+        ]
+        return NodeInfo.of(node.node, pods)
+
+
 class TerminalPodsCounted(_FitFilter):
     def usage(self, state: CycleState, node: NodeInfo) -> NodeInfo:
         snapshot: Snapshot = state["mutant/snapshot"]
-        pods = [PodInfo.of(p) for p in snapshot.cluster.pods_on(node.name)]
+        # Every pod on the node, finished ones included (the bug), each holding what a pod
+        # on a node holds (an in-place resize in progress counted, as the reference does).
+        pods = [PodInfo.of(p, bound=True) for p in snapshot.cluster.pods_on(node.name)]
         return NodeInfo.of(node.node, pods)
 
 
@@ -535,6 +573,44 @@ def _mutant(
     return make
 
 
+#: The spec rules each mutant breaks: its findings must name one of them.
+BUG_RULES: Mapping[str, tuple[str, ...]] = {
+    "prefer-no-schedule-filters": ("taints.filter.prefer-no-schedule",),
+    "no-execute-ignored": ("taints.filter.no-execute",),
+    "exists-key-wildcard": ("taints.filter.exists",),
+    "operator-defaults-to-exists": ("taints.filter.operator-defaults-to-equal",),
+    "empty-effect-noschedule-only": ("taints.filter.empty-effect",),
+    "cordon-ignored": ("node-unschedulable.filter.cordoned",),
+    "cordon-any-effect": ("node-unschedulable.filter.toleration-forms",),
+    "gt-compares-strings": ("selectors.node-term.gt-lt-integers",),
+    "notin-needs-label": ("selectors.requirement.operators",),
+    "match-fields-ignored": ("selectors.node-term.match-fields",),
+    "empty-term-matches-all": ("node-affinity.filter.empty-terms",),
+    "node-selector-ignored-with-affinity": ("node-affinity.filter.selector-and-affinity",),
+    "bind-all-is-an-address": ("node-ports.filter.bind-all-address",),
+    "port-protocol-ignored": ("node-ports.filter.different-address-or-protocol",),
+    "init-container-ports": ("node-ports.prefilter.which-ports-count",),
+    "init-containers-summed": ("resources.request.init-containers-max",),
+    "sidecars-ignored": ("resources.request.sidecars-accumulate",),
+    "overhead-ignored": ("resources.request.overhead",),
+    "limits-as-requests": ("resources.request.limits-only",),
+    "extended-resources-unchecked": ("resources.filter.extended-resources",),
+    "fractions-rounded-down": ("resources.request.rounding",),
+    "resize-status-ignored": ("resources.request.in-place-resize",),
+    "terminal-pods-counted": ("resources.filter.terminal-pods",),
+    "too-many-pods-off-by-one": ("resources.filter.too-many-pods",),
+    "existing-anti-affinity-ignored": ("inter-pod-affinity.filter.existing-anti-affinity",),
+    "affinity-namespaces-ignored": ("inter-pod-affinity.filter.namespaces",),
+    "max-skew-off-by-one": ("topology-spread.filter.skew",),
+    "min-domains-ignored": ("topology-spread.filter.min-domains",),
+    "qos-ignores-init-containers": ("qos.classification.init-containers",),
+    "limitrange-max-ignored": (
+        "limitrange.admission.container-min-max",
+        "limitrange.admission.pod-aggregate",
+    ),
+}
+
+
 MUTANTS: dict[str, Callable[[], Scheduler]] = {
     "prefer-no-schedule-filters": _mutant(
         "prefer-no-schedule-filters",
@@ -655,6 +731,19 @@ MUTANTS: dict[str, Callable[[], Scheduler]] = {
         "extended resources (example.com/gpu) are not checked",
         "resources",
         ExtendedResourcesUnchecked,
+    ),
+    "fractions-rounded-down": _mutant(
+        "fractions-rounded-down",
+        "fractional quantities are rounded down (memory 0.1Gi charged 107374182 bytes, not "
+        "107374183 as Quantity.Value rounds up)",
+        "resources",
+        FractionsRoundedDown,
+    ),
+    "resize-status-ignored": _mutant(
+        "resize-status-ignored",
+        "pods being resized in place are charged their spec requests, not the larger status",
+        "resources",
+        ResizeStatusIgnored,
     ),
     "terminal-pods-counted": _mutant(
         "terminal-pods-counted",

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import importlib.util
+import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -86,6 +87,15 @@ class PythonScheduler:
         """Nothing to release: the callable lives in this process."""
 
 
+def _working_directory_on_path() -> None:
+    """Put the working directory first on ``sys.path``, as ``python -m`` does, so that
+    ``python:my_sched:pick`` finds ``./my_sched.py`` (a console script's path starts with
+    its own bin directory instead)."""
+    cwd = str(Path.cwd())
+    if not any(entry in ("", ".", cwd) for entry in sys.path):
+        sys.path.insert(0, cwd)
+
+
 def _import_module(where: str) -> ModuleType:
     from podfit.adapters import AdapterSetupError
 
@@ -106,11 +116,16 @@ def _import_module(where: str) -> ModuleType:
                 f"python: importing {where!r} failed: {_describe_exception(exc)}"
             ) from exc
         return module
+    _working_directory_on_path()
     try:
         return importlib.import_module(where)
     except ModuleNotFoundError as exc:
         if exc.name and where.startswith(exc.name):
-            raise AdapterSetupError(f"python: no module named {where!r}") from None
+            raise AdapterSetupError(
+                f"python: no module named {where!r} in the working directory "
+                f"({Path.cwd()}) or on sys.path; name a file instead "
+                f"(python:path/to/{where.replace('.', '/')}.py:CALLABLE) or set PYTHONPATH"
+            ) from None
         raise AdapterSetupError(
             f"python: importing {where!r} failed: {_describe_exception(exc)}"
         ) from exc

@@ -1,5 +1,6 @@
 """Conformance speed for the README: generated clusters per second against the in-process
-reference, and how long the default run takes to catch each mutant.
+reference, how long the default run takes to catch each mutant, and whether its finding
+names the rule the mutant breaks.
 
     python benchmarks/bench_conformance.py [--examples N] [--seeds S] [--mutant NAME ...]
 
@@ -15,7 +16,7 @@ import argparse
 import statistics
 import time
 
-from podfit.adapters.mutants import MUTANTS, AdmissionMutant, MutantScheduler
+from podfit.adapters.mutants import BUG_RULES, MUTANTS, AdmissionMutant, MutantScheduler
 from podfit.adapters.reference_adapter import ReferenceScheduler
 from podfit.conformance.runner import run_conformance
 
@@ -30,15 +31,16 @@ def throughput(examples: int, seed: int) -> tuple[int, float]:
     return report.totals().run, seconds
 
 
-def time_to_catch(name: str, seed: int) -> tuple[float | None, int]:
-    """Seconds until the default run's first finding (None if it was not caught), and the
-    examples it took."""
+def time_to_catch(name: str, seed: int) -> tuple[float | None, int, tuple[str, ...]]:
+    """Seconds until the default run's first finding (None if it was not caught), the
+    examples it took, and the rules the finding names."""
     mutant = MUTANTS[name]()
     assert isinstance(mutant, MutantScheduler | AdmissionMutant)
     start = time.perf_counter()
     report = run_conformance(mutant, seed=seed, fail_fast=True, areas=[mutant.bug_area])
     seconds = time.perf_counter() - start
-    return (seconds if report.findings else None), report.totals().run
+    rules = report.findings[0].rule_ids if report.findings else ()
+    return (seconds if report.findings else None), report.totals().run, rules
 
 
 def main() -> None:
@@ -54,20 +56,26 @@ def main() -> None:
         f"| reference adapter, soundness + completeness on 7 rule areas | {run} generated "
         f"clusters in {seconds:.1f} s: {run / seconds:.0f} clusters/s |"
     )
-    print("\n| mutant | area | caught | median time to catch | examples |\n|---|---|---|---|---|")
+    print(
+        "\n| mutant | area | caught | median time to catch | examples | names its rule "
+        "| rules named (median) |\n|---|---|---|---|---|---|---|"
+    )
     for name in args.mutant or sorted(MUTANTS):
         area = MUTANTS[name]().bug_area  # type: ignore[attr-defined]
-        times, counts, caught = [], [], 0
+        times, counts, named, caught, right = [], [], [], 0, 0
         for seed in range(1, args.seeds + 1):
-            t, n = time_to_catch(name, seed)
+            t, n, rules = time_to_catch(name, seed)
             counts.append(n)
             if t is not None:
                 caught += 1
                 times.append(t)
+                named.append(len(rules))
+                right += bool(set(BUG_RULES[name]) & set(rules))
         median = f"{statistics.median(times):.2f} s" if times else "-"
         print(
             f"| {name} | {area} | {caught}/{args.seeds} | {median} | "
-            f"{int(statistics.median(counts))} |",
+            f"{int(statistics.median(counts))} | {right}/{caught} | "
+            f"{statistics.median(named) if named else '-'} |",
             flush=True,
         )
 

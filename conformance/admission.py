@@ -11,6 +11,7 @@ defaults and checks, priority, ResourceQuota) and, optionally, the pod as admitt
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from hypothesis import strategies as st
@@ -30,6 +31,7 @@ from podfit.model import (
     frozen_resources,
 )
 
+from .blame import Dispute, blamed_rules
 from .decisions import ADMISSION_AREAS, AdmissionDecision
 from .properties import Finding, Verdict, rule_ids
 from .strategies import (
@@ -248,7 +250,7 @@ def _finding(
     )
     return Finding(
         property=prop,
-        rule_ids=rule_ids(spec_areas, points),
+        rule_ids=blamed_rules((area,), Dispute(cluster, pod, ()), rule_ids(spec_areas, points)),
         cluster=cluster,
         pod=pod,
         decision=None,
@@ -323,3 +325,22 @@ def claimed_admission_areas(adapter: Any) -> frozenset[str]:
         for a in areas
         if callable(getattr(adapter, "admit" if a == "admission" else "qos_class", None))
     )
+
+
+def refine_admission_finding(adapter: Any, finding: Finding) -> Finding:
+    """An admission or QoS finding with the rules it names checked against the scheduler
+    (see :func:`podfit.conformance.blame.refine`)."""
+    from .blame import Dispute, refine
+
+    area = ADMISSION_PROPERTIES.get(finding.property)
+    if area is None or not finding.rule_ids:
+        return finding
+    check = check_admission if finding.property == "admission" else check_qos
+    spec_areas, points = ADMISSION_SPEC_AREAS[area]
+    rules = refine(
+        (area,),
+        Dispute(finding.cluster, finding.pod, ()),
+        rule_ids(spec_areas, points),
+        lambda cluster, pod: check(adapter, cluster, pod) is not None,
+    )
+    return replace(finding, rule_ids=rules)

@@ -126,8 +126,8 @@ class AdapterBackend:
 
     It runs the ``schedule`` examples (the only case kind a scheduler answers) and is
     checked on what it says: the node it picks must be one the example expects to be
-    feasible (or none when none is), and the reasons it gives for a node must be the
-    expected ones. A scheduler that also gives kube-scheduler's details (the exec
+    feasible (or none when none is), and the reasons it gives for a node (when it gives
+    any) must be the expected ones. A scheduler that also gives kube-scheduler's details (the exec
     protocol's optional fields: every feasible node, each rejecting plugin and code, each
     plugin's weighted score, the best nodes, the FitError message) is checked on all of
     them. Examples with a scheduler ``config`` run only if the adapter sends it.
@@ -136,8 +136,9 @@ class AdapterBackend:
     def __init__(self, scheduler: Scheduler, version: KubeVersion) -> None:
         self.scheduler = scheduler
         self.name = scheduler.name
-        self.versions = (version,)
+        self.versions: tuple[KubeVersion, ...] = (version,)
         self._details: dict[int, bool] = {}
+        self._reasons: dict[int, frozenset[str]] = {}
 
     def supports(self, example: Example) -> bool:
         if example.case != "schedule" or "bypass" in example.expect:
@@ -145,7 +146,7 @@ class AdapterBackend:
         if "config" in example.given:
             return bool(getattr(self.scheduler, "send_config", False))
         spec = example.given.get("pod", {}).get("spec", {})
-        return spec.get("schedulerName", "default-scheduler") == "default-scheduler"
+        return bool(spec.get("schedulerName", "default-scheduler") == "default-scheduler")
 
     def run(self, example: Example, version: KubeVersion) -> Mapping[str, Any]:
         from podfit.apiserver import cluster_as_stored, pod_as_stored
@@ -166,20 +167,23 @@ class AdapterBackend:
         if decision.error is not None:
             raise AdapterError(f"{self.name}: {decision.error}")
         self._details[id(example)] = decision.details is not None
+        self._reasons[id(example)] = frozenset(n for n, r in decision.reasons.items() if r)
         return outcome_of(decision)
 
     def checked(self, example: Example, version: KubeVersion) -> Mapping[str, Any]:
         expect = dict(example.expect_for(version))
         if self._details.get(id(example)):
             return expect
-        # Only the decision and the reasons: what every scheduler answers.
+        # The decision, and the reasons for the nodes it gave reasons for (a scheduler
+        # that answers only with a node name is checked on the node alone).
         out: dict[str, Any] = {}
         if "feasible" in expect:
             out["nodeIn"] = expect["feasible"]
+        gave = self._reasons.get(id(example), frozenset())
         statuses = {
             node: {"reasons": s["reasons"]}
             for node, s in expect.get("statuses", {}).items()
-            if "reasons" in s
+            if "reasons" in s and node in gave
         }
         if statuses:
             out["statuses"] = statuses

@@ -52,6 +52,7 @@ __all__ = [
     "evaluate",
     "involved_areas",
     "reference_verdict",
+    "refine_finding",
     "rule_ids",
     "single_node_cluster",
 ]
@@ -69,7 +70,7 @@ AREA_PLUGINS: Mapping[str, tuple[str, ...]] = {
 
 # Spec rules an area's checks exercise: its own, plus the selector rules it relies on.
 _AREA_RULE_PREFIXES: Mapping[str, tuple[str, ...]] = {
-    "node-affinity": ("node-affinity.", "selectors.node-term."),
+    "node-affinity": ("node-affinity.", "selectors.node-term.", "selectors.requirement."),
     "inter-pod-affinity": (
         "inter-pod-affinity.",
         "selectors.label-selector.",
@@ -294,6 +295,8 @@ class Finding:
     path: str | None = None
     #: the podfit command that replays it (explain, or admit for admission findings)
     replay: str = "explain"
+    #: the property to check again when replaying (a stateful finding's own property)
+    checked: str = ""
 
     def manifests(self) -> list[dict[str, Any]]:
         """The cluster as manifests ``kubectl apply`` takes (the pending pod excluded)."""
@@ -311,6 +314,8 @@ class Finding:
             "decision": self.decision.to_dict() if self.decision is not None else None,
             "reference": self.reference.to_dict(),
         }
+        if self.checked:
+            out["checked"] = self.checked
         if self.path is not None:
             out["path"] = self.path
         return out
@@ -494,7 +499,7 @@ def evaluate(
         findings.append(
             Finding(
                 property=name,
-                rule_ids=rule_ids(blamed, prop.points),
+                rule_ids=_named_rules(name, blamed, prop.points, cluster, pod, decision, verdict),
                 cluster=cluster,
                 pod=pod,
                 decision=decision,
@@ -505,6 +510,71 @@ def evaluate(
             )
         )
     return decision, verdict, findings
+
+
+def _named_rules(
+    prop: str,
+    blamed: frozenset[str],
+    points: tuple[str, ...],
+    cluster: Cluster,
+    pod: Pod,
+    decision: Decision,
+    verdict: Verdict,
+) -> tuple[str, ...]:
+    """The rules a finding names: none when the scheduler did not answer (no rule is at
+    fault), the ones the example turns on for the filter properties, every rule of the
+    blamed areas otherwise (scores)."""
+    from .blame import Dispute, blamed_rules
+
+    if decision.error is not None:
+        return ()
+    candidates = rule_ids(blamed, points)
+    nodes = disputed_nodes(prop, decision, verdict)
+    if nodes is None:
+        return candidates
+    return blamed_rules(blamed, Dispute(cluster, pod, nodes), candidates)
+
+
+def disputed_nodes(prop: str, decision: Decision, verdict: Verdict) -> tuple[str, ...] | None:
+    """The nodes the scheduler and the reference disagree on, for the properties whose
+    rules are about features of the example (None for the others)."""
+    if prop == "soundness":
+        return (decision.node,) if decision.node is not None else ()
+    if prop == "completeness":
+        return verdict.feasible
+    if prop == "reasons":
+        return tuple(decision.reasons)
+    return None
+
+
+def refine_finding(
+    scheduler: Scheduler, finding: Finding, *, version: KubeVersion = LATEST
+) -> Finding:
+    """The finding with the rules it names checked against the scheduler: a rule whose
+    feature can be taken out of the example while the property still fails is dropped
+    (see :func:`podfit.conformance.blame.refine`). Done once, on the shrunk example."""
+    from .blame import Dispute, refine
+
+    prop = PROPERTIES.get(finding.property)
+    if prop is None or finding.decision is None or not finding.rule_ids:
+        return finding
+    nodes = disputed_nodes(prop.name, finding.decision, finding.reference)
+    if nodes is None:
+        return finding
+
+    def still_fails(cluster: Cluster, pod: Pod) -> bool:
+        _, _, found = evaluate(
+            scheduler, cluster, pod, (prop.name,), areas=finding.reference.areas, version=version
+        )
+        return bool(found)
+
+    rules = refine(
+        finding.areas,
+        Dispute(finding.cluster, finding.pod, nodes),
+        rule_ids(finding.areas, prop.points),
+        still_fails,
+    )
+    return replace(finding, rule_ids=rules)
 
 
 def single_node_cluster(cluster: Cluster, node: str) -> Cluster:

@@ -1,20 +1,29 @@
 """pytest plugin: podfit's conformance properties as test items, and fixtures for your own.
 
-Registered as the ``pytest11`` entry point ``podfit``; it does nothing unless asked::
+Registered as the ``pytest11`` entry point ``podfit``; it does nothing unless asked. A test
+module of your project runs the properties against your scheduler::
 
-    pytest --podfit-adapter "exec:./my-scheduler" [--podfit-rules taints --podfit-rules resources]
-           [--podfit-max-examples 200] [--podfit-seed 1234] [--podfit-out DIR]
+    def test_conformance(podfit_unit):
+        podfit_unit.check()
 
-With ``--podfit-adapter`` each property on each rule area the scheduler claims (and the
-stateful run) becomes one test item, so ``-k``, ``-x``, JUnit XML and pytest-xdist all
-apply: under xdist the items are shared out between workers and every worker uses the
-controller's seed, so a run is repeatable from the seed in the report header.
+    pytest --podfit-adapter "exec:./my-scheduler" [--podfit-rules taints,resources]
+           [--podfit-max-examples 200] [--podfit-seed 1234] [--podfit-kube-version 1.35]
+           [--podfit-out DIR]
 
-Fixtures: ``podfit_scheduler`` (the adapter's scheduler, session-wide; skips when no
-adapter is given), ``podfit_cluster_strategy`` and ``podfit_problem_strategy`` (Hypothesis
-strategies for clusters and for (cluster, pending pod) pairs over the selected areas),
-``podfit_seed``, and ``podfit_control_plane`` (a real control plane started once per
-session from the binaries in ``$PODFIT_CONTROL_PLANE``; skips without them).
+With ``--podfit-adapter`` that test is parametrized with each property on each rule area
+the scheduler claims (and the stateful run): ordinary items with ids such as
+``test_conformance[soundness-taints]``, so the header counts them, a node id copied from a
+FAILED line re-runs one, and ``-k``, ``-x``, JUnit XML and pytest-xdist all apply (under
+xdist every worker uses the controller's seed, so a run repeats from the seed in the
+header). A failure carries the shrunk counterexample inline (the manifests), the seed and
+the replay command; the counterexample is also written under ``.podfit/counterexamples``.
+
+Fixtures: ``podfit_unit`` (above), ``podfit_scheduler`` (the adapter's scheduler,
+session-wide; skips when no adapter is given), ``podfit_cluster_strategy`` and
+``podfit_problem_strategy`` (Hypothesis strategies for clusters and for (cluster, pending
+pod) pairs over the selected areas), ``podfit_seed``, and ``podfit_control_plane`` (a real
+control plane started once per session from the binaries in ``$PODFIT_CONTROL_PLANE``;
+skips without them).
 
 Only pytest is imported at load time; podfit and Hypothesis are imported inside the hooks
 that need them, so having the plugin installed costs other test runs nothing.
@@ -81,11 +90,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "comma-separated).",
     )
     group.addoption(
+        "--podfit-kube-version",
+        dest="podfit_kube_version",
+        default=None,
+        metavar="MAJOR.MINOR",
+        help="The Kubernetes release whose rules judge the scheduler (default: the newest "
+        "podfit models).",
+    )
+    group.addoption(
         "--podfit-out",
         dest="podfit_out",
         default=None,
         metavar="DIR",
-        help="Where counterexamples are written (default: .podfit/counterexamples).",
+        help="Where counterexamples are written (default: .podfit/counterexamples under the "
+        "rootdir; .podfit ignores itself in git).",
     )
 
 
@@ -98,6 +116,8 @@ def pytest_configure(config: pytest.Config) -> None:
         else:
             seed = random.Random().getrandbits(32)
     config.stash[SEED_KEY] = seed
+    if config.getoption("podfit_adapter") is not None:
+        _scheduler(config)  # a bad spec or an unreachable scheduler: a usage error, at once
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(_XdistHooks(), "podfit-xdist")
 
@@ -149,10 +169,12 @@ def _scheduler(config: pytest.Config) -> Scheduler:
     if scheduler is None:
         from podfit.adapters import resolve
         from podfit.conformance.decisions import AdapterError
+        from podfit.conformance.runner import check_reachable
 
         spec = config.getoption("podfit_adapter")
         try:
             scheduler = resolve(spec)
+            check_reachable(scheduler)
         except AdapterError as exc:
             raise pytest.UsageError(f"--podfit-adapter: {exc}") from None
         config.stash[SCHEDULER_KEY] = scheduler
@@ -167,14 +189,19 @@ def _chosen_areas(config: pytest.Config, scheduler: Scheduler) -> frozenset[str]
     return claimed if selected is None else claimed & selected
 
 
-# --- the conformance items ---------------------------------------------------------------------
+# --- the conformance tests -----------------------------------------------------------------------
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(
-    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
-) -> None:
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test that takes ``podfit_unit`` runs once per property and rule area (and once for
+    the stateful run): ordinary parametrized items, so ``pytest 'path::test[soundness-taints]'``
+    re-runs one, and the header counts them."""
+    if "podfit_unit" not in metafunc.fixturenames:
+        return
+    config = metafunc.config
     if config.getoption("podfit_adapter") is None:
+        skip = pytest.mark.skip(reason="no --podfit-adapter given")
+        metafunc.parametrize("podfit_unit", [pytest.param(None, marks=skip)], ids=["no-adapter"])
         return
     from podfit.conformance.properties import DEFAULT_PROPERTIES
     from podfit.conformance.runner import plan_units
@@ -185,79 +212,113 @@ def pytest_collection_modifyitems(
         raise pytest.UsageError(
             f"--podfit-adapter: {scheduler.name} claims none of the selected rule areas"
         )
-    name = f"podfit[{scheduler.name}]"
-    suite = ConformanceSuite.from_parent(session, name=name, nodeid=name)
     units = plan_units(DEFAULT_PROPERTIES, areas, config.stash[SEED_KEY])
-    items.extend(ConformanceItem.from_parent(suite, name=u.name, unit=u) for u in units)
+    metafunc.parametrize(
+        "podfit_unit", units, ids=[f"{u.property}-{u.area}" for u in units], indirect=True
+    )
 
 
-class ConformanceSuite(pytest.Collector):
-    """The parent of the conformance items (they are made by the plugin, not from files)."""
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """``--podfit-adapter`` with no test to run the properties would check nothing: say so."""
+    config = session.config
+    if config.getoption("podfit_adapter") is None or config.getoption("collectonly"):
+        return
+    if session.items and not any(
+        name.startswith("podfit_")
+        for item in session.items
+        for name in getattr(item, "fixturenames", ())
+    ):
+        raise pytest.UsageError(
+            "--podfit-adapter: no collected test takes the podfit_unit fixture, so nothing "
+            "would be checked; add one to a test module:\n\n"
+            "    def test_conformance(podfit_unit):\n"
+            "        podfit_unit.check()\n"
+        )
 
-    def collect(self) -> list[pytest.Item | pytest.Collector]:
-        return []
 
+class ConformanceFailure(AssertionError):
+    """A property failed: the finding, the seed, the replay command and the shrunk example."""
 
-class ConformanceFailed(Exception):
-    def __init__(self, finding: Finding) -> None:
-        super().__init__(finding.message)
+    def __init__(self, text: str, finding: Finding) -> None:
+        super().__init__(text)
         self.finding = finding
 
 
-class ConformanceItem(pytest.Item):
-    """One property on one rule area (or the stateful run), as a Hypothesis test."""
+class ConformanceUnit:
+    """One property on one rule area (or the stateful run), run as a Hypothesis test by
+    :meth:`check`."""
 
-    def __init__(self, *, unit: Unit, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    def __init__(self, unit: Unit, config: pytest.Config, node: pytest.Item) -> None:
         self.unit = unit
+        self.config = config
+        self.node = node
 
-    def runtest(self) -> None:
+    def __repr__(self) -> str:
+        return f"<podfit unit {self.unit.name} seed {self.unit.seed}>"
+
+    def check(self) -> None:
+        """Run the unit; raise :class:`ConformanceFailure` (an AssertionError) with the
+        shrunk counterexample when the scheduler breaks the property."""
+        __tracebackhide__ = True
         from podfit.conformance.runner import run_unit, write_counterexample
+        from podfit.versions import LATEST, parse_version
 
         config = self.config
         scheduler = _scheduler(config)
         areas = _chosen_areas(config, scheduler)
+        raw_version = config.getoption("podfit_kube_version")
+        version = parse_version(raw_version) if raw_version else LATEST
         result = run_unit(
             scheduler,
             self.unit,
             max_examples=config.getoption("podfit_max_examples"),
             judged=frozenset(scheduler.areas),
             generated=areas,
+            version=version,
         )
-        self.user_properties.append(("podfit_examples", result.counts.run))
-        self.user_properties.append(("podfit_seed", self.unit.seed))
+        self.node.user_properties.append(("podfit_examples", result.counts.run))
+        self.node.user_properties.append(("podfit_seed", self.unit.seed))
         if result.finding is None:
             return
         out = config.getoption("podfit_out")
-        base = Path(out) if out else config.rootpath / ".podfit" / "counterexamples"
+        base = Path(out) if out else _default_out(config)
         # One directory per unit: xdist workers never write the same one.
         where = write_counterexample(
             result.finding, base / f"{self.unit.property}-{self.unit.area}"
         )
-        raise ConformanceFailed(replace(result.finding, path=str(where)))
+        finding = replace(result.finding, path=str(where))
+        raise ConformanceFailure(self._text(finding, str(version)), finding)
 
-    def repr_failure(
-        self,
-        excinfo: pytest.ExceptionInfo[BaseException],
-        style: Any = None,
-    ) -> str:
-        if not isinstance(excinfo.value, ConformanceFailed):
-            return str(super().repr_failure(excinfo))
-        from podfit.conformance.runner import replay_command
+    def _text(self, f: Finding, version: str) -> str:
+        from podfit.conformance.runner import counterexample_text, replay_command
 
-        f = excinfo.value.finding
         lines = [
-            f"{f.property} failed for {f.scheduler}: {f.message}",
+            f"{f.property} failed for {f.scheduler} (Kubernetes {version}): {f.message}",
             f"rules: {', '.join(f.rule_ids) or '(none)'}",
             f"reference feasible nodes: {', '.join(f.reference.feasible) or 'none'}",
-            f"seed: {self.unit.seed} (run seed {self.config.stash[SEED_KEY]})",
+            f"seed: {self.unit.seed} (run with --podfit-seed={self.config.stash[SEED_KEY]})",
         ]
         if f.path:
             lines += [f"counterexample: {f.path}", f"replay: {replay_command(f.path, f.replay)}"]
-        return "\n".join(lines)
+        return "\n".join(lines) + "\n\n" + counterexample_text(f)
 
-    def reportinfo(self) -> tuple[Path, int | None, str]:
-        return self.path, None, f"podfit conformance: {self.name}"
+
+def _default_out(config: pytest.Config) -> Path:
+    from podfit.conformance.runner import state_dir
+
+    return state_dir(config.rootpath / ".podfit") / "counterexamples"
+
+
+@pytest.fixture
+def podfit_unit(request: pytest.FixtureRequest) -> ConformanceUnit:
+    """One conformance unit of the scheduler ``--podfit-adapter`` names: a test taking this
+    fixture is run once per property and rule area; call ``podfit_unit.check()``."""
+    unit: Unit | None = getattr(request, "param", None)
+    if unit is None:
+        pytest.skip("no --podfit-adapter given")
+    item = request.node
+    assert isinstance(item, pytest.Item)
+    return ConformanceUnit(unit, request.config, item)
 
 
 # --- fixtures for your own tests ---------------------------------------------------------------

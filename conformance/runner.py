@@ -19,6 +19,7 @@ Ctrl-C stops the run and returns (and writes) what was found so far.
 from __future__ import annotations
 
 import builtins
+import contextlib
 import json
 import os
 import random
@@ -26,7 +27,7 @@ import re
 import shlex
 import time
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,6 +46,7 @@ from .admission import (
     check_admission,
     check_qos,
     claimed_admission_areas,
+    refine_admission_finding,
 )
 from .decisions import ADMISSION_AREAS, ALL_AREAS, Scheduler
 from .properties import (
@@ -56,6 +58,7 @@ from .properties import (
     SchedulerStateMachine,
     check_example,
     judged_areas,
+    refine_finding,
 )
 
 __all__ = [
@@ -65,11 +68,17 @@ __all__ = [
     "Report",
     "Unit",
     "UnitResult",
+    "check_reachable",
+    "counterexample_dirs",
+    "counterexample_text",
+    "hypothesis_files_in",
     "plan_units",
     "replay_command",
+    "replay_counterexample",
     "run_conformance",
     "run_unit",
     "save_counterexamples",
+    "state_dir",
     "write_counterexample",
 ]
 
@@ -316,6 +325,21 @@ def _xml_text(text: str) -> str:
     return _XML_INVALID.sub("\ufffd", text)
 
 
+def counterexample_text(finding: Finding) -> str:
+    """The shrunk example inline, as the two files it is written to (short: a shrunk
+    example is a node or two and a pod)."""
+    return (
+        "cluster.yaml:\n"
+        + _indent(to_yaml(finding.manifests(), many=True))
+        + "pod.yaml:\n"
+        + _indent(to_yaml(to_manifest(finding.pod)))
+    )
+
+
+def _indent(text: str) -> str:
+    return "".join(f"  {line}\n" for line in text.rstrip("\n").splitlines())
+
+
 def _failure_details(finding: Finding) -> str:
     lines = [finding.message]
     if finding.rule_ids:
@@ -326,7 +350,7 @@ def _failure_details(finding: Finding) -> str:
     if finding.path:
         lines.append(f"counterexample: {finding.path}")
         lines.append(f"replay: {replay_command(finding.path, finding.replay)}")
-    return "\n".join(lines)
+    return "\n".join(lines) + "\n\n" + counterexample_text(finding)
 
 
 # --- counterexamples ---------------------------------------------------------------------------
@@ -382,6 +406,78 @@ def write_counterexample(finding: Finding, directory: str | os.PathLike[str]) ->
         os.chmod(d / name, 0o644)
     write_atomic(d / "finding.json", json.dumps(finding.to_dict(), indent=2) + "\n")
     return d
+
+
+#: Where podfit keeps what a run leaves behind when not told where: counterexamples,
+#: Hypothesis's own files. It ignores itself in git (a ``.gitignore`` of ``*``).
+STATE_DIR = ".podfit"
+
+
+def state_dir(base: str | os.PathLike[str] = STATE_DIR) -> Path:
+    """``base`` (default ``./.podfit``), made if needed, with a ``.gitignore`` that keeps
+    it out of version control (as pytest's cache directory does)."""
+    d = Path(base)
+    d.mkdir(parents=True, exist_ok=True)
+    ignore = d / ".gitignore"
+    if not ignore.exists():
+        write_atomic(ignore, "# Written by podfit: counterexamples and Hypothesis's files.\n*\n")
+    return d
+
+
+@contextlib.contextmanager
+def hypothesis_files_in(directory: str | os.PathLike[str]) -> Iterator[None]:
+    """Point Hypothesis's storage (its cache of constants, its example database) at
+    ``directory`` instead of ``./.hypothesis`` while the block runs."""
+    from hypothesis.configuration import set_hypothesis_home_dir, storage_directory
+
+    previous = storage_directory(intent_to_write=False).home_directory
+    set_hypothesis_home_dir(Path(directory))
+    try:
+        yield
+    finally:
+        set_hypothesis_home_dir(previous)
+
+
+def counterexample_dirs(directory: str | os.PathLike[str]) -> list[Path]:
+    """The counterexamples under ``directory``: itself when it is one (it holds
+    ``pod.yaml``), else each sub-directory that is (a run's ``--out``), sorted."""
+    d = Path(directory)
+    if (d / "pod.yaml").is_file():
+        return [d]
+    return sorted(p for p in d.iterdir() if (p / "pod.yaml").is_file()) if d.is_dir() else []
+
+
+def replay_counterexample(
+    scheduler: Scheduler,
+    directory: str | os.PathLike[str],
+    *,
+    version: KubeVersion = LATEST,
+) -> list[Finding]:
+    """Ask ``scheduler`` about a saved counterexample again and judge it as the run did:
+    the findings (empty when it now passes). Raises PodfitError for a directory that is
+    not a counterexample."""
+    from podfit.errors import PodfitError
+    from podfit.loading import load, load_pod
+
+    d = Path(directory)
+    try:
+        saved = json.loads((d / "finding.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise PodfitError(f"{d}: not a podfit counterexample (finding.json: {exc})") from None
+    prop = str(saved.get("checked") or saved.get("property", ""))
+    if prop == STATEFUL:  # written without "checked": the message starts with the property
+        prop = str(saved.get("message", "")).split(" ", 1)[0]
+    cluster, pod = load(str(d / "cluster.yaml")), load_pod(str(d / "pod.yaml"))
+    if prop in ADMISSION_PROPERTIES:
+        check = check_admission if prop == "admission" else check_qos
+        found = check(scheduler, cluster, pod)
+        return [refine_admission_finding(scheduler, found)] if found is not None else []
+    if prop not in PROPERTIES:
+        raise PodfitError(f"{d}/finding.json: unknown property {prop!r}")
+    findings = check_example(
+        scheduler, cluster, pod, prop, areas=judged_areas(scheduler), version=version
+    )
+    return [refine_finding(scheduler, f, version=version) for f in findings]
 
 
 def save_counterexamples(report: Report, out_dir: str | os.PathLike[str]) -> None:
@@ -557,11 +653,17 @@ def run_unit(
     if result.finding is not None:
         result.status = "failed"
         result.counts.failed = 1
+        # Name only the rules the shrunk example needs (asks the scheduler a few times).
+        if result.finding.property in ADMISSION_PROPERTIES:
+            result.finding = refine_admission_finding(scheduler, result.finding)
+        else:
+            result.finding = refine_finding(scheduler, result.finding, version=version)
         if unit.property == STATEFUL:
             # Say which property the step broke, and that the cluster is where the steps led.
             result.finding = replace(
                 result.finding,
                 property=STATEFUL,
+                checked=result.finding.property,
                 message=f"{result.finding.property} (after a sequence of changes): "
                 f"{result.finding.message}",
             )
@@ -627,6 +729,15 @@ def _run_stateful(
     )
 
 
+def check_reachable(scheduler: Scheduler) -> None:
+    """Raise :class:`~.decisions.AdapterError` when the scheduler cannot be reached at all
+    (an adapter that can tell says so with ``check_reachable()``): one error, instead of a
+    "did not answer" finding per property and area."""
+    probe = getattr(scheduler, "check_reachable", None)
+    if callable(probe):
+        probe()
+
+
 def _new_seed() -> int:
     return random.SystemRandom().getrandbits(32)
 
@@ -679,6 +790,13 @@ def run_conformance(
     if bad:
         raise ValueError(f"unknown areas {bad} (known: {', '.join(sorted(known))})")
     covered = wanted & claimed
+    if not covered:
+        raise ValueError(
+            f"nothing to check: {scheduler.name} claims "
+            f"{', '.join(sorted(claimed)) or 'no rule area podfit checks'}"
+            + (f" and the run selects {', '.join(sorted(wanted))}" if areas is not None else "")
+        )
+    check_reachable(scheduler)
     not_covered = {
         a: "not claimed by the scheduler" if a not in claimed else "not selected"
         for a in sorted(known - covered)

@@ -291,7 +291,7 @@ def cpu_quantity(milli: int) -> Quantity:
     return quantity_of(Fraction(milli, 1000))
 
 
-def _resources(cpu_milli: int = 0, memory: int = 0, gpu: int = 0) -> ResourceList:
+def _resources(cpu_milli: int = 0, memory: Fraction | int = 0, gpu: int = 0) -> ResourceList:
     out: dict[str, Quantity] = {}
     if cpu_milli:
         out["cpu"] = cpu_quantity(cpu_milli)
@@ -783,12 +783,13 @@ def containers(
 
 
 def _used(pods: Iterable[Pod]) -> dict[str, int]:
-    """What the pods request together: cpu in millicores, the rest in units (rounded up)."""
-    from podfit.reference.resources import pod_requests
+    """What the pods hold together (in-place resizes included): cpu in millicores, the rest
+    in units (rounded up)."""
+    from podfit.reference.resources import bound_pod_requests
 
     total: dict[str, Fraction] = {}
     for pod in pods:
-        for name, amount in pod_requests(pod).items():
+        for name, amount in bound_pod_requests(pod).items():
             total[name] = total.get(name, Fraction(0)) + amount
     return {n: math.ceil(v * 1000) if n == "cpu" else math.ceil(v) for n, v in total.items()}
 
@@ -910,7 +911,7 @@ class _Context:
 
     @classmethod
     def of(cls, cluster: Cluster) -> _Context:
-        from podfit.reference.resources import pod_requests
+        from podfit.reference.resources import bound_pod_requests
 
         values: dict[str, list[str]] = {}
         for node in cluster.nodes.values():
@@ -921,7 +922,7 @@ class _Context:
         for pod in cluster.bound_pods():
             if pod.is_terminal or pod.node_name not in used:
                 continue
-            for res, amount in pod_requests(pod).items():
+            for res, amount in bound_pod_requests(pod).items():
                 used[pod.node_name][res] = used[pod.node_name].get(res, Fraction(0)) + amount
             # The ports a pod holds: its containers' and its sidecars'.
             for c in (*pod.containers, *(c for c in pod.init_containers if c.is_sidecar)):
@@ -1012,8 +1013,14 @@ def _draw_pod_resources(
     memory = _split(draw, _draw_total(draw, mem_grid, context.memory_targets), shape, 16 * MI)
     # Extended resources now and then: a node without them rejects every pod that asks.
     gpu = _draw_total(draw, (1,), context.gpu_targets) if _flag(draw) else 0
+    # Now and then the first container asks for half a byte less, as "0.1Gi" (107374182.4
+    # bytes) does: kube-scheduler rounds each quantity up to whole bytes, so the pod's total
+    # stays the same, and a scheduler that rounds down is one byte short.
+    amounts: dict[str, Fraction | int] = dict(memory)
+    if amounts.get("c0") and _flag(draw):
+        amounts["c0"] = Fraction(memory["c0"]) - Fraction(1, 2)
     parts = {
-        part: _resources(cpu.get(part, 0), memory.get(part, 0), gpu if part == "c0" else 0)
+        part: _resources(cpu.get(part, 0), amounts.get(part, 0), gpu if part == "c0" else 0)
         for part in ("c0", "c1", "init", "sidecar")
     }
     return parts, _resources(cpu.get("overhead", 0), memory.get("overhead", 0))
@@ -1197,15 +1204,21 @@ def _draw_running_pod(draw: Draw, index: int, node_name: str, areas: frozenset[s
 
     def container(name: str, *, sidecar: bool = False) -> Container:
         resources = ResourceRequirements()
+        status: ResourceList | None = None
         if "resources" in areas:
             drawn = _draw_requests(draw, cpu=True, memory=True, extended=True)
             resources = _draw_requirements(draw, drawn)
+            # Now and then an in-place resize under way: the status reports other requests
+            # than the spec (what the kubelet actuated), and the node holds the larger.
+            if _pick(draw, (False, False, True)):
+                status = _draw_requests(draw, cpu=True, memory=True, extended=False) or None
         return Container(
             name=name,
             image=IMAGE,
             resources=resources,
             ports=_draw_ports(draw, taken, host_network=host_network) if with_ports else (),
             restart_policy="Always" if sidecar else None,
+            status_requests=status,
         )
 
     app = (container("c0"),)
@@ -1231,6 +1244,9 @@ def _draw_running_pod(draw: Draw, index: int, node_name: str, areas: frozenset[s
             host_network=host_network,
             node_name=node_name,
             phase=phase,
+            # A resize the node cannot take: the spec no longer counts, the status does.
+            resize_infeasible=any(c.status_requests is not None for c in (*app, *init))
+            and _pick(draw, (False, True)),
         )
     )
 

@@ -14,21 +14,29 @@ linearly onto 0..100 with integer division. There is no normalisation step. The 
 name is the one the first node reporting it gave (upstream: the first node the scheduler's
 cache learned of; here: the first in cluster order).
 
-Not modelled: image volumes (``spec.volumes[].image.reference``), which upstream master
-adds to the sum and to the container count; podfit's pod model has no volumes.
+From v1.36 the images of the pod's image volumes (``spec.volumes[].image.reference``)
+join the sum, normalised the same way; they do not raise the maximum, which still counts
+init and regular containers only. v1.35 allows image volumes but does not score them, and
+earlier releases' API servers drop them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from podfit.model import Node, Pod
+from podfit.spec.versions import change_holds
+from podfit.versions import LATEST, KubeVersion
 
 from .framework import MAX_NODE_SCORE, CycleState, Plugin
 from .nodeinfo import NodeInfo, PodInfo, Snapshot
 from .status import Status
 
 NAME = "ImageLocality"
+#: The spec's version change that makes image volumes count.
+IMAGE_VOLUMES = "image-locality-scores-image-volumes"
 
 MB = 1024 * 1024
 # Bounds of the summed, spread-scaled image sizes: below the minimum scores 0, at or above
@@ -45,9 +53,18 @@ def normalized_image_name(name: str) -> str:
     return name
 
 
-def pod_images(pod: Pod) -> list[str]:
-    """The pod's image names as the plugin looks them up: init containers first."""
-    return [normalized_image_name(c.image) for c in (*pod.init_containers, *pod.containers)]
+def pod_images(pod: Pod, *, volumes: bool = False) -> list[str]:
+    """The pod's image names as the plugin looks them up: init containers first, then the
+    containers, then (``volumes``) the image volumes."""
+    names = [normalized_image_name(c.image) for c in (*pod.init_containers, *pod.containers)]
+    if volumes:
+        names += [normalized_image_name(v.image) for v in pod.volumes if v.image]
+    return names
+
+
+def container_count(pod: Pod) -> int:
+    """What the maximum threshold counts: init and regular containers."""
+    return len(pod.init_containers) + len(pod.containers)
 
 
 def scaled_image_score(size: int, num_nodes: int, total_nodes: int) -> int:
@@ -105,9 +122,12 @@ def sum_image_scores(images: list[str], node_names: set[str], states: ImageState
     return total
 
 
-def image_locality_score(pod: Pod, node: NodeInfo, states: ImageStates) -> int:
-    images = pod_images(pod)
-    return calculate_priority(sum_image_scores(images, node_image_names(node), states), len(images))
+def image_locality_score(
+    pod: Pod, node: NodeInfo, states: ImageStates, *, volumes: bool = False
+) -> int:
+    images = pod_images(pod, volumes=volumes)
+    total = sum_image_scores(images, node_image_names(node), states)
+    return calculate_priority(total, container_count(pod))
 
 
 _STATE_KEY = NAME + "/images"
@@ -121,6 +141,7 @@ class _PodImages:
     """What PreScore prepares for Score."""
 
     images: list[str]
+    count: int  # the containers the maximum threshold counts
     # node name -> (the node, the image names it lists)
     node_names: dict[str, tuple[Node, set[str]]]
     present: list[tuple[str, int]]
@@ -131,6 +152,12 @@ class ImageLocality(Plugin):
     name = NAME
     filters = False
     scores = True
+
+    def __init__(
+        self, args: Mapping[str, Any] | None = None, *, version: KubeVersion = LATEST
+    ) -> None:
+        super().__init__(args, version=version)
+        self.volumes = change_holds(IMAGE_VOLUMES, version)
 
     def pre_score(
         self, state: CycleState, pod: PodInfo, snapshot: Snapshot, nodes: list[NodeInfo]
@@ -147,7 +174,8 @@ class ImageLocality(Plugin):
             }
             snapshot.node_cache[_NODE_NAMES_KEY] = names
         state[_STATE_KEY] = states
-        images = pod_images(pod.pod)
+        images = pod_images(pod.pod, volumes=self.volumes)
+        count = container_count(pod.pod)
         # Each image's spread-scaled size, for the images some node has (a node earns it
         # when it has the image); none at all: every node scores the same.
         total_nodes = states.total_nodes
@@ -156,8 +184,8 @@ class ImageLocality(Plugin):
             for name in images
             if name in states.sizes
         ]
-        same = None if present else calculate_priority(0, len(images))
-        state[_POD_IMAGES_KEY] = _PodImages(images, names, present, same)
+        same = None if present else calculate_priority(0, count)
+        state[_POD_IMAGES_KEY] = _PodImages(images, count, names, present, same)
         return None
 
     def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> int:
@@ -170,7 +198,7 @@ class ImageLocality(Plugin):
         if cached is None or cached[0] is not node.node:
             # Not a node of the snapshot PreScore saw: compute from scratch.
             return calculate_priority(
-                sum_image_scores(images, node_image_names(node), states), len(images)
+                sum_image_scores(images, node_image_names(node), states), prepared.count
             )
         if prepared.same is not None:
             return prepared.same
@@ -179,4 +207,4 @@ class ImageLocality(Plugin):
         for name, scaled in prepared.present:
             if name in node_names:
                 total += scaled
-        return calculate_priority(total, len(images))
+        return calculate_priority(total, prepared.count)

@@ -17,8 +17,11 @@ from podfit.model import Node, Pod
 from .podaffinity import PodTerms, pod_terms
 from .resources import (
     PODS,
+    bound_pod_nonzero_requests,
+    bound_pod_requests,
     pod_nonzero_requests,
     pod_requests,
+    resized_in_place,
     scheduler_units,
     to_scheduler_units,
 )
@@ -54,9 +57,11 @@ class PodInfo:
     terms: PodTerms | None = None
 
     @classmethod
-    def of(cls, pod: Pod) -> PodInfo:
+    def of(cls, pod: Pod, *, bound: bool = False) -> PodInfo:
+        """What scheduling derives from ``pod``: as the pod being scheduled, or (``bound``)
+        as a pod on a node, which holds what an in-place resize in progress gives it."""
         terms = pod_terms(pod) if pod.affinity is not None else None
-        requests, nonzero = _requests(pod)
+        requests, nonzero = _requests(pod, bound=bound)
         return cls(
             pod=pod,
             requests=requests,
@@ -72,22 +77,30 @@ def _has_ports(pod: Pod) -> bool:
 
 # Pods read from one dump share their containers with the other replicas of their workload
 # (podfit.fastbuild builds each distinct part once): their requests, in scheduler units, are
-# computed once per distinct (containers, init containers, overhead, pod-level resources).
+# computed once per distinct set of the parts they are computed from (the containers, the
+# overhead, pod-level resources and, for a bound pod resized in place, its status).
 # Keyed by identity; each entry keeps its parts alive, so an id is never reused meanwhile.
-_REQUESTS: dict[tuple[int, int, int, int], tuple[tuple[object, ...], Units, Units]] = {}
-_REQUESTS_LIMIT = 10_000
 Units = dict[str, int]
+_REQUESTS: dict[tuple[object, ...], tuple[tuple[object, ...], Units, Units]] = {}
+_REQUESTS_LIMIT = 10_000
 
 
-def _requests(pod: Pod) -> tuple[Units, Units]:
+def _requests(pod: Pod, *, bound: bool) -> tuple[Units, Units]:
     """(requests, non-zero requests) in scheduler units; shared, never to be changed."""
-    parts = (pod.containers, pod.init_containers, pod.overhead, pod.resources)
-    key = (id(parts[0]), id(parts[1]), id(parts[2]), id(parts[3]))
+    resized = bound and resized_in_place(pod)
+    parts: tuple[object, ...] = (pod.containers, pod.init_containers, pod.overhead, pod.resources)
+    if resized:
+        parts += (pod.status_requests, pod.allocated)
+    key = (resized, resized and pod.resize_infeasible, *map(id, parts))
     hit = _REQUESTS.get(key)
     if hit is not None and all(a is b for a, b in zip(hit[0], parts, strict=True)):
         return hit[1], hit[2]
-    requests = to_scheduler_units(pod_requests(pod))
-    nonzero = to_scheduler_units(pod_nonzero_requests(pod))
+    if resized:
+        requests = to_scheduler_units(bound_pod_requests(pod))
+        nonzero = to_scheduler_units(bound_pod_nonzero_requests(pod))
+    else:
+        requests = to_scheduler_units(pod_requests(pod))
+        nonzero = to_scheduler_units(pod_nonzero_requests(pod))
     if len(_REQUESTS) >= _REQUESTS_LIMIT:
         _REQUESTS.clear()
     _REQUESTS[key] = (parts, requests, nonzero)
@@ -277,7 +290,7 @@ class Snapshot:
         for pod in cluster.bound_pods():
             info = nodes.get(pod.node_name)
             if info is not None and not pod.is_terminal:
-                info.add(PodInfo.of(pod))
+                info.add(PodInfo.of(pod, bound=True))
         images: dict[str, int] = {}
         for node in cluster.nodes.values():
             seen: set[str] = set()
@@ -291,7 +304,7 @@ class Snapshot:
     def add_pod(self, pod: Pod) -> None:
         """Account a newly bound pod (kept in step with the cluster by the caller)."""
         info = self.nodes[pod.node_name]
-        p = PodInfo.of(pod)
+        p = PodInfo.of(pod, bound=True)
         info.add(p)
         for index in self.indexes.values():
             index.add(info, p)

@@ -34,6 +34,7 @@ PLUGIN_MODULES: dict[str, str] = {
     "NodeResourcesBalancedAllocation": "balancedallocation",
     "ImageLocality": "imagelocality",
     "DynamicResources": "dynamicresources",
+    "NodeDeclaredFeatures": "nodedeclaredfeatures",
 }
 
 # Upstream's default profile in order (MultiPoint in default_plugins.go), with score weights
@@ -54,11 +55,14 @@ UPSTREAM_DEFAULT_PLUGINS: tuple[tuple[str, int], ...] = (
     ("DynamicResources", 2),
     ("NodeResourcesBalancedAllocation", 1),
     ("ImageLocality", 1),
+    # Appended to MultiPoint when its gate is on (applyFeatureGates).
+    ("NodeDeclaredFeatures", 0),
 )
 #: The spec's version changes that put DynamicResources in the default profile, and make
 #: it score (with weight 2).
 DRA_IN_DEFAULT_PROFILE = "dynamic-resources-in-default-profile"
 DRA_SCORES = "dynamic-resources-scores"
+NODE_DECLARED_FEATURES = "node-declared-features-in-default-profile"
 
 
 def upstream_default_plugins(version: KubeVersion = LATEST) -> tuple[tuple[str, int], ...]:
@@ -69,6 +73,8 @@ def upstream_default_plugins(version: KubeVersion = LATEST) -> tuple[tuple[str, 
             if not change_holds(DRA_IN_DEFAULT_PROFILE, version):
                 continue
             weight = weight if change_holds(DRA_SCORES, version) else 0
+        if name == "NodeDeclaredFeatures" and not change_holds(NODE_DECLARED_FEATURES, version):
+            continue
         out.append((name, weight))
     return tuple(out)
 

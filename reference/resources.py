@@ -22,8 +22,8 @@ import functools
 from collections.abc import Callable, Iterable, Mapping
 from fractions import Fraction
 
-from podfit.model import Container, Pod, ResourceList
-from podfit.quantity import to_milli, to_units
+from podfit.model import Container, Pod, ResourceList, frozen_resources
+from podfit.quantity import Quantity, to_milli, to_units
 from podfit.validation import qualified_name_problems
 
 Amounts = dict[str, Fraction]
@@ -117,6 +117,33 @@ def container_requests(c: Container) -> Amounts:
     return _values(c.resources.requests)
 
 
+def _effective(
+    spec: ResourceList, actuated: ResourceList, allocated: ResourceList | None, infeasible: bool
+) -> Amounts:
+    """What a resized pod holds (determineEffectiveRequests): the largest of its spec, what
+    the kubelet actuated and what it allocated; when the resize is Infeasible the spec is
+    not coming, so only the actuated and allocated amounts count."""
+    out: Amounts = {} if infeasible else _values(spec)
+    _max(out, _values(actuated))
+    _max(out, _values(allocated or {}))
+    return out
+
+
+def bound_container_requests(pod: Pod) -> ContainerAmounts:
+    """Per container, the requests a pod on a node holds: with in-place resize (every
+    release podfit models), a regular or sidecar container whose status reports resources
+    holds the largest of spec, actuated and allocated; other init containers their spec."""
+
+    def requests(c: Container) -> Amounts:
+        if c.status_requests is None or (c in pod.init_containers and not c.is_sidecar):
+            return container_requests(c)
+        return _effective(
+            c.resources.requests, c.status_requests, c.allocated, pod.resize_infeasible
+        )
+
+    return requests
+
+
 def container_limits(c: Container) -> Amounts:
     return _values(c.resources.limits)
 
@@ -183,6 +210,52 @@ def aggregate(
 
 def _pod_level_requests(pod: Pod) -> ResourceList | None:
     return pod.resources.requests if pod.resources else None
+
+
+def bound_pod_level_requests(pod: Pod) -> ResourceList | None:
+    """Pod-level requests a pod on a node holds: with status.resources reported (pod-level
+    in-place resize, v1.36; earlier releases ignore those fields, see podfit.apiserver) the
+    largest of spec, actuated and allocated, for the resources the spec names."""
+    requests = _pod_level_requests(pod)
+    if not requests or pod.status_requests is None:
+        return requests
+    effective = _effective(requests, pod.status_requests, pod.allocated, pod.resize_infeasible)
+    return frozen_resources({name: Quantity(effective.get(name, Fraction(0))) for name in requests})
+
+
+def bound_pod_requests(pod: Pod) -> Amounts:
+    """:func:`pod_requests` for a pod on a node, resizes in progress included."""
+    if not _resized(pod):
+        return pod_requests(pod)
+    return aggregate(pod, bound_container_requests(pod), pod_level=bound_pod_level_requests(pod))
+
+
+def bound_pod_nonzero_requests(pod: Pod) -> Amounts:
+    """:func:`pod_nonzero_requests` for a pod on a node, resizes in progress included."""
+    if not _resized(pod):
+        return pod_nonzero_requests(pod)
+    per_container = bound_container_requests(pod)
+    pod_level = bound_pod_level_requests(pod)
+    if not pod_level_requests_set(pod):
+        return aggregate(
+            pod, lambda c: with_defaults(per_container(c), NONZERO_DEFAULTS), pod_level=pod_level
+        )
+    requests = aggregate(pod, per_container, pod_level=pod_level)
+    missing = {n: v for n, v in NONZERO_DEFAULTS.items() if n not in requests}
+    if not missing:
+        return requests
+    return aggregate(pod, lambda c: with_defaults(per_container(c), missing), pod_level=pod_level)
+
+
+def resized_in_place(pod: Pod) -> bool:
+    """Whether the pod's status reports resources of its own (an in-place resize)."""
+    return _resized(pod)
+
+
+def _resized(pod: Pod) -> bool:
+    return pod.status_requests is not None or any(
+        c.status_requests is not None for c in pod.all_containers()
+    )
 
 
 def pod_level_requests_set(pod: Pod) -> bool:

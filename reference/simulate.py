@@ -13,13 +13,14 @@ changes. ``order`` lists every attempt, so a retried pod appears more than once.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from podfit.apiserver import cluster_as_stored, pod_as_stored
 from podfit.cluster import Cluster
 from podfit.defaults import resolve_priority
-from podfit.model import Pod
+from podfit.model import Pod, frozen_map
+from podfit.spec.versions import change_holds
 from podfit.versions import LATEST, KubeVersion
 
 from .daemonset import daemon_pods
@@ -130,7 +131,7 @@ def simulate(
         for position, pod in enumerate(queue, start=1):
             attempts += 1
             evicted_before = len(result.evicted)
-            decision, changed = _attempt(work, pod, chosen, result)
+            decision, changed = _attempt(work, pod, chosen, result, version)
             if on_attempt is not None:
                 on_attempt(attempts, attempts + len(queue) - position)
             for key in result.evicted[evicted_before:]:
@@ -165,20 +166,40 @@ def simulate(
     return result
 
 
+#: The spec's version change: binding copies the node's zone and region labels to the pod.
+TOPOLOGY_LABELS = "pod-topology-labels-on-binding"
+TOPOLOGY_LABEL_KEYS = ("topology.kubernetes.io/zone", "topology.kubernetes.io/region")
+
+
+def _bind(work: Cluster, pod: Pod, node: str, version: KubeVersion) -> None:
+    """Bind as the API server does: from v1.35 the PodTopologyLabels admission plugin
+    copies the node's zone and region labels onto the pod (overwriting its own)."""
+    if change_holds(TOPOLOGY_LABELS, version):
+        labels = work.nodes[node].labels
+        copied = {k: labels[k] for k in TOPOLOGY_LABEL_KEYS if k in labels}
+        if copied and any(pod.labels.get(k) != v for k, v in copied.items()):
+            pod = replace(pod, labels=frozen_map({**pod.labels, **copied}))
+    bind(work, pod, node)
+
+
 def _attempt(
-    work: Cluster, pod: Pod, profiles: Mapping[str, Profile], result: SimulationResult
+    work: Cluster,
+    pod: Pod,
+    profiles: Mapping[str, Profile],
+    result: SimulationResult,
+    version: KubeVersion = LATEST,
 ) -> tuple[Decision, int]:
     """One scheduling attempt; binds or evicts in ``work``. Returns the decision and how
     many bindings and evictions it made."""
     if pod.node_name:
         # Never goes through the scheduler: the kubelet of that node runs it.
-        bind(work, pod, pod.node_name)
+        _bind(work, pod, pod.node_name, version)
         return Decision(pod, pod.node_name, "bound by spec.nodeName", bypassed=True), 1
     outcome: ScheduleResult = schedule_one(work, pod, profiles, sample=True)
     if outcome.bypass is not None:
         return Decision(pod, None, outcome.bypass, bypassed=True), 0
     if outcome.selected is not None:
-        bind(work, pod, outcome.selected)
+        _bind(work, pod, outcome.selected, version)
         ties = [n for n in outcome.top if n != outcome.selected]
         return Decision(pod, outcome.selected, outcome.message, ties), 1
     if outcome.nominated is None:
@@ -191,6 +212,6 @@ def _attempt(
     retry = schedule_one(work, pod, profiles, preemption=False, sample=True)
     if retry.selected is None:
         return Decision(pod, None, retry.message), len(outcome.victims)
-    bind(work, pod, retry.selected)
+    _bind(work, pod, retry.selected, version)
     note = f"preempted {', '.join(outcome.victims)} on {outcome.nominated}"
     return Decision(pod, retry.selected, note), len(outcome.victims) + 1

@@ -41,7 +41,7 @@ from typing import Literal, NamedTuple, Protocol
 import z3
 
 from podfit.cluster import Cluster
-from podfit.model import Node, NodeSelectorTerm, Pod, Requirement, Taint, Toleration
+from podfit.model import Container, Node, NodeSelectorTerm, Pod, Requirement, Taint, Toleration
 from podfit.quantity import Quantity, to_milli, to_units
 
 from .session import Session
@@ -78,6 +78,7 @@ class Rules:
     AFFINITY_FIRST_POD = "inter-pod-affinity.filter.self-affinity-first-pod"
     ANTI_AFFINITY = "inter-pod-affinity.filter.required-anti-affinity"
     EXISTING_ANTI_AFFINITY = "inter-pod-affinity.filter.existing-anti-affinity"
+    DECLARED_FEATURES = "node-declared-features.filter.required-features"
     # Not a scheduling rule: the question asked ("place every pod"); never in a result's core.
     PLACEMENT = "placement.required"
 
@@ -105,6 +106,7 @@ class Rules:
         AFFINITY_FIRST_POD,
         ANTI_AFFINITY,
         EXISTING_ANTI_AFFINITY,
+        DECLARED_FEATURES,
     )
 
 
@@ -291,22 +293,48 @@ def scheduler_units(name: str, amount: Fraction) -> int:
     return to_milli(amount) if name == "cpu" else to_units(amount)
 
 
-def pod_requests(pod: Pod) -> dict[str, int]:
+def _held(
+    spec: Mapping[str, Quantity],
+    status: Mapping[str, Quantity] | None,
+    allocated: Mapping[str, Quantity] | None,
+    infeasible: bool,
+) -> Mapping[str, Quantity]:
+    """What a pod on a node holds while an in-place resize is under way: per resource the
+    largest of the spec (left out when the resize is Infeasible), the status and the
+    allocation. Without a status it holds its spec."""
+    if status is None:
+        return spec
+    held: dict[str, Quantity] = {} if infeasible else dict(spec)
+    for source in (status, allocated or {}):
+        for name, q in source.items():
+            if name not in held or q.value > held[name].value:
+                held[name] = q
+    return held
+
+
+def pod_requests(pod: Pod, *, bound: bool = False) -> dict[str, int]:
     """The pod's effective request in scheduler units (cpu in millicores, the rest in units).
 
     max(app containers + sidecars, each init container + the sidecars started before it),
     per resource; pod-level requests replace that for cpu, memory and hugepages; overhead
-    is added last. Quantities are summed exactly and rounded up once, per pod.
+    is added last. Quantities are summed exactly and rounded up once, per pod. A ``bound``
+    pod holds what an in-place resize gives it (containers, sidecars and pod level).
     """
+
+    def requests(c: Container, resizable: bool) -> Mapping[str, Quantity]:
+        if not (bound and resizable):
+            return c.resources.requests
+        return _held(c.resources.requests, c.status_requests, c.allocated, pod.resize_infeasible)
+
     running: dict[str, Fraction] = {}
     for c in pod.containers:
-        _add_into(running, c.resources.requests)
+        _add_into(running, requests(c, True))
     sidecars: dict[str, Fraction] = {}
     init_peak: dict[str, Fraction] = {}
     for ic in pod.init_containers:
         if ic.is_sidecar:
-            _add_into(running, ic.resources.requests)
-            _add_into(sidecars, ic.resources.requests)
+            _add_into(running, requests(ic, True))
+            _add_into(sidecars, requests(ic, True))
             need = dict(sidecars)
         else:
             need = dict(sidecars)
@@ -318,9 +346,13 @@ def pod_requests(pod: Pod) -> dict[str, int]:
         for name in running.keys() | init_peak.keys()
     }
     if pod.resources is not None:
-        for name, q in pod.resources.requests.items():
+        pod_level: Mapping[str, Quantity] = pod.resources.requests
+        if bound:
+            pod_level = _held(pod_level, pod.status_requests, pod.allocated, pod.resize_infeasible)
+        for name in pod.resources.requests:
             if _pod_level(name):
-                total[name] = q.value
+                held = pod_level.get(name)
+                total[name] = held.value if held is not None else Fraction(0)
     for name, q in pod.overhead.items():
         total[name] = total.get(name, Fraction(0)) + q.value
     return {
@@ -417,7 +449,7 @@ def node_states(cluster: Cluster, skip_pods: Iterable[str] = ()) -> list[NodeSta
             if pod.is_terminal or pod.key in skipped:
                 continue
             running.append(pod)
-            for name, amount in pod_requests(pod).items():
+            for name, amount in pod_requests(pod, bound=True).items():
                 requested[name] = requested.get(name, 0) + amount
             for port in host_ports(pod):
                 used.setdefault(port, pod.key)
@@ -678,6 +710,36 @@ def check_held_ports(p: PendingPod, n: NodeState) -> Iterator[Exclusion]:
         yield Exclusion(rule, "; ".join(dict.fromkeys(clashes)))
 
 
+# The node features a pod's spec needs (spec: node-declared-features.filter.required-features).
+RESTART_ALL = "RestartAllContainersOnContainerExits"
+USERNS_HOST_NETWORK = "UserNamespacesHostNetworkSupport"
+
+
+def needed_node_features(pod: Pod) -> frozenset[str]:
+    needs = set()
+    if any(
+        rule.get("action") == "RestartAllContainers"
+        for c in (*pod.containers, *pod.init_containers)
+        for rule in c.restart_policy_rules
+    ):
+        needs.add(RESTART_ALL)
+    if pod.host_network and pod.host_users is False:
+        needs.add(USERNS_HOST_NETWORK)
+    return frozenset(needs)
+
+
+def check_declared_features(p: PendingPod, n: NodeState) -> Iterator[Exclusion]:
+    # Releases before v1.36 lack the filter, but there the fields that need a feature are
+    # dropped by the API server (podfit.apiserver) or rejected by its validation.
+    missing = needed_node_features(p.pod) - set(n.node.declared_features)
+    if missing:
+        yield Exclusion(
+            Rules.DECLARED_FEATURES,
+            f"the pod needs node feature(s) {', '.join(sorted(missing))}, which the node does "
+            "not declare",
+        )
+
+
 STATIC_CHECKS: tuple[StaticCheck, ...] = (
     check_cordoned,
     check_node_name,
@@ -685,6 +747,7 @@ STATIC_CHECKS: tuple[StaticCheck, ...] = (
     check_node_selector,
     check_required_affinity,
     check_held_ports,
+    check_declared_features,
 )
 
 

@@ -7,14 +7,20 @@ example is the contract in ``INTERPRETING.md``.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
+import os
+import pickle
+import sys
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
-import jsonschema
 import yaml
 
 from podfit.errors import PodfitError, UsageError
@@ -59,6 +65,13 @@ def holds_text(holds: Holds) -> str:
     return str(first) if first == last else f"{first}-{last}"
 
 
+def safe_test_id(text: str) -> str:
+    """``text`` usable inside a pytest node id's brackets: ``::`` becomes ``:``, brackets
+    become parentheses, line breaks spaces."""
+    out = text.replace("::", ":").replace("[", "(").replace("]", ")")
+    return " ".join(out.split("\n"))
+
+
 @dataclass(frozen=True, slots=True)
 class Example:
     rule_id: str
@@ -90,6 +103,12 @@ class Example:
     def id(self) -> str:
         """Stable id of the example: ``rule-id: description``."""
         return f"{self.rule_id}: {self.description}"
+
+    @property
+    def test_id(self) -> str:
+        """The id as a pytest parameter id: no ``::``, ``[`` or ``]`` (which would make a
+        node id copied from a report impossible to run again)."""
+        return safe_test_id(self.id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +150,8 @@ def rule_files() -> list[str]:
 
 def parse_area(data: object, source: str) -> Area:
     """Validate one rule file's data against the schema and build its :class:`Area`."""
+    import jsonschema  # only when parsing: a cached spec needs no validation
+
     validator = jsonschema.Draft202012Validator(schema())
     errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
     if errors:
@@ -189,15 +210,82 @@ def _narrow(outer: Holds, inner: Holds, where: str) -> Holds:
 
 @cache
 def areas() -> tuple[Area, ...]:
+    """Every area of the spec, validated. Parsed once and kept in the user's cache
+    directory (see :func:`cache_path`), keyed by the files' contents: a later process
+    unpickles it instead of parsing the YAML and validating it against the schema."""
+    texts = {
+        name: resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
+        for name in rule_files()
+    }
+    where = cache_path(texts)
+    cached = _read_cache(where)
+    if cached is not None:
+        return cached
     out = []
-    for name in rule_files():
-        text = resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
+    for name, text in texts.items():
         try:
             data = yaml.load(text, Loader=_LOADER)
         except yaml.YAMLError as exc:
             raise SpecError(f"{name}: invalid YAML: {exc}") from None
         out.append(parse_area(data, name))
-    return tuple(out)
+    parsed = tuple(out)
+    _write_cache(where, parsed)
+    return parsed
+
+
+#: Where the parsed spec is cached: ``$PODFIT_CACHE_DIR``, else ``$XDG_CACHE_HOME/podfit``,
+#: else ``~/.cache/podfit``; ``PODFIT_CACHE_DIR=off`` turns the cache off.
+CACHE_ENV = "PODFIT_CACHE_DIR"
+
+
+def cache_path(texts: Mapping[str, str]) -> Path | None:
+    """The cache file for these rule files (None when caching is off)."""
+    chosen = os.environ.get(CACHE_ENV, "")
+    if chosen == "off":
+        return None
+    if chosen:
+        base = Path(chosen)
+    else:
+        xdg = os.environ.get("XDG_CACHE_HOME", "")
+        base = (Path(xdg) if xdg else Path.home() / ".cache") / "podfit"
+    digest = hashlib.sha256()
+    schema_text = resources.files(__package__).joinpath("schema.json").read_bytes()
+    for part in (SPEC_VERSION, sys.version, str(pickle.HIGHEST_PROTOCOL)):
+        digest.update(part.encode() + b"\0")
+    digest.update(schema_text + b"\0")
+    for name, text in sorted(texts.items()):
+        digest.update(name.encode() + b"\0" + text.encode() + b"\0")
+    return base / f"spec-{digest.hexdigest()[:24]}.pickle"
+
+
+def _read_cache(path: Path | None) -> tuple[Area, ...] | None:
+    if path is None:
+        return None
+    try:
+        with path.open("rb") as f:
+            data = pickle.load(f)
+    except Exception:  # absent, unreadable or from another podfit: parse again
+        return None
+    if isinstance(data, tuple) and all(isinstance(a, Area) for a in data):
+        return data
+    return None
+
+
+def _write_cache(path: Path | None, parsed: tuple[Area, ...]) -> None:
+    """Best effort: a read-only home or a full disk only costs the next run the parse."""
+    if path is None:
+        return
+    tmp: str | None = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".spec-", suffix=".tmp")
+        with os.fdopen(fd, "wb") as f:
+            pickle.dump(parsed, f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    except OSError:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
 
 
 def rules() -> tuple[Rule, ...]:

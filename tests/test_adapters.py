@@ -16,6 +16,7 @@ from typing import Any
 
 import jsonschema
 import pytest
+from click.testing import CliRunner
 
 import podfit.adapters as adapters
 from podfit.adapters import (
@@ -33,8 +34,10 @@ from podfit.adapters.exec_adapter import (
 )
 from podfit.adapters.extender_adapter import ExtenderScheduler, go_field
 from podfit.adapters.python_adapter import PythonScheduler
+from podfit.cli import cli
 from podfit.cluster import Cluster
-from podfit.conformance.decisions import ALL_AREAS, Decision, Scheduler
+from podfit.conformance.decisions import ALL_AREAS, AdapterError, Decision, Scheduler
+from podfit.conformance.runner import run_conformance
 from podfit.errors import UsageError
 from podfit.loading import cluster_from_manifests, pod_from_manifest
 from podfit.model import Pod
@@ -354,6 +357,20 @@ def test_python_adapter_gets_the_cluster_and_pod() -> None:
     p = pending(pod("web"))
     assert PythonScheduler(spy).schedule(THREE_NODES, p).node == "n1"
     assert seen == [(THREE_NODES, p)]
+
+
+def test_python_spec_finds_a_module_in_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "my_sched_cwd.py").write_text("def pick(cluster, pod):\n    return None\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", ".", str(tmp_path))])
+    scheduler = adapters.resolve("python:my_sched_cwd:pick")
+    assert scheduler.name == "python:my_sched_cwd:pick"
+    with pytest.raises(
+        AdapterError, match=r"no module named 'absent_mod' in the working directory"
+    ):
+        adapters.resolve("python:absent_mod:pick")
 
 
 def test_python_spec_loads_a_file_and_applies_options(tmp_path: Path) -> None:
@@ -1006,7 +1023,9 @@ class Extender:
                     n: f"{n} is hopeless" for n in names if n == "bad-2"
                 },
             }
-            if mode == "lowercase":
+            if mode == "names-only":
+                result = {"NodeNames": keep, "FailedNodes": result["FailedNodes"]}
+            elif mode == "lowercase":
                 # Go's decoder matches keys case-insensitively.
                 result = {"nodenames": keep, "failednodes": result["FailedNodes"]}
             elif body["NodeNames"] is not None:
@@ -1099,6 +1118,44 @@ def test_extender_keys_are_case_insensitive(extender: Extender) -> None:
     assert decision.reasons == {"bad-1": ("bad-1 is bad",), "bad-2": ("bad-2 is bad",)}
     assert go_field({"nodenames": 1, "NodeNames": 2}, "NodeNames") == 2
     assert go_field({"NodeNames": 2, "nodenames": 1}, "NodeNames") == 1
+
+
+def test_extender_answering_names_to_a_node_list_gets_the_option_named(
+    extender: Extender,
+) -> None:
+    extender.mode = "names-only"
+    decision = ExtenderScheduler(extender.url).schedule(EXTENDER_CLUSTER, pending(pod("p")))
+    assert decision.error is not None
+    assert "add ?nodeCacheCapable=true" in decision.error
+    cached = ExtenderScheduler(extender.url, node_cache_capable=True)
+    assert cached.schedule(EXTENDER_CLUSTER, pending(pod("p"))).node == "n2"
+
+
+def test_extender_error_under_node_cache_capable_names_the_option(extender: Extender) -> None:
+    extender.mode = "error-field"
+    decision = ExtenderScheduler(extender.url, node_cache_capable=True).schedule(
+        EXTENDER_CLUSTER, pending(pod("p"))
+    )
+    assert decision.error is not None
+    assert "cache not synced" in decision.error
+    assert "without ?nodeCacheCapable=true" in decision.error
+
+
+def test_an_unreachable_extender_is_one_error_not_a_finding_per_area() -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again: nothing listens there
+    scheduler = ExtenderScheduler(f"http://127.0.0.1:{port}/scheduler")
+    with pytest.raises(AdapterError, match="cannot reach the extender"):
+        run_conformance(scheduler, max_examples=5, seed=1)
+    done = CliRunner().invoke(
+        cli, ["conform", "--adapter", f"extender:http://127.0.0.1:{port}/scheduler"]
+    )
+    assert done.exit_code == 2
+    assert done.output.count("cannot reach the extender") == 1
+    assert "FAIL" not in done.output
 
 
 def test_extender_without_prioritize_takes_the_first_survivor(extender: Extender) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 
 import pytest
@@ -233,3 +234,35 @@ def test_alias_bomb_is_bounded(write) -> None:  # type: ignore[no-untyped-def]
     )
     with pytest.raises(ManifestError, match=r"spec.taints\[0\]"):
         podfit.load(write("bomb.yaml", text))
+
+
+def test_yaml_is_read_without_libyaml_too(tmp_path: Path) -> None:
+    """libyaml's C loader where PyYAML has it; without it, the pure-Python one, with the
+    same strictness (duplicate keys) and the same spec."""
+    import subprocess
+    import sys
+
+    dup = tmp_path / "dup.yaml"
+    dup.write_text("apiVersion: v1\nkind: Node\nmetadata: {name: a}\nmetadata: {name: b}\n")
+    code = (
+        "import yaml\n"
+        "for name in ('CSafeLoader', 'CLoader', 'CBaseLoader'):\n"
+        "    if hasattr(yaml, name): delattr(yaml, name)\n"
+        "import podfit, podfit.spec, podfit.loading\n"
+        "assert podfit.loading._SafeLoader is yaml.SafeLoader\n"
+        "print(len(podfit.spec.rules()))\n"
+        "print(len(podfit.load('examples/cluster.yaml').nodes))\n"
+        "try:\n"
+        f"    podfit.load({str(dup)!r})\n"
+        "except podfit.errors.PodfitError as exc:\n"
+        "    print('refused:', exc)\n"
+    )
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PODFIT_CACHE_DIR": "off"}
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    rules, nodes, refused = done.stdout.splitlines()
+    assert int(rules) > 100 and int(nodes) == 5
+    assert "duplicate key 'metadata'" in refused

@@ -22,6 +22,7 @@ from podfit.reference.nodeports import (
 )
 from podfit.reference.profile import PluginSet, build_profile
 from podfit.reference.status import Code, Status
+from podfit.spec import safe_test_id
 
 
 def port(spec: str, container_port: int = 0) -> ContainerPort:
@@ -104,7 +105,7 @@ FILTER_ROWS: list[tuple[str, tuple[str, ...], tuple[str, ...], bool]] = [
 @pytest.mark.parametrize(
     ("wanted", "held", "fits_node"),
     [r[1:] for r in FILTER_ROWS],
-    ids=[r[0] for r in FILTER_ROWS],
+    ids=[safe_test_id(r[0]) for r in FILTER_ROWS],
 )
 def test_filter(wanted: tuple[str, ...], held: tuple[str, ...], fits_node: bool) -> None:
     pre, status = run_plugin(pod_with(*wanted), node_with(*held))
@@ -242,7 +243,7 @@ CHECK_ROWS: list[tuple[str, list[HostPort], HostPort, bool]] = [
 @pytest.mark.parametrize(
     ("used", "wanted", "expected"),
     [r[1:] for r in CHECK_ROWS],
-    ids=[r[0] for r in CHECK_ROWS],
+    ids=[safe_test_id(r[0]) for r in CHECK_ROWS],
 )
 def test_check_conflict(used: list[HostPort], wanted: HostPort, expected: bool) -> None:
     assert port_conflicts(used, wanted) is expected

@@ -44,6 +44,7 @@ from podfit.solver.prove import (
     Vocabulary,
 )
 from podfit.solver.session import Outcome, Session
+from podfit.spec import safe_test_id
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -575,6 +576,7 @@ HEADER = "apiVersion: podfit.dev/v1alpha1\nkind: Claim\nmetadata: {name: c}\n"
             ["two claims are named 'c'"],
         ),
     ],
+    ids=lambda v: safe_test_id(v[:40]) if isinstance(v, str) else None,
 )
 def test_bad_claims_exit_2_with_a_located_message(
     tmp_path: Path, text: str, needles: list[str]

@@ -3,6 +3,12 @@ and pytest-xdist."""
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
+from pathlib import Path
+from xml.etree import ElementTree
+
 import pytest
 
 pytest_plugins = ["pytester"]
@@ -24,6 +30,11 @@ def test_the_seed_is_an_int(podfit_seed):
     assert isinstance(podfit_seed, int)
 """
 
+CONFORMANCE_TEST = """
+def test_conformance(podfit_unit):
+    podfit_unit.check()
+"""
+
 
 def test_nothing_happens_without_an_adapter(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_plain="def test_one():\n    assert True\n")
@@ -33,32 +44,66 @@ def test_nothing_happens_without_an_adapter(pytester: pytest.Pytester) -> None:
 
 
 def test_the_reference_passes_as_test_items(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_sched=CONFORMANCE_TEST)
     result = pytester.runpytest(
         "--podfit-adapter=reference", "--podfit-rules=taints", "--podfit-max-examples=10",
-        "--podfit-seed=5", "-v", "-p", "no:randomly",
+        "--podfit-seed=5", "--podfit-kube-version=1.35", "-v", "-p", "no:randomly",
     )  # fmt: skip
     result.assert_outcomes(passed=3)
     result.stdout.fnmatch_lines(
         [
             "podfit: adapter reference, using --podfit-seed=5",
-            "*soundness*taints* PASSED*",
-            "*completeness*taints* PASSED*",
-            "*stateful*all* PASSED*",
+            "test_sched.py::test_conformance?soundness-taints? PASSED*",
+            "test_sched.py::test_conformance?completeness-taints? PASSED*",
+            "test_sched.py::test_conformance?stateful-all? PASSED*",
         ]
     )
+    assert "collected 3 items" in result.stdout.str()
 
 
-def test_a_mutant_fails_with_its_counterexample(pytester: pytest.Pytester) -> None:
-    out = pytester.path / "cx"
-    result = pytester.runpytest(
-        "--podfit-adapter=mutant:cordon-ignored", "--podfit-rules=node-unschedulable",
-        "--podfit-seed=3", f"--podfit-out={out}", "-p", "no:randomly",
+def test_an_adapter_without_a_test_that_runs_the_properties_is_a_usage_error(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(test_plain="def test_one():\n    assert True\n")
+    result = pytester.runpytest("--podfit-adapter=reference", "-p", "no:randomly")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*no collected test takes the podfit_unit fixture*"])
+
+
+def _pytest(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:randomly", "-p", "no:cacheprovider", *args],
+        cwd=cwd, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
-    outcomes = result.parseoutcomes()
-    assert outcomes.get("failed", 0) >= 1
-    result.stdout.fnmatch_lines(["*failed for mutant:cordon-ignored*", "*replay: podfit explain*"])
-    written = sorted(p.name for p in out.iterdir())
-    assert written and all((out / name / "pod.yaml").is_file() for name in written)
+
+
+def test_a_mutant_fails_with_the_example_inline_and_its_node_id_reruns(tmp_path: Path) -> None:
+    (tmp_path / "test_sched.py").write_text(CONFORMANCE_TEST)
+    args = [
+        "--podfit-adapter=mutant:cordon-ignored", "--podfit-rules=node-unschedulable",
+        "--podfit-seed=3", "--podfit-max-examples=50",
+    ]  # fmt: skip
+    done = _pytest(tmp_path, *args, "--junitxml=report.xml", "-rf")
+    assert done.returncode == 1, done.stdout[-2000:]
+    out = done.stdout
+    assert "collected 3 items" in out
+    assert "failed for mutant:cordon-ignored" in out and "replay: podfit explain" in out
+    assert "rules: node-unschedulable.filter.cordoned" in out
+    # The shrunk example inline: the cordoned node and the pod.
+    assert "cluster.yaml:" in out and "unschedulable: true" in out and "pod.yaml:" in out
+    failed = re.findall(r"^FAILED (\S+\[[^\]]+\])", out, re.M)
+    assert failed, out[-2000:]
+    # JUnit XML carries the same text, the manifests included.
+    xml = ElementTree.parse(tmp_path / "report.xml")
+    failures = [f.text or "" for f in xml.iter("failure")]
+    assert failures and all("kind: Node" in f and "rules:" in f for f in failures)
+    # The counterexample landed under .podfit, which ignores itself in git.
+    assert (tmp_path / ".podfit" / ".gitignore").is_file()
+    assert any((tmp_path / ".podfit" / "counterexamples").glob("*/pod.yaml"))
+    # A node id copied from the FAILED line runs that one item again.
+    again = _pytest(tmp_path, failed[0], *args)
+    assert again.returncode == 1, again.stdout[-2000:]
+    assert "collected 1 item" in again.stdout and "1 failed" in again.stdout
 
 
 def test_user_tests_use_the_fixtures(pytester: pytest.Pytester) -> None:
@@ -84,6 +129,7 @@ def test_a_bad_adapter_is_a_usage_error(pytester: pytest.Pytester) -> None:
 
 def test_xdist_shares_the_items_and_the_seed(pytester: pytest.Pytester) -> None:
     pytest.importorskip("xdist")
+    pytester.makepyfile(test_sched=CONFORMANCE_TEST)
     result = pytester.runpytest_subprocess(
         "--podfit-adapter=reference", "--podfit-rules=taints,node-unschedulable",
         "--podfit-max-examples=5", "--podfit-seed=11", "-n", "2", "-p", "no:randomly",

@@ -275,8 +275,41 @@ def test_cli_without_out_keeps_counterexamples_in_a_seed_directory(
         "--max-examples", "60", "--no-stateful",
     )  # fmt: skip
     assert code == 1
-    assert (tmp_path / "podfit-conform-3" / "report.json").is_file()
-    assert "podfit-conform-3/" in out
+    assert (tmp_path / ".podfit" / "conform-3" / "report.json").is_file()
+    assert "counterexample: .podfit/conform-3/" in out
+    assert "counterexamples and report.json: .podfit/conform-3/" in out
+    # Nothing else lands in the working directory: Hypothesis's files are under .podfit
+    # too, and .podfit keeps itself out of git.
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".podfit"]
+    assert (tmp_path / ".podfit" / ".gitignore").read_text().splitlines()[-1] == "*"
+
+
+def test_cli_refuses_a_scheduler_that_claims_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "claims_nothing.py").write_text(
+        "class S:\n"
+        "    name = 'nothing'\n"
+        "    areas = frozenset()\n"
+        "    def schedule(self, cluster, pod):\n"
+        "        return None\n"
+        "    def close(self):\n"
+        "        pass\n"
+        "sched = S()\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["conform", "--adapter", "python:claims_nothing:sched"])
+    assert result.exit_code == 2, result.output
+    assert "nothing to check: nothing claims no rule area podfit checks" in result.stderr
+    assert "every property held" not in result.output
+    with pytest.raises(ValueError, match="nothing to check"):
+        run_conformance(load_target_scheduler(tmp_path / "claims_nothing.py"))
+
+
+def load_target_scheduler(path: Path) -> object:
+    from podfit.adapters import resolve
+
+    return resolve(f"python:{path}:sched")
 
 
 @pytest.mark.parametrize(
@@ -355,3 +388,51 @@ def test_ctrl_c_on_the_command_writes_the_partial_report(tmp_path: Path) -> None
     assert report["totals"]["run"] > 0
     assert ElementTree.parse(tmp_path / "junit.xml").getroot().get("tests")
     assert not list(out.glob("*.tmp*")), "no half-written files"
+
+
+def test_cli_replays_saved_counterexamples_against_a_scheduler(tmp_path: Path) -> None:
+    out = tmp_path / "cx"
+    code, _, _ = conform(
+        "--adapter", "mutant:cordon-ignored", "--rules", "node-unschedulable", "--seed", "3",
+        "--max-examples", "60", "--no-stateful", "--out", str(out), "--junit-xml",
+        str(tmp_path / "junit.xml"),
+    )  # fmt: skip
+    assert code == 1
+    # JUnit XML carries the shrunk example inline, not only its path.
+    failure = next(ElementTree.parse(tmp_path / "junit.xml").iter("failure"))
+    assert "cluster.yaml:" in (failure.text or "") and "unschedulable: true" in (failure.text or "")
+    # The mutant still fails every saved counterexample; the reference passes them.
+    result = CliRunner().invoke(
+        cli, ["conform", "--adapter", "mutant:cordon-ignored", "--replay", str(out)]
+    )
+    assert result.exit_code == 1, result.output
+    assert "FAIL" in result.output and "node-unschedulable.filter.cordoned" in result.output
+    result = CliRunner().invoke(
+        cli, ["conform", "--adapter", "reference", "--replay", str(out), "-o", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    replayed = json.loads(result.output)["replayed"]
+    assert replayed and all(r["passes"] for r in replayed)
+    # A directory that holds no counterexample is a usage error.
+    result = CliRunner().invoke(
+        cli, ["conform", "--adapter", "reference", "--replay", str(tmp_path / "nothing")]
+    )
+    assert result.exit_code == 2
+    assert "no counterexample there" in result.stderr
+
+
+def test_spec_verify_runs_a_python_scheduler_from_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "first_node_sched.py").write_text(
+        "def pick(cluster, pod):\n    return min(cluster.nodes, default=None)\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", ".", str(tmp_path))])
+    result = CliRunner().invoke(
+        cli, ["spec", "verify", "--backend", "python:first_node_sched:pick", "--rules", "taints"]
+    )
+    # It ignores taints: some examples fail, each named with the scheduler's spec string.
+    assert result.exit_code == 1, result.output
+    assert "FAIL [python:first_node_sched:pick, Kubernetes" in result.output
+    assert "python:first_node_sched:pick:" in result.output and "passed" in result.output

@@ -176,7 +176,7 @@ def test_the_examples_cover_the_cluster_rules() -> None:
     assert len(cluster_rules) > 150
 
 
-@pytest.mark.parametrize("example", SOLVER_EXAMPLES, ids=[e.id for e in SOLVER_EXAMPLES])
+@pytest.mark.parametrize("example", SOLVER_EXAMPLES, ids=[e.test_id for e in SOLVER_EXAMPLES])
 def test_spec_example_feasible_set(example: spec.Example) -> None:
     c = cluster_from_manifests(example.given["objects"])
     p = pod_from_manifest(example.given["pod"])

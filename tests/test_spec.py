@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from pathlib import Path
 
 import jsonschema
 import pytest
@@ -70,7 +71,7 @@ RUNS = [
 
 
 @pytest.mark.parametrize(
-    ("backend", "example", "version"), RUNS, ids=[f"{e.id}-{name}-{v}" for name, e, v in RUNS]
+    ("backend", "example", "version"), RUNS, ids=[f"{e.test_id}-{name}-{v}" for name, e, v in RUNS]
 )
 def test_example(backend: str, example: spec.Example, version: object) -> None:
     result = run_example(BACKENDS[backend], example, version)  # type: ignore[arg-type]
@@ -99,3 +100,33 @@ def test_compare_is_a_subset_check_with_sets() -> None:
     assert compare({"statuses": {"n": {"plugin": "X"}}}, {"statuses": {}}) != []
     assert compare({"feasible": ["a"]}, {"feasible": ["a", "b"]}) != []
     assert compare({"value": 3}, {"value": 4}) == ["value: expected 3, got 4"]
+
+
+def test_the_parsed_spec_is_cached_and_a_bad_cache_is_parsed_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(spec.CACHE_ENV, str(tmp_path))
+    spec.areas.cache_clear()
+    try:
+        parsed = spec.areas()
+        (cached,) = tmp_path.glob("spec-*.pickle")
+        # A later process reads the cache: no YAML, no schema validation.
+        spec.areas.cache_clear()
+        monkeypatch.setattr(spec, "parse_area", _must_not_parse)
+        assert spec.areas() == parsed
+        # A damaged cache is parsed again (and rewritten), never an error.
+        cached.write_bytes(b"not a pickle")
+        spec.areas.cache_clear()
+        monkeypatch.undo()
+        monkeypatch.setenv(spec.CACHE_ENV, str(tmp_path))
+        assert spec.areas() == parsed
+        assert cached.read_bytes() != b"not a pickle"
+        # PODFIT_CACHE_DIR=off: nothing written.
+        monkeypatch.setenv(spec.CACHE_ENV, "off")
+        assert spec.cache_path({}) is None
+    finally:
+        spec.areas.cache_clear()
+
+
+def _must_not_parse(data: object, source: str) -> spec.Area:
+    raise AssertionError(f"{source} was parsed although the cache holds it")

@@ -19,7 +19,7 @@ from podfit.loading import cluster_from_manifests, pod_from_manifest
 from podfit.manifest import to_manifest
 from podfit.model import Node, Pod, Taint
 from podfit.reference.labels import parse_int64
-from podfit.reference.resources import pod_requests
+from podfit.reference.resources import bound_pod_requests, pod_requests
 
 FIND = settings(
     max_examples=2000,
@@ -109,7 +109,8 @@ def check_valid_pod(pod: Pod) -> None:
 
 
 def used(pods: list[Pod], resource: str) -> Fraction:
-    return sum((pod_requests(p).get(resource, Fraction(0)) for p in pods), Fraction(0))
+    """What the pods hold on their node (an in-place resize under way included)."""
+    return sum((bound_pod_requests(p).get(resource, Fraction(0)) for p in pods), Fraction(0))
 
 
 @settings(max_examples=150, deadline=None)

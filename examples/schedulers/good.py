@@ -93,28 +93,48 @@ def amounts(c: Container) -> dict[str, Fraction]:
     return {name: q.value for name, q in c.resources.requests.items()}
 
 
+def held(pod: Pod, c: Container) -> dict[str, Fraction]:
+    """What a container of a pod already on a node holds: while an in-place resize is under
+    way, the larger of its spec and what its status reports (only the status, once the
+    resize is Infeasible)."""
+    if c.status_requests is None:
+        return amounts(c)
+    out = {} if pod.resize_infeasible else amounts(c)
+    for source in (c.status_requests, c.allocated or {}):
+        for name, q in source.items():
+            out[name] = max(out.get(name, Fraction(0)), q.value)
+    return out
+
+
 def add(into: dict[str, Fraction], more: Mapping[str, Fraction]) -> None:
     for name, value in more.items():
         into[name] = into.get(name, Fraction(0)) + value
 
 
-def requests(pod: Pod) -> dict[str, int]:
+def requests(pod: Pod, *, bound: bool = False) -> dict[str, int]:
     """What the pod needs: app containers and sidecars run together; each ordinary init
     container runs alone next to the sidecars started before it; the pod needs the larger
-    of the two, plus the overhead. cpu in millicores, the rest in units, rounded up."""
+    of the two, plus the overhead. cpu in millicores, the rest in units, rounded up. A pod
+    already on a node (``bound``) holds what its resize status says."""
+
+    def of(c: Container) -> dict[str, Fraction]:
+        return held(pod, c) if bound else amounts(c)
+
     running: dict[str, Fraction] = {}
     for c in pod.containers:
-        add(running, amounts(c))
+        add(running, of(c))
     sidecars: dict[str, Fraction] = {}
     peak: dict[str, Fraction] = {}
     for c in pod.init_containers:
+        sidecar = c.restart_policy == "Always"
+        own = of(c) if sidecar else amounts(c)
         now = dict(sidecars)
-        add(now, amounts(c))
+        add(now, own)
         for name, value in now.items():
             peak[name] = max(peak.get(name, Fraction(0)), value)
-        if c.restart_policy == "Always":
-            add(sidecars, amounts(c))
-            add(running, amounts(c))
+        if sidecar:
+            add(sidecars, own)
+            add(running, own)
     total = {
         n: max(running.get(n, Fraction(0)), peak.get(n, Fraction(0))) for n in {*running, *peak}
     }
@@ -173,7 +193,7 @@ class FirstFit:
             return "too many pods"
         used_amounts: dict[str, int] = {}
         for p in here:
-            for name, value in requests(p).items():
+            for name, value in requests(p, bound=True).items():
                 used_amounts[name] = used_amounts.get(name, 0) + value
         for name, want in requests(pod).items():
             if want > 0 and want > free.get(name, 0) - used_amounts.get(name, 0):

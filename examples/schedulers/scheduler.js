@@ -73,24 +73,47 @@ function maxInto(total, other) {
   return total;
 }
 
-function requestsOf(container) {
+function unitsOf(requests) {
   const out = {};
-  const requests = (container.resources && container.resources.requests) || {};
-  for (const [name, value] of Object.entries(requests)) {
+  for (const [name, value] of Object.entries(requests || {})) {
     if (counted(name)) out[name] = toUnits(name, value);
   }
   return out;
 }
 
+function requestsOf(container) {
+  return unitsOf(container.resources && container.resources.requests);
+}
+
+// What a container of a pod already on a node holds: while an in-place resize is under
+// way, the larger of its spec and its status (only the status once it is Infeasible).
+function heldBy(pod, container, statuses) {
+  const status = statuses[container.name];
+  if (!status || !status.resources) return requestsOf(container);
+  const infeasible = ((pod.status || {}).conditions || []).some(
+    (c) => c.type === "PodResizePending" && c.reason === "Infeasible",
+  );
+  const out = infeasible ? {} : requestsOf(container);
+  maxInto(out, unitsOf(status.resources.requests));
+  return maxInto(out, unitsOf(status.allocatedResources));
+}
+
 // Effective request: app containers plus sidecars, or the largest init step, plus overhead.
-function podRequests(pod) {
+// A pod already on a node (bound) holds what its resize status says.
+function podRequests(pod, bound = false) {
   const spec = pod.spec || {};
+  const status = pod.status || {};
+  const statuses = {};
+  for (const s of [...(status.containerStatuses || []), ...(status.initContainerStatuses || [])]) {
+    statuses[s.name] = s;
+  }
+  const of = (c) => (bound ? heldBy(pod, c, statuses) : requestsOf(c));
   const sum = {};
-  for (const c of spec.containers || []) addInto(sum, requestsOf(c));
+  for (const c of spec.containers || []) addInto(sum, of(c));
   const sidecars = {};
   const initMax = {};
   for (const c of spec.initContainers || []) {
-    const own = requestsOf(c);
+    const own = c.restartPolicy === "Always" ? of(c) : requestsOf(c);
     if (c.restartPolicy === "Always") {
       addInto(sum, own);
       addInto(sidecars, own);
@@ -182,7 +205,7 @@ function usedOn(node, pods) {
     if ((p.spec || {}).nodeName !== node.metadata.name) continue;
     if (phase === "Succeeded" || phase === "Failed") continue;
     count += 1;
-    addInto(used, podRequests(p));
+    addInto(used, podRequests(p, true));
   }
   return { used, count };
 }

@@ -49,6 +49,8 @@ from podfit.model import (
     Taint,
     Toleration,
     TopologySpreadConstraint,
+    Volume,
+    evolve,
 )
 from podfit.quantity import QuantityError, quantity_from_yaml
 from podfit.validation import label_value_problems, qualified_name_problems
@@ -287,6 +289,8 @@ def _container(value: Any, *, init: bool) -> Container:
     restart = data.get("restartPolicy")
     if restart is not None and not (init and restart == "Always"):
         raise Doubt("a container restartPolicy")
+    if not _absent(data.get("restartPolicyRules")):
+        raise Doubt("restartPolicyRules go the strict way")
     return Container(
         name=_name(data.get("name"), _LABEL),
         image=_text(data.get("image")),
@@ -352,9 +356,56 @@ def _choice(value: Any, choices: frozenset[str], default: str) -> str:
 
 
 def _containers(value: Any, init: bool, host_network: bool) -> tuple[Container, ...]:
-    return tuple(
-        default_container(_container(c, init=init), host_network=host_network) for c in _list(value)
-    )
+    """``[spec containers, {name: status}]``: the defaulted containers, each with the
+    resources its status reports (in-place resize), as the strict parser reads them."""
+    specs, statuses = value
+    out = []
+    for raw in _list(specs):
+        container = default_container(_container(raw, init=init), host_network=host_network)
+        found = statuses.get(container.name)
+        if found is not None and (
+            found.get("resources") is not None or found.get("allocatedResources") is not None
+        ):
+            resources = found.get("resources")
+            allocated = found.get("allocatedResources")
+            container = evolve(
+                container,
+                status_requests=None
+                if resources is None
+                else _resources(_dict(resources).get("requests")),
+                allocated=None if allocated is None else _resources(allocated),
+            )
+        out.append(container)
+    return tuple(out)
+
+
+def _statuses(value: Any) -> dict[str, dict[str, Any]]:
+    """``status.containerStatuses`` by container name (each status must name one)."""
+    out = {}
+    for item in _list(value):
+        data = _dict(item)
+        out[_required(data.get("name"))] = data
+    return out
+
+
+def _volume(value: Any) -> Volume:
+    data = _dict(value)
+    name = _required(data.get("name"))
+    kinds = [key for key in data if key != "name"]
+    if len(kinds) != 1 or type(kinds[0]) is not str:
+        raise Doubt("a volume without exactly one source")
+    source = data[kinds[0]]
+    if source is not None and type(source) is not dict:
+        raise Doubt("a volume source that is not a mapping")
+    return Volume(name=name, kind=kinds[0], source=MappingProxyType(dict(source or {})))
+
+
+def _resize_infeasible(conditions: Any) -> bool:
+    for item in _list(conditions):
+        data = _dict(item)
+        if _text(data.get("type")) == "PodResizePending":
+            return _text(data.get("reason")) == "Infeasible"
+    return False
 
 
 def _spread(value: Any) -> tuple[TopologySpreadConstraint, ...]:
@@ -378,10 +429,12 @@ def _pod(manifest: dict[str, Any]) -> KubeObject:
     spec = _dict(manifest.get("spec"))
     status = _dict(manifest.get("status"))
     host_network = _boolean(spec.get("hostNetwork"))
-    containers = _CONTAINERS(spec.get("containers"), False, host_network)
+    statuses = _statuses(status.get("containerStatuses"))
+    containers = _CONTAINERS([spec.get("containers"), statuses], False, host_network)
     if not containers:
         raise Doubt("no containers")
-    init_containers = _CONTAINERS(spec.get("initContainers"), True, host_network)
+    init_statuses = _statuses(status.get("initContainerStatuses"))
+    init_containers = _CONTAINERS([spec.get("initContainers"), init_statuses], True, host_network)
     if len(containers) + len(init_containers) > 1:
         names = {c.name for c in init_containers} | {c.name for c in containers}
         if len(names) != len(containers) + len(init_containers):
@@ -425,6 +478,15 @@ def _pod(manifest: dict[str, Any]) -> KubeObject:
         phase=_choice(status.get("phase"), _PHASES, ""),
         start_time=_timestamp(status.get("startTime")),
         resource_claims=(),
+        volumes=tuple(_volume(v) for v in _list(spec.get("volumes"))),
+        host_users=None if spec.get("hostUsers") is None else _boolean(spec.get("hostUsers")),
+        status_requests=None
+        if status.get("resources") is None
+        else _resources(_dict(status.get("resources")).get("requests")),
+        allocated=None
+        if status.get("allocatedResources") is None
+        else _resources(status.get("allocatedResources")),
+        resize_infeasible=_resize_infeasible(status.get("conditions")),
     )
     # Defaulted already: containers by default_container, namespace and scheduler here,
     # and pod-level resources go the strict way.
@@ -468,6 +530,15 @@ def _condition(value: Any) -> NodeCondition:
     )
 
 
+def _str_list(value: Any) -> tuple[str, ...]:
+    items = _list(value)
+    for item in items:
+        if type(item) is not str:
+            raise Doubt("a list item that is not a string")
+    return tuple(items)
+
+
+_DECLARED = _Memo(_str_list)
 _TAINTS = _Memo(lambda value: tuple(_taint(t) for t in _list(value)))
 _IMAGES = _Memo(lambda value: tuple(_image(i) for i in _list(value)))
 _RESOURCES = _Memo(_resources)
@@ -493,4 +564,5 @@ def _node(manifest: dict[str, Any]) -> KubeObject:
         allocatable=allocatable,
         images=_IMAGES(status.get("images")),
         conditions=tuple(_condition(c) for c in _list(status.get("conditions"))),
+        declared_features=_DECLARED(status.get("declaredFeatures")),
     )

@@ -9,7 +9,9 @@ accepts. API defaulting is not done here but in :mod:`podfit.defaults`.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 
 from podfit.errors import ManifestError
@@ -51,6 +53,7 @@ from podfit.model import (
     Taint,
     Toleration,
     TopologySpreadConstraint,
+    Volume,
     WeightedPodAffinityTerm,
     WorkloadSelector,
     frozen_map,
@@ -288,16 +291,66 @@ def parse_container(f: Field, *, init: bool) -> Container:
                 name=item.at("name").text(),
             )
         )
+    # Any container may set restartPolicy (with restartPolicyRules, v1.35+); only an init
+    # container's Always matters to scheduling (it makes a sidecar).
     restart = f.at("restartPolicy")
-    if restart.value is not None and not init:
-        raise restart.error("may only be set on init containers")
+    rules = []
+    for rule in f.at("restartPolicyRules").items():
+        rule.at("action").text(required=True)
+        rules.append(MappingProxyType(dict(rule.mapping())))
     return Container(
         name=f.at("name").text(required=True),
         image=f.at("image").text(),
         resources=parse_resources(f.at("resources")),
         ports=tuple(ports),
-        restart_policy=restart.choice(("Always",)) if restart.value is not None else None,
+        restart_policy=(
+            restart.choice(("Always", "OnFailure", "Never")) if restart.value is not None else None
+        ),
+        restart_policy_rules=tuple(rules),
     )
+
+
+def parse_volume(f: Field) -> Volume:
+    """A pod volume: its name and its one source (kept as written)."""
+    name = f.at("name").text(required=True)
+    kinds = [key for key in f.mapping() if key != "name"]
+    if len(kinds) != 1:
+        raise f.error(
+            "must specify exactly one volume type"
+            + (f", got {', '.join(sorted(kinds))}" if kinds else "")
+        )
+    source = f.at(kinds[0]).value
+    if source is not None and not isinstance(source, Mapping):
+        raise f.at(kinds[0]).error(f"expected a mapping, got {type(source).__name__}")
+    return Volume(name=name, kind=kinds[0], source=MappingProxyType(dict(source or {})))
+
+
+def _container_statuses(status: Field, key: str) -> dict[str, Field]:
+    """``status.containerStatuses`` (or ``initContainerStatuses``) by container name."""
+    return {s.at("name").text(required=True): s for s in status.at(key).items()}
+
+
+def _with_status(c: Container, found: Field | None) -> Container:
+    """The container with the resources its status reports (in-place resize)."""
+    if found is None or (not found.has("resources") and not found.has("allocatedResources")):
+        return c
+    actuated = found.at("resources").at("requests")
+    return replace(
+        c,
+        status_requests=frozen_resources(actuated.resources()) if found.has("resources") else None,
+        allocated=(
+            frozen_resources(found.at("allocatedResources").resources())
+            if found.has("allocatedResources")
+            else None
+        ),
+    )
+
+
+def _resize_infeasible(status: Field) -> bool:
+    for c in status.at("conditions").items():
+        if c.at("type").text() == "PodResizePending":
+            return c.at("reason").text() == "Infeasible"
+    return False
 
 
 def parse_owner_reference(f: Field) -> OwnerReference:
@@ -311,11 +364,17 @@ def parse_owner_reference(f: Field) -> OwnerReference:
 
 
 def parse_pod_spec(meta: Field, spec: Field, status: Field, *, template: bool = False) -> Pod:
-    containers = tuple(parse_container(c, init=False) for c in spec.at("containers").items())
+    statuses = _container_statuses(status, "containerStatuses")
+    containers = tuple(
+        _with_status(parse_container(c, init=False), statuses.get(c.at("name").text()))
+        for c in spec.at("containers").items()
+    )
     if not containers:
         raise spec.at("containers").error("must have at least one container")
+    init_statuses = _container_statuses(status, "initContainerStatuses")
     init_containers = tuple(
-        parse_container(c, init=True) for c in spec.at("initContainers").items()
+        _with_status(parse_container(c, init=True), init_statuses.get(c.at("name").text()))
+        for c in spec.at("initContainers").items()
     )
     names = [c.name for c in (*init_containers, *containers)]
     for name in names:
@@ -367,6 +426,19 @@ def parse_pod_spec(meta: Field, spec: Field, status: Field, *, template: bool = 
         resource_claims=tuple(
             c.at("name").text(required=True) for c in spec.at("resourceClaims").items()
         ),
+        volumes=tuple(parse_volume(v) for v in spec.at("volumes").items()),
+        host_users=spec.at("hostUsers").boolean() if spec.has("hostUsers") else None,
+        status_requests=(
+            frozen_resources(status.at("resources").at("requests").resources())
+            if status.has("resources")
+            else None
+        ),
+        allocated=(
+            frozen_resources(status.at("allocatedResources").resources())
+            if status.has("allocatedResources")
+            else None
+        ),
+        resize_infeasible=_resize_infeasible(status),
     )
 
 
@@ -416,6 +488,7 @@ def parse_node(f: Field) -> Node:
             )
             for c in status.at("conditions").items()
         ),
+        declared_features=status.at("declaredFeatures").str_list(),
     )
 
 
@@ -733,11 +806,47 @@ def _affinity_manifest(a: Affinity | None) -> dict[str, Any] | None:
     return out
 
 
+def _container_status(c: Container) -> dict[str, Any] | None:
+    """What a container's status says of its resources (in-place resize), or None."""
+    if c.status_requests is None and c.allocated is None:
+        return None
+    return {
+        "name": c.name,
+        # Present even when empty: a status that reports resources makes the node hold them.
+        "resources": (
+            _Present(requests=_resources(c.status_requests))
+            if c.status_requests is not None
+            else None
+        ),
+        "allocatedResources": _resources(c.allocated) if c.allocated is not None else None,
+    }
+
+
+def _pod_status_manifest(p: Pod) -> dict[str, Any]:
+    status: dict[str, Any] = {
+        "phase": p.phase,
+        "nominatedNodeName": p.nominated_node_name,
+        "startTime": _time(p.start_time),
+        "containerStatuses": [s for c in p.containers if (s := _container_status(c))],
+        "initContainerStatuses": [s for c in p.init_containers if (s := _container_status(c))],
+    }
+    if p.status_requests is not None:
+        status["resources"] = _Present(requests=_resources(p.status_requests))
+    if p.allocated is not None:
+        status["allocatedResources"] = _resources(p.allocated)
+    if p.resize_infeasible:
+        status["conditions"] = [
+            {"type": "PodResizePending", "status": "True", "reason": "Infeasible"}
+        ]
+    return status
+
+
 def _container_manifest(c: Container) -> dict[str, Any]:
     return {
         "name": c.name,
         "image": c.image or "registry.k8s.io/pause:3.10",
         "restartPolicy": c.restart_policy,
+        "restartPolicyRules": [dict(r) for r in c.restart_policy_rules],
         "resources": {
             "requests": _resources(c.resources.requests),
             "limits": _resources(c.resources.limits),
@@ -763,6 +872,7 @@ def _pod_spec_manifest(p: Pod) -> dict[str, Any]:
         "priority": p.priority,
         "preemptionPolicy": p.preemption_policy,
         "hostNetwork": p.host_network or None,
+        "hostUsers": p.host_users,
         "restartPolicy": p.restart_policy,
         "activeDeadlineSeconds": p.active_deadline_seconds,
         "nodeSelector": _Labels(p.node_selector),
@@ -793,6 +903,7 @@ def _pod_spec_manifest(p: Pod) -> dict[str, Any]:
         "schedulingGates": [{"name": g} for g in p.scheduling_gates],
         # Only the names: podfit does not read where a claim comes from.
         "resourceClaims": [{"name": c} for c in p.resource_claims],
+        "volumes": [{"name": v.name, v.kind: _Present(v.source)} for v in p.volumes],
         "overhead": _resources(p.overhead),
         "initContainers": [_container_manifest(c) for c in p.init_containers],
         "containers": [_container_manifest(c) for c in p.containers],
@@ -844,11 +955,7 @@ def to_manifest(obj: KubeObject) -> dict[str, Any]:
             "kind": "Pod",
             "metadata": _pod_meta(obj),
             "spec": _pod_spec_manifest(obj),
-            "status": {
-                "phase": obj.phase,
-                "nominatedNodeName": obj.nominated_node_name,
-                "startTime": _time(obj.start_time),
-            },
+            "status": _pod_status_manifest(obj),
         }
     elif isinstance(obj, Node):
         raw = {
@@ -877,6 +984,7 @@ def to_manifest(obj: KubeObject) -> dict[str, Any]:
                 "allocatable": _resources(obj.allocatable),
                 "images": [{"names": list(i.names), "sizeBytes": i.size_bytes} for i in obj.images],
                 "conditions": [{"type": c.type, "status": c.status} for c in obj.conditions],
+                "declaredFeatures": list(obj.declared_features),
             },
         }
     elif isinstance(obj, Namespace):

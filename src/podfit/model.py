@@ -202,12 +202,42 @@ class Container:
     image: str = ""
     resources: ResourceRequirements = ResourceRequirements()
     ports: tuple[ContainerPort, ...] = ()
-    # Only meaningful for init containers: "Always" makes it a sidecar.
+    # "Always" makes an init container a sidecar; nothing else matters to scheduling.
     restart_policy: str | None = None
+    # restartPolicyRules as written (each {action, exitCodes}); only their actions matter
+    # to scheduling (RestartAllContainers needs a node that declares it can).
+    restart_policy_rules: tuple[Mapping[str, Any], ...] = ()
+    # In-place resize, from the pod's status: what the kubelet actuated
+    # (containerStatuses[].resources.requests) and allocated (allocatedResources).
+    status_requests: ResourceList | None = None
+    allocated: ResourceList | None = None
 
     @property
     def is_sidecar(self) -> bool:
+        """For an init container: whether it keeps running beside the app (a sidecar)."""
         return self.restart_policy == "Always"
+
+
+@dataclass(frozen=True, slots=True)
+class Volume:
+    """A pod volume: its name, the kind of its source (the source's field name, e.g.
+    ``persistentVolumeClaim``, ``image``, ``emptyDir``) and the source as written."""
+
+    name: str
+    kind: str
+    source: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def image(self) -> str:
+        """An image volume's reference ("" for other kinds)."""
+        return str(self.source.get("reference") or "") if self.kind == "image" else ""
+
+    @property
+    def claim_name(self) -> str:
+        """A persistentVolumeClaim volume's claim ("" for other kinds)."""
+        if self.kind != "persistentVolumeClaim":
+            return ""
+        return str(self.source.get("claimName") or "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,6 +282,14 @@ class Pod:
     start_time: datetime | None = None
     # spec.resourceClaims' names: dynamic resource allocation, which podfit does not model.
     resource_claims: tuple[str, ...] = ()
+    volumes: tuple[Volume, ...] = ()
+    # spec.hostUsers: None when unset (the pod shares the host's user namespace).
+    host_users: bool | None = None
+    # In-place resize of pod-level resources, from the pod's status (status.resources'
+    # requests and status.allocatedResources), and whether a resize is Infeasible.
+    status_requests: ResourceList | None = None
+    allocated: ResourceList | None = None
+    resize_infeasible: bool = False
 
     @property
     def key(self) -> str:
@@ -310,6 +348,8 @@ class Node:
     images: tuple[ContainerImage, ...] = ()
     conditions: tuple[NodeCondition, ...] = ()
     creation_timestamp: datetime | None = None
+    # status.declaredFeatures: the features the node declares (NodeDeclaredFeatures).
+    declared_features: tuple[str, ...] = ()
 
     def condition(self, type_: str) -> str | None:
         for cond in self.conditions:

@@ -8,7 +8,6 @@ unknown rule area), 130 interrupted before anything failed.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -152,6 +151,8 @@ def report_text(d: dict[str, Any]) -> str:
         lines.append("stopped at the deadline: the counts above are what ran in time")
     failed = len(d["findings"])
     summary = f"{total['run']} examples in {d['elapsedSeconds']:.1f}s"
+    if d.get("outDir"):
+        lines.append(f"counterexamples and report.json: {d['outDir']}/")
     if failed:
         lines.append(f"{failed} failure(s) ({summary}); replay each with the command shown")
     else:
@@ -195,7 +196,8 @@ def report_text(d: dict[str, Any]) -> str:
     "out_dir",
     type=click.Path(file_okay=False),
     default=None,
-    help="Where counterexamples go (default: ./podfit-conform-SEED, only if something fails).",
+    help="Where counterexamples go (default: ./.podfit/conform-SEED, only if something "
+    "fails; .podfit ignores itself in git).",
 )
 @click.option(
     "--junit-xml",
@@ -229,6 +231,16 @@ def report_text(d: dict[str, Any]) -> str:
     metavar="SECONDS",
     help="Stop after this long and report what ran.",
 )
+@click.option(
+    "--replay",
+    "replay_dirs",
+    multiple=True,
+    type=click.Path(file_okay=False),
+    metavar="DIR",
+    help="Instead of generating, ask the scheduler about saved counterexamples again: a "
+    "counterexample directory, or a run's --out holding several (repeatable). Exit 1 while "
+    "one still fails.",
+)
 @kube_version_option
 @output_option
 def conform(
@@ -242,6 +254,7 @@ def conform(
     strict: bool,
     stateful: bool,
     deadline_s: float | None,
+    replay_dirs: tuple[str, ...],
     kube_version: KubeVersion,
     output: str,
 ) -> None:
@@ -251,8 +264,15 @@ def conform(
     and checks that every node the scheduler picks passes the filters (soundness) and that
     it never gives up while a node fits (completeness). A failure is shrunk to a small
     counterexample written as manifests, with the `podfit explain` command that replays it.
-    Exit 1 when a property fails.
+    Exit 1 when a property fails. With --replay, saved counterexamples are asked again
+    (a bug once found stays a regression test).
     """
+    if replay_dirs:
+        try:
+            _replay(adapter, replay_dirs, kube_version, output)
+        except PodfitError as exc:
+            raise InputError(str(exc)) from None
+        return
     try:
         _conform(
             adapter,
@@ -272,6 +292,57 @@ def conform(
         raise InputError(str(exc)) from None
 
 
+def _replay(
+    adapter: str, replay_dirs: tuple[str, ...], kube_version: KubeVersion, output: str
+) -> None:
+    from podfit.conformance.runner import counterexample_dirs, replay_counterexample
+
+    found = []
+    for given in replay_dirs:
+        dirs = counterexample_dirs(given)
+        if not dirs:
+            raise UsageError(f"--replay {given}: no counterexample there (no pod.yaml)")
+        found += dirs
+    scheduler = resolve_adapter(adapter)
+    results = []
+    try:
+        for d in found:
+            findings = replay_counterexample(scheduler, d, version=kube_version)
+            results.append(
+                {
+                    "counterexample": str(d),
+                    "passes": not findings,
+                    "findings": [
+                        {"property": f.property, "message": f.message, "rules": list(f.rule_ids)}
+                        for f in findings
+                    ],
+                }
+            )
+    finally:
+        scheduler.close()
+    data = {"scheduler": scheduler.name, "kubeVersion": str(kube_version), "replayed": results}
+
+    def text(d: dict[str, Any]) -> str:
+        lines = []
+        for r in d["replayed"]:
+            if r["passes"]:
+                lines.append(f"pass  {r['counterexample']}")
+            for f in r["findings"]:
+                lines.append(f"FAIL  {r['counterexample']}: {f['property']}: {f['message']}")
+                if f["rules"]:
+                    lines.append(f"      rules: {', '.join(f['rules'])}")
+        failing = sum(1 for r in d["replayed"] if not r["passes"])
+        lines.append(
+            f"{len(d['replayed'])} counterexample(s) replayed against {d['scheduler']}: "
+            f"{failing} still fail"
+        )
+        return "\n".join(lines)
+
+    emit(data, output, text)
+    if any(not r["passes"] for r in results):
+        click.get_current_context().exit(1)
+
+
 def _conform(
     adapter: str,
     patterns: tuple[str, ...],
@@ -286,8 +357,16 @@ def _conform(
     output: str,
     kube_version: KubeVersion,
 ) -> None:
+    from podfit.conformance.decisions import ADMISSION_AREAS, ALL_AREAS, AdapterError
     from podfit.conformance.properties import areas_for_rules
-    from podfit.conformance.runner import plan_units, run_conformance, save_counterexamples
+    from podfit.conformance.runner import (
+        check_reachable,
+        hypothesis_files_in,
+        plan_units,
+        run_conformance,
+        save_counterexamples,
+        state_dir,
+    )
 
     try:
         areas = areas_for_rules(patterns) if patterns else None
@@ -302,6 +381,16 @@ def _conform(
                 f"{scheduler.name} claims none of the selected areas "
                 f"({', '.join(sorted(areas))}); it claims {', '.join(sorted(claimed)) or 'none'}"
             )
+        if not chosen & (ALL_AREAS | ADMISSION_AREAS):
+            raise UsageError(
+                f"nothing to check: {scheduler.name} claims no rule area podfit checks "
+                f"(it claims {', '.join(sorted(claimed)) or 'none'}; the areas are "
+                f"{', '.join(sorted(ALL_AREAS | ADMISSION_AREAS))})"
+            )
+        try:
+            check_reachable(scheduler)
+        except AdapterError as exc:
+            raise UsageError(str(exc)) from None
         units = len(plan_units(["soundness", "completeness"], chosen, 0, stateful=stateful))
         if strict:
             units += 2 * len(chosen)
@@ -311,24 +400,27 @@ def _conform(
         else:
             progress = LineProgress()
         try:
-            report = run_conformance(
-                scheduler,
-                areas=areas,
-                max_examples=max_examples,
-                seed=seed,
-                out_dir=out_dir,
-                on_progress=progress,
-                deadline_s=deadline_s,
-                strict=strict,
-                stateful=stateful,
-                kube_version=kube_version,
-            )
+            # Nothing lands in the working directory but ./.podfit (or --out): Hypothesis's
+            # files go there too instead of ./.hypothesis.
+            with hypothesis_files_in(state_dir() / "hypothesis"):
+                report = run_conformance(
+                    scheduler,
+                    areas=areas,
+                    max_examples=max_examples,
+                    seed=seed,
+                    out_dir=out_dir,
+                    on_progress=progress,
+                    deadline_s=deadline_s,
+                    strict=strict,
+                    stateful=stateful,
+                    kube_version=kube_version,
+                )
         finally:
             progress.close()
     finally:
         scheduler.close()
     if out_dir is None and report.findings:
-        save_counterexamples(report, Path(f"podfit-conform-{report.seed}"))
+        save_counterexamples(report, state_dir() / f"conform-{report.seed}")
     if junit_xml:
         write_atomic(junit_xml, report.to_junit_xml())
     if html_path:
@@ -337,6 +429,8 @@ def _conform(
     ctx = click.get_current_context()
     if report.findings:
         ctx.exit(1)
+    if report.complete and report.totals().run == 0:
+        raise UsageError("no example was checked: the run proves nothing")
     if report.interrupted:
         click.echo("podfit: interrupted", err=True)
         ctx.exit(INTERRUPTED_EXIT)
