@@ -19,9 +19,9 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 @pytest.fixture
 def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    folder = tmp_path / "cache"
     monkeypatch.setenv("PODFIT_CACHE", "1")
-    monkeypatch.setenv("PODFIT_CACHE_DIR", str(folder))
+    monkeypatch.setenv("PODFIT_CACHE_DIR", str(tmp_path / "cache"))
+    folder = tmp_path / "cache" / "clusters"
     monkeypatch.setattr(cache, "MIN_BYTES", 0)
     return folder
 
@@ -79,8 +79,11 @@ def test_a_load_that_fails_is_never_stored(tmp_path: Path, cache_dir: Path) -> N
     assert entries(cache_dir) == []
 
 
-def test_off_switch(tmp_path: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PODFIT_CACHE", "0")
+@pytest.mark.parametrize("switch", [("PODFIT_CACHE", "0"), ("PODFIT_CACHE_DIR", "off")])
+def test_off_switch(
+    tmp_path: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch, switch: tuple[str, str]
+) -> None:
+    monkeypatch.setenv(*switch)
     podfit.load(copy_example(tmp_path))
     assert entries(cache_dir) == []
 
@@ -113,7 +116,7 @@ def test_an_entry_naming_other_code_is_refused(tmp_path: Path, cache_dir: Path) 
 
 
 def test_a_directory_others_can_write_is_not_used(tmp_path: Path, cache_dir: Path) -> None:
-    cache_dir.mkdir(mode=0o777)
+    cache_dir.mkdir(mode=0o777, parents=True)
     cache_dir.chmod(0o777)
     path = copy_example(tmp_path)
     podfit.load(path)

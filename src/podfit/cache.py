@@ -8,12 +8,13 @@ what a load gives and the versions of the parsers they use: a changed file or a 
 podfit is a different key, so an entry is never stale, and only a load that succeeded is
 ever stored, so the cache never yields what the loader would refuse.
 
-Entries live in the user's cache directory (``$PODFIT_CACHE_DIR``, or ``podfit/clusters``
-under ``$XDG_CACHE_HOME`` or the platform's equivalent), are pickles readable only by their
-owner, and may be deleted at any time. The directory keeps at most :data:`MAX_ENTRIES`
-entries and :data:`MAX_BYTES` bytes, dropping the least recently used first. Inputs under
-:data:`MIN_BYTES` load faster than the cache pays for itself and are not stored.
-``PODFIT_CACHE=0`` turns the cache off. A directory that another user could write to is
+Entries live in ``clusters`` under podfit's cache directory (``$PODFIT_CACHE_DIR``, else
+``$XDG_CACHE_HOME/podfit`` or the platform's equivalent, where the parsed spec is cached
+too), are pickles readable only by their owner, and may be deleted at any time. The
+directory keeps at most :data:`MAX_ENTRIES` entries and :data:`MAX_BYTES` bytes, dropping
+the least recently used first. Inputs under :data:`MIN_BYTES` load faster than the cache
+pays for itself and are not stored. ``PODFIT_CACHE=0`` turns this cache off,
+``PODFIT_CACHE_DIR=off`` every cache. A directory that another user could write to is
 never read.
 """
 
@@ -60,13 +61,16 @@ _LOADING_MODULES = (
 
 
 def enabled() -> bool:
-    return os.environ.get("PODFIT_CACHE", "1").strip().lower() not in ("0", "off", "no", "false")
+    """Off with ``PODFIT_CACHE=0`` (this cache) or ``PODFIT_CACHE_DIR=off`` (every cache)."""
+    switch = os.environ.get("PODFIT_CACHE", "1").strip().lower()
+    return switch not in ("0", "off", "no", "false") and os.environ.get("PODFIT_CACHE_DIR") != "off"
 
 
 def directory() -> Path:
+    """``clusters`` in podfit's cache directory (the parsed spec's, too)."""
     configured = os.environ.get("PODFIT_CACHE_DIR")
     if configured:
-        return Path(configured)
+        return Path(configured) / "clusters"
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("podfit", appauthor=False)) / "clusters"
