@@ -290,20 +290,32 @@ class Run:
 
 
 def run_podfit(args: list[str], env: dict[str, str]) -> Run:
-    start = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "podfit", *args],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env={**os.environ, **env},
-    )
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    code = os.waitstatus_to_exitcode(status)
-    if code not in (0, 1):
-        raise SystemExit(f"podfit {' '.join(args)} failed: {proc.stderr.read().decode()[-2000:]}")
-    proc.stderr.close()
-    return Run(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024, code)
+    """``podfit ARGS`` in a new process; its peak RSS as GNU time reports it (wait4's figure
+    is the largest of all the children waited for so far)."""
+    with tempfile.NamedTemporaryFile("r") as report:
+        start = time.perf_counter()
+        proc = subprocess.run(
+            [
+                "/usr/bin/time",
+                "-o",
+                report.name,
+                "-f",
+                "%M %U %S",
+                sys.executable,
+                "-m",
+                "podfit",
+                *args,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env={**os.environ, **env},
+            check=False,
+        )
+        wall = time.perf_counter() - start
+        rss_kib, user, system = report.read().split()[-3:]
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"podfit {' '.join(args)} failed: {proc.stderr.decode()[-2000:]}")
+    return Run(wall, float(user) + float(system), int(rss_kib) * 1024, proc.returncode)
 
 
 class Oracle:

@@ -43,6 +43,7 @@ MIN_BYTES = 1 << 20
 MAX_BYTES = 2 << 30
 MAX_ENTRIES = 16
 _SUFFIX = ".cluster"
+_CHUNK = 1 << 22
 # Modules whose code decides what a load gives.
 _LOADING_MODULES = (
     "podfit.cache",
@@ -103,9 +104,9 @@ def key(texts: Sequence[str]) -> str | None:
         return None
     digest = hashlib.sha256(_fingerprint())
     for text in texts:
-        data = text.encode("utf-8", "surrogatepass")
-        digest.update(len(data).to_bytes(8, "little"))
-        digest.update(data)
+        digest.update(len(text).to_bytes(8, "little"))
+        for start in range(0, len(text), _CHUNK):  # a piece at a time: no copy of a dump
+            digest.update(text[start : start + _CHUNK].encode("utf-8", "surrogatepass"))
     return digest.hexdigest()
 
 

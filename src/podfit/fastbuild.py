@@ -380,12 +380,23 @@ def _containers(value: Any, init: bool, host_network: bool) -> tuple[Container, 
 
 
 def _statuses(value: Any) -> dict[str, dict[str, Any]]:
-    """``status.containerStatuses`` by container name (each status must name one)."""
+    """Of ``status.containerStatuses`` (each must name its container), what a container
+    takes from its status: the resources of an in-place resize, by container name. Only
+    those, so replicas' containers stay one shared object whatever else their statuses say."""
     out = {}
     for item in _list(value):
         data = _dict(item)
-        out[_required(data.get("name"))] = data
+        name = _required(data.get("name"))
+        resources, allocated = data.get("resources"), data.get("allocatedResources")
+        out[name] = (
+            _NO_STATUS
+            if resources is None and allocated is None
+            else {"resources": resources, "allocatedResources": allocated}
+        )
     return out
+
+
+_NO_STATUS: dict[str, Any] = {}
 
 
 def _volume(value: Any) -> Volume:

@@ -94,32 +94,85 @@ _PRINTABLE_ASCII = bytes(range(0x20, 0x7F)) + b"\n\r" + bytes(range(0x80, 0x100)
 _NON_ASCII_DOUBTS = re.compile("[\x80-\x9f\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]")
 # An escaped surrogate (YAML keeps each half, JSON joins them) or an escaped colon (it
 # would hide a duplicate key from the count below).
-_ESCAPE_DOUBTS = re.compile(rb"\\u(?:[dD][89abAB]|003[aA])")
-_JSON_START = re.compile(rb"[ \r\n]*[\[{]")
+_ESCAPE_DOUBTS = re.compile(r"\\u(?:[dD][89abAB]|003[aA])")
+_JSON_START = re.compile(r"[ \r\n]*[\[{]")
+_CHUNK = 1 << 22
 
 
-def json_document(text: str, plain: PlainScalars) -> Any:
+def json_document(text: str, plain: PlainScalars, on_item: ItemHook | None = None) -> Any:
     """The one document of a JSON text, exactly as the strict YAML loader would read it
     (``plain`` reads numbers with a fraction or an exponent: YAML 1.1 takes ``1e3`` for a
-    string). Raises :class:`Doubt` when the text is not JSON or the two might differ."""
-    data = text.encode("utf-8", "surrogatepass")
-    if not _JSON_START.match(data):
+    string). Raises :class:`Doubt` when the text is not JSON or the two might differ.
+
+    With ``on_item``, the elements of a top-level ``items`` list are decoded one at a time
+    and handed to it as :class:`YamlEvents` hands them (a dump is never held decoded)."""
+    if not _JSON_START.match(text):
         raise Doubt("not JSON")
-    if data.translate(None, _PRINTABLE_ASCII):
-        raise Doubt("a tab or a control character")
-    if not data.isascii() and _NON_ASCII_DOUBTS.search(text):
+    if not text.isascii() and _NON_ASCII_DOUBTS.search(text):
         raise Doubt("a character YAML reads differently")
-    if b"\\u" in data and _ESCAPE_DOUBTS.search(data):
+    for start in range(0, len(text), _CHUNK):  # checked a piece at a time: no second copy
+        if (
+            text[start : start + _CHUNK]
+            .encode("utf-8", "surrogatepass")
+            .translate(None, _PRINTABLE_ASCII)
+        ):
+            raise Doubt("a tab or a control character")
+    if "\\u" in text and _ESCAPE_DOUBTS.search(text):
         raise Doubt("an escape YAML reads differently")
+    decoder = msgspec.json.Decoder(float_hook=plain)
     try:
-        document = msgspec.json.Decoder(float_hook=plain).decode(data)
-    except msgspec.DecodeError:
+        if on_item is not None and text.lstrip(" \r\n").startswith("{"):
+            document, members = _json_list(text, decoder, on_item)
+        else:
+            document = decoder.decode(text)
+            members = msgspec.json.encode(document).count(b":")
+    except (msgspec.DecodeError, msgspec.ValidationError):
         raise Doubt("not JSON") from None
     # A duplicate key leaves fewer members than the text has: every member has one
     # colon outside strings, and the strings' own colons are written back as they were.
-    if msgspec.json.encode(document).count(b":") != data.count(b":"):
+    if members != text.count(":"):
         raise Doubt("a duplicate key")
     return document
+
+
+_TOP_LEVEL = msgspec.json.Decoder(dict[str, msgspec.Raw])
+_RAW_LIST = msgspec.json.Decoder(list[msgspec.Raw])
+
+
+def _json_list(
+    text: str, decoder: msgspec.json.Decoder[Any], on_item: ItemHook
+) -> tuple[dict[str, Any], int]:
+    """A top-level object with the elements of its ``items`` list decoded and handed over
+    one at a time; and the colons its members account for (see :func:`json_document`)."""
+    top = _TOP_LEVEL.decode(text)
+    raw_items = top.pop("items", None)
+    document = {key: decoder.decode(value) for key, value in top.items()}
+    del top
+    colons = 0
+    if raw_items is not None:
+        try:
+            elements: list[Any] | None = _RAW_LIST.decode(raw_items)
+        except msgspec.ValidationError:
+            elements = None
+        if elements is None:  # not a list: decoded whole, its colons counted as written back
+            document["items"] = decoder.decode(raw_items)
+            colons += msgspec.json.encode(document["items"]).count(b":")
+        else:
+            items = []
+            for index, raw in enumerate(elements):
+                elements[index] = None
+                item = decoder.decode(raw)
+                own = bytes(raw).count(b":")
+                if msgspec.json.encode(item).count(b":") != own:
+                    raise Doubt("a duplicate key")
+                colons += own
+                items.append(on_item(index, item))
+            document["items"] = items
+    # The top level with an empty list for items: its own members and its values' colons.
+    rest = {key: value for key, value in document.items() if key != "items"}
+    if raw_items is not None:
+        rest["items"] = []
+    return document, colons + msgspec.json.encode(rest).count(b":")
 
 
 # --- YAML events --------------------------------------------------------------------------
@@ -162,7 +215,10 @@ class YamlEvents:
     """
 
     def __init__(
-        self, loader_class: type[yaml.SafeLoader], text: str, on_item: ItemHook | None = None
+        self,
+        loader_class: type[yaml.SafeLoader],
+        text: str | bytes,
+        on_item: ItemHook | None = None,
     ) -> None:
         self._loader = loader_class(text)
         self._on_item = on_item

@@ -211,6 +211,29 @@ def _document_reads(name: str, number: int, doc: Any) -> Iterator[_Read]:
         yield item if isinstance(item, _Read) else _read_manifest(name, number, f"items[{i}]", item)
 
 
+class _Text:
+    """One source's text, held in one place so a reader can let go of it: a 200 MB dump is
+    not kept twice (as text and as bytes for libyaml) nor beside the data read from it."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, text: str) -> None:
+        self.value: str | bytes | None = text
+
+    def text(self) -> str:
+        value = self.value
+        if value is None:
+            raise AssertionError("the text was let go of while still needed")
+        return value if isinstance(value, str) else value.decode("utf-8", "surrogatepass")
+
+    def utf8(self) -> bytes:
+        """The text as UTF-8, from now on held only that way."""
+        value = self.value
+        if not isinstance(value, bytes):
+            value = self.value = self.text().encode("utf-8", "surrogatepass")
+        return value
+
+
 def _strict_reads(name: str, text: str) -> Iterator[tuple[int, _Read]]:
     for number, doc in _documents(name, text):
         if doc is not None:
@@ -218,25 +241,38 @@ def _strict_reads(name: str, text: str) -> Iterator[tuple[int, _Read]]:
                 yield number, read
 
 
-def _fast_reads(name: str, text: str) -> Iterator[tuple[int, _Read]]:
+def _fast_reads(name: str, source: _Text) -> Iterator[tuple[int, _Read]]:
     """The same reads as :func:`_strict_reads`, through :mod:`podfit.fastload`; raises
     :class:`Doubt` where that cannot vouch for the documents."""
-    try:
-        documents: Iterable[Any] = [json_document(text, PlainScalars(_StrictLoader("")))]
-    except Doubt:
-        documents = ()
+    text = source.text()
     events: YamlEvents | None = None
 
     def read_item(index: int, item: Any) -> Any:
         # An item that names its kind reads the same whatever list it is in.
         if isinstance(item, dict) and "kind" in item:
-            assert events is not None
-            return _read_manifest(name, events.number, f"items[{index}]", item)
+            return _read_manifest(name, events.number if events else 1, f"items[{index}]", item)
         return item
 
+    try:
+        document = json_document(text, PlainScalars(_StrictLoader("")), read_item)
+        documents: Iterable[Any] = [document]
+        # Nothing after a list is decoded goes back to the text (for another document
+        # that had its items read early, a doubt does).
+        if _is_list(document):
+            source.value = None
+        del document
+    except Doubt:
+        documents = ()
+
     if not documents:
-        events = YamlEvents(_StrictLoader, text, read_item)
+        # libyaml reads UTF-8 bytes (a str would be copied into them); a leading U+FEFF
+        # would be taken for a byte-order mark there, so that text stays a str.
+        keep = text.startswith("\ufeff")
+        del text
+        events = YamlEvents(_StrictLoader, source.text() if keep else source.utf8(), read_item)
         documents = events.documents()
+    else:
+        del text
     number = 0
     try:
         for doc in documents:
@@ -249,19 +285,19 @@ def _fast_reads(name: str, text: str) -> Iterator[tuple[int, _Read]]:
             events.close()
 
 
-def _reads(name: str, text: str) -> Iterator[tuple[int, _Read]]:
+def _reads(name: str, source: _Text) -> Iterator[tuple[int, _Read]]:
     """(document number, manifest read) for every manifest of a text: the fast readers
     where they vouch for the result, otherwise the strict loader from where they stopped."""
     handed = 0
     if _FAST:
         try:
-            for entry in _fast_reads(name, text):
+            for entry in _fast_reads(name, source):
                 yield entry
                 handed += 1
             return
         except Doubt:
             pass
-    for index, entry in enumerate(_strict_reads(name, text)):
+    for index, entry in enumerate(_strict_reads(name, source.text())):
         if index >= handed:
             yield entry
 
@@ -271,12 +307,12 @@ def iter_objects(
 ) -> Iterator[tuple[KubeObject, Origin]]:
     """Every scheduling-relevant object in one source, parsed and defaulted."""
     name, text = _read_text(source)
-    return _objects(name, text, report if report is not None else LoadReport())
+    return _objects(name, _Text(text), report if report is not None else LoadReport())
 
 
-def _objects(name: str, text: str, report: LoadReport) -> Iterator[tuple[KubeObject, Origin]]:
+def _objects(name: str, source: _Text, report: LoadReport) -> Iterator[tuple[KubeObject, Origin]]:
     report.sources.append(name)
-    for number, read in _reads(name, text):
+    for number, read in _reads(name, source):
         if read.error is not None:
             raise read.error
         if read.obj is None:
@@ -316,17 +352,17 @@ def load(*sources: Source, report: LoadReport | None = None) -> Cluster:
             texts.append(_read_text(source))
         except ManifestError as exc:
             texts.append(exc)
-    readable = [t for t in texts if isinstance(t, tuple)]
+    names = [t[0] for t in texts if isinstance(t, tuple)]
     entry_key = (
-        cache.key([text for _, text in readable])
-        if cache.enabled() and len(readable) == len(texts)
+        cache.key([t[1] for t in texts if isinstance(t, tuple)])
+        if cache.enabled() and len(names) == len(texts)
         else None
     )
     with _gc_paused():
         if entry_key is not None:
-            entry = cache.get(entry_key, [name for name, _ in readable])
+            entry = cache.get(entry_key, names)
             if entry is not None:
-                report.sources.extend(name for name, _ in readable)
+                report.sources.extend(names)
                 report.loaded.update(entry.loaded)
                 report.skipped.update(entry.skipped)
                 return entry.cluster
@@ -336,11 +372,11 @@ def load(*sources: Source, report: LoadReport | None = None) -> Cluster:
             if isinstance(read, ManifestError):
                 raise read
             name, text = read
-            texts[index] = (name, "")  # let go of each text once parsed
-            del read
-            for obj, origin in _objects(name, text, this):
+            held = _Text(text)  # the only reference from here on: readers let go of it
+            texts[index] = (name, "")
+            del read, text
+            for obj, origin in _objects(name, held, this):
                 cluster.add(obj, origin)
-            del text
         cluster.finish()
     report.sources.extend(this.sources)
     report.loaded.update(this.loaded)
