@@ -417,14 +417,19 @@ def front(sizes: list[int], repeat: int, oracle: Path | None) -> list[Row]:
     rows: list[Row] = []
     pod = pod_file(plain_pod())
     for n in sizes:
-        upstream = None
+        upstream = upstream_cpu = None
         if oracle is not None:
             nodes, pods = split(dump_path(n, "json"))
             server = Oracle(oracle)
-            upstream = median([server.request(nodes, pods, plain_pod()) for _ in range(repeat)])
+            walls, cpus = [], []
+            for _ in range(repeat):
+                before = server.cpu()
+                walls.append(server.request(nodes, pods, plain_pod()))
+                cpus.append(server.cpu() - before)
             server.close()
             del nodes, pods
-            print(f"front {n}: upstream request {secs(upstream)}")
+            upstream, upstream_cpu = median(walls), median(cpus)
+            print(f"front {n}: upstream request {secs(upstream)} ({secs(upstream_cpu)} CPU)")
         for fmt in ("json", "yaml"):
             dump = dump_path(n, fmt)
             size = dump.stat().st_size
@@ -438,7 +443,11 @@ def front(sizes: list[int], repeat: int, oracle: Path | None) -> list[Row]:
                 wall = median([r.wall for r in runs])
                 cpu = median([r.cpu for r in runs])
                 rss = max(r.rss for r in runs)
-                ratio = f"{wall / upstream:.2f}×" if upstream else "–"
+                ratio = (
+                    f"{wall / upstream:.2f}× wall, {cpu / upstream_cpu:.2f}× CPU"
+                    if upstream and upstream_cpu
+                    else "–"
+                )
                 print(
                     f"front {n} {fmt} {label}: {secs(wall)} wall, {secs(cpu)} CPU, "
                     f"peak RSS {mib(rss)} (input {size / 1e6:.0f} MB); upstream ratio {ratio}"
@@ -447,7 +456,9 @@ def front(sizes: list[int], repeat: int, oracle: Path | None) -> list[Row]:
                     (
                         f"`podfit explain -f` {fmt.upper()}, {n:,} nodes / {n * 10:,} pods, {label}",
                         f"{secs(wall)} ({secs(cpu)} CPU, {mib(rss)})",
-                        secs(upstream) if upstream else "–",
+                        f"{secs(upstream)} ({secs(upstream_cpu)} CPU)"
+                        if upstream and upstream_cpu
+                        else "–",
                         ratio,
                     )
                 )

@@ -160,8 +160,13 @@ class _Read:
     error: ManifestError | None = None
 
 
-def _read_manifest(name: str, number: int, prefix: str, manifest: Any) -> _Read:
-    if _FAST:
+def _read_manifest(
+    name: str, number: int, prefix: str, manifest: Any, *, fast: bool = False
+) -> _Read:
+    """One manifest read; ``fast`` when it comes from the fast readers (a tree of its own:
+    the strict loader's documents may share nodes through aliases, which only the strict
+    parser walks without expanding them)."""
+    if fast and _FAST:
         try:
             obj = build(manifest)  # a Pod or a Node: the kind is there
             return _Read(manifest["kind"], obj)
@@ -191,14 +196,14 @@ def _is_list(doc: Any) -> bool:
     )
 
 
-def _document_reads(name: str, number: int, doc: Any) -> Iterator[_Read]:
+def _document_reads(name: str, number: int, doc: Any, *, fast: bool = False) -> Iterator[_Read]:
     """Every manifest of one document, read in order. Items of a list that were read
     while the document was parsed (:class:`_Read`) are taken as they are."""
     if not _is_list(doc):
         items = doc.get("items") if isinstance(doc, dict) else None
         if isinstance(items, list) and any(isinstance(item, _Read) for item in items):
             raise Doubt("items read early, but the document is not a list")
-        yield _read_manifest(name, number, "", doc)
+        yield _read_manifest(name, number, "", doc, fast=fast)
         return
     items = doc.get("items")
     if items is not None and not isinstance(items, list):
@@ -208,7 +213,11 @@ def _document_reads(name: str, number: int, doc: Any) -> Iterator[_Read]:
         # Let go of each raw item once read: a dump is never held twice.
         assert items is not None
         items[i] = None
-        yield item if isinstance(item, _Read) else _read_manifest(name, number, f"items[{i}]", item)
+        yield (
+            item
+            if isinstance(item, _Read)
+            else _read_manifest(name, number, f"items[{i}]", item, fast=fast)
+        )
 
 
 class _Text:
@@ -250,7 +259,8 @@ def _fast_reads(name: str, source: _Text) -> Iterator[tuple[int, _Read]]:
     def read_item(index: int, item: Any) -> Any:
         # An item that names its kind reads the same whatever list it is in.
         if isinstance(item, dict) and "kind" in item:
-            return _read_manifest(name, events.number if events else 1, f"items[{index}]", item)
+            number = events.number if events else 1
+            return _read_manifest(name, number, f"items[{index}]", item, fast=True)
         return item
 
     try:
@@ -278,7 +288,7 @@ def _fast_reads(name: str, source: _Text) -> Iterator[tuple[int, _Read]]:
         for doc in documents:
             number += 1
             if doc is not None:
-                for read in _document_reads(name, number, doc):
+                for read in _document_reads(name, number, doc, fast=True):
                     yield number, read
     finally:
         if events is not None:
