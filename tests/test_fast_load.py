@@ -286,7 +286,12 @@ HOSTILE_JSON = [
 ]
 
 
-@pytest.mark.parametrize("text", HOSTILE_YAML + HOSTILE_JSON)
+@pytest.mark.parametrize(
+    "text",
+    HOSTILE_YAML + HOSTILE_JSON,
+    ids=[f"yaml-{i}" for i in range(len(HOSTILE_YAML))]
+    + [f"json-{i}" for i in range(len(HOSTILE_JSON))],
+)
 def test_hostile_text_reads_alike(text: str) -> None:
     assert_same(text)
 
@@ -331,17 +336,17 @@ def test_events_hand_over_list_items_as_read() -> None:
     assert document["other"] == ["x"]
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
-        "a: &x 1\nb: *x\n",
-        "a: !!str 1\n",
-        "a: 1\na: 2\n",
-        "<<: {a: 1}\n",
-        "? [a]\n: b\n",
-        "%YAML 1.1\n---\na: 1\n",
-    ],
-)
+DOUBTED = {
+    "alias": "a: &x 1\nb: *x\n",
+    "tag": "a: !!str 1\n",
+    "duplicate": "a: 1\na: 2\n",
+    "merge": "<<: {a: 1}\n",
+    "complex-key": "? [a]\n: b\n",
+    "directive": "%YAML 1.1\n---\na: 1\n",
+}
+
+
+@pytest.mark.parametrize("text", list(DOUBTED.values()), ids=list(DOUBTED))
 def test_events_doubt_what_they_do_not_vouch_for(text: str) -> None:
     with pytest.raises(Doubt):
         list(YamlEvents(loading._StrictLoader, text).documents())
