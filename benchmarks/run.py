@@ -49,9 +49,11 @@ def ms(seconds: float) -> str:
 
 @scenario
 def explain_scaling(quick: bool) -> list[Row]:
-    """explain of one pod on clusters of 500 / 5,000 / 20,000 nodes, 10 running pods per node."""
-    from podfit.api import explain
+    """explain's scheduling cycle (filter and score every node, preemption when nothing fits)
+    for one pod on clusters of 500 / 5,000 / 20,000 nodes, 10 running pods per node; the
+    details, fixes and text explain adds are explain_text's."""
     from podfit.reference.framework import snapshot_of
+    from podfit.reference.scheduler import schedule_one
 
     rows: list[Row] = []
     sizes = [500, 5000] if quick else [500, 5000, 20000]
@@ -66,18 +68,86 @@ def explain_scaling(quick: bool) -> list[Row]:
         # Growth of the process's peak RSS (KiB on Linux) while loading: an upper bound on
         # what the cluster and its snapshot take.
         peak = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024
-        median, worst = timed(lambda c=cluster: explain(c, pod), repeat=5 if n <= 5000 else 3)
+        median, worst = timed(lambda c=cluster: schedule_one(c, pod), repeat=5 if n <= 5000 else 3)
         print(
             f"explain {n} nodes / {n * 10} pods: load+snapshot {ms(load)} "
             f"(RSS +{peak / 2**20:.0f} MiB), explain median {ms(median)}, max {ms(worst)}"
         )
-        rows.append((f"explain, {n:,} nodes / {n * 10:,} running pods", f"median {ms(median)}"))
+        rows.append(
+            (
+                f"`explain`'s scheduling cycle, {n:,} nodes / {n * 10:,} running pods",
+                f"median {ms(median)}",
+            )
+        )
         rows.append(
             (
                 f"load + snapshot, {n:,} nodes / {n * 10:,} pods",
                 f"{ms(load)}, RSS +{peak / 2**20:.0f} MiB",
             )
         )
+    return rows
+
+
+@scenario
+def explain_text(quick: bool) -> list[Row]:
+    """podfit explain's whole answer as text (reference, details of every rejected node,
+    preemption, confirmed fixes, grouped rendering) for a pod that fits nowhere and for one
+    that fits, on 500 / 5,000 / 20,000 nodes; and, for scale, a rich Table of every node
+    (the previous renderer's layout)."""
+    import io
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from podfit.api import explain
+    from podfit.reference.framework import snapshot_of
+    from podfit.reference.scheduler import schedule_one
+    from podfit.render import explain_view
+
+    rows: list[Row] = []
+    sizes = [500, 5000] if quick else [500, 5000, 20000]
+    fits = pod_from_manifest(synthetic.pending_pod())
+    nowhere_manifest = synthetic.pending_pod()
+    # An SSD node with a 2 TiB local disk: no node has the label, so every node is rejected.
+    nowhere_manifest["spec"]["nodeSelector"] = {"disktype": "ssd", "example.com/disk": "2Ti"}
+    nowhere = pod_from_manifest(nowhere_manifest)
+    for n in sizes:
+        cluster = cluster_from_manifests(synthetic.cluster_manifests(n, pods_per_node=10))
+        snapshot_of(cluster)
+        for label, pod in (("fits nowhere", nowhere), ("fits", fits)):
+            answer: dict[str, str] = {}
+
+            def whole(p=pod, c=cluster, out=answer) -> None:  # type: ignore[no-untyped-def]
+                out["text"] = explain_view(explain(c, p).to_dict())
+
+            median, worst = timed(whole, repeat=3)
+            # The scheduling cycle alone, beside it: what the explanation adds to it.
+            cycle, _ = timed(lambda p=pod, c=cluster: schedule_one(c, p), repeat=3)
+            lines = answer["text"].count("\n")
+            print(
+                f"explain text, {n} nodes, pod {label}: median {ms(median)}, max {ms(worst)}, "
+                f"{lines} lines; the cycle alone {ms(cycle)}"
+            )
+            rows.append(
+                (
+                    f"`explain` as text, {n:,} nodes, a pod that {label}",
+                    f"median {ms(median)} ({lines} lines; the cycle alone {ms(cycle)})",
+                )
+            )
+        if n == 5000:
+            d = explain(cluster, nowhere).to_dict()
+
+            def rich_table(data=d) -> None:  # type: ignore[no-untyped-def]
+                table = Table(box=None)
+                table.add_column("NODE")
+                table.add_column("FILTER", overflow="fold")
+                for node in data["nodes"]:
+                    table.add_row(node["name"], "; ".join(node["status"]["reasons"]))
+                Console(file=io.StringIO(), width=100).print(table)
+
+            median, _ = timed(rich_table, repeat=1)
+            print(f"rich Table of {n} rejected nodes: {ms(median)}")
+            rows.append((f"a rich Table of {n:,} rejected nodes (for comparison)", ms(median)))
     return rows
 
 

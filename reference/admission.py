@@ -17,6 +17,7 @@ the namespace before the pod and after it (unchanged when the pod is rejected).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +27,7 @@ from podfit.defaults import PriorityError, default_pod, resolve_priority
 from podfit.manifest import to_manifest
 from podfit.model import Container, Pod
 from podfit.reference import limitranger, resourcequota
+from podfit.reference.eviction import default_toleration_seconds
 from podfit.reference.limitranger import Quantities, aggregate_message
 from podfit.reference.qos import qos_class
 from podfit.reference.resources import is_hugepages, is_native_resource
@@ -41,7 +43,11 @@ class AdmissionResult:
     pod: Pod
     qos: str
     usage_before: Usage = field(default_factory=dict)
+    # With the pod: after admission, or for a quota rejection the usage it would have made.
     usage_after: Usage = field(default_factory=dict)
+    # Per quota of the namespace: where its usage came from, the recount, disagreements.
+    quotas: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -49,6 +55,8 @@ class AdmissionResult:
             "reason": self.reason,
             "qos": self.qos,
             "usage": {"before": self.usage_before, "after": self.usage_after},
+            "quotas": self.quotas,
+            "notes": self.notes,
             "pod": to_manifest(self.pod),
         }
 
@@ -109,6 +117,38 @@ def _texts(usage: dict[str, Quantities]) -> Usage:
     }
 
 
+def _quota_report(
+    views: Iterable[resourcequota.QuotaView],
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Per quota, where admission's figures come from, and notes on what to watch."""
+    report: list[dict[str, Any]] = []
+    notes: list[str] = []
+    for v in views:
+        key = f"{v.quota.namespace}/{v.name}"
+        report.append(
+            {
+                "name": v.name,
+                "usageFrom": "status" if v.from_status else "recount",
+                "hard": {n: str(q) for n, q in sorted(v.hard.items())},
+                "used": {n: str(q) for n, q in sorted(v.used.items())},
+                "recount": {n: str(q) for n, q in sorted(v.recount.items())},
+                "mismatch": list(v.mismatch),
+            }
+        )
+        if v.mismatch:
+            notes.append(
+                f"ResourceQuota {key}: {'; '.join(v.mismatch)}: a stale or partial dump (the "
+                "API server goes by status.used)"
+            )
+        if not v.from_status:
+            notes.append(
+                f"ResourceQuota {key} has no status: until the quota controller writes "
+                "status.hard and status.used the API server does not enforce it; podfit "
+                "judges it as it will be then, on spec.hard and the usage of the pods given"
+            )
+    return report, notes
+
+
 def admit(cluster: Cluster, pod: Pod, *, version: KubeVersion = LATEST) -> AdmissionResult:
     """Create ``pod`` in its namespace of ``cluster``: what the API server of ``version``
     does to it."""
@@ -117,19 +157,31 @@ def admit(cluster: Cluster, pod: Pod, *, version: KubeVersion = LATEST) -> Admis
     limit_ranges = limitranger.namespace_limit_ranges(cluster.limit_ranges.values(), namespace)
     quotas = [q for q in cluster.resource_quotas.values() if q.namespace == namespace]
     existing = cluster.pods_in(namespace)
+    others = [p for p in existing if p.key != pod.key]
+    views = [
+        resourcequota.quota_view(q, others)
+        for q in resourcequota.namespace_quotas(quotas, namespace)
+    ]
+    report, notes = _quota_report(views)
 
-    def rejected(mutated: Pod, reason: str, usage: dict[str, Quantities]) -> AdmissionResult:
-        texts = _texts(usage)
-        return AdmissionResult(False, reason, mutated, qos_class(mutated), texts, texts)
+    def rejected(
+        mutated: Pod, reason: str, before: Usage, after: Usage | None = None
+    ) -> AdmissionResult:
+        return AdmissionResult(
+            False, reason, mutated, qos_class(mutated), before, after or before, report, notes
+        )
 
     # Usage before the pod, reported whatever the outcome.
-    baseline = resourcequota.usage_before(quotas, existing, pod)
+    baseline = _texts({v.name: v.used for v in views})
 
     pod = limitranger.apply_defaults(limit_ranges, pod)
     try:
         pod = resolve_priority(pod, cluster.priority_classes)
     except PriorityError as exc:
         return rejected(pod, forbidden(pod, str(exc)), baseline)
+    # DefaultTolerationSeconds (a mutating admission plugin after Priority): not-ready and
+    # unreachable NoExecute tolerations of 300 s for a pod that has none.
+    pod = default_toleration_seconds(pod)
     errors = resource_validation_errors(pod)
     if errors:
         return rejected(pod, invalid(pod, errors), baseline)
@@ -138,7 +190,12 @@ def admit(cluster: Cluster, pod: Pod, *, version: KubeVersion = LATEST) -> Admis
         return rejected(pod, forbidden(pod, limit_error), baseline)
     decision = resourcequota.check_pod(quotas, existing, pod)
     if not decision.admitted:
-        return rejected(pod, forbidden(pod, decision.reason), decision.usage_before)
+        return rejected(
+            pod,
+            forbidden(pod, decision.reason),
+            _texts(decision.usage_before),
+            _texts(decision.usage_after),
+        )
     return AdmissionResult(
         True,
         "",
@@ -146,4 +203,6 @@ def admit(cluster: Cluster, pod: Pod, *, version: KubeVersion = LATEST) -> Admis
         qos_class(pod),
         _texts(decision.usage_before),
         _texts(decision.usage_after),
+        report,
+        notes,
     )

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from podfit.apiserver import cluster_as_stored, pod_as_stored
 from podfit.cluster import Cluster
+from podfit.defaults import resolve_priority
 from podfit.model import (
     Affinity,
     DaemonSet,
@@ -29,8 +31,13 @@ from podfit.model import (
     Requirement,
     Toleration,
 )
+from podfit.versions import KubeVersion
 
+from .framework import Profile, ScheduleResult, snapshot_of
 from .labels import required_node_affinity_matches
+from .profile import not_modelled
+from .qos import qos_class
+from .status import SUCCESS, Code, Status
 from .taints import find_untolerated_taint
 
 NOT_READY = "node.kubernetes.io/not-ready"
@@ -156,3 +163,70 @@ def _already_running(cluster: Cluster, ds: DaemonSet, node: Node) -> bool:
         ):
             return True
     return False
+
+
+#: The status plugin name for nodes where the DaemonSet controller creates no pod.
+CONTROLLER = "DaemonSet controller"
+
+
+def explain_daemon_set(
+    cluster: Cluster, ds: DaemonSet, profile: Profile, version: KubeVersion
+) -> ScheduleResult:
+    """Node by node, the DaemonSet's pod: where the controller creates none (its reason),
+    where one runs already, and where the pod it creates (pinned to the node) fits or is
+    rejected by the scheduler's filters, with the details. The result has no selected
+    node: every node gets its own pod."""
+    from .scheduler import unmodelled_warnings  # the scheduler's modules import this one
+    from .why import rejections
+
+    template = pod_as_stored(
+        resolve_priority(daemon_pod_template(ds), cluster.priority_classes), version
+    )
+    result = ScheduleResult(pod=template, nodes=list(cluster.nodes), kube_version=version)
+    result.daemon_set = f"{ds.namespace}/{ds.name}"
+    result.qos = qos_class(template)
+    result.not_modelled = not_modelled(version)
+    result.warnings = unmodelled_warnings(template)
+    snapshot = snapshot_of(cluster_as_stored(cluster, version))
+    for node in cluster.nodes.values():
+        placement = should_run(ds, node)
+        if not placement.should_run:
+            result.statuses[node.name] = Status(
+                Code.UNSCHEDULABLE_AND_UNRESOLVABLE,
+                (f"creates no daemon pod here: {placement.reason}",),
+                CONTROLLER,
+            )
+            continue
+        if _already_running(cluster, ds, node):
+            result.statuses[node.name] = SUCCESS
+            result.feasible.append(node.name)
+            continue
+        pod = pod_as_stored(
+            resolve_priority(daemon_pod(ds, node), cluster.priority_classes), version
+        )
+        prefiltered, verdicts = rejections(profile, snapshot, pod, [node.name])
+        found = verdicts.get(node.name, [])
+        if prefiltered is not None:
+            result.statuses[node.name] = prefiltered
+        elif found:
+            result.statuses[node.name] = found[0].status
+            result.details[node.name] = found[0].details
+        else:
+            result.statuses[node.name] = SUCCESS
+            result.feasible.append(node.name)
+    return result
+
+
+def daemon_pod_template(ds: DaemonSet) -> Pod:
+    """The daemon pod before it is pinned to a node: the template with the controller's
+    tolerations, named after the DaemonSet."""
+    pod = replace(
+        ds.template,
+        name=ds.name,
+        namespace=ds.namespace,
+        owner_references=(
+            OwnerReference(kind="DaemonSet", name=ds.name, api_version="apps/v1", controller=True),
+        ),
+        node_name="",
+    )
+    return _with_tolerations(pod)

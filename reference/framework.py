@@ -20,6 +20,7 @@ from podfit.cluster import Cluster
 from podfit.model import Pod
 from podfit.versions import LATEST, KubeVersion
 
+from .detail import Detail
 from .nodeinfo import NodeInfo, PodInfo, Snapshot
 from .status import SUCCESS, Code, Status
 
@@ -28,6 +29,10 @@ MAX_NODE_SCORE = 100
 
 class CycleState(dict[str, Any]):
     """Per-cycle data a plugin's PreFilter/PreScore leave for its Filter/Score."""
+
+
+#: The cycle state's key for the snapshot the cycle ran on (details look pods up in it).
+SNAPSHOT = "__snapshot__"
 
 
 class Plugin:
@@ -66,6 +71,13 @@ class Plugin:
 
     def normalize(self, state: CycleState, pod: PodInfo, scores: dict[str, int]) -> None:
         return None
+
+    def detail(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> tuple[Detail, ...]:
+        """The concrete cause behind this plugin's rejection of ``node`` (which taint, which
+        pod, how much is free), read from the cycle's state after filtering (``state[SNAPSHOT]``
+        is the snapshot). Called only for nodes this plugin rejected, never on the
+        filtering path."""
+        return ()
 
 
 @dataclass(frozen=True)
@@ -110,6 +122,22 @@ class ScheduleResult:
     postfilter_message: str = ""
     nominated: str | None = None
     victims: list[str] = field(default_factory=list)
+    # (victim, PodDisruptionBudget) pairs the nominated preemption would violate.
+    violated: list[tuple[str, str]] = field(default_factory=list)
+    # Per rejected node, the concrete cause behind its reason (explanations only), and the
+    # cause of a PreFilter rejection.
+    details: dict[str, tuple[Detail, ...]] = field(default_factory=dict)
+    prefilter_details: tuple[Detail, ...] = ()
+    # What the pod uses that podfit does not model (volumes, resource claims): the answer
+    # may miss what those plugins would reject.
+    warnings: list[str] = field(default_factory=list)
+    # Changes that would make the pod fit, each confirmed by the reference (explanations).
+    fixes: list[Any] = field(default_factory=list)
+    # A DaemonSet explained node by node (namespace/name): each node has its own pod.
+    daemon_set: str | None = None
+    # The cycle's state and the plugins whose Filter ran: what details are computed from.
+    state: CycleState | None = field(default=None, repr=False, compare=False)
+    active: tuple[Plugin, ...] = field(default=(), repr=False, compare=False)
 
     @property
     def selected(self) -> str | None:
@@ -126,6 +154,11 @@ class ScheduleResult:
 
     @property
     def message(self) -> str:
+        if self.daemon_set is not None:
+            return (
+                f"DaemonSet {self.daemon_set}: its pod runs or fits on {len(self.feasible)} of "
+                f"{len(self.nodes)} node(s)"
+            )
         if self.bypass:
             return self.bypass
         if self.unmodelled:
@@ -134,6 +167,8 @@ class ScheduleResult:
             return f"running {self.error.plugin}: {'; '.join(self.error.reasons)}"
         if self.feasible:
             return f"scheduled to {self.selected}" if self.selected else ""
+        if not self.nodes:
+            return NO_NODES_AVAILABLE
         message = fit_error_message(len(self.nodes), self.statuses, self.prefilter)
         return f"{message} {self.postfilter_message}" if self.postfilter_message else message
 
@@ -143,6 +178,10 @@ class ScheduleResult:
     def to_dict(self) -> dict[str, Any]:
         """The documented, stable JSON shape of an explanation (docs/explain.md)."""
         nodes = []
+        # Details are shared between nodes with the same cause: one dict each.
+        as_dicts: dict[int, dict[str, Any]] = {}
+        why_lists: dict[int, list[dict[str, Any]]] = {}
+        status_dicts: dict[int, dict[str, object]] = {}  # statuses are shared too
         for name in self.nodes:
             status = self.statuses.get(name)
             entry: dict[str, Any] = {"name": name}
@@ -151,7 +190,17 @@ class ScheduleResult:
             elif status.is_success:
                 entry["status"] = "Success"
             else:
-                entry["status"] = status.to_dict()
+                entry["status"] = status_dicts.get(id(status)) or status_dicts.setdefault(
+                    id(status), status.to_dict()
+                )
+            why = self.details.get(name)
+            if why:
+                listed = why_lists.get(id(why))
+                if listed is None:
+                    listed = why_lists[id(why)] = [
+                        as_dicts.get(id(d)) or as_dicts.setdefault(id(d), d.to_dict()) for d in why
+                    ]
+                entry["why"] = listed
             if name in self.totals:
                 entry["scores"] = {p: s[name] for p, s in self.scores.items()}
                 entry["total"] = self.totals[name]
@@ -160,6 +209,7 @@ class ScheduleResult:
         return {
             "kubeVersion": str(self.kube_version),
             "pod": pod.key,
+            "daemonSet": self.daemon_set,
             "schedulerName": pod.scheduler_name,
             "priority": pod.priority,
             "qos": self.qos,
@@ -170,13 +220,24 @@ class ScheduleResult:
             "selected": self.selected,
             "top": self.top,
             "message": self.message,
-            "preemption": {"nominatedNode": self.nominated, "victims": self.victims}
+            "preemption": {
+                "nominatedNode": self.nominated,
+                "victims": self.victims,
+                "violates": [{"pod": p, "podDisruptionBudget": b} for p, b in self.violated],
+            }
             if self.nominated
             else None,
+            "prefilterWhy": [d.to_dict() for d in self.prefilter_details],
             "weights": self.weights,
             "nodes": nodes,
+            "warnings": self.warnings,
+            "fixes": [f.to_dict() for f in self.fixes],
             "notModelled": list(self.not_modelled),
         }
+
+
+#: schedulePod's error when the snapshot has no node at all (ErrNoNodesAvailable).
+NO_NODES_AVAILABLE = "no nodes available to schedule pods"
 
 
 def fit_error_message(
@@ -290,7 +351,10 @@ def run_cycle(
     result = ScheduleResult(pod=pod, nodes=[n.node.name for n in nodes])
     info = PodInfo.of(pod)
     state = CycleState()
+    state[SNAPSHOT] = snapshot
     active, rejected_all = pre_filter(profile, state, info, snapshot)
+    result.state = state
+    result.active = tuple(active)
     if rejected_all is not None:
         # A PreFilter rejection fails the pod on every node with the same status.
         result.prefilter = rejected_all

@@ -17,7 +17,8 @@ from typing import Any
 from podfit.model import LabelSelector, Node, Pod, Requirement
 from podfit.versions import LATEST, KubeVersion
 
-from .framework import MAX_NODE_SCORE, CycleState, Plugin
+from .detail import Detail, pods_text, selector_text
+from .framework import MAX_NODE_SCORE, SNAPSHOT, CycleState, Plugin
 from .labels import single_label
 from .nodeinfo import NodeInfo, PodInfo, PodsByLabel, Snapshot
 from .podaffinity import PodTerms, ResolvedTerm, pod_terms
@@ -182,6 +183,67 @@ class InterPodAffinity(Plugin):
         # exist, as long as no pod anywhere matches the terms yet.
         return not st.affinity and st.self_match
 
+    def detail(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> tuple[Detail, ...]:
+        st: _FilterState = state[self.name]
+        why = state.get(self.name + "/why")
+        if why is None:
+            why = state[self.name + "/why"] = _Why(state[SNAPSHOT], pod.pod)
+        labels = node.node.labels
+        out: list[Detail] = []
+        terms = st.terms
+        if terms.required_affinity and not self._affinity_ok(st, node.node):
+            for i, term in enumerate(terms.required_affinity):
+                name = _term_name("required pod affinity", i, len(terms.required_affinity))
+                value = labels.get(term.topology_key)
+                data = {**_term_data(term), "term": i}
+                if value is None:
+                    out.append(
+                        Detail(
+                            "podAffinity",
+                            f"{name}: the node has no label {term.topology_key} (its topologyKey)",
+                            data,
+                        )
+                    )
+                elif st.affinity[(term.topology_key, value)] <= 0:
+                    out.append(
+                        Detail(
+                            "podAffinity",
+                            f"{name} ({_term_text(term, pod.pod)}): no pod matching every "
+                            f"required affinity term runs in {term.topology_key}={value}",
+                            {**data, "domain": value},
+                        )
+                    )
+        for i, term in enumerate(terms.required_anti_affinity):
+            value = labels.get(term.topology_key)
+            if value is None or st.anti.get((term.topology_key, value), 0) <= 0:
+                continue
+            name = _term_name("required anti-affinity", i, len(terms.required_anti_affinity))
+            pods = why.matching(term, value)
+            verb = "runs" if len(pods) == 1 else "run"
+            out.append(
+                Detail(
+                    "podAntiAffinity",
+                    f"{name} ({_term_text(term, pod.pod)}): {pods_text(pods)} {verb} in "
+                    f"{term.topology_key}={value}",
+                    {**_term_data(term), "term": i, "domain": value, "pods": pods},
+                )
+            )
+        for key, values in st.existing_by_key.items():
+            value = labels.get(key)
+            if value not in values:
+                continue
+            owners = why.existing_against(key, value)
+            verb = "has" if len(owners) == 1 else "have"
+            out.append(
+                Detail(
+                    "existingPodAntiAffinity",
+                    f"{pods_text(owners)} in {key}={value} {verb} required anti-affinity that "
+                    "selects this pod",
+                    {"topologyKey": key, "domain": value, "pods": owners},
+                )
+            )
+        return tuple(out)
+
     # --- score ------------------------------------------------------------------------
 
     def pre_score(
@@ -266,6 +328,82 @@ class InterPodAffinity(Plugin):
         for name, value in scores.items():
             # float then truncation toward zero, as upstream's int64(float64(...)).
             scores[name] = int(MAX_NODE_SCORE * ((value - low) / spread)) if spread > 0 else 0
+
+
+# --- details: which pods are behind a rejection ----------------------------------------------
+
+
+def _term_name(kind: str, index: int, count: int) -> str:
+    return kind + (f" term {index + 1} of {count}" if count > 1 else "")
+
+
+def _term_text(term: ResolvedTerm, owner: Pod) -> str:
+    """``pods matching app=web, topologyKey kubernetes.io/hostname`` (namespaces named when
+    the term reaches beyond the owner's)."""
+    text = f"pods matching {selector_text(term.selector)}"
+    if term.namespace_selector is not None:
+        text += f" in namespaces matching {selector_text(term.namespace_selector)}"
+    elif term.namespaces != frozenset({owner.namespace}):
+        text += f" in namespaces {', '.join(sorted(term.namespaces))}"
+    return f"{text}, topologyKey {term.topology_key}"
+
+
+def _term_data(term: ResolvedTerm) -> dict[str, Any]:
+    return {
+        "topologyKey": term.topology_key,
+        "selector": selector_text(term.selector),
+        "namespaces": sorted(term.namespaces),
+    }
+
+
+class _Why:
+    """Looks up, for details, the pods behind the counts PreFilter made (kept for the
+    cycle, so each topology domain is searched once)."""
+
+    def __init__(self, snapshot: Snapshot, pod: Pod) -> None:
+        self.snapshot = snapshot
+        self.pod = pod
+        self.ns = _NamespaceLabels(snapshot)
+        self._domains: dict[str, dict[str, list[NodeInfo]]] = {}
+        # by (id of the term, domain value): terms live as long as the cycle's state
+        self._matching: dict[tuple[int, str], list[str]] = {}
+        self._existing: list[tuple[str, str, str]] | None = None
+
+    def nodes_in(self, key: str, value: str) -> list[NodeInfo]:
+        domains = self._domains.get(key)
+        if domains is None:
+            domains = self._domains[key] = {}
+            for info in self.snapshot.nodes.values():
+                v = info.node.labels.get(key)
+                if v is not None:
+                    domains.setdefault(v, []).append(info)
+        return domains.get(value, [])
+
+    def matching(self, term: ResolvedTerm, value: str) -> list[str]:
+        """The pods in the domain ``topologyKey=value`` that the term selects."""
+        hit = self._matching.get((id(term), value))
+        if hit is None:
+            hit = self._matching[(id(term), value)] = [
+                p.pod.key
+                for info in self.nodes_in(term.topology_key, value)
+                for p in info.pods
+                if term.matches(p.pod, self.ns)
+            ]
+        return hit
+
+    def existing_against(self, key: str, value: str) -> list[str]:
+        """Pods in ``key=value`` whose required anti-affinity (on that key) selects the pod."""
+        if self._existing is None:
+            self._existing = []
+            for info in self.snapshot.nodes.values():
+                for p in info.pods:
+                    if p.terms is None:
+                        continue
+                    for term in p.terms.required_anti_affinity:
+                        there = info.node.labels.get(term.topology_key)
+                        if there is not None and term.matches(self.pod, self.ns):
+                            self._existing.append((term.topology_key, there, p.pod.key))
+        return list(dict.fromkeys(pod for k, v, pod in self._existing if (k, v) == (key, value)))
 
 
 def _indexable(

@@ -27,19 +27,22 @@ from typing import Any
 from podfit.errors import ManifestError
 from podfit.fields import Field
 from podfit.manifest import parse_node_selector_term
-from podfit.model import NodeSelector, NodeSelectorTerm, Pod, PreferredSchedulingTerm
+from podfit.model import Node, NodeSelector, NodeSelectorTerm, Pod, PreferredSchedulingTerm
 from podfit.versions import LATEST, KubeVersion
 
+from .detail import Detail, label_text, requirement_data, requirement_text
 from .framework import CycleState, Plugin, default_normalize, restrict_nodes
 from .labels import (
     IN,
     NODE_NAME_FIELD,
+    NOT_IN,
     is_empty_term,
     node_selector_matches,
     node_selector_term_problems,
     preferred_score,
     preferred_terms_problems,
     required_node_affinity_matches,
+    requirement_matches,
 )
 from .nodeinfo import NodeInfo, PodInfo, Snapshot
 from .profile import ConfigError
@@ -178,6 +181,98 @@ def node_names_from_fields(required: NodeSelector) -> set[str] | None:
     return names
 
 
+# --- why a node does not match -------------------------------------------------------------
+
+
+def node_affinity_details(pod: Pod, node: Node) -> list[Detail]:
+    """Each nodeSelector entry and each required node affinity expression the node fails,
+    with the node's actual label value."""
+    out: list[Detail] = []
+    labels = node.labels
+    for key, want in sorted(pod.node_selector.items()):
+        if labels.get(key) != want:
+            out.append(
+                Detail(
+                    "nodeSelector",
+                    f"nodeSelector {key}={want}: the node {label_text(labels, key)}",
+                    {"key": key, "value": want, "nodeValue": labels.get(key)},
+                )
+            )
+    required = pod_required_affinity(pod)
+    if required is None or node_selector_matches(required, labels, node.name):
+        return out
+    if not required.terms:
+        out.append(
+            Detail(
+                "nodeAffinity",
+                "required node affinity has no nodeSelectorTerms: it selects no node",
+                {"term": None},
+            )
+        )
+    for i, term in enumerate(required.terms):
+        out.extend(term_failures(term, i, len(required.terms), node))
+    return out
+
+
+def _keys_read(pod: Pod) -> tuple[tuple[str, ...], bool]:
+    """The label keys the pod's nodeSelector and required node affinity read, and whether a
+    term reads the node's name (matchFields)."""
+    keys = list(pod.node_selector)
+    by_name = False
+    required = pod_required_affinity(pod)
+    for term in required.terms if required is not None else ():
+        keys += [r.key for r in term.match_expressions]
+        by_name = by_name or bool(term.match_fields)
+    return tuple(dict.fromkeys(keys)), by_name
+
+
+def term_name(index: int, count: int) -> str:
+    """``required node affinity`` for a single term, ``... term 2 of 3`` otherwise."""
+    return "required node affinity" + (f" term {index + 1} of {count}" if count > 1 else "")
+
+
+def term_failures(term: NodeSelectorTerm, index: int, count: int, node: Node) -> list[Detail]:
+    """What keeps one required node selector term (ORed with the others) from the node."""
+    name = term_name(index, count)
+    if is_empty_term(term):
+        return [Detail("nodeAffinity", f"{name} is empty: it selects no node", {"term": index})]
+    problems = node_selector_term_problems(term)
+    if problems:
+        return [
+            Detail(
+                "nodeAffinity",
+                f"{name} cannot be parsed ({problems[0]}): it selects no node",
+                {"term": index, "problems": problems},
+            )
+        ]
+    out = []
+    labels = node.labels
+    for req in term.match_expressions:
+        if not requirement_matches(req, labels):
+            out.append(
+                Detail(
+                    "nodeAffinity",
+                    f"{name}: {requirement_text(req)}: the node {label_text(labels, req.key)}",
+                    {
+                        "term": index,
+                        "expression": requirement_data(req),
+                        "nodeValue": labels.get(req.key),
+                    },
+                )
+            )
+    for req in term.match_fields:
+        named = req.key == NODE_NAME_FIELD and node.name in req.values
+        if (req.operator == IN and not named) or (req.operator == NOT_IN and named):
+            out.append(
+                Detail(
+                    "nodeAffinity",
+                    f"{name}: field {requirement_text(req)}: not this node's name",
+                    {"term": index, "field": requirement_data(req), "nodeName": node.name},
+                )
+            )
+    return out
+
+
 # --- the plugin --------------------------------------------------------------------------------
 
 
@@ -215,6 +310,30 @@ class NodeAffinity(Plugin):
         if not required_node_affinity_matches(pod.pod, n):
             return unresolvable(ERR_REASON_POD)
         return None
+
+    def detail(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> tuple[Detail, ...]:
+        n = node.node
+        added = self.added.required
+        if added is not None and not node_selector_matches(added, n.labels, n.name):
+            return (
+                Detail(
+                    "addedAffinity",
+                    "the scheduler profile's addedAffinity (NodeAffinity args) does not "
+                    "select the node",
+                ),
+            )
+        # The details depend on the labels the pod's selectors read (and, with matchFields,
+        # the node's name): nodes that agree on those share them.
+        keys = state.get(NAME + "/why-keys")
+        if keys is None:
+            keys = state[NAME + "/why-keys"] = _keys_read(pod.pod)
+        read, by_name = keys
+        key = (tuple(n.labels.get(k) for k in read), n.name if by_name else None)
+        cache: dict[Any, tuple[Detail, ...]] = state.setdefault(NAME + "/why", {})
+        hit = cache.get(key)
+        if hit is None:
+            hit = cache[key] = tuple(node_affinity_details(pod.pod, n))
+        return hit
 
     def pre_score(
         self, state: CycleState, pod: PodInfo, snapshot: Snapshot, nodes: list[NodeInfo]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from podfit.model import Pod
 
+from .detail import Detail
 from .framework import CycleState, Plugin
 from .nodeinfo import NodeInfo, PodInfo, Snapshot
 from .status import SKIP, Status, unresolvable
@@ -58,3 +59,14 @@ class NodeDeclaredFeatures(Plugin):
         if needed <= set(node.node.declared_features):
             return None
         return unresolvable(ERR_REASON)
+
+    def detail(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> tuple[Detail, ...]:
+        needed: frozenset[str] = state.get(_KEY) or needed_features(pod.pod)
+        missing = sorted(needed - set(node.node.declared_features))
+        return (
+            Detail(
+                "undeclaredFeature",
+                f"the node does not declare {', '.join(missing)} (status.declaredFeatures)",
+                {"features": missing},
+            ),
+        )

@@ -10,6 +10,7 @@ while they wait, and for simulations.
 
 from __future__ import annotations
 
+from .detail import Detail
 from .framework import CycleState, Plugin
 from .nodeinfo import NodeInfo, PodInfo, Snapshot
 from .status import SKIP, Status, unresolvable
@@ -37,3 +38,7 @@ class NodeName(Plugin):
         if fits(pod.pod.node_name, node.name):
             return None
         return unresolvable(ERR_REASON)
+
+    def detail(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> tuple[Detail, ...]:
+        wanted = pod.pod.node_name
+        return (Detail("nodeName", f"the pod's spec.nodeName is {wanted}", {"nodeName": wanted}),)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from .detail import Detail, pods_text
 from .framework import CycleState, Plugin
 from .nodeinfo import BIND_ALL_HOST_IP, HostPort, NodeInfo, PodInfo, Snapshot
 from .status import SKIP, Code, Status, unschedulable
@@ -83,3 +84,20 @@ class NodePorts(Plugin):
         if fits_ports(wanted, node.used_ports):
             return None
         return unschedulable(ERR_REASON)
+
+    def detail(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> tuple[Detail, ...]:
+        out = []
+        for port in pod.ports:
+            holders = [p.pod.key for p in node.pods if port_conflicts(p.ports, port)]
+            if not holders:
+                continue
+            ip, protocol, number = sanitize(port)
+            where = "" if ip == BIND_ALL_HOST_IP else f" on {ip}"
+            out.append(
+                Detail(
+                    "hostPort",
+                    f"hostPort {number}/{protocol}{where} is taken by {pods_text(holders)}",
+                    {"hostPort": number, "protocol": protocol, "hostIP": ip, "pods": holders},
+                )
+            )
+        return tuple(out)

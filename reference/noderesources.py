@@ -27,6 +27,7 @@ from podfit.spec.versions import change_holds
 from podfit.validation import qualified_name_problems
 from podfit.versions import LATEST, KubeVersion
 
+from .detail import Detail, resource_shortfall
 from .framework import MAX_NODE_SCORE, CycleState, Plugin
 from .nodeinfo import NodeInfo, PodInfo, Snapshot
 from .profile import ConfigError
@@ -334,6 +335,14 @@ def _check(
         )
 
 
+def shortfall_detail(shortfall: InsufficientResource) -> Detail:
+    """``cpu: requests 500m, 200m free of 2``, in human units."""
+    s = shortfall
+    text, data = resource_shortfall(s.resource, s.requested, s.used, s.capacity)
+    kind = "tooManyPods" if s.resource == PODS else "insufficientResource"
+    return Detail(kind, text, {**data, "reason": s.reason})
+
+
 #: The spec's version change: a request beyond the node's whole allocatable is unresolvable.
 UNRESOLVABLE_BEYOND_ALLOCATABLE = "fit-unresolvable-beyond-allocatable"
 
@@ -599,6 +608,13 @@ class NodeResourcesFit(Plugin):
             request, node, self.fit_args.ignored_resources, self.fit_args.ignored_resource_groups
         )
         return fit_status(shortfalls, unresolvable_code=self.unresolvable_code)
+
+    def detail(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> tuple[Detail, ...]:
+        request: Mapping[str, int] = state.get(_FILTER_KEY, pod.requests)
+        shortfalls = fits_request(
+            request, node, self.fit_args.ignored_resources, self.fit_args.ignored_resource_groups
+        )
+        return tuple(shortfall_detail(s) for s in shortfalls)
 
     def pre_score(
         self, state: CycleState, pod: PodInfo, snapshot: Snapshot, nodes: list[NodeInfo]

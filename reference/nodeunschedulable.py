@@ -15,6 +15,7 @@ NodeUnschedulable runs first, a cordoned node reports this plugin's reason.
 
 from __future__ import annotations
 
+from .detail import Detail
 from .framework import CycleState, Plugin
 from .nodeinfo import NodeInfo, PodInfo
 from .status import Status, unresolvable
@@ -38,3 +39,13 @@ class NodeUnschedulable(Plugin):
         if tolerates_taint(pod.pod.tolerations, UNSCHEDULABLE_TAINT):
             return None
         return unresolvable(ERR_REASON_UNSCHEDULABLE)
+
+    def detail(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> tuple[Detail, ...]:
+        return (
+            Detail(
+                "cordoned",
+                "the node is cordoned (spec.unschedulable: true) and the pod does not "
+                f"tolerate {UNSCHEDULABLE_TAINT}",
+                {"taint": {"key": UNSCHEDULABLE_TAINT.key, "effect": UNSCHEDULABLE_TAINT.effect}},
+            ),
+        )

@@ -40,6 +40,7 @@ from podfit.model import (
 )
 from podfit.versions import LATEST, KubeVersion
 
+from .detail import Detail, selector_text
 from .framework import MAX_NODE_SCORE, CycleState, Plugin
 from .labels import (
     label_selector_problems,
@@ -307,6 +308,60 @@ class _FilterState:
     minimums: list[int] = field(default_factory=list)
 
 
+# Domain counts are listed in the data up to this many domains (hostname spread has one
+# domain per node).
+_MAX_LISTED_DOMAINS = 20
+
+
+def spread_detail(st: _FilterState, i: int, node: Node, count: int) -> Detail | None:
+    """Why constraint ``i`` rejects the node (missing key, or the skew it would make), or
+    None when it does not."""
+    c = st.constraints[i]
+    name = "topology spread constraint" + (f" {i + 1} of {count}" if count > 1 else "")
+    key = c.topology_key
+    base: dict[str, Any] = {
+        "constraint": i,
+        "topologyKey": key,
+        "maxSkew": c.max_skew,
+        "selector": selector_text(c.selector),
+    }
+    value = node.labels.get(key)
+    if value is None:
+        return Detail(
+            "missingTopologyKey",
+            f"{name}: the node has no label {key} (its topologyKey)",
+            base,
+        )
+    counts = st.counts[i]
+    here = counts.get(value, 0)
+    skew = here + st.self_match[i] - st.minimums[i]
+    if skew <= c.max_skew:
+        return None
+    minimum = st.minimums[i]
+    if len(counts) < c.min_domains:
+        low = f"the minimum counts as 0 (only {len(counts)} domains, minDomains {c.min_domains})"
+    else:
+        at_min = [d for d, n in counts.items() if n == minimum]
+        shown = ", ".join(at_min[:3]) + (f" and {len(at_min) - 3} more" if len(at_min) > 3 else "")
+        low = f"the minimum is {minimum} ({shown})"
+    text = (
+        f"{name} ({key}, maxSkew {c.max_skew}, pods matching {selector_text(c.selector)}): "
+        f"{key}={value} has {here} of them, {low}, so the pod would make the skew {skew}"
+    )
+    data = {
+        **base,
+        "domain": value,
+        "count": here,
+        "minimum": minimum,
+        "skew": skew,
+        "minDomains": c.min_domains,
+        "domains": len(counts),
+    }
+    if len(counts) <= _MAX_LISTED_DOMAINS:
+        data["counts"] = dict(counts)
+    return Detail("topologySpread", text, data)
+
+
 @dataclass
 class _ScoreState:
     constraints: list[Constraint]
@@ -410,6 +465,20 @@ class PodTopologySpread(Plugin):
             if skew > c.max_skew:
                 return unschedulable(ERR_REASON_CONSTRAINTS_NOT_MATCH)
         return None
+
+    def detail(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> tuple[Detail, ...]:
+        st: _FilterState = state[self.name]
+        # Nodes in the same domains share the details.
+        key = tuple(node.node.labels.get(c.topology_key) for c in st.constraints)
+        cache: dict[Any, tuple[Detail, ...]] = state.setdefault(self.name + "/why", {})
+        hit = cache.get(key)
+        if hit is None:
+            hit = cache[key] = tuple(
+                d
+                for i in range(len(st.constraints))
+                if (d := spread_detail(st, i, node.node, len(st.constraints))) is not None
+            )
+        return hit
 
     # --- score ------------------------------------------------------------------------
 

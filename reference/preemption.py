@@ -45,6 +45,8 @@ class Candidate:
     node: str
     victims: list[Pod]
     pdb_violations: int
+    # (victim, the PodDisruptionBudget its eviction breaks), for the victims that break one
+    violated: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -53,12 +55,15 @@ class PreemptionResult:
     victims: list[Pod] = field(default_factory=list)
     message: str = ""
     candidates: list[Candidate] = field(default_factory=list)
+    # (victim, PodDisruptionBudget) pairs the chosen candidate violates
+    violated: list[tuple[str, str]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "nominatedNode": self.nominated,
             "victims": [p.key for p in self.victims],
             "message": self.message,
+            "violates": [{"pod": p, "podDisruptionBudget": b} for p, b in self.violated],
         }
 
 
@@ -89,18 +94,30 @@ class _Budgets:
 
     def violating(self, victims: Sequence[Pod]) -> tuple[list[Pod], list[Pod]]:
         """Split victims (in order) into those whose eviction breaks a budget and the rest."""
+        bad, good, _ = self.split(victims)
+        return bad, good
+
+    def split(self, victims: Sequence[Pod]) -> tuple[list[Pod], list[Pod], dict[str, str]]:
+        """:meth:`violating`, and for each violating pod the budget it breaks."""
         left = dict(self.allowed)
         bad: list[Pod] = []
         good: list[Pod] = []
+        broken: dict[str, str] = {}
         for pod in victims:
-            (bad if self._breaks(pod, left) else good).append(pod)
-        return bad, good
+            budget = self._breaks(pod, left)
+            if budget is None:
+                good.append(pod)
+            else:
+                bad.append(pod)
+                broken[pod.key] = budget
+        return bad, good, broken
 
-    def _breaks(self, pod: Pod, left: dict[str, int]) -> bool:
+    def _breaks(self, pod: Pod, left: dict[str, int]) -> str | None:
         """Charge the pod to its budgets in order; it violates at the first one exhausted
-        (later budgets are then not charged). A pod without labels matches no budget."""
+        (later budgets are then not charged), whose key is returned. A pod without labels
+        matches no budget."""
         if not pod.labels:
-            return False
+            return None
         for pdb in self.pdbs:
             if pdb.namespace != pod.namespace or pdb.selector is None:
                 continue
@@ -109,8 +126,8 @@ class _Budgets:
             key = f"{pdb.namespace}/{pdb.name}"
             left[key] -= 1
             if left[key] < 0:
-                return True
-        return False
+                return key
+        return None
 
 
 def _disruptions_allowed(pdb: PodDisruptionBudget, cluster: Cluster) -> int:
@@ -159,9 +176,9 @@ def select_victims(
     if failure is not None:
         return failure.reasons
     lower.sort(key=_importance)
-    violating, non_violating = budgets.violating(lower)
+    violating, non_violating, broken = budgets.split(lower)
     victims: list[Pod] = []
-    violations = 0
+    violated: list[tuple[str, str]] = []
     for group, counts in ((violating, True), (non_violating, False)):
         for p in group:
             bind(work, p, node)
@@ -170,8 +187,8 @@ def select_victims(
             evict(work, p)
             victims.append(p)
             if counts:
-                violations += 1
-    return Candidate(node, victims, violations)
+                violated.append((p.key, broken[p.key]))
+    return Candidate(node, victims, len(violated), violated)
 
 
 def _pick(candidates: list[Candidate]) -> Candidate:
@@ -219,5 +236,9 @@ def preempt(
         return PreemptionResult(message=f"preemption: {detail}")
     chosen = _pick(candidates)
     return PreemptionResult(
-        nominated=chosen.node, victims=chosen.victims, candidates=candidates, message=""
+        nominated=chosen.node,
+        victims=chosen.victims,
+        candidates=candidates,
+        message="",
+        violated=chosen.violated,
     )

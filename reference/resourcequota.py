@@ -23,9 +23,15 @@ non-zero usage is added to the quota's usage and every resource the quota names 
 within ``hard``, else ``exceeded quota: <name>, requested: ..., used: ..., limited: ...``
 (keys sorted, the usage before this pod).
 
-A quota's usage is recomputed from the pods in the namespace that match its scopes, as the
-quota controller would settle it, rather than read from ``status.used``. Finished pods only
-count for ``count/pods``. podfit's model does not keep ``deletionGracePeriodSeconds``, so a
+Admission reads ``status.hard`` and ``status.used``, what the quota controller last wrote,
+as upstream's admission plugin does; a quota whose status names a tracked resource without
+its usage rejects the pod ("status unknown for quota"). The usage is also recounted from the
+pods given (the namespace's pods that match the quota's scopes, as the controller counts),
+and a difference is reported: a dump taken while pods came and went, or a partial one.
+A quota without any status has not been synced by the controller (or was written by hand):
+upstream's admission ignores it until then (it matches on ``status.hard``), so podfit judges
+it as it will be once synced, on ``spec.hard`` and the recount. Finished pods only count
+for ``count/pods``. podfit's model does not keep ``deletionGracePeriodSeconds``, so a
 pod being deleted is always charged (upstream stops charging it once its grace period
 has passed).
 """
@@ -304,50 +310,121 @@ def namespace_quotas(quotas: Iterable[ResourceQuota], namespace: str) -> list[Re
 def usage_before(
     quotas: Iterable[ResourceQuota], existing: Iterable[Pod], pod: Pod
 ) -> dict[str, Quantities]:
-    """Each quota's usage before ``pod`` is created (a pod already stored under the same
-    namespace/name is not counted: creating the pod replaces it)."""
+    """Each quota's usage before ``pod`` is created, recounted from the pods (a pod already
+    stored under the same namespace/name is not counted: creating the pod replaces it)."""
     others = [p for p in existing if p.key != pod.key]
     return {q.name: quota_used(q, others) for q in namespace_quotas(quotas, pod.namespace)}
 
 
 @dataclass(frozen=True)
+class QuotaView:
+    """A quota as admission sees it: ``hard`` and ``used`` are what it compares with and
+    adds to. With a status (a quota read from a cluster) they are ``status.hard`` and
+    ``status.used``, as upstream's admission plugin reads them, and ``recount`` is the
+    usage the pods given add up to; ``mismatch`` says where the two disagree. Without a
+    status (the quota controller has not synced it, or the manifest was written by hand)
+    they are ``spec.hard`` and the recount: what the controller will write."""
+
+    quota: ResourceQuota
+    hard: Quantities
+    used: Quantities
+    recount: Quantities
+    from_status: bool
+    mismatch: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return self.quota.name
+
+
+def _mismatch(used: Mapping[str, Quantity], recount: Mapping[str, Quantity]) -> tuple[str, ...]:
+    out = []
+    for name in sorted(set(used) & set(recount)):
+        if used[name].value != recount[name].value:
+            out.append(
+                f"status.used says {name}={used[name]}, the pods given add up to "
+                f"{name}={recount[name]}"
+            )
+    return tuple(out)
+
+
+def quota_view(quota: ResourceQuota, others: Iterable[Pod]) -> QuotaView:
+    recount = quota_used(quota, others)
+    if not quota.has_status:
+        return QuotaView(quota, dict(quota.hard), dict(recount), recount, from_status=False)
+    used = dict(quota.used)
+    return QuotaView(
+        quota,
+        dict(quota.status_hard),
+        used,
+        recount,
+        from_status=True,
+        mismatch=_mismatch(used, recount),
+    )
+
+
+@dataclass(frozen=True)
 class QuotaDecision:
-    """The quota check's verdict; ``reason`` is upstream's message before wrapping."""
+    """The quota check's verdict; ``reason`` is upstream's message before wrapping.
+    ``usage_after`` is the usage with the pod, also for a rejection (what it would have
+    made)."""
 
     admitted: bool
     reason: str = ""
     usage_before: dict[str, Quantities] = field(default_factory=dict)
     usage_after: dict[str, Quantities] = field(default_factory=dict)
+    views: tuple[QuotaView, ...] = ()
+
+
+def _has_usage_stats(view: QuotaView, restricted: Iterable[str]) -> bool:
+    """hasUsageStats: every tracked name of status.hard has a status.used value."""
+    wanted = set(restricted)
+    return all(name in view.used for name in view.hard if name in wanted)
 
 
 def check_pod(quotas: Iterable[ResourceQuota], existing: Iterable[Pod], pod: Pod) -> QuotaDecision:
-    """CheckRequest for creating ``pod`` in its namespace, with usage recomputed from the
-    ``existing`` pods (a pod with the same namespace/name is not counted twice)."""
+    """CheckRequest for creating ``pod`` in its namespace (``existing``: the namespace's
+    pods; one with the same namespace/name is not counted twice). A quota with a status is
+    judged on ``status.hard`` and ``status.used`` as upstream does (a quota whose status
+    lacks a tracked name's usage rejects the pod: "status unknown for quota"); a quota
+    without one on ``spec.hard`` and the usage recounted from the pods."""
     ordered = namespace_quotas(quotas, pod.namespace)
-    before = usage_before(ordered, existing, pod)
-    interesting: list[ResourceQuota] = []
-    for quota in ordered:
-        if not quota_matches(quota, pod):
+    others = [p for p in existing if p.key != pod.key]
+    views = tuple(quota_view(q, others) for q in ordered)
+    before = {v.name: v.used for v in views}
+
+    def reject(reason: str, after: dict[str, Quantities] | None = None) -> QuotaDecision:
+        return QuotaDecision(False, reason, before, after or dict(before), views)
+
+    interesting: list[QuotaView] = []
+    for view in views:
+        restricted = matching_resources(view.hard)
+        if not restricted or not scopes_match(view.quota, pod):
             continue
-        error = constraints_error(matching_resources(quota.hard), pod)
+        error = constraints_error(restricted, pod)
         if error is not None:
-            return QuotaDecision(False, f"failed quota: {quota.name}: {error}", before, before)
-        interesting.append(quota)
+            return reject(f"failed quota: {view.name}: {error}")
+        if not _has_usage_stats(view, restricted):
+            names = ",".join(sorted(restricted))
+            return reject(f"status unknown for quota: {view.name}, resources: {names}")
+        interesting.append(view)
     delta = {name: q for name, q in pod_usage(pod).items() if q.value != 0}
     after = dict(before)
     if not delta or not interesting:
-        return QuotaDecision(True, "", before, after)
-    for quota in interesting:
-        used = before[quota.name]
-        requested = {name: q for name, q in delta.items() if name in quota.hard}
+        return QuotaDecision(True, "", before, after, views)
+    failure = ""
+    for view in interesting:
+        used = view.used
+        requested = {name: q for name, q in delta.items() if name in view.hard}
         new_used = dict(used)
         add_into(new_used, requested)
-        exceeded = [n for n in requested if new_used[n].value > quota.hard[n].value]
-        if exceeded:
-            message = (
-                f"exceeded quota: {quota.name}, requested: {pretty(requested, exceeded)}, "
-                f"used: {pretty(used, exceeded)}, limited: {pretty(quota.hard, exceeded)}"
+        after[view.name] = new_used
+        exceeded = [n for n in requested if new_used[n].value > view.hard[n].value]
+        if exceeded and not failure:
+            failure = (
+                f"exceeded quota: {view.name}, requested: {pretty(requested, exceeded)}, "
+                f"used: {pretty(used, exceeded)}, limited: {pretty(view.hard, exceeded)}"
             )
-            return QuotaDecision(False, message, before, before)
-        after[quota.name] = new_used
-    return QuotaDecision(True, "", before, after)
+    if failure:
+        return reject(failure, after)
+    return QuotaDecision(True, "", before, after, views)

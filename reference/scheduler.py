@@ -7,16 +7,18 @@ from collections.abc import Mapping
 from podfit.apiserver import cluster_as_stored, pod_as_stored
 from podfit.cluster import Cluster
 from podfit.defaults import resolve_priority
-from podfit.model import Pod
+from podfit.model import SCHEDULED_VOLUME_SOURCES, Pod
 from podfit.spec.versions import change_holds
 from podfit.versions import LATEST, KubeVersion
 
 from .dynamicresources import NO_CLAIMS_TO_DEALLOCATE, UNMODELLED_CLAIMS
-from .framework import Profile, ScheduleResult, run_cycle, snapshot_of
+from .fixes import find_fixes
+from .framework import SNAPSHOT, Profile, ScheduleResult, run_cycle, snapshot_of
 from .preemption import PreemptionResult, preempt
 from .profile import default_profile, not_modelled
 from .qos import qos_class
 from .status import Code
+from .why import node_details, prefilter_details
 
 
 def profiles_or_default(
@@ -61,6 +63,22 @@ def post_filter_message(profile: Profile, outcome: PreemptionResult) -> str:
     return ", ".join(reasons)
 
 
+def unmodelled_warnings(pod: Pod) -> list[str]:
+    """What the pod uses that podfit's scheduler does not model, said so people see it."""
+    used = [v for v in pod.volumes if v.kind in SCHEDULED_VOLUME_SOURCES]
+    if not used:
+        return []
+    shown = ", ".join(
+        f"{v.name} ({v.kind}{' ' + v.claim_name if v.claim_name else ''})" for v in used[:4]
+    ) + (f" and {len(used) - 4} more" if len(used) > 4 else "")
+    return [
+        f"the pod has volumes the scheduler's volume plugins check: {shown}. podfit does not "
+        "model VolumeBinding, VolumeZone, NodeVolumeLimits or VolumeRestrictions (they need "
+        "the PersistentVolumes, claims, StorageClasses and CSI drivers), so a node it finds "
+        "may still be rejected by them"
+    ]
+
+
 def schedule_one(
     cluster: Cluster,
     pod: Pod,
@@ -68,13 +86,15 @@ def schedule_one(
     *,
     preemption: bool = True,
     sample: bool = False,
+    details: bool = False,
     version: KubeVersion = LATEST,
 ) -> ScheduleResult:
     """Filter and score every node for ``pod``; when none fits, run preemption as a dry
     run (what it would evict, where). Nothing is bound or evicted. ``sample`` makes the
     cycle stop filtering once it has found as many feasible nodes as kube-scheduler would
     (percentageOfNodesToScore); explanations leave it off to cover every node. Without
-    ``profiles``, the default profile of ``version`` runs."""
+    ``profiles``, the default profile of ``version`` runs. ``details`` adds the concrete
+    cause behind each rejected node's reason (an explanation's extra work)."""
     pod = resolve_priority(pod, cluster.priority_classes)
     chosen = profiles_or_default(profiles, version)
     profile = chosen.get(pod.scheduler_name)
@@ -101,6 +121,14 @@ def schedule_one(
     result.not_modelled = not_modelled(profile.version)
     result.kube_version = profile.version
     result.qos = qos_class(pod)
+    result.warnings = unmodelled_warnings(pod)
+    if details:
+        result.details = node_details(profile, result)
+        result.prefilter_details = prefilter_details(result)
+    if not result.nodes:
+        # No node at all: kube-scheduler stops before filtering (ErrNoNodesAvailable), and
+        # there is no FitError for PostFilter to work on.
+        return _bypassed(result, pod)
     if preemption and not result.feasible and result.error is None:
         if _prefilter_stopped_before_dra(profile, result):
             result.postfilter_message = DRA_STATE_NOT_FOUND
@@ -109,6 +137,15 @@ def schedule_one(
         result.postfilter_message = post_filter_message(profile, outcome)
         result.nominated = outcome.nominated
         result.victims = [v.key for v in outcome.victims]
+        result.violated = list(outcome.violated)
+    if details and not result.feasible and result.error is None and result.state is not None:
+        # Nodes rejected for the same cause share their details object (see why.py).
+        rejected = [
+            (n, (s.plugin, s.reasons, id(result.details.get(n))))
+            for n, s in result.statuses.items()
+            if s.is_rejection
+        ]
+        result.fixes = list(find_fixes(profile, result.state[SNAPSHOT], pod, rejected))
     return _bypassed(result, pod)
 
 

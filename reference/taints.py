@@ -80,6 +80,11 @@ def find_untolerated_taint(
     return None
 
 
+def untolerated_taints(taints: Iterable[Taint], tolerations: Collection[Toleration]) -> list[Taint]:
+    """Every NoSchedule/NoExecute taint, in the node's order, that no toleration tolerates."""
+    return [t for t in taints if t.effect in FILTER_EFFECTS and not tolerates_taint(tolerations, t)]
+
+
 def count_untolerated(
     taints: Iterable[Taint], tolerations: Collection[Toleration], effect: str
 ) -> int:

@@ -18,10 +18,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from podfit.model import Toleration
+from podfit.model import Taint, Toleration
 from podfit.spec.versions import change_holds
 from podfit.versions import LATEST, KubeVersion
 
+from .detail import Detail
 from .framework import CycleState, Plugin, default_normalize
 from .nodeinfo import NodeInfo, PodInfo, Snapshot
 from .status import Status, unresolvable
@@ -33,6 +34,7 @@ from .taints import (
     find_untolerated_taint,
     format_taint_reason,
     tolerates_every_taint,
+    untolerated_taints,
 )
 
 NAME = "TaintToleration"
@@ -59,6 +61,12 @@ def intolerable_prefer_no_schedule(node: NodeInfo, tolerations: tuple[Toleration
 
 
 _ANY_TAINT_KEY = NAME + "/tolerates-any"
+
+
+def taint_detail(taint: Taint) -> Detail:
+    """``untolerated taint dedicated=gpu:NoSchedule``."""
+    data = {"taint": {"key": taint.key, "value": taint.value, "effect": taint.effect}}
+    return Detail("untoleratedTaint", f"untolerated taint {taint}", data)
 
 
 class TaintToleration(Plugin):
@@ -89,6 +97,18 @@ class TaintToleration(Plugin):
         if self.legacy_reason:
             return unresolvable(format_taint_reason(taint, legacy=True))
         return unresolvable(ERR_REASON)
+
+    def detail(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> tuple[Detail, ...]:
+        # Every taint that keeps the pod off (upstream names none, or only the first); nodes
+        # with the same taints share the answer.
+        cache: dict[tuple[Taint, ...], tuple[Detail, ...]] = state.setdefault(NAME + "/why", {})
+        taints = node.node.taints
+        hit = cache.get(taints)
+        if hit is None:
+            hit = cache[taints] = tuple(
+                taint_detail(t) for t in untolerated_taints(taints, pod.pod.tolerations)
+            )
+        return hit
 
     def pre_score(
         self, state: CycleState, pod: PodInfo, snapshot: Snapshot, nodes: list[NodeInfo]

@@ -28,7 +28,15 @@ from typing import Any, ClassVar
 
 from podfit.cluster import Cluster
 from podfit.errors import PodfitError
-from podfit.model import TAINT_EFFECTS, Node, NodeCondition, Pod, Taint, frozen_map
+from podfit.model import (
+    SCHEDULED_VOLUME_SOURCES,
+    TAINT_EFFECTS,
+    Node,
+    NodeCondition,
+    Pod,
+    Taint,
+    frozen_map,
+)
 from podfit.versions import LATEST, KubeVersion
 
 from .daemonset import daemon_tolerations, should_run
@@ -419,6 +427,30 @@ class WhatIfResult:
         return out
 
     @property
+    def harmed(self) -> list[str]:
+        """The pods the change itself leaves without a node (the cluster before the change
+        is the baseline): evicted pods that nothing replaces or whose replacement fits
+        nowhere, and pending pods that had a node before the change and have none after.
+        Pods already pending before the change are not counted."""
+        out = [
+            e.pod.key
+            for e in self.timeline
+            if e.at is not None and e.node is None and not is_daemon_pod(e.pod)
+        ]
+        out += [p.pod for p in self.pending if p.before is not None and p.after is None]
+        return out
+
+    @property
+    def already_pending(self) -> list[str]:
+        """Pending pods that had no node before the change and still have none."""
+        return [p.pod for p in self.pending if p.before is None and p.after is None]
+
+    @property
+    def blocked(self) -> list[str]:
+        """Evictions a PodDisruptionBudget holds back (kubectl drain keeps retrying)."""
+        return [e.pod.key for e in self.timeline if e.at is None]
+
+    @property
     def refused(self) -> bool:
         return self.drain is not None and self.drain.refused
 
@@ -447,6 +479,9 @@ class WhatIfResult:
             "pending": [p.to_dict() for p in self.pending],
             "daemonPods": self.daemon_pods,
             "leftWithoutNode": self.left_without_node,
+            "harmed": self.harmed,
+            "alreadyPending": self.already_pending,
+            "blockedByDisruptionBudget": self.blocked,
             "notes": self.notes,
         }
         if self.drain is not None:
@@ -629,6 +664,17 @@ def whatif(
         else:
             replacements[pod.key] = _replacement(effective.get(pod.key, pod), eviction.at, base)
 
+    claimed = [
+        key
+        for key, pod in replacements.items()
+        if any(v.kind in SCHEDULED_VOLUME_SOURCES for v in pod.volumes)
+    ]
+    if claimed:
+        result.notes.append(
+            f"{', '.join(claimed)} use volumes the scheduler's volume plugins check "
+            "(PersistentVolumeClaims, ...): podfit does not model them, and a bound volume may "
+            "keep a replacement to its zone or node"
+        )
     pending_pods = _pending(cluster, pending)
     result.before = simulate(cluster, pending_pods, profiles, version=version)
     result.after = simulate(

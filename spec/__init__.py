@@ -26,7 +26,7 @@ import yaml
 from podfit.errors import PodfitError, UsageError
 from podfit.versions import VERSIONS, KubeVersion, parse_version
 
-SPEC_VERSION = "1.1"
+SPEC_VERSION = "2.0"
 # libyaml's C loader when PyYAML has it (ten times faster), else the pure-Python one.
 _LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 

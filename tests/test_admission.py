@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from podfit.cluster import Cluster
 from podfit.defaults import default_object
 from podfit.loading import cluster_from_manifests, pod_from_manifest
 from podfit.manifest import parse_object
-from podfit.model import LimitRange, LimitRangeItem, Pod, ResourceQuota
+from podfit.model import LimitRange, LimitRangeItem, Pod, ResourceQuota, Toleration
 from podfit.quantity import quantity_from_yaml
 from podfit.reference import limitranger
 from podfit.reference.admission import AdmissionResult, admit, resource_validation_errors
@@ -577,7 +578,7 @@ def test_admitted_result_and_to_dict() -> None:
         "q": {"limits.memory": "768Mi", "pods": "2", "requests.cpu": "1500m"}
     }
     data = json.loads(json.dumps(result.to_dict()))
-    assert set(data) == {"admitted", "reason", "qos", "usage", "pod"}
+    assert set(data) == {"admitted", "reason", "qos", "usage", "quotas", "notes", "pod"}
     assert data["pod"]["kind"] == "Pod" and data["pod"]["spec"]["priority"] == 0
     assert data["usage"]["after"] == result.usage_after
     assert podfit.admit(cluster, make_pod([ctr("c")])).to_dict() == result.to_dict()
@@ -596,7 +597,8 @@ def test_rejected_result_keeps_usage_and_mutations() -> None:
         result.reason
         == 'pods "p" is forbidden: exceeded quota: q, requested: requests.cpu=2, used: requests.cpu=0, limited: requests.cpu=1'
     )
-    assert result.usage_before == result.usage_after == {"q": {"requests.cpu": "0"}}
+    assert result.usage_before == {"q": {"requests.cpu": "0"}}
+    assert result.usage_after == {"q": {"requests.cpu": "2"}}  # what the pod would make
     assert str(result.pod.containers[0].resources.requests["cpu"]) == "2"
 
 
@@ -879,11 +881,9 @@ def test_cli_rejected_exits_1_with_structured_output(
         data["reason"]
         == 'pods "big" is forbidden: exceeded quota: compute, requested: requests.cpu=2, used: requests.cpu=0, limited: requests.cpu=1'
     )
-    assert (
-        data["usage"]["before"]
-        == data["usage"]["after"]
-        == {"compute": {"pods": "0", "requests.cpu": "0"}}
-    )
+    assert data["usage"]["before"] == {"compute": {"pods": "0", "requests.cpu": "0"}}
+    # A rejection shows the usage the pod would have made.
+    assert data["usage"]["after"] == {"compute": {"pods": "1", "requests.cpu": "2"}}
     assert data["pod"]["metadata"]["name"] == "big"
 
 
@@ -926,3 +926,85 @@ def test_cli_bad_input_exits_2(tmp_path: Path, namespace_files: dict[str, str]) 
     )
     usage = runner.invoke(admit_command, ["--pod", namespace_files["small"]])
     assert usage.exit_code == 2
+
+
+# --- admission reads the quota's status, as the API server does --------------------------------
+
+
+def status_quota(
+    hard: dict[str, str], used: dict[str, str] | None, spec_hard: dict[str, str] | None = None
+) -> dict[str, object]:
+    out: dict[str, object] = {
+        "apiVersion": "v1",
+        "kind": "ResourceQuota",
+        "metadata": {"name": "q"},
+        "spec": {"hard": spec_hard or hard},
+        "status": {"hard": hard} if used is None else {"hard": hard, "used": used},
+    }
+    return out
+
+
+def test_status_used_decides_and_the_recount_is_reported() -> None:
+    # status.used says 2 pods, the files hold one: the API server goes by the status.
+    cluster = cluster_from_manifests(
+        [status_quota({"pods": "2"}, {"pods": "2"}), pod_manifest([ctr("c")], name="one")]
+    )
+    result = admit(cluster, make_pod([ctr("c")]))
+    assert not result.admitted
+    assert result.reason.endswith(
+        "exceeded quota: q, requested: pods=1, used: pods=2, limited: pods=2"
+    )
+    (quota,) = result.quotas
+    assert quota["usageFrom"] == "status" and quota["recount"] == {"pods": "1"}
+    assert quota["mismatch"] == ["status.used says pods=2, the pods given add up to pods=1"]
+    assert any("stale or partial dump" in n for n in result.notes)
+    assert result.usage_after == {"q": {"pods": "3"}}  # what the pod would have made
+
+
+def test_status_hard_is_the_limit_and_missing_usage_is_status_unknown() -> None:
+    looser = cluster_from_manifests([status_quota({"pods": "5"}, {"pods": "1"}, {"pods": "1"})])
+    assert admit(looser, make_pod([ctr("c")])).admitted
+    unknown = cluster_from_manifests(
+        [status_quota({"pods": "5", "requests.cpu": "2"}, {"pods": "0"})]
+    )
+    result = admit(unknown, make_pod([ctr("c", {"cpu": "1"})]))
+    assert result.reason == (
+        'pods "p" is forbidden: status unknown for quota: q, resources: pods,requests.cpu'
+    )
+
+
+def test_a_quota_without_status_is_judged_as_synced_and_says_so() -> None:
+    cluster = cluster_from_manifests(
+        [quota(hard={"pods": "1"}), pod_manifest([ctr("c")], name="one")]
+    )
+    result = admit(cluster, make_pod([ctr("c")]))
+    assert not result.admitted and result.quotas[0]["usageFrom"] == "recount"
+    assert any("has no status" in n and "does not enforce it" in n for n in result.notes)
+
+
+def test_admitted_pod_has_the_default_toleration_seconds() -> None:
+    result = admit(Cluster(), make_pod([ctr("c")]))
+    added = [(t.key, t.operator, t.effect, t.toleration_seconds) for t in result.pod.tolerations]
+    assert added == [
+        ("node.kubernetes.io/not-ready", "Exists", "NoExecute", 300),
+        ("node.kubernetes.io/unreachable", "Exists", "NoExecute", 300),
+    ]
+    own = make_pod([ctr("c")])
+    own = replace(own, tolerations=(Toleration(operator="Exists", effect="NoExecute"),))
+    assert len(admit(Cluster(), own).pod.tolerations) == 1
+
+
+def test_cli_on_the_dump_flags_the_stale_quota(tmp_path: Path) -> None:
+    pod = tmp_path / "debug.yaml"
+    pod.write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: debug, namespace: shop}\n"
+        "spec: {containers: [{name: c, image: busybox}]}\n"
+    )
+    dump = Path(__file__).resolve().parent.parent / "examples" / "dump.yaml"
+    result = CliRunner().invoke(_group(), ["admit", "-f", str(dump), "--pod", str(pod)])
+    assert result.exit_code == 1
+    flat = " ".join(result.stdout.split())
+    assert "exceeded quota: shop-quota, requested: pods=1, used: pods=7, limited: pods=7" in flat
+    assert "pods 7 -> 8 of 7 (the pods given add up to 6)" in flat
+    assert "status.used says pods=7, the pods given add up to pods=6" in flat
+    assert max(len(line) for line in result.stdout.splitlines()) <= 100

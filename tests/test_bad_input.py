@@ -392,7 +392,7 @@ def test_missing_directory_empty(
     expected = {
         "missing file": "no such file",
         "directory": "directory",
-        "empty pod file": "expected exactly one Pod, found 0",
+        "empty pod file": "expected exactly one Pod or workload, found none",
     }[kind]
     assert_input_error(code, out, err, [str(target), expected])
 
@@ -412,7 +412,7 @@ def test_empty_cluster_file_is_valid(write: Callable[[str, str | bytes], Path]) 
 def test_pod_file_with_two_pods(write: Callable[[str, str | bytes], Path], command: str) -> None:
     two = write("pods.yaml", POD + "---\n" + POD.replace("name: p}", "name: q}"))
     code, out, err = invoke(*command_args(command, [write("ok.yaml", NODE)], two))
-    assert_input_error(code, out, err, [str(two), "expected exactly one Pod, found 2"])
+    assert_input_error(code, out, err, [str(two), "expected exactly one Pod or workload, found 2"])
 
 
 @pytest.mark.parametrize("command", ["explain", "admit"])

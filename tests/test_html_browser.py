@@ -133,6 +133,33 @@ def _conform_page(directory: Path) -> Path:
     return path
 
 
+def _dump_page(directory: Path, name: str, args: list[str], exit_code: int) -> Path:
+    from click.testing import CliRunner
+
+    from podfit.cli import cli
+
+    path = directory / f"{name}.html"
+    result = CliRunner().invoke(
+        cli, [*args[:1], "-f", str(EXAMPLES / "dump.yaml"), *args[1:], "--html", str(path)]
+    )
+    assert result.exit_code == exit_code, result.output
+    return path
+
+
+def _whatif_page(directory: Path) -> Path:
+    drain = ["whatif", "--drain", "worker-a1", "--ignore-daemonsets", "--force"]
+    return _dump_page(directory, "whatif", drain, 1)
+
+
+def _admit_page(directory: Path) -> Path:
+    pod = directory / "debug.yaml"
+    pod.write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: debug, namespace: shop}\n"
+        "spec: {containers: [{name: c, image: busybox}]}\n"
+    )
+    return _dump_page(directory, "admit", ["admit", "--pod", str(pod)], 1)
+
+
 @pytest.mark.parametrize(
     ("make", "must_have"),
     [
@@ -141,8 +168,26 @@ def _conform_page(directory: Path) -> Path:
             _conform_page,
             ['<table id="areas">', 'id="finding-1"', '<table id="matrix-1">', "podfit explain -f"],
         ),
+        (
+            _whatif_page,
+            [
+                '<table id="timeline">',
+                "2 blocked by a PodDisruptionBudget",
+                "left without a node by the change: batch/log-shipper",
+                "(PodDisruptionBudget batch/ingest)",
+            ],
+        ),
+        (
+            _admit_page,
+            [
+                '<table id="quotas">',
+                "exceeded quota: shop-quota, requested: pods=1, used: pods=7, limited: pods=7",
+                "status.used says pods=7, the pods given add up to pods=6",
+                "tolerationSeconds: 300",
+            ],
+        ),
     ],
-    ids=["solve", "conform"],
+    ids=["solve", "conform", "whatif", "admit"],
 )
 def test_solve_and_conform_pages_render_without_console_errors(
     make: Any, must_have: list[str], tmp_path: Path
@@ -161,3 +206,51 @@ def test_solve_and_conform_pages_render_without_console_errors(
     artifacts = ROOT / "out" / "screenshots"
     artifacts.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(shot, artifacts / shot.name)
+
+
+# --- why a pod of a realistic dump is pending ------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def dump_page(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from click.testing import CliRunner
+
+    from podfit.cli import cli
+
+    path = tmp_path_factory.mktemp("dump") / "pending.html"
+    result = CliRunner().invoke(
+        cli,
+        ["explain", "-f", str(EXAMPLES / "dump.yaml"), "--pod", "shop/web-5c7f8d9b4-n6v9r",
+         "--html", str(path)],
+    )  # fmt: skip
+    assert result.exit_code == 1, result.output
+    return path
+
+
+def test_pending_pod_page_shows_causes_preemption_and_fixes(
+    dump_page: Path, tmp_path: Path
+) -> None:
+    result = chromium(tmp_path / "profile", "--dump-dom", dump_page.as_uri())
+    assert result.returncode == 0, result.stderr[-2000:]
+    dom = result.stdout
+    assert console_errors(result.stderr) == []
+    # kube-scheduler's reason, and the cause beside it
+    assert "node(s) had untolerated taint(s)" in dom
+    assert "untolerated taint nvidia.com/gpu=present:NoSchedule" in dom
+    assert "memory: requests 1Gi, 628Mi free of 14.8Gi" in dom
+    assert "shop/search-indexer-0 in kubernetes.io/hostname=worker-a4" in dom
+    assert "zone=eu-west-1b has 2 of them, the minimum is 1" in dom
+    # preemption and the budget it breaks
+    assert 'id="preemption"' in dom and "violates PodDisruptionBudget batch/ingest" in dom
+    # confirmed fixes, the cheapest first
+    assert '<ol id="fixes">' in dom
+    assert dom.index("drop nodeSelector disktype=ssd") < dom.index("add a node like worker-a1")
+    assert dom.count('<ul class="why">') == 9
+    shot = tmp_path / "pending.png"
+    result = chromium(
+        tmp_path / "profile", f"--screenshot={shot}", "--window-size=1280,1400", dump_page.as_uri()
+    )
+    assert result.returncode == 0 and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    artifacts = ROOT / "out" / "screenshots"
+    artifacts.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(shot, artifacts / "explain-pending.png")

@@ -115,3 +115,33 @@ def test_awkward_scalars_give_one_line_errors(
         load(path)
     except ManifestError as exc:
         assert "\n" not in str(exc) and len(str(exc)) < 1000, str(exc)[:2000]
+
+
+# Workloads where a pod is expected: mutated Deployments, StatefulSets, Jobs, CronJobs and
+# DaemonSets of the dump example give pods or a located ManifestError, nothing else.
+WORKLOAD_SEEDS = [
+    d
+    for d in yaml.safe_load((EXAMPLES / "dump.yaml").read_text())["items"]
+    if d["kind"] in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet")
+] + [
+    {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "c"},
+     "spec": {"schedule": "* * * * *", "jobTemplate": {"spec": {"completionMode": "Indexed",
+              "completions": 3, "parallelism": 2, "template": {"spec": {
+                  "restartPolicy": "Never", "containers": [{"name": "c", "image": "x"}]}}}}}},
+]  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_mutated_workloads_never_crash(tmp_path_factory: Any, data: st.DataObject) -> None:
+    from podfit.workloads import read_pods
+
+    doc = copy.deepcopy(data.draw(st.sampled_from(WORKLOAD_SEEDS)))
+    for _ in range(data.draw(st.integers(1, 3))):
+        doc = set_at(doc, data.draw(st.sampled_from(paths(doc))), data.draw(values))
+    path = tmp_path_factory.mktemp("fuzz") / "workload.yaml"
+    path.write_text(yaml.safe_dump(doc), encoding="utf-8")
+    try:
+        read_pods(str(path))
+    except ManifestError as exc:
+        assert str(exc).startswith(str(path)) and "\n" not in str(exc)

@@ -419,7 +419,7 @@ def test_cli_text_timeline() -> None:
     assert code == 1
     assert "What if: taint node-a1 with maint=now:NoExecute" in out
     assert "Evictions" in out and "shop/web-1" in out and "lost" in out
-    assert "left without a node: shop/web-1" in out
+    assert "left without a node by the change: shop/web-1" in out
 
 
 def test_cli_cordon_exits_0_and_lists_moved_pending_pods() -> None:
@@ -427,7 +427,7 @@ def test_cli_cordon_exits_0_and_lists_moved_pending_pods() -> None:
     assert code == 0, out
     assert "No pod is evicted." in out
     assert "shop/batch-1" in out and "moves" in out
-    assert "every pod keeps a node" in out
+    assert "the change leaves no pod without a node" in out
 
 
 def test_cli_json_and_yaml() -> None:

@@ -16,7 +16,7 @@ from podfit.cluster import Cluster
 from podfit.errors import ManifestError, UsageError
 from podfit.loading import LoadReport, load, load_pod, load_pods
 from podfit.manifest import to_manifest
-from podfit.model import Node, Pod
+from podfit.model import DaemonSet, Node, Pod
 from podfit.quantity import Quantity, parse_quantity
 from podfit.versions import SUPPORTED, KubeVersion, resolve_version
 
@@ -101,17 +101,33 @@ def _checked_config(
 
 def explain(
     cluster: Cluster,
-    pod: Pod,
+    pod: Pod | DaemonSet,
     *,
     config: Mapping[str, Profile] | None = None,
     kube_version: VersionLike = None,
 ) -> ScheduleResult:
     """Why ``pod`` does or doesn't fit, node by node: statuses, scores, selected node,
-    message, as kube-scheduler of ``kube_version`` (default: the newest podfit models)."""
-    from podfit.reference.scheduler import schedule_one
+    message, as kube-scheduler of ``kube_version`` (default: the newest podfit models),
+    with the concrete cause behind each rejection, preemption's outcome, and the changes
+    that would make it fit. A DaemonSet is explained node by node, each node with the pod
+    the controller creates for it."""
+    from podfit.reference.scheduler import profiles_or_default, schedule_one
 
     version = resolve_version(kube_version)
-    return schedule_one(cluster, pod, _checked_config(config, version), version=version)
+    if isinstance(pod, DaemonSet):
+        from podfit.reference.daemonset import explain_daemon_set
+
+        chosen = profiles_or_default(_checked_config(config, version), version)
+        profile = chosen.get(pod.template.scheduler_name)
+        if profile is None:
+            raise UsageError(
+                f"DaemonSet {pod.namespace}/{pod.name}: schedulerName "
+                f"{pod.template.scheduler_name!r} matches no profile ({', '.join(chosen)})"
+            )
+        return explain_daemon_set(cluster, pod, profile, version)
+    return schedule_one(
+        cluster, pod, _checked_config(config, version), details=True, version=version
+    )
 
 
 def simulate(

@@ -13,7 +13,14 @@ from typing import Any
 
 from podfit.render import SHORT
 
-__all__ = ["render_conformance_report", "render_explain", "render_simulation", "render_solve"]
+__all__ = [
+    "render_admit",
+    "render_conformance_report",
+    "render_explain",
+    "render_simulation",
+    "render_solve",
+    "render_whatif",
+]
 
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:1.5rem;color:#1d2330;
@@ -40,6 +47,8 @@ vertical-align:middle;margin-right:.35rem}
 pre{background:#f1f3f6;padding:.6rem;overflow-x:auto;font-size:12px}
 code{font-family:ui-monospace,Menlo,Consolas,monospace}
 details{margin:.5rem 0}
+ul.why{margin:.3rem 0 0;padding-left:1.1rem;color:#1d2330;font-weight:normal}
+.warning{background:#fdf0d5}
 """
 
 
@@ -104,9 +113,12 @@ def _node_matrix(d: Mapping[str, Any], *, table_id: str = "nodes") -> str:
         status = node.get("status")
         if isinstance(status, Mapping):
             reasons = "; ".join(str(r) for r in status.get("reasons", []))
+            why = "".join(f"<li>{_e(w.get('text'))}</li>" for w in node.get("why") or [])
             verdict = (
-                f'<td class="fail">✗ <b>{_e(status.get("plugin"))}</b> '
-                f"<small>({_e(status.get('code'))})</small><br>{_e(reasons)}</td>"
+                f'<td class="fail">✗ <b>{_e(status.get("plugin") or "PreFilter")}</b> '
+                f"<small>({_e(status.get('code'))})</small><br>{_e(reasons)}"
+                + (f'<ul class="why">{why}</ul>' if why else "")
+                + "</td>"
             )
         elif status == "Success":
             verdict = '<td class="pass">✓ passes every filter</td>'
@@ -131,23 +143,65 @@ def _node_matrix(d: Mapping[str, Any], *, table_id: str = "nodes") -> str:
 
 
 def render_explain(d: Mapping[str, Any]) -> str:
-    """An explanation (``ScheduleResult.to_dict()``) as a node x plugin table."""
+    """An explanation (``ScheduleResult.to_dict()``) as a node x plugin table, with the
+    concrete cause under each rejection, preemption's outcome and what would make it fit."""
     selected = d.get("selected")
     meta = [
         f"<span>QoS <b>{_e(d.get('qos') or '-')}</b></span>",
         f"<span>priority <b>{_e(d.get('priority'))}</b></span>",
         f"<span>scheduler <b>{_e(d.get('schedulerName'))}</b></span>",
     ]
+    subject = (
+        f'DaemonSet <code id="pod">{_e(d.get("daemonSet"))}</code>'
+        if d.get("daemonSet")
+        else f'<code id="pod">{_e(d.get("pod"))}</code>'
+    )
     body = [
-        f'<h1>Where <code id="pod">{_e(d.get("pod"))}</code> fits</h1>',
+        f"<h1>Where {subject} fits</h1>",
         f'<div class="meta">{"".join(meta)}</div>',
     ]
+    for note in d.get("notes") or []:
+        body.append(f'<p class="note">{_e(note)}</p>')
+    for warning in d.get("warnings") or []:
+        body.append(f'<p class="note warning">Warning: {_e(warning)}</p>')
     if d.get("bypass"):
         body.append(f'<p class="note">{_e(d["bypass"])}</p>')
+    if d.get("unmodelled"):
+        body.append(f'<p class="note warning">Cannot decide: {_e(d["unmodelled"])}</p>')
     ok = bool(d.get("schedulable"))
     body.append(
         f'<div id="message" class="message {"ok" if ok else "bad"}">{_e(d.get("message"))}</div>'
     )
+    for why in d.get("prefilterWhy") or []:
+        body.append(f"<p>{_e(why.get('text'))}</p>")
+    preemption = d.get("preemption")
+    if preemption:
+        victims = ", ".join(map(str, preemption.get("victims") or [])) or "no pod"
+        body.append(
+            '<h2>Preemption</h2><div id="preemption"><p>Would evict '
+            f"<b>{_e(victims)}</b> on <b>{_e(preemption.get('nominatedNode'))}</b>: "
+            "kube-scheduler nominates that node and the pod goes there once they are gone.</p>"
+        )
+        violated = preemption.get("violates") or []
+        if violated:
+            body.append(
+                '<ul class="fail">'
+                + "".join(
+                    f"<li>evicting {_e(v.get('pod'))} violates PodDisruptionBudget "
+                    f"{_e(v.get('podDisruptionBudget'))}</li>"
+                    for v in violated
+                )
+                + "</ul>"
+            )
+        body.append("</div>")
+    fixes = d.get("fixes") or []
+    if fixes:
+        body.append("<h2>What would make it fit</h2>")
+        body.append("<p>Each change was applied and checked with podfit's reference.</p>")
+        body.append(
+            '<ol id="fixes">' + "".join(f"<li>{_e(f.get('text'))}</li>" for f in fixes) + "</ol>"
+        )
+    body.append("<h2>Nodes</h2>")
     body.append(_node_matrix(d))
     ties = [n for n in d.get("top") or [] if n != selected]
     if ok and ties:
@@ -282,6 +336,136 @@ def render_simulation(d: Mapping[str, Any]) -> str:
         ]
         body.append("</ul>")
     return _page("podfit simulate", body)
+
+
+# --- whatif and admit -----------------------------------------------------------------------
+
+
+def render_whatif(d: Mapping[str, Any]) -> str:
+    """What a node change does (``WhatIfResult.to_dict()``): the evictions on a timeline,
+    the pods that stay, the pending pods it affects, and the verdict on the change."""
+    harmed = list(d.get("harmed") or [])
+    blocked = list(d.get("blockedByDisruptionBudget") or [])
+    timeline = list(d.get("timeline") or [])
+    evicted = sum(1 for e in timeline if e.get("at") is not None)
+    summary = f"{evicted} evicted"
+    if blocked:
+        summary += f", {len(blocked)} blocked by a PodDisruptionBudget"
+    summary += f", {len(d.get('lost') or [])} lost, {len(d.get('kept') or [])} stay"
+    drain = d.get("drain") or {}
+    bad = bool(harmed) or bool(drain.get("refused"))
+    verdict = (
+        f"{summary}; left without a node by the change: {', '.join(harmed)}"
+        if harmed
+        else f"{summary}; "
+        + (
+            "kubectl drain refuses"
+            if drain.get("refused")
+            else "the change leaves no pod without a node"
+        )
+    )
+    body = [
+        f"<h1>What if: <code>{_e(d.get('description'))}</code></h1>",
+        f'<div id="summary" class="message {"bad" if bad else "ok"}">{_e(verdict)}</div>',
+    ]
+    for error in drain.get("errors") or []:
+        body.append(f'<p class="fail">error: {_e(error)}</p>')
+    for warning in drain.get("warnings") or []:
+        body.append(f'<p class="note warning">Warning: {_e(warning)}</p>')
+    body.append("<h2>Evictions</h2>")
+    if timeline:
+        rows = []
+        for e in timeline:
+            at = "blocked" if e.get("at") is None else f"{e['at']} s"
+            then_class = "fail" if e.get("node") is None else "pass"
+            rows.append(
+                f'<tr data-pod="{_e(e.get("pod"))}"><td class="num">{_e(at)}</td>'
+                f"<td>{_e(e.get('pod'))}</td><td>{_e(e.get('by'))}: {_e(e.get('why'))}</td>"
+                f'<td class="{then_class}">{_e(e.get("then"))}</td></tr>'
+            )
+        body.append(
+            '<table id="timeline"><thead><tr><th>at</th><th>pod</th><th>why</th><th>then</th>'
+            f"</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        )
+    else:
+        body.append("<p>No pod is evicted.</p>")
+    if d.get("kept"):
+        body.append('<h2>Stay</h2><ul id="kept">')
+        body += [f"<li><code>{_e(k.get('pod'))}</code>: {_e(k.get('why'))}</li>" for k in d["kept"]]
+        body.append("</ul>")
+    affected = [
+        p for p in d.get("pending") or [] if p.get("verdict") not in ("unchanged", "still pending")
+    ]
+    if affected:
+        body.append('<h2>Pending pods the change affects</h2><ul id="pending">')
+        for p in affected:
+            after = p.get("after") or p.get("afterMessage")
+            css = "fail" if p.get("after") is None else "pass"
+            before = p.get("before") or "pending"
+            body.append(
+                f"<li><code>{_e(p.get('pod'))}</code> (before: {_e(before)}): "
+                f'<span class="{css}">{_e(p.get("verdict"))}: {_e(after)}</span></li>'
+            )
+        body.append("</ul>")
+    waiting = d.get("alreadyPending") or []
+    if waiting:
+        body.append(
+            '<p id="already-pending" class="skip">Already pending before the change, still '
+            f"pending: {_e(', '.join(waiting))}</p>"
+        )
+    for note in d.get("notes") or []:
+        body.append(f'<p class="note">{_e(note)}</p>')
+    return _page(f"podfit whatif {d.get('description', '')}", body)
+
+
+def render_admit(d: Mapping[str, Any]) -> str:
+    """An admission (``AdmissionResult.to_dict()``): the verdict, each quota's usage and
+    where it came from, the notes, and the pod as stored."""
+    meta = d.get("pod", {}).get("metadata", {})
+    key = f"{meta.get('namespace', 'default')}/{meta.get('name')}"
+    ok = bool(d.get("admitted"))
+    verdict = "admitted" if ok else "rejected"
+    body = [
+        f'<h1>Admission of <code id="pod">{_e(key)}</code></h1>',
+        f'<div class="meta"><span>QoS <b>{_e(d.get("qos"))}</b></span></div>',
+        f'<div id="message" class="message {"ok" if ok else "bad"}">{_e(verdict)}'
+        + (f": {_e(d.get('reason'))}" if d.get("reason") else "")
+        + "</div>",
+    ]
+    before = d.get("usage", {}).get("before") or {}
+    after = d.get("usage", {}).get("after") or {}
+    sources = {q.get("name"): q for q in d.get("quotas") or []}
+    if before:
+        with_pod = "with the pod" if ok else "what the pod would have made"
+        body.append("<h2>Quota usage</h2>")
+        rows = []
+        for quota, used in before.items():
+            info = sources.get(quota, {})
+            origin = "status.used" if info.get("usageFrom") == "status" else "recounted (no status)"
+            for name, value in used.items():
+                recount = (info.get("recount") or {}).get(name, value)
+                cls = (
+                    ' class="fail"'
+                    if info.get("usageFrom") == "status" and recount != value
+                    else ""
+                )
+                rows.append(
+                    f'<tr data-quota="{_e(quota)}"><td>{_e(quota)}</td><td>{_e(origin)}</td>'
+                    f'<td>{_e(name)}</td><td class="num">{_e(value)}</td>'
+                    f'<td class="num">{_e(after.get(quota, {}).get(name, value))}</td>'
+                    f'<td class="num">{_e((info.get("hard") or {}).get(name, ""))}</td>'
+                    f'<td class="num"{cls}>{_e(recount)}</td></tr>'
+                )
+        body.append(
+            '<table id="quotas"><thead><tr><th>quota</th><th>usage from</th><th>resource</th>'
+            f"<th>before</th><th>{_e(with_pod)}</th><th>hard</th><th>the pods add up to</th>"
+            f"</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        )
+    for note in d.get("notes") or []:
+        body.append(f'<p class="note warning">{_e(note)}</p>')
+    body.append("<h2>The pod after admission</h2>")
+    body.append(f"<pre><code>{_e(_yaml(d.get('pod')))}</code></pre>")
+    return _page(f"podfit admit {key}", body)
 
 
 # --- conformance -----------------------------------------------------------------------------

@@ -332,6 +332,27 @@ def _objects(name: str, source: _Text, report: LoadReport) -> Iterator[tuple[Kub
         yield read.obj, Origin(name, number)
 
 
+def iter_manifests(source: Source) -> Iterator[tuple[str, int, str, Any]]:
+    """Every manifest in one source, unparsed: (source name, document number, field prefix
+    inside a ``kind: List`` such as ``items[2]``, the manifest)."""
+    name, text = _read_text(source)
+    for number, doc in _documents(name, text):
+        if doc is None:
+            continue
+        if (
+            isinstance(doc, dict)
+            and isinstance(doc.get("kind"), str)
+            and doc["kind"].endswith("List")
+        ):
+            items = doc.get("items")
+            if items is not None and not isinstance(items, list):
+                raise ManifestError("items: expected a list", source=name, document=number)
+            for i, item in enumerate(items or []):
+                yield name, number, f"items[{i}]", item
+        else:
+            yield name, number, "", doc
+
+
 @contextlib.contextmanager
 def _gc_paused() -> Iterator[None]:
     """Building a large cluster makes many long-lived objects; the cyclic GC would rescan

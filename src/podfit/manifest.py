@@ -439,6 +439,11 @@ def parse_pod_spec(meta: Field, spec: Field, status: Field, *, template: bool = 
             else None
         ),
         resize_infeasible=_resize_infeasible(status),
+        scheduled=any(
+            c.value.get("type") == "PodScheduled" and c.value.get("status") == "True"
+            for c in status.at("conditions").items()
+            if isinstance(c.value, dict)
+        ),
     )
 
 
@@ -548,6 +553,7 @@ def parse_resource_quota(f: Field) -> ResourceQuota:
             for e in spec.at("scopeSelector").at("matchExpressions").items()
         ),
         used=frozen_resources(f.at("status").at("used").resources()),
+        status_hard=frozen_resources(f.at("status").at("hard").resources()),
     )
 
 
@@ -1032,6 +1038,8 @@ def to_manifest(obj: KubeObject) -> dict[str, Any]:
                 },
             },
         }
+        if obj.has_status:
+            raw["status"] = {"hard": _resources(obj.status_hard), "used": _resources(obj.used)}
     elif isinstance(obj, PriorityClass):
         raw = {
             "apiVersion": "scheduling.k8s.io/v1",

@@ -240,6 +240,27 @@ class Volume:
         return str(self.source.get("claimName") or "")
 
 
+# Volume kinds the scheduler's volume plugins read (VolumeBinding, VolumeZone,
+# NodeVolumeLimits, VolumeRestrictions), which podfit does not model: claims, generic
+# ephemeral volumes, inline CSI, and the in-tree disk types they count or check for conflicts.
+SCHEDULED_VOLUME_SOURCES = frozenset(
+    {
+        "persistentVolumeClaim",
+        "ephemeral",
+        "csi",
+        "gcePersistentDisk",
+        "awsElasticBlockStore",
+        "azureDisk",
+        "azureFile",
+        "cinder",
+        "vsphereVolume",
+        "portworxVolume",
+        "iscsi",
+        "rbd",
+    }
+)
+
+
 @dataclass(frozen=True, slots=True)
 class OwnerReference:
     kind: str
@@ -290,6 +311,9 @@ class Pod:
     status_requests: ResourceList | None = None
     allocated: ResourceList | None = None
     resize_infeasible: bool = False
+    # status.conditions has PodScheduled=True: the scheduler bound it (a pod created with a
+    # nodeName never went through the scheduler and has no such condition).
+    scheduled: bool = False
 
     @property
     def key(self) -> str:
@@ -398,7 +422,14 @@ class ResourceQuota:
     hard: ResourceList = field(default_factory=lambda: EMPTY_RESOURCES)
     scopes: tuple[str, ...] = ()
     scope_selector: tuple[ScopedResourceSelectorRequirement, ...] = ()
+    # status.used and status.hard: what the quota controller last wrote, and what the
+    # API server's quota admission compares with (empty until the controller has synced).
     used: ResourceList = field(default_factory=lambda: EMPTY_RESOURCES)
+    status_hard: ResourceList = field(default_factory=lambda: EMPTY_RESOURCES)
+
+    @property
+    def has_status(self) -> bool:
+        return bool(self.status_hard) or bool(self.used)
 
 
 @dataclass(frozen=True, slots=True)

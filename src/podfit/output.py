@@ -16,7 +16,11 @@ FORMATS = ("text", "json", "yaml")
 
 
 class _Dumper(yaml.SafeDumper):
-    """Block-style YAML with multi-line strings kept readable."""
+    """Block-style YAML with multi-line strings kept readable, and no anchors: a report
+    may share one object between places (the same details for many nodes)."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
 
 
 def _str_presenter(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:

@@ -27,24 +27,50 @@ from podfit.versions import KubeVersion
 
 
 def admit_text(d: dict[str, Any]) -> str:
+    from podfit.render import Lines, use_color
+
+    lines = Lines(use_color())
     pod = d["pod"]["metadata"]
     verdict = "admitted" if d["admitted"] else "rejected"
-    lines = [f"Pod {pod.get('namespace', 'default')}/{pod['name']}: {verdict} (QoS {d['qos']})"]
+    lines.add(
+        f"Pod {pod.get('namespace', 'default')}/{pod['name']}: {verdict} (QoS {d['qos']})",
+        "bold green" if d["admitted"] else "bold red",
+    )
     if d["reason"]:
-        lines.append(f"  {d['reason']}")
+        lines.add(d["reason"], "red", indent=2, hang=4)
     before, after = d["usage"]["before"], d["usage"]["after"]
+    sources = {q["name"]: q for q in d.get("quotas") or []}
     if before:
-        lines += ["", "quota usage (before -> after):"]
+        with_pod = "with the pod" if d["admitted"] else "what the pod would have made"
+        lines.add()
+        lines.add(f"quota usage (before -> {with_pod}):", "bold")
         for quota, used in before.items():
-            lines.append(f"  {quota}:")
+            info = sources.get(quota, {})
+            origin = (
+                "from status.used"
+                if info.get("usageFrom") == "status"
+                else "recounted from the pods (no status yet)"
+            )
+            lines.add(f"{quota} ({origin}):", indent=2, hang=4)
             changed = after.get(quota, used)
+            hard = info.get("hard", {})
+            recount = info.get("recount", {})
             width = max((len(name) for name in used), default=0)
             for name, value in used.items():
                 new = changed.get(name, value)
-                arrow = f"{value} -> {new}" if new != value else value
-                lines.append(f"    {name:<{width}}  {arrow}")
-    lines += ["", "pod after admission:", to_yaml(d["pod"]).rstrip("\n")]
-    return "\n".join(lines)
+                text = f"{value} -> {new}" if new != value else value
+                if name in hard:
+                    text += f" of {hard[name]}"
+                if info.get("usageFrom") == "status" and recount.get(name, value) != value:
+                    text += f" (the pods given add up to {recount[name]})"
+                lines.add(f"{name:<{width}}  {text}", indent=4, hang=6 + width)
+    for note in d.get("notes") or []:
+        lines.add(f"note: {note}", "yellow", hang=6)
+    lines.add()
+    lines.add("pod after admission:", "bold")
+    for line in to_yaml(d["pod"]).rstrip("\n").splitlines():
+        lines.raw(line)
+    return lines.text()
 
 
 @click.command()
@@ -58,6 +84,7 @@ def admit_text(d: dict[str, Any]) -> str:
 )
 @kube_version_option
 @output_option
+@click.option("--html", "html_path", default=None, metavar="FILE", help="Also write an HTML page.")
 def admit(
     files: tuple[str, ...],
     kube_context: str | None,
@@ -65,11 +92,15 @@ def admit(
     pod_path: str,
     kube_version: KubeVersion,
     output: str,
+    html_path: str | None,
 ) -> None:
     """Create a pod through admission: LimitRange defaults and limits, priority, quota.
 
     The files hold the namespace's LimitRanges, ResourceQuotas, PriorityClasses and
-    existing pods (quota usage is counted from those pods). Exit 1 when the pod is rejected.
+    existing pods. Quota admission goes by each quota's status (status.hard, status.used),
+    as the API server does; the usage is also recounted from the pods and a difference is
+    reported. A quota without status is judged on spec.hard and the recount. --pod also
+    takes a workload (the next pod its controller creates). Exit 1 when the pod is rejected.
     """
     import podfit
 
@@ -79,6 +110,12 @@ def admit(
         result = podfit.admit(read.cluster, pod, kube_version=kube_version)
     except PodfitError as exc:
         raise InputError(str(exc)) from None
-    emit(versioned(result.to_dict(), kube_version), output, version_line(admit_text))
+    data = versioned(result.to_dict(), kube_version)
+    emit(data, output, version_line(admit_text))
+    if html_path:
+        from podfit.html import render_admit
+        from podfit.output import write_atomic
+
+        write_atomic(html_path, render_admit(data))
     if not result.admitted:
         raise Finding()

@@ -10,7 +10,7 @@ import click
 
 from podfit.cluster import Cluster
 from podfit.errors import PodfitError, UsageError
-from podfit.model import Pod
+from podfit.model import DaemonSet, Pod
 from podfit.output import FORMATS
 from podfit.versions import LATEST, SUPPORTED, KubeVersion, parse_version
 
@@ -262,9 +262,78 @@ def load_cluster(
     return read
 
 
-def load_pod_arg(read: Input, ref: str, *, as_scheduled: bool = False) -> Pod:
-    """``--pod``: a file, or with --kube a live pod ``NAMESPACE/NAME``."""
-    import podfit
+@dataclass
+class PodArg:
+    """What ``--pod`` named: a pod, or a DaemonSet (one pod per node), and notes on how a
+    workload was turned into its pod."""
+
+    pod: Pod | None
+    daemon_set: DaemonSet | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def read_pod_arg(read: Input, ref: str, *, as_scheduled: bool = False) -> PodArg:
+    """``--pod``: a file holding one Pod or one workload (Deployment, ReplicaSet,
+    StatefulSet, DaemonSet, Job, CronJob: the next pod its controller creates), a pod of
+    the cluster files named ``NAMESPACE/NAME``, or with --kube a live pod."""
+    import os
+    from dataclasses import replace
+
+    from podfit.workloads import read_pods
 
     pod = read.live_pod(ref, as_scheduled=as_scheduled)
-    return pod if pod is not None else podfit.load_pod(ref)
+    if pod is not None:
+        return PodArg(pod)
+    if ref != "-" and not os.path.exists(ref):
+        namespace, _, name = ref.rpartition("/")
+        found = read.cluster.pods.get(f"{namespace or read.namespace}/{name}")
+        if found is not None:
+            if as_scheduled and found.scheduled:
+                # Bound by the scheduler: explained as the scheduler saw it.
+                found = replace(found, node_name="")
+            return PodArg(found)
+        if read.context is None and "/" in ref and not ref.endswith((".yaml", ".yml", ".json")):
+            raise UsageError(f"--pod {ref}: no such file, and no pod {ref} in the files")
+    got = read_pods(ref, cluster=read.cluster, next_only=True)
+    if len(got.pods) + len(got.daemon_sets) != 1:
+        what = len(got.pods) + len(got.daemon_sets)
+        raise UsageError(
+            f"{ref}: expected exactly one Pod or workload, found {what}"
+            if what
+            else f"{ref}: expected exactly one Pod or workload, found none (a suspended Job?)"
+        )
+    if got.daemon_sets:
+        return PodArg(None, got.daemon_sets[0], got.notes)
+    return PodArg(got.pods[0], None, got.notes)
+
+
+def load_pod_arg(read: Input, ref: str, *, as_scheduled: bool = False) -> Pod:
+    """``--pod`` as one pod (a DaemonSet gives the pod it creates for the first node
+    that should run it)."""
+    arg = read_pod_arg(read, ref, as_scheduled=as_scheduled)
+    if arg.pod is not None:
+        return arg.pod
+    assert arg.daemon_set is not None
+    from podfit.reference.daemonset import daemon_pod, should_run
+
+    ds = arg.daemon_set
+    for node in read.cluster.nodes.values():
+        if should_run(ds, node).should_run:
+            return daemon_pod(ds, node)
+    raise UsageError(f"{ref}: DaemonSet {ds.namespace}/{ds.name} runs on no node of the cluster")
+
+
+def read_pending(read: Input, path: str) -> tuple[Cluster, list[Pod], list[str]]:
+    """``--pods``/``--pending``: pods and workloads (each the pods its controller creates
+    now; a DaemonSet joins the cluster, whose controller then makes its pods). Returns the
+    cluster (a copy when DaemonSets joined), the pods and notes."""
+    from podfit.workloads import read_pods
+
+    got = read_pods(path, cluster=read.cluster)
+    cluster = read.cluster
+    if got.daemon_sets:
+        cluster = cluster.copy()
+        for ds in got.daemon_sets:
+            cluster.daemon_sets[f"{ds.namespace}/{ds.name}"] = ds
+        cluster.version += 1
+    return cluster, got.pods, got.notes

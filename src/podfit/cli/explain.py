@@ -13,8 +13,8 @@ from podfit.cli.common import (
     kube_version_option,
     load_cluster,
     load_config,
-    load_pod_arg,
     output_option,
+    read_pod_arg,
 )
 from podfit.output import emit, write_atomic
 from podfit.versions import KubeVersion
@@ -32,6 +32,11 @@ from podfit.versions import KubeVersion
 @config_option
 @kube_version_option
 @output_option
+@click.option(
+    "--all-nodes",
+    is_flag=True,
+    help="List every node in the text output (by default many nodes are grouped by reason).",
+)
 @click.option("--html", "html_path", default=None, metavar="FILE", help="Also write an HTML page.")
 def explain(
     files: tuple[str, ...],
@@ -41,34 +46,49 @@ def explain(
     config_path: str | None,
     kube_version: KubeVersion,
     output: str,
+    all_nodes: bool,
     html_path: str | None,
 ) -> None:
-    """Why a pod does or doesn't fit, node by node (exit 1 when it fits nowhere; 2 when
-    the pod uses something podfit does not model)."""
+    """Why a pod does or doesn't fit, node by node, with the concrete cause behind each
+    reason and what would make it fit (exit 1 when it fits nowhere; 2 when the pod uses
+    something podfit does not model).
+
+    --pod takes a Pod, or a Deployment, ReplicaSet, StatefulSet, Job or CronJob (the next
+    pod its controller creates), or a DaemonSet (its pod on every node); with -f also a
+    pod of the files by NAMESPACE/NAME."""
+    from functools import partial
+
     import podfit
     from podfit.defaults import PriorityError
     from podfit.errors import ManifestError
-    from podfit.render import explain_text
+    from podfit.render import explain_view
 
     read = load_cluster(files, kube_context, kubeconfig, leave_out=pod_path)
     cluster = read.cluster
     # A pod the scheduler has bound is explained as the scheduler saw it.
-    pod = load_pod_arg(read, pod_path, as_scheduled=True)
+    arg = read_pod_arg(read, pod_path, as_scheduled=True)
+    target = arg.pod if arg.pod is not None else arg.daemon_set
+    assert target is not None
     profiles = load_config(config_path, kube_version) if config_path else None
     try:
-        result = podfit.explain(cluster, pod, config=profiles, kube_version=kube_version)
+        result = podfit.explain(cluster, target, config=profiles, kube_version=kube_version)
     except PriorityError as exc:
         # Admission's verdict on the pod file: say which file and field, as for any bad input.
-        raise ManifestError(
-            str(exc), source=pod_path, obj=f"Pod {pod.key}", field="spec.priority"
-        ) from None
-    emit(result.to_dict(), output, explain_text)
+        what = f"Pod {arg.pod.key}" if arg.pod is not None else None
+        raise ManifestError(str(exc), source=pod_path, obj=what, field="spec.priority") from None
+    data = {**result.to_dict(), "notes": arg.notes}
+    emit(data, output, partial(explain_view, all_nodes=all_nodes))
     if html_path:
         from podfit.html import render_explain
 
-        write_atomic(html_path, render_explain(result.to_dict()))
+        write_atomic(html_path, render_explain(data))
     if result.unmodelled:
         click.echo(f"podfit: error: cannot decide: {result.unmodelled}", err=True)
         sys.exit(2)
-    if not result.schedulable and result.bypass is None:
+    if result.daemon_set is not None:
+        if any(
+            s.is_rejection and s.plugin != "DaemonSet controller" for s in result.statuses.values()
+        ):
+            raise Finding()
+    elif not result.schedulable and result.bypass is None:
         raise Finding()

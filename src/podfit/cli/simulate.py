@@ -14,6 +14,7 @@ from podfit.cli.common import (
     load_cluster,
     load_config,
     output_option,
+    read_pending,
     version_line,
     versioned,
 )
@@ -28,7 +29,8 @@ from podfit.versions import KubeVersion
     "pods_path",
     default=None,
     metavar="FILE",
-    help="Pending pods (default: the pods in the cluster files that have no nodeName).",
+    help="Pending pods, or workloads (Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, "
+    "CronJob: the pods their controllers create). Default: the cluster's pods without nodeName.",
 )
 @config_option
 @kube_version_option
@@ -47,11 +49,17 @@ def simulate(
     html_path: str | None,
 ) -> None:
     """Schedule pending pods one at a time in queue order (exit 1 if any stays pending)."""
-    import podfit
     from podfit.output import to_yaml
 
-    cluster = load_cluster(files, kube_context, kubeconfig).cluster
-    pods = podfit.load_pods(pods_path) if pods_path else cluster.pending_pods()
+    read = load_cluster(files, kube_context, kubeconfig)
+    cluster = read.cluster
+    notes: list[str] = []
+    if pods_path:
+        cluster, pods, notes = read_pending(read, pods_path)
+    else:
+        pods = cluster.pending_pods()
+    for note in notes:
+        click.echo(f"podfit: note: {note}", err=True)
     profiles = load_config(config_path, kube_version) if config_path else None
     from podfit.progress import Working
     from podfit.reference.simulate import simulate as run

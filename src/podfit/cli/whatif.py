@@ -19,6 +19,7 @@ from podfit.cli.common import (
     kube_version_option,
     load_cluster,
     output_option,
+    read_pending,
     version_line,
     versioned,
 )
@@ -96,92 +97,95 @@ def _at(value: int | None) -> str:
 
 
 def whatif_text(d: dict[str, Any]) -> str:
-    from rich.table import Table
-    from rich.text import Text
+    """What a change does, for people: words wrap at 100 columns and never split."""
+    from podfit.render import Lines, use_color
 
-    from podfit.render import render
-
-    parts: list[Any] = [Text(f"What if: {d['description']}", style="bold")]
+    lines = Lines(use_color())
+    lines.add(f"What if: {d['description']}", "bold", hang=2)
     node = d["node"]
     taints_before = ", ".join(node["taints"]["before"]) or "none"
     taints_after = ", ".join(node["taints"]["after"]) or "none"
     if taints_before != taints_after:
-        parts.append(Text(f"{node['name']} taints: {taints_before} → {taints_after}"))
+        lines.add(f"{node['name']} taints: {taints_before} → {taints_after}", hang=2)
     drain = d.get("drain")
     if drain:
-        parts.append(Text(f"$ {drain['command']}"))
+        lines.add(f"$ {drain['command']}", hang=4)
         for warning in drain["warnings"]:
-            parts.append(Text(f"Warning: {warning}", style="yellow"))
+            lines.add(f"Warning: {warning}", "yellow", hang=2)
         for error in drain["errors"]:
-            parts.append(Text(f"error: {error}", style="red"))
+            lines.add(f"error: {error}", "red", hang=2)
 
+    lines.add()
     if d["timeline"]:
-        timeline = Table(
-            title="Evictions", title_justify="left", box=None, pad_edge=False, header_style="bold"
-        )
-        timeline.add_column("AT", justify="right", no_wrap=True)
-        timeline.add_column("POD", no_wrap=True)
-        timeline.add_column("WHY", ratio=1, overflow="fold")
-        timeline.add_column("THEN", ratio=1, overflow="fold")
+        lines.add("Evictions (seconds after the change):", "bold")
+        width = max(len(_at(e["at"])) for e in d["timeline"])
         for e in d["timeline"]:
             then = e["then"]
             style = "red" if then.startswith(("lost", "its replacement stays")) else "green"
-            if then.startswith("not recreated"):
+            if then.startswith("not recreated") or e["at"] is None:
                 style = "yellow"
-            why = Text(f"{e['by']}: ", style="dim")
-            why.append(e["why"])
-            timeline.add_row(_at(e["at"]), e["pod"], why, Text(then, style=style))
-        parts += [Text(""), timeline]
+            lines.add(
+                f"{_at(e['at']).rjust(width)}  {e['pod']}: {e['by']}: {e['why']}",
+                indent=2,
+                hang=4 + width,
+            )
+            lines.add(f"→ {then}", style, indent=4 + width, hang=6 + width)
     else:
-        parts.append(Text("No pod is evicted.", style="green"))
+        lines.add("No pod is evicted.", "green")
 
     if d["kept"]:
-        kept = Table(
-            title="Stay", title_justify="left", box=None, pad_edge=False, header_style="bold"
-        )
-        kept.add_column("POD", no_wrap=True)
-        kept.add_column("WHY", ratio=1, overflow="fold")
+        lines.add()
+        lines.add("Stay:", "bold")
         for k in d["kept"]:
-            kept.add_row(k["pod"], k["why"])
-        parts += [Text(""), kept]
+            lines.add(f"{k['pod']}: {k['why']}", indent=2, hang=4)
 
-    moved = [p for p in d["pending"] if p["verdict"] != "unchanged"]
+    moved = [p for p in d["pending"] if p["verdict"] not in ("unchanged", "still pending")]
     if moved:
-        pending = Table(
-            title="Pending pods",
-            title_justify="left",
-            box=None,
-            pad_edge=False,
-            header_style="bold",
-        )
-        pending.add_column("POD", no_wrap=True)
-        pending.add_column("BEFORE", no_wrap=True)
-        pending.add_column("AFTER", ratio=1, overflow="fold")
+        lines.add()
+        lines.add("Pending pods the change affects:", "bold")
         for p in moved:
+            before = p["before"] or "pending"
             after = p["after"] or p["afterMessage"]
             style = "red" if p["after"] is None else "green"
-            pending.add_row(
-                p["pod"], p["before"] or "pending", Text(f"{p['verdict']}: {after}", style=style)
+            lines.add(
+                f"{p['pod']} (before: {before}): {p['verdict']}: {after}", style, indent=2, hang=4
             )
-        parts += [Text(""), pending]
-    elif d["pending"]:
-        parts.append(Text(f"{len(d['pending'])} pending pod(s): no change."))
+    waiting = d.get("alreadyPending") or []
+    if waiting:
+        lines.add()
+        lines.add(
+            f"Already pending before the change, still pending ({len(waiting)}): "
+            + ", ".join(waiting),
+            "dim",
+            hang=2,
+        )
+    elif d["pending"] and not moved:
+        lines.add(f"{len(d['pending'])} pending pod(s): no change.")
 
     daemon = d.get("daemonPods") or {}
     if daemon.get("created"):
-        parts.append(Text(f"new daemon pods: {', '.join(daemon['created'])}"))
+        lines.add(f"new daemon pods: {', '.join(daemon['created'])}", hang=2)
     if daemon.get("noLongerCreated"):
-        parts.append(Text(f"daemon pods no longer created: {', '.join(daemon['noLongerCreated'])}"))
+        lines.add(f"daemon pods no longer created: {', '.join(daemon['noLongerCreated'])}", hang=2)
     for note in d["notes"]:
-        parts.append(Text(f"note: {note}", style="dim"))
-    left = d["leftWithoutNode"]
+        lines.add(f"note: {note}", "dim", hang=6)
+    lines.add()
+    blocked = d.get("blockedByDisruptionBudget") or []
     evicted = sum(1 for e in d["timeline"] if e["at"] is not None)
-    summary = f"{evicted} evicted, {len(d['lost'])} lost, {len(d['kept'])} stay"
-    if left:
-        parts.append(Text(f"{summary}; left without a node: {', '.join(left)}", style="bold red"))
+    summary = f"{evicted} evicted"
+    if blocked:
+        summary += f", {len(blocked)} blocked by a PodDisruptionBudget"
+    summary += f", {len(d['lost'])} lost, {len(d['kept'])} stay"
+    harmed = d.get("harmed") or []
+    if harmed:
+        lines.add(
+            f"{summary}; left without a node by the change: {', '.join(harmed)}", "bold red", hang=2
+        )
+    elif drain and drain["refused"]:
+        lines.add(f"{summary}; kubectl drain refuses", "bold red", hang=2)
     else:
-        parts.append(Text(f"{summary}; every pod keeps a node", style="bold green"))
-    return render(*parts)
+        lines.add(f"{summary}; the change leaves no pod without a node", "bold green", hang=2)
+    return lines.text()
 
 
 @click.command()
@@ -221,7 +225,7 @@ def whatif_text(d: dict[str, Any]) -> str:
     "pending_path",
     default=None,
     metavar="FILE",
-    help="More pending pods (the cluster files' pods without nodeName always count).",
+    help="More pending pods or workloads (the cluster files' pods without nodeName always count).",
 )
 @click.option(
     "--config",
@@ -232,6 +236,7 @@ def whatif_text(d: dict[str, Any]) -> str:
 )
 @kube_version_option
 @output_option
+@click.option("--html", "html_path", default=None, metavar="FILE", help="Also write an HTML page.")
 def whatif(
     files: tuple[str, ...],
     kube_context: str | None,
@@ -248,13 +253,15 @@ def whatif(
     config_path: str | None,
     kube_version: KubeVersion,
     output: str,
+    html_path: str | None,
 ) -> None:
     """What one node change does to running and pending pods.
 
     Exactly one change: --taint, --cordon, --uncordon, --label, --condition or --drain.
     Shows the evictions on a timeline (seconds after the change), the pods that stay and
     why, where replacements are scheduled, and which pending pods gain or lose a node.
-    Exit 1 when some pod is left without a node or kubectl drain would refuse.
+    Exit 1 when the change leaves a pod without a node (pods already pending before it do
+    not count) or kubectl drain would refuse.
     """
     import podfit
     from podfit.reference.eviction import DrainOptions
@@ -296,8 +303,13 @@ def whatif(
         assert drain is not None
         change = DrainChange(drain, DrainOptions(ignore_daemonsets=ignore_daemonsets, force=force))
     try:
-        cluster = load_cluster(files, kube_context, kubeconfig).cluster
-        pending = podfit.load_pods(pending_path) if pending_path else []
+        read = load_cluster(files, kube_context, kubeconfig)
+        cluster = read.cluster
+        pending: list[Any] = []
+        if pending_path:
+            cluster, pending, notes = read_pending(read, pending_path)
+            for note in notes:
+                click.echo(f"podfit: note: {note}", err=True)
         profiles = (
             podfit.load_config(config_path, kube_version=kube_version) if config_path else None
         )
@@ -306,6 +318,12 @@ def whatif(
         )
     except PodfitError as exc:
         raise InputError(str(exc)) from None
-    emit(versioned(result.to_dict(), kube_version), output, version_line(whatif_text))
-    if result.left_without_node or result.refused:
+    data = versioned(result.to_dict(), kube_version)
+    emit(data, output, version_line(whatif_text))
+    if html_path:
+        from podfit.html import render_whatif
+        from podfit.output import write_atomic
+
+        write_atomic(html_path, render_whatif(data))
+    if result.harmed or result.refused:
         raise Finding()

@@ -1,0 +1,133 @@
+"""Why each node was rejected, concretely: the details behind kube-scheduler's reasons.
+
+After a cycle, every rejected node is handed to the plugin that rejected it
+(``Plugin.detail``), which reads the cycle's state to name the taint, the label value,
+the pods, the amounts. A PreFilter rejection (the same for every node) and a node left
+out by a PreFilter result (required node affinity naming nodes) get their details here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from podfit.model import Pod
+
+from .detail import Detail
+from .framework import (
+    SNAPSHOT,
+    CycleState,
+    Profile,
+    ScheduleResult,
+    allowed_status,
+    pre_filter,
+)
+from .nodeaffinity import node_names_from_fields, pod_required_affinity
+from .nodeinfo import PodInfo, Snapshot
+from .status import Code, Status
+
+
+def prefilter_details(result: ScheduleResult) -> tuple[Detail, ...]:
+    """The cause of a PreFilter rejection that holds for every node."""
+    status = result.prefilter
+    if status is None:
+        return ()
+    if status.plugin == "NodeAffinity":
+        return (
+            Detail(
+                "nodeAffinity",
+                "the required node affinity terms select nodes by metadata.name, and the "
+                "names within each term exclude each other: no node can match",
+            ),
+        )
+    return ()
+
+
+def _left_out(result: ScheduleResult) -> Detail:
+    """A node a PreFilter result did not keep (required node affinity by node name)."""
+    required = pod_required_affinity(result.pod)
+    names = sorted(node_names_from_fields(required) or ()) if required is not None else []
+    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    return Detail(
+        "nodeNames",
+        f"the pod's required node affinity selects nodes by name ({shown}), not this one",
+        {"nodeNames": names},
+    )
+
+
+def node_details(profile: Profile, result: ScheduleResult) -> dict[str, tuple[Detail, ...]]:
+    """Node name -> the details of its rejection, for every rejected node."""
+    state = result.state
+    if state is None or result.prefilter is not None:
+        return {}
+    snapshot = state[SNAPSHOT]
+    info = PodInfo.of(result.pod)
+    plugins = {p.name: p for p in result.active}
+    out: dict[str, tuple[Detail, ...]] = {}
+    left_out: Detail | None = None
+    for name, status in result.statuses.items():
+        if not status.is_rejection:
+            continue
+        plugin = plugins.get(status.plugin)
+        if plugin is None:
+            if status.plugin == "":
+                left_out = left_out or _left_out(result)
+                out[name] = (left_out,)
+            continue
+        node = snapshot.nodes.get(name)
+        if node is not None:
+            out[name] = plugin.detail(state, info, node)
+    return out
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """One filter plugin's rejection of a node, with its details."""
+
+    status: Status
+    details: tuple[Detail, ...]
+
+    @property
+    def plugin(self) -> str:
+        return self.status.plugin
+
+
+def rejections(
+    profile: Profile,
+    snapshot: Snapshot,
+    pod: Pod,
+    node_names: Iterable[str],
+    *,
+    every_plugin: bool = False,
+) -> tuple[Status | None, dict[str, list[Rejection]]]:
+    """PreFilter once, then each node's rejections: the first rejecting plugin only (as
+    kube-scheduler reports it), or with ``every_plugin`` every plugin that rejects it
+    (what has to change for the pod to fit there). Returns the PreFilter rejection, if
+    any (then no node is filtered), and node -> rejections (empty when the node fits)."""
+    info = PodInfo.of(pod)
+    state = CycleState()
+    state[SNAPSHOT] = snapshot
+    active, rejected_all = pre_filter(profile, state, info, snapshot)
+    if rejected_all is not None:
+        return rejected_all, {}
+    allowed = state.get("__node_subset__")
+    out: dict[str, list[Rejection]] = {}
+    for name in node_names:
+        node = snapshot.nodes.get(name)
+        if node is None:
+            continue
+        found: list[Rejection] = []
+        if allowed is not None and name not in allowed:
+            found.append(Rejection(allowed_status(state), ()))
+        else:
+            for plugin in active:
+                status = plugin.filter(state, info, node)
+                if status is None or status.code is Code.SUCCESS:
+                    continue
+                status = status.with_plugin(plugin.name)
+                details = plugin.detail(state, info, node) if status.is_rejection else ()
+                found.append(Rejection(status, details))
+                if not every_plugin:
+                    break
+        out[name] = found
+    return None, out
