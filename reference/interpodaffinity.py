@@ -269,14 +269,33 @@ class InterPodAffinity(Plugin):
                 scores[pair] += weight
 
         if has_preferred:
-            for node_info in snapshot.nodes.values():
-                for p in node_info.pods:
-                    for term in terms.preferred_affinity:
-                        if term.matches(p.pod, ns):
-                            add(term, node_info.node, term.weight)
-                    for term in terms.preferred_anti_affinity:
-                        if term.matches(p.pod, ns):
-                            add(term, node_info.node, -term.weight)
+            fast_affinity = _indexable(terms.preferred_affinity)
+            fast_anti = _indexable(terms.preferred_anti_affinity)
+            if fast_affinity is not None and fast_anti is not None:
+                # One-label selectors in named namespaces, as for the required terms: only
+                # the nodes whose pods carry the label are visited.
+                index = snapshot.pods_by_label()
+                for sign, chosen, labels in (
+                    (1, terms.preferred_affinity, fast_affinity),
+                    (-1, terms.preferred_anti_affinity, fast_anti),
+                ):
+                    for term, (key, value) in zip(chosen, labels, strict=True):
+                        if term.weight:
+                            counts: Counter[TopologyPair] = Counter()
+                            _add_indexed(counts, term, snapshot, index, key, value)
+                            for pair, n in counts.items():
+                                scores[pair] += sign * term.weight * n
+            else:
+                affinity = [(t, t.matcher(ns)) for t in terms.preferred_affinity]
+                anti = [(t, t.matcher(ns)) for t in terms.preferred_anti_affinity]
+                for node_info in snapshot.nodes.values():
+                    for p in node_info.pods:
+                        for term, matches in affinity:
+                            if matches(p.pod):
+                                add(term, node_info.node, term.weight)
+                        for term, matches in anti:
+                            if matches(p.pod):
+                                add(term, node_info.node, -term.weight)
         # Existing pods' terms, a group of terms that select the same pods at a time: each
         # term adds its weight to the pair of its pod's node (hardPodAffinityWeight for
         # required affinity); terms of weight 0 add nothing.

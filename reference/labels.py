@@ -164,6 +164,11 @@ def _selector_is_valid(selector: LabelSelector) -> bool:
     return valid
 
 
+def selector_is_valid(selector: LabelSelector) -> bool:
+    """Whether upstream can parse the selector (checked once per selector object)."""
+    return _selector_is_valid(selector)
+
+
 def single_label(selector: LabelSelector) -> tuple[str, str] | None:
     """The one key=value a valid selector requires, when that is all it requires
     (``matchLabels: {k: v}`` or ``k In [v]``); None otherwise."""

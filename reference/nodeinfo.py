@@ -21,6 +21,7 @@ from .resources import (
     bound_pod_requests,
     pod_nonzero_requests,
     pod_requests,
+    resized_in_place,
     scheduler_units,
     to_scheduler_units,
 )
@@ -60,15 +61,50 @@ class PodInfo:
         """What scheduling derives from ``pod``: as the pod being scheduled, or (``bound``)
         as a pod on a node, which holds what an in-place resize in progress gives it."""
         terms = pod_terms(pod) if pod.affinity is not None else None
-        requests = bound_pod_requests(pod) if bound else pod_requests(pod)
-        nonzero = bound_pod_nonzero_requests(pod) if bound else pod_nonzero_requests(pod)
+        requests, nonzero = _requests(pod, bound=bound)
         return cls(
             pod=pod,
-            requests=to_scheduler_units(requests),
-            nonzero_requests=to_scheduler_units(nonzero),
-            ports=host_ports(pod),
+            requests=requests,
+            nonzero_requests=nonzero,
+            ports=host_ports(pod) if _has_ports(pod) else [],
             terms=None if terms is None or terms.empty else terms,
         )
+
+
+def _has_ports(pod: Pod) -> bool:
+    return any(c.ports for c in pod.containers) or any(c.ports for c in pod.init_containers)
+
+
+# Pods read from one dump share their containers with the other replicas of their workload
+# (podfit.fastbuild builds each distinct part once): their requests, in scheduler units, are
+# computed once per distinct set of the parts they are computed from (the containers, the
+# overhead, pod-level resources and, for a bound pod resized in place, its status).
+# Keyed by identity; each entry keeps its parts alive, so an id is never reused meanwhile.
+Units = dict[str, int]
+_REQUESTS: dict[tuple[object, ...], tuple[tuple[object, ...], Units, Units]] = {}
+_REQUESTS_LIMIT = 10_000
+
+
+def _requests(pod: Pod, *, bound: bool) -> tuple[Units, Units]:
+    """(requests, non-zero requests) in scheduler units; shared, never to be changed."""
+    resized = bound and resized_in_place(pod)
+    parts: tuple[object, ...] = (pod.containers, pod.init_containers, pod.overhead, pod.resources)
+    if resized:
+        parts += (pod.status_requests, pod.allocated)
+    key = (resized, resized and pod.resize_infeasible, *map(id, parts))
+    hit = _REQUESTS.get(key)
+    if hit is not None and all(a is b for a, b in zip(hit[0], parts, strict=True)):
+        return hit[1], hit[2]
+    if resized:
+        requests = to_scheduler_units(bound_pod_requests(pod))
+        nonzero = to_scheduler_units(bound_pod_nonzero_requests(pod))
+    else:
+        requests = to_scheduler_units(pod_requests(pod))
+        nonzero = to_scheduler_units(pod_nonzero_requests(pod))
+    if len(_REQUESTS) >= _REQUESTS_LIMIT:
+        _REQUESTS.clear()
+    _REQUESTS[key] = (parts, requests, nonzero)
+    return requests, nonzero
 
 
 @dataclass(slots=True)

@@ -247,6 +247,11 @@ def bound_pod_nonzero_requests(pod: Pod) -> Amounts:
     return aggregate(pod, lambda c: with_defaults(per_container(c), missing), pod_level=pod_level)
 
 
+def resized_in_place(pod: Pod) -> bool:
+    """Whether the pod's status reports resources of its own (an in-place resize)."""
+    return _resized(pod)
+
+
 def _resized(pod: Pod) -> bool:
     return pod.status_requests is not None or any(
         c.status_requests is not None for c in pod.all_containers()

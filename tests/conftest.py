@@ -17,6 +17,10 @@ settings.register_profile(
 )
 settings.load_profile("long" if os.environ.get("PODFIT_LONG") else "default")
 
+# Tests never write to the user's cache of loaded clusters (tests/test_cache.py turns it on
+# in a directory of its own). Set here so the CLI's subprocesses inherit it too.
+os.environ["PODFIT_CACHE"] = "0"
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 DATA = Path(__file__).resolve().parent / "data"

@@ -13,6 +13,7 @@ import pytest
 from podfit.cluster import Cluster
 from podfit.loading import cluster_from_manifests, pod_from_manifest
 from podfit.model import Pod
+from podfit.reference import interpodaffinity
 from podfit.reference.framework import CycleState, bind, evict, snapshot_of
 from podfit.reference.interpodaffinity import (
     _EXISTING,
@@ -243,3 +244,39 @@ def test_prefilter_counts_equal_a_scan_of_every_pod(seed: int) -> None:
             assert state[spread.name].counts == _scan_spread(snap, incoming, spread)
             checked += 1
     assert checked > 20
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_prescore_preferred_terms_through_the_index_equal_a_scan(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Preferred terms go through the label index when each selects one label: the scores
+    equal those of a scan of every pod."""
+    rng = random.Random(200 + seed)
+    snap = snapshot_of(_cluster(rng))
+    plugin = InterPodAffinity()
+    incoming = [pod_from_manifest(_pod(rng, f"incoming-{i}")) for i in range(60)]
+
+    def scores(pod: Pod) -> Counter[tuple[str, str]]:
+        state = CycleState()
+        status = plugin.pre_score(state, PodInfo.of(pod), snap, snap.node_list())
+        return Counter() if status is not None else state[plugin.name + "/score"]
+
+    indexed = [scores(pod) for pod in incoming]
+    monkeypatch.setattr(interpodaffinity, "_indexable", lambda terms, at_most_one=False: None)
+    assert indexed == [scores(pod) for pod in incoming]
+    assert sum(1 for pod in incoming if pod_terms(pod).preferred_affinity) > 5
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_term_matcher_agrees_with_matches(seed: int) -> None:
+    rng = random.Random(300 + seed)
+    snap = snapshot_of(_cluster(rng))
+    ns = _NamespaceLabels(snap)
+    pods = [p.pod for info in snap.nodes.values() for p in info.pods]
+    for i in range(30):
+        owner = pod_from_manifest(_pod(rng, f"owner-{i}"))
+        terms = pod_terms(owner)
+        for term in (*terms.preferred_affinity, *terms.required_anti_affinity):
+            matches = term.matcher(ns)
+            assert [matches(p) for p in pods] == [term.matches(p, ns) for p in pods]

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from typing import ClassVar
 
 from podfit.defaults import PriorityError, resolve_priority
 from podfit.errors import ManifestError
@@ -21,6 +22,7 @@ from podfit.model import (
     ResourceQuota,
     Service,
     WorkloadSelector,
+    evolve,
     frozen_map,
     object_label,
 )
@@ -69,20 +71,22 @@ class Cluster:
 
     # --- building -----------------------------------------------------------------------
 
+    _TABLES: ClassVar[dict[type, str]] = {
+        Node: "nodes",
+        Pod: "pods",
+        Namespace: "namespaces",
+        LimitRange: "limit_ranges",
+        ResourceQuota: "resource_quotas",
+        PriorityClass: "priority_classes",
+        DaemonSet: "daemon_sets",
+        PodDisruptionBudget: "pdbs",
+        Service: "services",
+        WorkloadSelector: "workloads",
+    }
+
     def _table(self, obj: KubeObject) -> dict[str, KubeObject]:
-        tables: dict[type, dict[str, KubeObject]] = {
-            Node: self.nodes,  # type: ignore[dict-item]
-            Pod: self.pods,  # type: ignore[dict-item]
-            Namespace: self.namespaces,  # type: ignore[dict-item]
-            LimitRange: self.limit_ranges,  # type: ignore[dict-item]
-            ResourceQuota: self.resource_quotas,  # type: ignore[dict-item]
-            PriorityClass: self.priority_classes,  # type: ignore[dict-item]
-            DaemonSet: self.daemon_sets,  # type: ignore[dict-item]
-            PodDisruptionBudget: self.pdbs,  # type: ignore[dict-item]
-            Service: self.services,  # type: ignore[dict-item]
-            WorkloadSelector: self.workloads,  # type: ignore[dict-item]
-        }
-        return tables[type(obj)]
+        table: dict[str, KubeObject] = getattr(self, self._TABLES[type(obj)])
+        return table
 
     @staticmethod
     def key_of(obj: KubeObject) -> str:
@@ -128,26 +132,27 @@ class Cluster:
         A pod bound to a node that is not in the input is an error; so is a pod naming a
         PriorityClass that does not exist.
         """
+        nodes, classes = self.nodes, self.priority_classes
         for key, pod in list(self.pods.items()):
-            origin = self.origins.get(f"Pod:{key}")
-            if pod.node_name and pod.node_name not in self.nodes and not pod.is_terminal:
+            if pod.node_name and pod.node_name not in nodes and not pod.is_terminal:
                 message = f"pod is bound to node {pod.node_name!r}, which is not in the input"
-                raise (
-                    origin.error(pod, message, "spec.nodeName")
-                    if origin
-                    else ManifestError(message, field="spec.nodeName")
-                )
+                raise self._pod_error(key, pod, message, "spec.nodeName")
             try:
-                resolved = resolve_priority(pod, self.priority_classes, strict=False)
+                resolved = resolve_priority(pod, classes, strict=False)
             except PriorityError as exc:
-                raise (
-                    origin.error(pod, str(exc), "spec.priorityClassName")
-                    if origin
-                    else ManifestError(str(exc), field="spec.priorityClassName")
-                ) from None
+                raise self._pod_error(key, pod, str(exc), "spec.priorityClassName") from None
             if resolved is not pod:
-                self.replace_pod(resolved)
+                # Same key, node and namespace: swap the object in place in every index.
+                self.pods[key] = resolved
+                if pod.node_name:
+                    self._by_node[pod.node_name][key] = resolved
+                self._by_namespace[pod.namespace][key] = resolved
+                self.version += 1
         return self
+
+    def _pod_error(self, key: str, pod: Pod, message: str, field: str) -> ManifestError:
+        origin = self.origins.get(f"Pod:{key}")
+        return origin.error(pod, message, field) if origin else ManifestError(message, field=field)
 
     # --- lookups --------------------------------------------------------------------------
 
@@ -198,7 +203,7 @@ class Cluster:
 
     def bind(self, pod: Pod, node_name: str) -> Pod:
         """Bind (or add and bind) a pod to a node; returns the bound pod."""
-        bound = replace(
+        bound = evolve(
             pod, node_name=node_name, phase=pod.phase or "Running", nominated_node_name=""
         )
         self.replace_pod(bound)

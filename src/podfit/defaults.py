@@ -32,6 +32,7 @@ from podfit.model import (
     ResourceRequirements,
     Service,
     WorkloadSelector,
+    evolve,
     frozen_map,
     frozen_resources,
 )
@@ -106,10 +107,20 @@ def default_pod(pod: Pod) -> Pod:
     init_containers = tuple(
         default_container(c, host_network=pod.host_network) for c in pod.init_containers
     )
-    defaulted = replace(
+    namespace = pod.namespace or DEFAULT_NAMESPACE
+    scheduler_name = pod.scheduler_name or DEFAULT_SCHEDULER
+    if (
+        pod.resources is None
+        and namespace is pod.namespace
+        and scheduler_name is pod.scheduler_name
+        and all(a is b for a, b in zip(containers, pod.containers, strict=True))
+        and all(a is b for a, b in zip(init_containers, pod.init_containers, strict=True))
+    ):
+        return pod  # nothing to default (a pod read from a dump): keep the object
+    defaulted = evolve(
         pod,
-        namespace=pod.namespace or DEFAULT_NAMESPACE,
-        scheduler_name=pod.scheduler_name or DEFAULT_SCHEDULER,
+        namespace=namespace,
+        scheduler_name=scheduler_name,
         containers=containers,
         init_containers=init_containers,
     )
@@ -156,7 +167,7 @@ def resolve_priority(pod: Pod, classes: Mapping[str, PriorityClass], *, strict: 
     read from a cluster dump, already admitted), a pod that carries a priority keeps it.
     """
     if pod.priority is not None and not strict:
-        return pod if pod.preemption_policy else replace(pod, preemption_policy=PREEMPT_DEFAULT)
+        return pod if pod.preemption_policy else evolve(pod, preemption_policy=PREEMPT_DEFAULT)
     name = pod.priority_class_name
     if name:
         cls = classes.get(name) or _system_class(name)
@@ -177,7 +188,7 @@ def resolve_priority(pod: Pod, classes: Mapping[str, PriorityClass], *, strict: 
             f"in pod spec; priority admission controller computed {policy} from the given "
             "PriorityClass name"
         )
-    return replace(
+    return evolve(
         pod,
         priority=value,
         priority_class_name=cls.name if cls is not None else "",

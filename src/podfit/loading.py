@@ -22,19 +22,25 @@ from typing import IO, Any
 
 import yaml
 
+from podfit import cache
 from podfit.cluster import Cluster, Origin
 from podfit.defaults import default_object
 from podfit.errors import ManifestError
+from podfit.fastbuild import build
+from podfit.fastload import Doubt, PlainScalars, YamlEvents, json_document
 from podfit.manifest import describe, list_item_kind, parse_object
 from podfit.model import KubeObject, Pod
 from podfit.printable import shown
-from podfit.validation import validating_for
+from podfit.validation import release, validating_for
 from podfit.versions import KubeVersion, resolve_version
 
 Source = str | os.PathLike[str] | IO[str] | IO[bytes]
 
 MAX_FILE_BYTES = 256 * 1024 * 1024
 _READ_CHUNK = 1024 * 1024
+# The fast readers (podfit.fastload, podfit.fastbuild) give what the strict ones give, for
+# the inputs they vouch for; PODFIT_STRICT_LOAD=1 reads everything the strict way.
+_FAST = not os.environ.get("PODFIT_STRICT_LOAD")
 _SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
@@ -295,35 +301,190 @@ def _documents(name: str, text: str) -> Iterator[tuple[int, Any]]:
         loader.dispose()
 
 
+@dataclass(slots=True)
+class _Read:
+    """One manifest, read: its object (None for a kind that is skipped) or its error."""
+
+    kind: str
+    obj: KubeObject | None = None
+    error: ManifestError | None = None
+
+
+def _read_manifest(
+    name: str, number: int, prefix: str, manifest: Any, *, fast: bool = False
+) -> _Read:
+    """One manifest read; ``fast`` when it comes from the fast readers (a tree of its own:
+    the strict loader's documents may share nodes through aliases, which only the strict
+    parser walks without expanding them)."""
+    if fast and _FAST:
+        try:
+            obj = build(manifest)  # a Pod or a Node: the kind is there
+            return _Read(manifest["kind"], obj)
+        except Doubt:
+            pass  # the strict parser reads it, and locates any error
+    label = describe(manifest) if isinstance(manifest, dict) else None
+    try:
+        obj = parse_object(manifest)
+    except ManifestError as exc:
+        if prefix and exc.field:
+            exc = ManifestError(exc.message, field=f"{prefix}.{exc.field}")
+        elif prefix:
+            exc = ManifestError(exc.message, field=prefix)
+        return _Read("", error=exc.located(source=name, document=number, obj=label))
+    except RecursionError:
+        error = ManifestError(
+            "object is nested too deeply", source=name, document=number, obj=label
+        )
+        return _Read("", error=error)
+    kind = str(manifest.get("kind"))
+    return _Read(kind, default_object(obj) if obj is not None else None)
+
+
+def _is_list(doc: Any) -> bool:
+    return list_item_kind(doc) is not None
+
+
+def _document_reads(name: str, number: int, doc: Any, *, fast: bool = False) -> Iterator[_Read]:
+    """Every manifest of one document, read in order. Items of a list that were read
+    while the document was parsed (:class:`_Read`) are taken as they are."""
+    item_kind = list_item_kind(doc)
+    if item_kind is None:
+        items = doc.get("items") if isinstance(doc, dict) else None
+        if isinstance(items, list) and any(isinstance(item, _Read) for item in items):
+            raise Doubt("items read early, but the document is not a list")
+        yield _read_manifest(name, number, "", doc, fast=fast)
+        return
+    items = doc.get("items")
+    if items is not None and not isinstance(items, list):
+        yield _Read("", error=ManifestError("items: expected a list", source=name, document=number))
+        return
+    for i, item in enumerate(items or []):
+        # Let go of each raw item once read: a dump is never held twice.
+        assert items is not None
+        items[i] = None
+        yield (
+            item
+            if isinstance(item, _Read)
+            else _read_manifest(
+                name,
+                number,
+                f"items[{i}]",
+                _typed_item(item, item_kind, doc["apiVersion"]),
+                fast=fast,
+            )
+        )
+
+
+class _Text:
+    """One source's text, held in one place so a reader can let go of it: a 200 MB dump is
+    not kept twice (as text and as bytes for libyaml) nor beside the data read from it."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, text: str) -> None:
+        self.value: str | bytes | None = text
+
+    def text(self) -> str:
+        value = self.value
+        if value is None:
+            raise AssertionError("the text was let go of while still needed")
+        return value if isinstance(value, str) else value.decode("utf-8", "surrogatepass")
+
+    def utf8(self) -> bytes:
+        """The text as UTF-8, from now on held only that way."""
+        value = self.value
+        if not isinstance(value, bytes):
+            value = self.value = self.text().encode("utf-8", "surrogatepass")
+        return value
+
+
+def _strict_reads(name: str, text: str) -> Iterator[tuple[int, _Read]]:
+    for number, doc in _documents(name, text):
+        if doc is not None:
+            for read in _document_reads(name, number, doc):
+                yield number, read
+
+
+def _fast_reads(name: str, source: _Text) -> Iterator[tuple[int, _Read]]:
+    """The same reads as :func:`_strict_reads`, through :mod:`podfit.fastload`; raises
+    :class:`Doubt` where that cannot vouch for the documents."""
+    text = source.text()
+    events: YamlEvents | None = None
+
+    def read_item(index: int, item: Any) -> Any:
+        # An item that names its kind reads the same whatever list it is in.
+        if isinstance(item, dict) and "kind" in item:
+            number = events.number if events else 1
+            return _read_manifest(name, number, f"items[{index}]", item, fast=True)
+        return item
+
+    try:
+        document = json_document(text, PlainScalars(_StrictLoader("")), read_item)
+        documents: Iterable[Any] = [document]
+        # Nothing after a list is decoded goes back to the text (for another document
+        # that had its items read early, a doubt does).
+        if _is_list(document):
+            source.value = None
+        del document
+    except Doubt:
+        documents = ()
+
+    if not documents:
+        # libyaml reads UTF-8 bytes (a str would be copied into them); a leading U+FEFF
+        # would be taken for a byte-order mark there, so that text stays a str.
+        keep = text.startswith("\ufeff")
+        del text
+        events = YamlEvents(_StrictLoader, source.text() if keep else source.utf8(), read_item)
+        documents = events.documents()
+    else:
+        del text
+    number = 0
+    try:
+        for doc in documents:
+            number += 1
+            if doc is not None:
+                for read in _document_reads(name, number, doc, fast=True):
+                    yield number, read
+    finally:
+        if events is not None:
+            events.close()
+
+
+def _reads(name: str, source: _Text) -> Iterator[tuple[int, _Read]]:
+    """(document number, manifest read) for every manifest of a text: the fast readers
+    where they vouch for the result, otherwise the strict loader from where they stopped."""
+    handed = 0
+    if _FAST:
+        try:
+            for entry in _fast_reads(name, source):
+                yield entry
+                handed += 1
+            return
+        except Doubt:
+            pass
+    for index, entry in enumerate(_strict_reads(name, source.text())):
+        if index >= handed:
+            yield entry
+
+
 def iter_objects(
     source: Source, report: LoadReport | None = None
 ) -> Iterator[tuple[KubeObject, Origin]]:
     """Every scheduling-relevant object in one source, parsed and defaulted."""
-    report = report if report is not None else LoadReport()
     name, text = _read_text(source)
+    return _objects(name, _Text(text), report if report is not None else LoadReport())
+
+
+def _objects(name: str, source: _Text, report: LoadReport) -> Iterator[tuple[KubeObject, Origin]]:
     report.sources.append(name)
-    for number, doc in _documents(name, text):
-        if doc is None:
+    for number, read in _reads(name, source):
+        if read.error is not None:
+            raise read.error
+        if read.obj is None:
+            report.skipped[read.kind] += 1
             continue
-        for prefix, manifest in _manifests_of(doc, name, number):
-            label = describe(manifest) if isinstance(manifest, dict) else None
-            try:
-                obj = parse_object(manifest)
-            except ManifestError as exc:
-                if prefix and exc.field:
-                    exc = ManifestError(exc.message, field=f"{prefix}.{exc.field}")
-                elif prefix:
-                    exc = ManifestError(exc.message, field=prefix)
-                raise exc.located(source=name, document=number, obj=label) from None
-            except RecursionError:
-                raise ManifestError(
-                    "object is nested too deeply", source=name, document=number, obj=label
-                ) from None
-            if obj is None:
-                report.skipped[str(manifest.get("kind"))] += 1
-                continue
-            report.loaded[str(manifest.get("kind"))] += 1
-            yield default_object(obj), Origin(name, number)
+        report.loaded[read.kind] += 1
+        yield read.obj, Origin(name, number)
 
 
 def _typed_item(item: Any, kind: str, api_version: str) -> Any:
@@ -390,13 +551,57 @@ def load(
     kube_version: KubeVersion | str | None = None,
 ) -> Cluster:
     """Load manifests into a :class:`Cluster` (objects checked as the API server of
-    ``kube_version`` checks them, defaulted, priorities resolved)."""
-    cluster = Cluster()
-    with _gc_paused(), _release(kube_version):
-        for source in sources:
-            for obj, origin in iter_objects(source, report):
+    ``kube_version`` checks them, defaulted, priorities resolved).
+
+    A large input loaded before, byte for byte, by the same podfit for the same release
+    comes from the cache (:mod:`podfit.cache`)."""
+    with _release(kube_version):
+        return _load(sources, report if report is not None else LoadReport())
+
+
+def _load(sources: tuple[Source, ...], report: LoadReport) -> Cluster:
+    # Every source is read first (the cache is keyed by all of them); a source that cannot
+    # be read raises its error in its turn, after the sources before it were parsed.
+    texts: list[tuple[str, str] | ManifestError] = []
+    for source in sources:
+        try:
+            texts.append(_read_text(source))
+        except ManifestError as exc:
+            texts.append(exc)
+    names = [t[0] for t in texts if isinstance(t, tuple)]
+    # What the API server accepts depends on its release: the release is part of the key.
+    entry_key = (
+        cache.key([str(release()), *(t[1] for t in texts if isinstance(t, tuple))])
+        if cache.enabled() and len(names) == len(texts)
+        else None
+    )
+    with _gc_paused():
+        if entry_key is not None:
+            entry = cache.get(entry_key, names)
+            if entry is not None:
+                report.sources.extend(names)
+                report.loaded.update(entry.loaded)
+                report.skipped.update(entry.skipped)
+                return entry.cluster
+        this = LoadReport()
+        cluster = Cluster()
+        for index, read in enumerate(texts):
+            if isinstance(read, ManifestError):
+                raise read
+            name, text = read
+            held = _Text(text)  # the only reference from here on: readers let go of it
+            texts[index] = (name, "")
+            del read, text
+            for obj, origin in _objects(name, held, this):
                 cluster.add(obj, origin)
-        return cluster.finish()
+        cluster.finish()
+    report.sources.extend(this.sources)
+    report.loaded.update(this.loaded)
+    report.skipped.update(this.skipped)
+    if entry_key is not None:
+        entry = cache.Entry(cluster, dict(this.loaded), dict(this.skipped))
+        cache.put(entry_key, entry, this.sources)
+    return cluster
 
 
 def load_document(source: Source) -> tuple[str, Any]:

@@ -485,9 +485,7 @@ def parse_topology_spread(
     )
 
 
-def _spread_constraints(
-    f: Field, labels: Mapping[str, str]
-) -> tuple[TopologySpreadConstraint, ...]:
+def spread_constraints(f: Field, labels: Mapping[str, str]) -> tuple[TopologySpreadConstraint, ...]:
     constraints = tuple(parse_topology_spread(t, labels) for t in f.items())
     seen: set[tuple[str, str]] = set()
     for item, c in zip(f.items(), constraints, strict=True):
@@ -499,7 +497,7 @@ def _spread_constraints(
     return constraints
 
 
-def _quantity_value_problems(name: str, quantity: Quantity) -> list[str]:
+def quantity_value_problems(name: str, quantity: Quantity) -> list[str]:
     """ValidateResourceQuantityValue: never negative, whole for counted resources (pods,
     extended resources)."""
     if quantity.value < 0:
@@ -518,7 +516,7 @@ def _resource_list(
     for name, quantity in out.items():
         if name_problems_of is not None:
             _invalid(f.at(name), name_problems_of(name), name)
-        _invalid(f.at(name), _quantity_value_problems(name, quantity), str(quantity))
+        _invalid(f.at(name), quantity_value_problems(name, quantity), str(quantity))
     return out
 
 
@@ -856,7 +854,7 @@ def parse_pod_spec(meta: Field, spec: Field, status: Field, *, template: bool = 
         node_selector=frozen_map(spec.at("nodeSelector").labels()),
         affinity=parse_affinity(spec.at("affinity")),
         tolerations=tuple(parse_toleration(t) for t in spec.at("tolerations").items()),
-        topology_spread_constraints=_spread_constraints(
+        topology_spread_constraints=spread_constraints(
             spec.at("topologySpreadConstraints"), labels
         ),
         priority=spec.at("priority").optional_integer(minimum=INT32_MIN, maximum=INT32_MAX),
@@ -920,7 +918,7 @@ def parse_taint(f: Field) -> Taint:
     return Taint(key=key, value=value, effect=effect, time_added=f.at("timeAdded").timestamp())
 
 
-def _taints(f: Field) -> tuple[Taint, ...]:
+def taints(f: Field) -> tuple[Taint, ...]:
     taints = tuple(parse_taint(t) for t in f.items())
     seen: set[tuple[str, str]] = set()
     for item, taint in zip(f.items(), taints, strict=True):
@@ -945,7 +943,7 @@ def parse_node(f: Field) -> Node:
         labels=frozen_map(meta.at("labels").labels()),
         annotations=frozen_map(meta.at("annotations").annotations()),
         creation_timestamp=meta.at("creationTimestamp").timestamp(),
-        taints=_taints(spec.at("taints")),
+        taints=taints(spec.at("taints")),
         unschedulable=spec.at("unschedulable").boolean(),
         capacity=frozen_resources(capacity),
         allocatable=frozen_resources(allocatable),

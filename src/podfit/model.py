@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from fractions import Fraction
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from podfit.quantity import Quantity
 
@@ -509,6 +509,23 @@ def object_label(obj: KubeObject) -> str:
     kind = obj.kind if isinstance(obj, WorkloadSelector) else type(obj).__name__
     namespace = getattr(obj, "namespace", None)
     return f"{kind} {namespace}/{obj.name}" if namespace else f"{kind} {obj.name}"
+
+
+_T = TypeVar("_T")
+
+
+def evolve(obj: _T, **changes: Any) -> _T:
+    """A copy of a model object with some fields changed: ``dataclasses.replace`` without
+    its per-call work, for the hot paths of loading (the model's classes are slotted, with
+    every field in ``__init__`` and no ``__post_init__``)."""
+    cls = type(obj)
+    new = object.__new__(cls)
+    setter = object.__setattr__
+    for name in cls.__slots__:  # type: ignore[attr-defined]
+        setter(new, name, changes.pop(name) if name in changes else getattr(obj, name))
+    if changes:
+        raise TypeError(f"{cls.__name__} has no field {next(iter(changes))!r}")
+    return new
 
 
 def fraction_of(q: Quantity | None) -> Fraction:

@@ -217,12 +217,19 @@ def _round_to_nano(value: Fraction) -> Fraction:
     return Fraction(_ceil_away(value * _NANOS_PER_UNIT), _NANOS_PER_UNIT)
 
 
+def _scaled_ceil_away(value: Fraction | int, scale: int) -> int:
+    """``value * scale`` rounded away from zero and saturated at int64, in integers."""
+    numerator, denominator = value.numerator, value.denominator
+    magnitude = -(-abs(numerator) * scale // denominator)
+    return max(INT64_MIN, min(INT64_MAX, magnitude if numerator >= 0 else -magnitude))
+
+
 def to_units(value: Fraction) -> int:
     """Upstream ``Quantity.Value()``: whole units, rounded away from zero, saturating at int64.
 
     For the non-negative amounts scheduling deals in this is the ceiling: 0.1 is 1.
     """
-    return _clamp_int64(_ceil_away(Fraction(value)))
+    return _scaled_ceil_away(value, 1)
 
 
 def to_milli(value: Fraction) -> int:
@@ -230,7 +237,7 @@ def to_milli(value: Fraction) -> int:
 
     This is how CPU is counted in millicores: 1.0001 is 1001.
     """
-    return _clamp_int64(_ceil_away(Fraction(value) * 1000))
+    return _scaled_ceil_away(value, 1000)
 
 
 # --- parsing ------------------------------------------------------------------------------

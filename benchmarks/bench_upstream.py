@@ -1,0 +1,633 @@
+"""podfit side by side with the real kube-scheduler, on the same synthetic clusters.
+
+    PODFIT_UPSTREAM_ORACLES=DIR python benchmarks/bench_upstream.py [--sizes 500,5000]
+        [--repeat 3] [--heavy-mb 200] [--only NAME] [--data DIR]
+
+DIR holds ``podfit-oracle-MAJOR.MINOR``: kube-scheduler's own code behind podfit's exec
+protocol (the oracle evaluates every node: percentageOfNodesToScore 100). Without it the
+upstream columns are skipped. What is measured, in one run:
+
+* ``front``: the whole ``podfit explain -f DUMP --pod POD -o json`` as a user runs it
+  (a new process; cold: cache off; warm: the second run with the cache on), against one
+  exec request to the oracle holding the same cluster as JSON, timed from the request's
+  write to its answer, after the hello. Wall clock, CPU and peak RSS.
+* ``per_pod``: one pod explained in-process on a loaded cluster (the snapshot built), for a
+  plain pod, a pod with required hostname anti-affinity and preferred zone affinity, and a
+  pod with zone spread, against the oracle with GOMAXPROCS=1. An oracle request schedules
+  the pod twice (its per-node details, then the decision), so its per-pod time is half of
+  the difference between the request for the pod and the request for a pod PreFilter
+  turns away at once (node affinity on a node that does not exist): decoding, building the
+  cache and the snapshot cancel out.
+* ``simulate``: ``podfit simulate`` of replicas with hostname anti-affinity and zone spread
+  (every node evaluated, as the oracle does, and sampled as kube-scheduler samples), per
+  pod, against the oracle's one-core per-pod time for the first of them.
+* ``memory``: peak RSS of ``podfit explain -f`` on a dump of realistic pods (managedFields,
+  status, environment, volumes) of about ``--heavy-mb`` MB, YAML and JSON.
+
+Prints each figure, then a markdown table for the README.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import synthetic
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / ".benchmarks" / "data"
+VERSION = "1.36"
+Row = tuple[str, str, str, str]  # scenario, podfit, upstream, ratio
+
+
+# --- inputs ---------------------------------------------------------------------------------
+
+
+def plain_pod() -> dict[str, Any]:
+    return synthetic.pending_pod()
+
+
+def affinity_pod() -> dict[str, Any]:
+    pod = synthetic.pending_pod()
+    pod["metadata"]["name"] = "pending-affinity"
+    app = pod["metadata"]["labels"]["app"]
+    pod["spec"]["affinity"] = {
+        "podAntiAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": [
+                {
+                    "topologyKey": "kubernetes.io/hostname",
+                    "labelSelector": {"matchLabels": {"app": app}},
+                }
+            ]
+        },
+        "podAffinity": {
+            "preferredDuringSchedulingIgnoredDuringExecution": [
+                {
+                    "weight": 50,
+                    "podAffinityTerm": {
+                        "topologyKey": "topology.kubernetes.io/zone",
+                        "labelSelector": {"matchLabels": {"app": "app-1"}},
+                    },
+                }
+            ]
+        },
+    }
+    return pod
+
+
+def spread_pod() -> dict[str, Any]:
+    pod = synthetic.pending_pod()
+    pod["metadata"]["name"] = "pending-spread"
+    app = pod["metadata"]["labels"]["app"]
+    pod["spec"]["topologySpreadConstraints"] = [
+        {
+            "maxSkew": 1,
+            "topologyKey": "topology.kubernetes.io/zone",
+            "whenUnsatisfiable": "DoNotSchedule",
+            "labelSelector": {"matchLabels": {"app": app}},
+        }
+    ]
+    return pod
+
+
+def turned_away_pod() -> dict[str, Any]:
+    """A pod NodeAffinity's PreFilter rejects at once: the cost of a request without the
+    scheduling (decoding, cache, snapshot)."""
+    pod = synthetic.pending_pod()
+    pod["metadata"]["name"] = "pending-nowhere"
+    pod["spec"]["affinity"] = {
+        "nodeAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": {
+                "nodeSelectorTerms": [
+                    {
+                        "matchFields": [
+                            {"key": "metadata.name", "operator": "In", "values": ["no-such-node"]}
+                        ]
+                    }
+                ]
+            }
+        }
+    }
+    return pod
+
+
+POD_KINDS: dict[str, Callable[[], dict[str, Any]]] = {
+    "plain": plain_pod,
+    "anti-affinity + preferred affinity": affinity_pod,
+    "zone spread": spread_pod,
+}
+
+
+def dump_path(nodes: int, fmt: str) -> Path:
+    """The synthetic dump (``kubectl get -o yaml|json`` form), written once."""
+    path = DATA / f"cluster-{nodes}.{fmt}"
+    if not path.exists():
+        DATA.mkdir(parents=True, exist_ok=True)
+        manifests = synthetic.cluster_manifests(nodes, pods_per_node=10)
+        _write_list(path, manifests, fmt)
+    return path
+
+
+def _write_list(path: Path, manifests: list[dict[str, Any]], fmt: str) -> None:
+    doc = {"apiVersion": "v1", "kind": "List", "items": manifests, "metadata": {}}
+    tmp = path.with_suffix(".tmp")
+    with tmp.open("w") as out:
+        if fmt == "json":
+            json.dump(doc, out, indent=4)
+        else:
+            yaml.dump(doc, out, Dumper=yaml.CSafeDumper, sort_keys=False)
+    tmp.replace(path)
+
+
+def pod_file(manifest: dict[str, Any]) -> Path:
+    DATA.mkdir(parents=True, exist_ok=True)
+    path = DATA / f"{manifest['metadata']['name']}.yaml"
+    path.write_text(yaml.safe_dump(manifest))
+    return path
+
+
+def heavy_pod(i: int, rng: random.Random, node: str) -> dict[str, Any]:
+    """A pod as the API server returns it: managed fields, status, environment, volumes."""
+    pod = synthetic.pod_manifest(f"web-{i}", rng, node=node)
+    app = pod["metadata"]["labels"]["app"]
+    meta = pod["metadata"]
+    meta.update(
+        {
+            "uid": f"{i:08d}-aaaa-bbbb-cccc-{rng.getrandbits(48):012x}",
+            "resourceVersion": str(1000000 + i),
+            "creationTimestamp": "2026-01-01T00:00:00Z",
+            "generateName": f"{app}-7d4b9c-",
+            "labels": {"app": app, "pod-template-hash": "7d4b9c", "tier": "backend"},
+            "annotations": {"kubectl.kubernetes.io/restartedAt": "2026-01-01T00:00:00Z"},
+            "ownerReferences": [
+                {
+                    "apiVersion": "apps/v1",
+                    "kind": "ReplicaSet",
+                    "name": f"{app}-7d4b9c",
+                    "uid": f"rs-{app}",
+                    "controller": True,
+                    "blockOwnerDeletion": True,
+                }
+            ],
+            "managedFields": [
+                {
+                    "apiVersion": "v1",
+                    "fieldsType": "FieldsV1",
+                    "manager": "kube-controller-manager",
+                    "operation": "Update",
+                    "time": "2026-01-01T00:00:00Z",
+                    "fieldsV1": {
+                        "f:metadata": {"f:labels": {".": {}, "f:app": {}, "f:tier": {}}},
+                        "f:spec": {"f:containers": {'k:{"name":"main"}': {".": {}, "f:image": {}}}},
+                    },
+                },
+                {
+                    "apiVersion": "v1",
+                    "fieldsType": "FieldsV1",
+                    "manager": "kubelet",
+                    "operation": "Update",
+                    "subresource": "status",
+                    "time": "2026-01-01T00:00:05Z",
+                    "fieldsV1": {"f:status": {"f:conditions": {}, "f:containerStatuses": {}}},
+                },
+            ],
+        }
+    )
+    container = pod["spec"]["containers"][0]
+    container.update(
+        {
+            "env": [{"name": f"VAR_{k}", "value": f"value-{k}-{app}"} for k in range(8)],
+            "ports": [{"containerPort": 8080, "name": "http", "protocol": "TCP"}],
+            "volumeMounts": [
+                {"mountPath": "/var/run/secrets/kubernetes.io/serviceaccount", "name": "token"}
+            ],
+            "imagePullPolicy": "IfNotPresent",
+            "terminationMessagePath": "/dev/termination-log",
+            "livenessProbe": {"httpGet": {"path": "/healthz", "port": 8080}, "periodSeconds": 10},
+        }
+    )
+    pod["spec"].update(
+        {
+            "dnsPolicy": "ClusterFirst",
+            "serviceAccountName": "default",
+            "terminationGracePeriodSeconds": 30,
+            "volumes": [
+                {
+                    "name": "token",
+                    "projected": {"sources": [{"serviceAccountToken": {"path": "token"}}]},
+                }
+            ],
+            "priority": 0,
+            "preemptionPolicy": "PreemptLowerPriority",
+            "enableServiceLinks": True,
+        }
+    )
+    pod["status"] = {
+        "phase": "Running",
+        "hostIP": "10.0.0.1",
+        "podIP": f"10.1.{i // 250 % 250}.{i % 250}",
+        "qosClass": "Burstable",
+        "startTime": "2026-01-01T00:00:01Z",
+        "conditions": [
+            {"type": t, "status": "True", "lastTransitionTime": "2026-01-01T00:00:03Z"}
+            for t in ("Initialized", "Ready", "ContainersReady", "PodScheduled")
+        ],
+        "containerStatuses": [
+            {
+                "name": "main",
+                "ready": True,
+                "restartCount": 0,
+                "image": container["image"],
+                "imageID": f"registry.example.com/{app}@sha256:{rng.getrandbits(256):064x}",
+                "containerID": f"containerd://{rng.getrandbits(256):064x}",
+                "started": True,
+                "state": {"running": {"startedAt": "2026-01-01T00:00:02Z"}},
+            }
+        ],
+    }
+    return pod
+
+
+def heavy_dump(megabytes: int, fmt: str) -> Path:
+    """About ``megabytes`` MB of realistic pods on nodes of 30 pods each."""
+    path = DATA / f"heavy-{megabytes}mb.{fmt}"
+    if path.exists():
+        return path
+    rng = random.Random(3)
+    sample = len(yaml.dump(heavy_pod(0, rng, "node-0"), Dumper=yaml.CSafeDumper))
+    if fmt == "json":
+        sample = len(json.dumps(heavy_pod(0, rng, "node-0"), indent=4))
+    pods = megabytes * 1_000_000 // sample
+    nodes = max(1, pods // 30)
+    manifests = [synthetic.node_manifest(i, rng) for i in range(nodes)]
+    manifests += [heavy_pod(i, rng, f"node-{rng.randrange(nodes)}") for i in range(pods)]
+    _write_list(path, manifests, fmt)
+    return path
+
+
+# --- running things -------------------------------------------------------------------------
+
+
+class Run:
+    """One finished process: wall seconds, CPU seconds, peak RSS in bytes."""
+
+    def __init__(self, wall: float, cpu: float, rss: int, code: int) -> None:
+        self.wall, self.cpu, self.rss, self.code = wall, cpu, rss, code
+
+
+def run_podfit(args: list[str], env: dict[str, str]) -> Run:
+    """``podfit ARGS`` in a new process; its peak RSS as GNU time reports it (wait4's figure
+    is the largest of all the children waited for so far)."""
+    with tempfile.NamedTemporaryFile("r") as report:
+        start = time.perf_counter()
+        proc = subprocess.run(
+            [
+                "/usr/bin/time",
+                "-o",
+                report.name,
+                "-f",
+                "%M %U %S",
+                sys.executable,
+                "-m",
+                "podfit",
+                *args,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env={**os.environ, **env},
+            check=False,
+        )
+        wall = time.perf_counter() - start
+        rss_kib, user, system = report.read().split()[-3:]
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"podfit {' '.join(args)} failed: {proc.stderr.decode()[-2000:]}")
+    return Run(wall, float(user) + float(system), int(rss_kib) * 1024, proc.returncode)
+
+
+class Oracle:
+    """The upstream scheduler behind the exec protocol, one process for many requests."""
+
+    def __init__(self, binary: Path, cores: int | None = None) -> None:
+        env = dict(os.environ)
+        if cores is not None:
+            env["GOMAXPROCS"] = str(cores)
+            # No garbage collection: a collection marks the whole decoded cluster, and which
+            # request it lands in is chance, not the pod (the process is short-lived).
+            env["GOGC"] = "off"
+        self.proc = subprocess.Popen(
+            [str(binary)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env
+        )
+        assert self.proc.stdout is not None and self.proc.stdin is not None
+        self.proc.stdout.readline()  # the hello
+        self.ids = 0
+
+    def cpu(self) -> float:
+        """CPU seconds the oracle has used, every thread, at nanosecond resolution."""
+        total = 0
+        for task in Path(f"/proc/{self.proc.pid}/task").iterdir():
+            try:
+                total += int((task / "schedstat").read_text().split()[0])
+            except (OSError, ValueError, IndexError):
+                continue
+        return total / 1e9
+
+    def request_cpu(self, nodes: list[Any], pods: list[Any], pod: dict[str, Any]) -> float:
+        """CPU seconds the oracle spends on one request."""
+        before = self.cpu()
+        self.request(nodes, pods, pod)
+        return self.cpu() - before
+
+    def request(self, nodes: list[Any], pods: list[Any], pod: dict[str, Any]) -> float:
+        """Seconds from writing the request to reading its answer."""
+        self.ids += 1
+        line = json.dumps(
+            {
+                "protocol": "podfit/1",
+                "id": self.ids,
+                "nodes": nodes,
+                "pods": pods,
+                "namespaces": [],
+                "pod": pod,
+            }
+        ).encode()
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        start = time.perf_counter()
+        self.proc.stdin.write(line + b"\n")
+        self.proc.stdin.flush()
+        answer = json.loads(self.proc.stdout.readline())
+        elapsed = time.perf_counter() - start
+        if answer.get("error"):
+            raise SystemExit(f"oracle: {answer['error']}")
+        return elapsed
+
+    def close(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        self.proc.wait(timeout=30)
+
+
+def oracle_binary() -> Path | None:
+    folder = os.environ.get("PODFIT_UPSTREAM_ORACLES")
+    if not folder:
+        return None
+    binary = Path(folder) / f"podfit-oracle-{VERSION}"
+    return binary if binary.exists() else None
+
+
+def split(path: Path) -> tuple[list[Any], list[Any]]:
+    with path.open() as f:
+        items = (
+            json.load(f)["items"]
+            if path.suffix == ".json"
+            else yaml.load(f, Loader=yaml.CSafeLoader)["items"]
+        )
+    return [m for m in items if m["kind"] == "Node"], [m for m in items if m["kind"] == "Pod"]
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def secs(value: float) -> str:
+    return f"{value * 1000:.1f} ms" if value < 1 else f"{value:.2f} s"
+
+
+def mib(value: float) -> str:
+    return f"{value / 2**20:,.0f} MiB"
+
+
+# --- scenarios ------------------------------------------------------------------------------
+
+
+def front(sizes: list[int], repeat: int, oracle: Path | None) -> list[Row]:
+    rows: list[Row] = []
+    pod = pod_file(plain_pod())
+    for n in sizes:
+        upstream = upstream_cpu = None
+        if oracle is not None:
+            nodes, pods = split(dump_path(n, "json"))
+            server = Oracle(oracle)
+            walls, cpus = [], []
+            for _ in range(repeat):
+                before = server.cpu()
+                walls.append(server.request(nodes, pods, plain_pod()))
+                cpus.append(server.cpu() - before)
+            server.close()
+            del nodes, pods
+            upstream, upstream_cpu = median(walls), median(cpus)
+            print(f"front {n}: upstream request {secs(upstream)} ({secs(upstream_cpu)} CPU)")
+        for fmt in ("json", "yaml"):
+            dump = dump_path(n, fmt)
+            size = dump.stat().st_size
+            args = ["explain", "-f", str(dump), "--pod", str(pod), "-o", "json"]
+            cold = [run_podfit(args, {"PODFIT_CACHE": "0"}) for _ in range(repeat)]
+            with tempfile.TemporaryDirectory() as cache:
+                env = {"PODFIT_CACHE": "1", "PODFIT_CACHE_DIR": cache}
+                run_podfit(args, env)
+                warm = [run_podfit(args, env) for _ in range(repeat)]
+            for label, runs in (("cold", cold), ("cached", warm)):
+                wall = median([r.wall for r in runs])
+                cpu = median([r.cpu for r in runs])
+                rss = max(r.rss for r in runs)
+                ratio = (
+                    f"{wall / upstream:.2f}× wall, {cpu / upstream_cpu:.2f}× CPU"
+                    if upstream and upstream_cpu
+                    else "–"
+                )
+                print(
+                    f"front {n} {fmt} {label}: {secs(wall)} wall, {secs(cpu)} CPU, "
+                    f"peak RSS {mib(rss)} (input {size / 1e6:.0f} MB); upstream ratio {ratio}"
+                )
+                rows.append(
+                    (
+                        f"`podfit explain -f` {fmt.upper()}, {n:,} nodes / {n * 10:,} pods, {label}",
+                        f"{secs(wall)} ({secs(cpu)} CPU, {mib(rss)})",
+                        f"{secs(upstream)} ({secs(upstream_cpu)} CPU)"
+                        if upstream and upstream_cpu
+                        else "–",
+                        ratio,
+                    )
+                )
+    return rows
+
+
+def upstream_per_pod(
+    binary: Path, nodes: list[Any], pods: list[Any], pod: dict[str, Any], repeat: int
+) -> float:
+    """One-core CPU seconds for one pod: half of (request - request turned away at
+    PreFilter), in the oracle's CPU time (on a shared machine, wall clock differences this
+    small next to decoding the cluster drown in other work), fastest of ``repeat``. Each
+    pair runs in a fresh oracle without garbage collection, after a first request that
+    warms it up."""
+    base, full = [], []
+    for _ in range(repeat):
+        server = Oracle(binary, cores=1)
+        try:
+            server.request(nodes, pods, turned_away_pod())
+            base.append(server.request_cpu(nodes, pods, turned_away_pod()))
+            full.append(server.request_cpu(nodes, pods, pod))
+        finally:
+            server.close()
+    return max(0.0, (min(full) - min(base)) / 2)
+
+
+def per_pod(sizes: list[int], repeat: int, oracle: Path | None) -> list[Row]:
+    import gc
+
+    import podfit
+    from podfit.loading import pod_from_manifest
+    from podfit.reference.framework import snapshot_of
+
+    rows: list[Row] = []
+    for n in sizes:
+        cluster = podfit.load(dump_path(n, "json"))
+        snapshot_of(cluster)
+        if oracle is not None:
+            nodes, pods = split(dump_path(n, "json"))
+        for kind, make in POD_KINDS.items():
+            pod = pod_from_manifest(make())
+            times = []
+            for _ in range(repeat + 1):
+                gc.collect()
+                start = time.process_time()
+                podfit.explain(cluster, pod)
+                times.append(time.process_time() - start)
+            ours = min(times[1:])  # as upstream's: the fastest run
+            theirs = upstream_per_pod(oracle, nodes, pods, make(), repeat) if oracle else None
+            ratio = f"{ours / theirs:.2f}×" if theirs else "–"
+            print(
+                f"per pod {n} {kind}: podfit {secs(ours)} ({ours / n * 1e6:.1f} µs a node), "
+                f"upstream one core {secs(theirs) if theirs else '–'}; ratio {ratio}"
+            )
+            rows.append(
+                (
+                    f"explain one pod ({kind}), {n:,} nodes / {n * 10:,} pods, one core",
+                    secs(ours),
+                    secs(theirs) if theirs else "–",
+                    ratio,
+                )
+            )
+    return rows
+
+
+def simulate(repeat: int, oracle: Path | None, count: int = 200) -> list[Row]:
+    import podfit
+    from podfit.loading import pod_from_manifest
+    from podfit.reference import framework
+
+    nodes_count = 500
+    path = dump_path(nodes_count, "json")
+    cluster = podfit.load(path)
+    manifests = synthetic.spread_pods(count)
+    pods = [pod_from_manifest(m) for m in manifests]
+    sampled = framework.num_feasible_nodes_to_find
+    rows: list[Row] = []
+    theirs = None
+    if oracle is not None:
+        nodes, running = split(path)
+        theirs = upstream_per_pod(oracle, nodes, running, manifests[0], repeat)
+    for label, every_node in (("every node", True), ("sampled", False)):
+        if every_node:
+            framework.num_feasible_nodes_to_find = lambda num_nodes, percentage=0: num_nodes
+        times = []
+        try:
+            for _ in range(repeat):
+                start = time.process_time()
+                podfit.simulate(cluster, pods)
+                times.append((time.process_time() - start) / count)
+        finally:
+            framework.num_feasible_nodes_to_find = sampled
+        ours = median(times)
+        ratio = f"{ours / theirs:.2f}×" if theirs else "–"
+        print(
+            f"simulate {label}: podfit {secs(ours)} a pod, upstream {secs(theirs) if theirs else '–'}; {ratio}"
+        )
+        rows.append(
+            (
+                f"`simulate` {count} replicas (hostname anti-affinity + zone spread), {nodes_count} nodes / "
+                f"{nodes_count * 10:,} pods, {label}, per pod",
+                secs(ours),
+                secs(theirs) if theirs else "–",
+                ratio,
+            )
+        )
+    return rows
+
+
+def memory(megabytes: int) -> list[Row]:
+    rows: list[Row] = []
+    pod = pod_file(plain_pod())
+    for fmt in ("yaml", "json"):
+        dump = heavy_dump(megabytes, fmt)
+        size = dump.stat().st_size
+        run = run_podfit(
+            ["explain", "-f", str(dump), "--pod", str(pod), "-o", "json"], {"PODFIT_CACHE": "0"}
+        )
+        print(
+            f"memory {fmt}: {size / 1e6:.0f} MB dump, peak RSS {mib(run.rss)} "
+            f"({run.rss / size:.2f}× the input), {secs(run.wall)} wall, {secs(run.cpu)} CPU"
+        )
+        rows.append(
+            (
+                f"`podfit explain -f` on a {size / 1e6:.0f} MB {fmt.upper()} dump of realistic pods, peak RSS",
+                f"{mib(run.rss)} ({run.rss / size:.2f}× the input; {secs(run.wall)})",
+                "–",
+                "–",
+            )
+        )
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", default="500,5000", help="node counts (10 running pods each)")
+    parser.add_argument(
+        "--repeat", type=int, default=5, help="runs per figure (median; fastest for per pod)"
+    )
+    parser.add_argument("--heavy-mb", type=int, default=200)
+    parser.add_argument(
+        "--only", action="append", choices=["front", "per_pod", "simulate", "memory"]
+    )
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    oracle = oracle_binary()
+    if oracle is None:
+        print(
+            "upstream columns skipped: set PODFIT_UPSTREAM_ORACLES to a directory holding "
+            f"podfit-oracle-{VERSION}"
+        )
+    load = os.getloadavg()[0]
+    print(f"{os.cpu_count()} cores, load average {load:.1f}, Python {sys.version.split()[0]}")
+    rows: list[Row] = []
+    chosen = args.only or ["front", "per_pod", "simulate", "memory"]
+    if "front" in chosen:
+        rows += front(sizes, args.repeat, oracle)
+    if "per_pod" in chosen:
+        rows += per_pod(sizes, args.repeat, oracle)
+    if "simulate" in chosen:
+        rows += simulate(args.repeat, oracle)
+    if "memory" in chosen:
+        rows += memory(args.heavy_mb)
+    print("\n| scenario | podfit | upstream | podfit / upstream |\n|---|---|---|---|")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+
+
+if __name__ == "__main__":
+    main()
