@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from podfit.cluster import Cluster
+from podfit.cluster import OBJECT_TABLES, Cluster
 from podfit.model import Pod
 from podfit.printable import one_line
 
@@ -127,19 +127,6 @@ def guarded_streams() -> Iterator[StreamGuard]:
 
 # --- the input must come back as it went ------------------------------------------------
 
-_TABLES = (
-    "nodes",
-    "pods",
-    "namespaces",
-    "limit_ranges",
-    "resource_quotas",
-    "priority_classes",
-    "daemon_sets",
-    "pdbs",
-    "services",
-    "workloads",
-)
-
 
 @dataclasses.dataclass(frozen=True)
 class InputState:
@@ -161,7 +148,7 @@ def input_state(cluster: Cluster, pod: Pod) -> InputState:
             name,
             tuple((key, obj, _fields(obj)) for key, obj in getattr(cluster, name).items()),
         )
-        for name in _TABLES
+        for name in OBJECT_TABLES
     )
     return InputState(cluster.version, tables, _fields(pod))
 

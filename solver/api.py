@@ -23,7 +23,7 @@ from .decode import decode
 from .encode import encode
 from .encoding import Encoding, label_of
 from .explain import minimal_core, sentences
-from .result import SolveResult
+from .result import SolveResult, most_placed
 from .session import Outcome, Session, Undecided
 
 
@@ -145,16 +145,7 @@ def maximize_placed(
         raise RuntimeError("placing no pod at all was found unsatisfiable: encoding bug")
     placement = decode(enc)
     unplaced = _unplaced(enc, placement)
-    text = [f"{len(placement)} of {len(enc.pods)} pods can be placed together."]
-    if unplaced:
-        text.append(f"Left pending: {', '.join(unplaced)}.")
-    return SolveResult(
-        "infeasible" if unplaced else "feasible",
-        placement,
-        explanation=text,
-        unplaced=unplaced,
-        objective=len(placement),
-    )
+    return most_placed(placement, len(enc.pods), unplaced)
 
 
 def minimize_nodes(

@@ -11,7 +11,8 @@ from collections.abc import Sequence
 
 from .classes import Grouping
 from .counting import CountFact
-from .explain import join, quantity_text
+from .explain import quantity_text
+from .result import join
 from .rules import Rules, filter_rank
 
 

@@ -40,10 +40,9 @@ from .classes import Grouping, group
 from .compressed import CountModel, deal, infeasible, place_grouped, worth_counting
 from .copies import added_nodes
 from .counting import CountingSession, FactModel
-from .explain import join
 from .packing import NodeCounts, pack
 from .patterns import PatternModel, patterns_of
-from .result import SolveResult
+from .result import SolveResult, join, most_placed
 from .session import Outcome, Session
 
 Terms = list[tuple[int, z3.ArithRef]]
@@ -274,16 +273,7 @@ def maximize_placed(
     if not optimal:
         return _unknown("prove the largest placement", timeout_ms, placement)
     unplaced = [p.key for c in g.pod_classes for p in c.members if p.key not in placement]
-    text = [f"{len(placement)} of {len(pods)} pods can be placed together."]
-    if unplaced:
-        text.append(f"Left pending: {join(unplaced, limit=20)}.")
-    return SolveResult(
-        "infeasible" if unplaced else "feasible",
-        placement,
-        explanation=text,
-        unplaced=unplaced,
-        objective=len(placement),
-    )
+    return most_placed(placement, len(pods), unplaced)
 
 
 def _per_class(totals: Mapping[tuple[int, int], int]) -> dict[int, int]:

@@ -21,6 +21,7 @@ from time import monotonic
 import z3
 
 from .encoding import Encoding, Fact, label_of
+from .result import join
 from .rules import Rules, filter_rank
 from .session import Outcome, Session
 
@@ -141,16 +142,6 @@ def quantity_text(resource: str, amount: int) -> str:
     else:
         number = str(amount)
     return f"{number} {resource}"
-
-
-def join(names: Iterable[str], limit: int = 8) -> str:
-    """``a, b and c``; long lists end in ``and N more``."""
-    items = list(names)
-    if len(items) > limit:
-        items = [*items[: limit - 1], f"{len(items) - limit + 1} more"]
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _verb(subjects: Sequence[str], one: str, many: str) -> str:

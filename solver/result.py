@@ -3,6 +3,7 @@ explanation, or unknown (never "infeasible" for a timeout)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -34,4 +35,28 @@ class SolveResult:
         }
 
 
-__all__ = ["SolveResult", "Status"]
+def join(names: Iterable[str], limit: int = 8) -> str:
+    """``a, b and c``; long lists end in ``and N more``."""
+    items = list(names)
+    if len(items) > limit:
+        items = [*items[: limit - 1], f"{len(items) - limit + 1} more"]
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def most_placed(placement: dict[str, str], total: int, unplaced: Sequence[str]) -> SolveResult:
+    """The answer to "how many pods can be placed at most", once proven."""
+    text = [f"{len(placement)} of {total} pods can be placed together."]
+    if unplaced:
+        text.append(f"Left pending: {join(unplaced, limit=20)}.")
+    return SolveResult(
+        "infeasible" if unplaced else "feasible",
+        placement,
+        explanation=text,
+        unplaced=list(unplaced),
+        objective=len(placement),
+    )
+
+
+__all__ = ["SolveResult", "Status", "join", "most_placed"]

@@ -41,6 +41,21 @@ class Origin:
         )
 
 
+#: The Cluster's tables of objects, each a dict by key.
+OBJECT_TABLES = (
+    "nodes",
+    "pods",
+    "namespaces",
+    "limit_ranges",
+    "resource_quotas",
+    "priority_classes",
+    "daemon_sets",
+    "pdbs",
+    "services",
+    "workloads",
+)
+
+
 class Cluster:
     """Nodes, pods and the namespace policy objects, with per-node and per-namespace indexes.
 
@@ -222,19 +237,7 @@ class Cluster:
 
     def copy(self) -> Cluster:
         other = Cluster()
-        for name in (
-            "nodes",
-            "pods",
-            "namespaces",
-            "limit_ranges",
-            "resource_quotas",
-            "priority_classes",
-            "daemon_sets",
-            "pdbs",
-            "services",
-            "workloads",
-            "origins",
-        ):
+        for name in (*OBJECT_TABLES, "origins"):
             setattr(other, name, dict(getattr(self, name)))
         other._by_node = {k: dict(v) for k, v in self._by_node.items()}
         other._by_namespace = {k: dict(v) for k, v in self._by_namespace.items()}
