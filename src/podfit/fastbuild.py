@@ -154,24 +154,16 @@ def _timestamp(value: Any) -> datetime | None:
     raise Doubt("a timestamp the fast path does not vouch for")
 
 
-@functools.lru_cache(maxsize=4096)
-def _label_key_ok(key: str) -> bool:
-    return not qualified_name_problems(key)
+def _passes(problems_of: Callable[[str], list[str]]) -> Callable[[str], bool]:
+    """Whether a string passes one of the API server's syntax checks, remembered: the same
+    keys and names come back on every pod."""
+    return functools.lru_cache(maxsize=16384)(lambda value: not problems_of(value))
 
 
-@functools.lru_cache(maxsize=16384)
-def _label_value_ok(value: str) -> bool:
-    return not label_value_problems(value)
-
-
-@functools.lru_cache(maxsize=4096)
-def _namespace_ok(value: str) -> bool:
-    return not dns1123_label_problems(value)
-
-
-@functools.lru_cache(maxsize=16384)
-def _subdomain_ok(value: str) -> bool:
-    return not dns1123_subdomain_problems(value)
+_label_key_ok = _passes(qualified_name_problems)
+_label_value_ok = _passes(label_value_problems)
+_namespace_ok = _passes(dns1123_label_problems)
+_subdomain_ok = _passes(dns1123_subdomain_problems)
 
 
 def _optional_subdomain(value: Any) -> str:
