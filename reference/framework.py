@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import gc
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 from weakref import WeakKeyDictionary
@@ -365,10 +365,11 @@ def run_cycle(
     feasible: list[NodeInfo] = []
     statuses = result.statuses
     # Plugins return shared Status objects for common rejections; tag each with the plugin
-    # once per cycle rather than once per node (this loop runs for every node).
-    tagged: dict[tuple[int, str], tuple[Status, Status]] = {}
+    # once per cycle rather than once per node (this loop runs for every node). Each
+    # plugin's tagged statuses: id(status) -> (status, tagged), the status kept alive.
     success = Code.SUCCESS
-    filters = [(plugin.filter, plugin.name) for plugin in active]
+    filters: list[tuple[Callable[..., Status | None], str, dict[int, tuple[Status, Status]]]]
+    filters = [(plugin.filter, plugin.name, {}) for plugin in active]
     processed = 0
     for node in nodes:
         if len(feasible) >= limit:
@@ -378,14 +379,12 @@ def run_cycle(
         if allowed is not None and name not in allowed:
             statuses[name] = allowed_status(state)
             continue
-        for run_filter, plugin_name in filters:
+        for run_filter, plugin_name, tagged in filters:
             rejected = run_filter(state, info, node)
             if rejected is not None and rejected.code is not success:
-                key = (id(rejected), plugin_name)
-                hit = tagged.get(key)
+                hit = tagged.get(id(rejected))
                 if hit is None or hit[0] is not rejected:
-                    hit = (rejected, rejected.with_plugin(plugin_name))
-                    tagged[key] = hit
+                    hit = tagged[id(rejected)] = (rejected, rejected.with_plugin(plugin_name))
                 statuses[name] = hit[1]
                 break
         else:
@@ -401,7 +400,9 @@ def run_cycle(
         result.top = result.feasible[:]
         return result
 
-    totals = dict.fromkeys(result.feasible, 0)
+    # Weighted totals in the feasible nodes' order, summed as lists (cheaper than a dict).
+    names = result.feasible
+    totals = [0] * len(names)
     for plugin, weight in profile.score_plugins:
         status = plugin.pre_score(state, info, snapshot, feasible)
         if status is not None and status.code is Code.SKIP:
@@ -413,15 +414,14 @@ def run_cycle(
             result.top = []
             return result
         score = plugin.score
-        raw = dict(zip(result.feasible, [score(state, info, n) for n in feasible], strict=True))
+        raw = dict(zip(names, [score(state, info, n) for n in feasible], strict=True))
         plugin.normalize(state, info, raw)
         result.scores[plugin.name] = raw
         result.weights[plugin.name] = weight
-        for name, value in raw.items():
-            totals[name] += value * weight
-    result.totals = totals
-    best = max(totals.values())
-    result.top = [name for name in result.feasible if totals[name] == best]
+        totals = [total + raw[name] * weight for total, name in zip(totals, names, strict=True)]
+    result.totals = dict(zip(names, totals, strict=True))
+    best = max(totals)
+    result.top = [name for name, total in zip(names, totals, strict=True) if total == best]
     return result
 
 

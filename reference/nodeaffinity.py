@@ -36,13 +36,19 @@ from .labels import (
     IN,
     NODE_NAME_FIELD,
     NOT_IN,
+    RequiredAffinity,
+    WeightedTerms,
     is_empty_term,
     node_selector_matches,
     node_selector_term_problems,
-    preferred_score,
     preferred_terms_problems,
-    required_node_affinity_matches,
+    required_affinity_matches,
+    required_affinity_of,
     requirement_matches,
+    usable_term_matches,
+    usable_terms,
+    weighted_score,
+    weighted_terms,
 )
 from .nodeinfo import NodeInfo, PodInfo, Snapshot
 from .profile import ConfigError
@@ -276,6 +282,12 @@ def term_failures(term: NodeSelectorTerm, index: int, count: int, node: Node) ->
 
 # --- the plugin --------------------------------------------------------------------------------
 
+# What PreFilter and PreScore decide once per pod for Filter and Score.
+_REQUIRED_KEY = NAME + "/required"
+_PREFERRED_KEY = NAME + "/preferred"
+_REJECTED_ENFORCED = unresolvable(ERR_REASON_ENFORCED)
+_REJECTED_POD = unresolvable(ERR_REASON_POD)
+
 
 class NodeAffinity(Plugin):
     name = NAME
@@ -287,11 +299,15 @@ class NodeAffinity(Plugin):
     ) -> None:
         super().__init__(args, version=version)
         self.added = parse_added_affinity(self.args)
+        # The added required terms that can select a node (None: the profile adds none).
+        added = self.added.required
+        self.added_terms = None if added is None else usable_terms(added.terms)
 
     def pre_filter(self, state: CycleState, pod: PodInfo, snapshot: Snapshot) -> Status | None:
         required = pod_required_affinity(pod.pod)
         if required is None and self.added.required is None and not pod.pod.node_selector:
             return SKIP
+        state[_REQUIRED_KEY] = required_affinity_of(pod.pod)
         if required is None or not required.terms:
             return None
         names = node_names_from_fields(required)
@@ -304,12 +320,18 @@ class NodeAffinity(Plugin):
 
     def filter(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> Status | None:
         n = node.node
-        added = self.added.required
-        if added is not None and not node_selector_matches(added, n.labels, n.name):
-            return unresolvable(ERR_REASON_ENFORCED)
+        labels = n.labels
+        added = self.added_terms
+        if added is not None and not any(
+            usable_term_matches(term, labels, n.name) for term in added
+        ):
+            return _REJECTED_ENFORCED
         # Terms upstream cannot parse simply never match ("for backwards compatibility").
-        if not required_node_affinity_matches(pod.pod, n):
-            return unresolvable(ERR_REASON_POD)
+        required: RequiredAffinity | None = state.get(_REQUIRED_KEY)
+        if required is None:
+            required = required_affinity_of(pod.pod)
+        if not required_affinity_matches(required, labels, n.name):
+            return _REJECTED_POD
         return None
 
     def detail(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> tuple[Detail, ...]:
@@ -346,13 +368,15 @@ class NodeAffinity(Plugin):
             return Status(Code.ERROR, tuple(problems), NAME)
         if not preferred and not self.added.preferred:
             return SKIP
+        state[_PREFERRED_KEY] = weighted_terms((*self.added.preferred, *preferred))
         return None
 
     def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> int:
+        terms: WeightedTerms | None = state.get(_PREFERRED_KEY)
+        if terms is None:
+            terms = weighted_terms((*self.added.preferred, *pod_preferred_terms(pod.pod)))
         n = node.node
-        return preferred_score(self.added.preferred, n.labels, n.name) + preferred_score(
-            pod_preferred_terms(pod.pod), n.labels, n.name
-        )
+        return weighted_score(terms, n.labels, n.name)
 
     def normalize(self, state: CycleState, pod: PodInfo, scores: dict[str, int]) -> None:
         default_normalize(scores)
