@@ -351,8 +351,10 @@ class NodeAffinity(Plugin):
         if keys is None:
             keys = state[NAME + "/why-keys"] = _keys_read(pod.pod)
         read, by_name = keys
-        key = (tuple(n.labels.get(k) for k in read), n.name if by_name else None)
-        cache: dict[Any, tuple[Detail, ...]] = state.setdefault(NAME + "/why", {})
+        key = (tuple(map(n.labels.get, read)), n.name if by_name else None)
+        cache: dict[Any, tuple[Detail, ...]] | None = state.get(NAME + "/why")
+        if cache is None:
+            cache = state[NAME + "/why"] = {}
         hit = cache.get(key)
         if hit is None:
             hit = cache[key] = tuple(node_affinity_details(pod.pod, n))

@@ -24,7 +24,7 @@ from .framework import (
 )
 from .nodeaffinity import node_names_from_fields, pod_required_affinity
 from .nodeinfo import PodInfo, Snapshot
-from .status import Code, Status
+from .status import SUCCESS, Code, Status
 
 
 def prefilter_details(result: ScheduleResult) -> tuple[Detail, ...]:
@@ -66,7 +66,7 @@ def node_details(profile: Profile, result: ScheduleResult) -> dict[str, tuple[De
     out: dict[str, tuple[Detail, ...]] = {}
     left_out: Detail | None = None
     for name, status in result.statuses.items():
-        if not status.is_rejection:
+        if status is SUCCESS or not status.is_rejection:
             continue
         plugin = plugins.get(status.plugin)
         if plugin is None:
