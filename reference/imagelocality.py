@@ -146,6 +146,8 @@ class _PodImages:
     node_names: dict[str, tuple[Node, set[str]]]
     present: list[tuple[str, int]]
     same: int | None  # the score of every node, when no node has any of the images
+    # summed image scores -> the node score (nodes with the same images share it)
+    priorities: dict[int, int]
 
 
 class ImageLocality(Plugin):
@@ -185,7 +187,7 @@ class ImageLocality(Plugin):
             if name in states.sizes
         ]
         same = None if present else calculate_priority(0, count)
-        state[_POD_IMAGES_KEY] = _PodImages(images, count, names, present, same)
+        state[_POD_IMAGES_KEY] = _PodImages(images, count, names, present, same, {})
         return None
 
     def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> int:
@@ -207,4 +209,7 @@ class ImageLocality(Plugin):
         for name, scaled in prepared.present:
             if name in node_names:
                 total += scaled
-        return calculate_priority(total, prepared.count)
+        score = prepared.priorities.get(total)
+        if score is None:
+            score = prepared.priorities[total] = calculate_priority(total, prepared.count)
+        return score
