@@ -20,7 +20,7 @@ node gets 100.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -224,10 +224,17 @@ def node_affinity_details(pod: Pod, node: Node) -> list[Detail]:
 def _keys_read(pod: Pod) -> tuple[tuple[str, ...], bool]:
     """The label keys the pod's nodeSelector and required node affinity read, and whether a
     term reads the node's name (matchFields)."""
-    keys = list(pod.node_selector)
-    by_name = False
     required = pod_required_affinity(pod)
-    for term in required.terms if required is not None else ():
+    keys, by_name = _keys_of_terms(required.terms if required is not None else ())
+    return tuple(dict.fromkeys((*pod.node_selector, *keys))), by_name
+
+
+def _keys_of_terms(terms: Iterable[NodeSelectorTerm]) -> tuple[tuple[str, ...], bool]:
+    """The label keys the terms' matchExpressions read, and whether a term has matchFields
+    (which read the node's name)."""
+    keys: list[str] = []
+    by_name = False
+    for term in terms:
         keys += [r.key for r in term.match_expressions]
         by_name = by_name or bool(term.match_fields)
     return tuple(dict.fromkeys(keys)), by_name
@@ -287,6 +294,9 @@ _REQUIRED_KEY = NAME + "/required"
 _PREFERRED_KEY = NAME + "/preferred"
 _REJECTED_ENFORCED = unresolvable(ERR_REASON_ENFORCED)
 _REJECTED_POD = unresolvable(ERR_REASON_POD)
+# PreScore's terms, the label keys they read, whether they read the name, and the scores
+# found so far by the values of those keys (and the name).
+_Preferred = tuple[WeightedTerms, tuple[str, ...], bool, dict[Any, int]]
 
 
 class NodeAffinity(Plugin):
@@ -370,15 +380,24 @@ class NodeAffinity(Plugin):
             return Status(Code.ERROR, tuple(problems), NAME)
         if not preferred and not self.added.preferred:
             return SKIP
-        state[_PREFERRED_KEY] = weighted_terms((*self.added.preferred, *preferred))
+        terms = weighted_terms((*self.added.preferred, *preferred))
+        state[_PREFERRED_KEY] = (terms, *_keys_of_terms(term for _, term in terms), {})
         return None
 
     def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> int:
-        terms: WeightedTerms | None = state.get(_PREFERRED_KEY)
-        if terms is None:
-            terms = weighted_terms((*self.added.preferred, *pod_preferred_terms(pod.pod)))
         n = node.node
-        return weighted_score(terms, n.labels, n.name)
+        prepared: _Preferred | None = state.get(_PREFERRED_KEY)
+        if prepared is None:
+            terms = weighted_terms((*self.added.preferred, *pod_preferred_terms(pod.pod)))
+            return weighted_score(terms, n.labels, n.name)
+        # The score depends only on the labels the terms read (and, with matchFields, the
+        # name): nodes that agree on those share it within the cycle.
+        terms, read, by_name, scores = prepared
+        key = (tuple(map(n.labels.get, read)), n.name if by_name else None)
+        score = scores.get(key)
+        if score is None:
+            score = scores[key] = weighted_score(terms, n.labels, n.name)
+        return score
 
     def normalize(self, state: CycleState, pod: PodInfo, scores: dict[str, int]) -> None:
         default_normalize(scores)
