@@ -127,7 +127,8 @@ field_requirements = st.builds(
     Requirement,
     key=st.sampled_from(["metadata.name", "metadata.uid"]),
     operator=st.sampled_from(["In", "NotIn", "Exists"]),
-    values=st.lists(st.sampled_from(["n0", "n1"]), max_size=2).map(tuple),
+    values=st.sampled_from(["n0", "n1"]).map(lambda v: (v,))
+    | st.lists(st.sampled_from(["n0", "n1"]), max_size=2).map(tuple),
 )
 terms = st.builds(
     NodeSelectorTerm,
@@ -156,14 +157,16 @@ def affinity_pods(draw: st.DrawFn) -> Pod:
     )
 
 
-@settings(max_examples=200, deadline=None)
-@given(affinity_pods(), st.lists(labels, min_size=1, max_size=4))
+@settings(max_examples=300, deadline=None)
+@given(affinity_pods(), st.lists(labels, min_size=1, max_size=3), st.data())
 def test_node_affinity_prepared_terms_match_as_the_plain_rules(
-    pod: Pod, node_labels: list[dict[str, str]]
+    pod: Pod, label_maps: list[dict[str, str]], data: st.DataObject
 ) -> None:
     plugin = NodeAffinity()
     info = PodInfo.of(pod)
-    nodes = [NodeInfo.of(Node(name=f"n{i}", labels=lab)) for i, lab in enumerate(node_labels)]
+    # Few label maps over more nodes: nodes often agree on their labels but not their name.
+    picks = data.draw(st.lists(st.sampled_from(label_maps), min_size=1, max_size=6))
+    nodes = [NodeInfo.of(Node(name=f"n{i}", labels=lab)) for i, lab in enumerate(picks)]
     state = CycleState()
     snapshot = snapshot_of_infos(nodes)
     plugin.pre_filter(state, info, snapshot)
