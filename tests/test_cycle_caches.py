@@ -135,8 +135,37 @@ terms = st.builds(
     match_expressions=st.lists(requirements, max_size=2).map(tuple),
     match_fields=st.lists(field_requirements, max_size=1).map(tuple),
 )
+# Preferred terms upstream can parse (one it cannot fails PreScore, and nothing is scored).
+valid_requirements = st.one_of(
+    st.builds(
+        Requirement,
+        key=st.sampled_from(LABEL_KEYS[:2]),
+        operator=st.sampled_from(["In", "NotIn"]),
+        values=st.lists(st.sampled_from(LABEL_VALUES[:3]), min_size=1, max_size=2).map(tuple),
+    ),
+    st.builds(
+        Requirement,
+        key=st.sampled_from(LABEL_KEYS[:2]),
+        operator=st.sampled_from(["Exists", "DoesNotExist"]),
+        values=st.just(()),
+    ),
+)
+valid_terms = st.builds(
+    NodeSelectorTerm,
+    match_expressions=st.lists(valid_requirements, max_size=2).map(tuple),
+    match_fields=st.lists(
+        st.builds(
+            Requirement,
+            key=st.just("metadata.name"),
+            operator=st.sampled_from(["In", "NotIn"]),
+            values=st.sampled_from(["n0", "n1"]).map(lambda v: (v,)),
+        ),
+        max_size=1,
+    ).map(tuple),
+)
 preferred = st.lists(
-    st.builds(PreferredSchedulingTerm, weight=st.integers(0, 3), preference=terms), max_size=3
+    st.builds(PreferredSchedulingTerm, weight=st.integers(0, 3), preference=valid_terms | terms),
+    max_size=3,
 ).map(tuple)
 labels = st.dictionaries(st.sampled_from(LABEL_KEYS), st.sampled_from(LABEL_VALUES), max_size=3)
 
