@@ -12,6 +12,7 @@ from podfit.model import (
     TAINT_EFFECTS,
     Affinity,
     Container,
+    ContainerImage,
     Node,
     NodeSelector,
     NodeSelectorTerm,
@@ -24,6 +25,7 @@ from podfit.model import (
 from podfit.model import NodeAffinity as NodeAffinitySpec
 from podfit.reference.balancedallocation import BalancedAllocation
 from podfit.reference.framework import CycleState, run_cycle
+from podfit.reference.imagelocality import image_locality_score, image_states
 from podfit.reference.labels import (
     node_selector_map_matches,
     node_selector_matches,
@@ -218,6 +220,66 @@ def test_node_affinity_prepared_terms_match_as_the_plain_rules(
             assert plugin.score(state, info, node) == weight
             # Without PreScore's state, Score reads the pod itself.
             assert plugin.score(CycleState(), info, node) == weight
+
+
+def test_node_affinity_scores_are_shared_only_by_nodes_agreeing_on_every_key_read() -> None:
+    zone_and_disk = NodeSelectorTerm(
+        match_expressions=(Requirement("zone", "In", ("a",)), Requirement("disk", "In", ("a",)))
+    )
+    pod = Pod(
+        name="p",
+        containers=(Container(name="c"),),
+        affinity=Affinity(
+            node_affinity=NodeAffinitySpec(
+                preferred=(PreferredSchedulingTerm(weight=1, preference=zone_and_disk),)
+            )
+        ),
+    )
+    plugin = NodeAffinity()
+    info = PodInfo.of(pod)
+    nodes = [
+        NodeInfo.of(Node(name="n0", labels={"zone": "a", "disk": "a"})),
+        NodeInfo.of(Node(name="n1", labels={"zone": "a", "disk": "b"})),
+    ]
+    state = CycleState()
+    assert plugin.pre_score(state, info, snapshot_of_infos(nodes), nodes) is None
+    assert [plugin.score(state, info, n) for n in nodes] == [1, 0]
+
+
+# --- ImageLocality: nodes with the same summed image scores share the node score ------------
+
+image_names = st.sampled_from(["img-a", "img-b", "img-c"])
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.dictionaries(image_names, st.integers(0, 2000).map(lambda m: m * 2**20)),
+        min_size=2,
+        max_size=6,
+    ),
+    st.lists(image_names, min_size=1, max_size=3),
+)
+def test_image_locality_cycle_scores_each_node_as_alone(
+    images_per_node: list[dict[str, int]], containers: list[str]
+) -> None:
+    nodes = [
+        Node(
+            name=f"n{i}",
+            images=tuple(ContainerImage((name,), size) for name, size in images.items()),
+        )
+        for i, images in enumerate(images_per_node)
+    ]
+    pod = Pod(
+        name="p",
+        containers=tuple(Container(name=f"c{k}", image=i) for k, i in enumerate(containers)),
+    )
+    profile = build_profile(plugins=PluginSet(filters=(), scores=(("ImageLocality", 1),)))
+    snapshot = Snapshot.of(Cluster(nodes).finish())
+    result = run_cycle(profile, snapshot, pod)
+    states = image_states(snapshot)
+    for name, info in snapshot.nodes.items():
+        assert result.scores["ImageLocality"][name] == image_locality_score(pod, info, states)
 
 
 # --- BalancedAllocation: the planned score is the plain one ----------------------------------
