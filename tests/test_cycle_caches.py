@@ -248,7 +248,7 @@ def test_node_affinity_scores_are_shared_only_by_nodes_agreeing_on_every_key_rea
 
 # --- ImageLocality: nodes with the same summed image scores share the node score ------------
 
-image_names = st.sampled_from(["img-a", "img-b", "img-c"])
+image_names = st.sampled_from(["example.com/a:1", "example.com/b:1", "example.com/c:1"])
 
 
 @settings(max_examples=100, deadline=None)
