@@ -196,7 +196,7 @@ class ImageLocality(Plugin):
             raise RuntimeError(f"{NAME}: Score ran without PreScore")
         prepared: _PodImages = state[_POD_IMAGES_KEY]
         images = prepared.images
-        cached = prepared.node_names.get(node.name)
+        cached = prepared.node_names.get(node.node.name)
         if cached is None or cached[0] is not node.node:
             # Not a node of the snapshot PreScore saw: compute from scratch.
             return calculate_priority(

@@ -292,6 +292,8 @@ def term_failures(term: NodeSelectorTerm, index: int, count: int, node: Node) ->
 # What PreFilter and PreScore decide once per pod for Filter and Score.
 _REQUIRED_KEY = NAME + "/required"
 _PREFERRED_KEY = NAME + "/preferred"
+_WHY_KEYS_KEY = NAME + "/why-keys"
+_WHY_KEY = NAME + "/why"
 _REJECTED_ENFORCED = unresolvable(ERR_REASON_ENFORCED)
 _REJECTED_POD = unresolvable(ERR_REASON_POD)
 # PreScore's terms, the label keys they read, whether they read the name, and the scores
@@ -357,14 +359,14 @@ class NodeAffinity(Plugin):
             )
         # The details depend on the labels the pod's selectors read (and, with matchFields,
         # the node's name): nodes that agree on those share them.
-        keys = state.get(NAME + "/why-keys")
+        keys = state.get(_WHY_KEYS_KEY)
         if keys is None:
-            keys = state[NAME + "/why-keys"] = _keys_read(pod.pod)
+            keys = state[_WHY_KEYS_KEY] = _keys_read(pod.pod)
         read, by_name = keys
         key = (tuple(map(n.labels.get, read)), n.name if by_name else None)
-        cache: dict[Any, tuple[Detail, ...]] | None = state.get(NAME + "/why")
+        cache: dict[Any, tuple[Detail, ...]] | None = state.get(_WHY_KEY)
         if cache is None:
-            cache = state[NAME + "/why"] = {}
+            cache = state[_WHY_KEY] = {}
         hit = cache.get(key)
         if hit is None:
             hit = cache[key] = tuple(node_affinity_details(pod.pod, n))

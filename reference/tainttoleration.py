@@ -61,6 +61,8 @@ def intolerable_prefer_no_schedule(node: NodeInfo, tolerations: tuple[Toleration
 
 
 _ANY_TAINT_KEY = NAME + "/tolerates-any"
+_ANY_SCORE_KEY = _ANY_TAINT_KEY + "/score"
+_WHY_KEY = NAME + "/why"
 _FILTER_CACHE_KEY = NAME + "/filter-by-taints"
 _SCORE_CACHE_KEY = NAME + "/score-by-taints"
 # id(taints) -> (the taints, the answer for them), for one cycle's pod.
@@ -122,7 +124,9 @@ class TaintToleration(Plugin):
     def detail(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> tuple[Detail, ...]:
         # Every taint that keeps the pod off (upstream names none, or only the first); nodes
         # with the same taints share the answer.
-        cache: _TaintCache = state.setdefault(NAME + "/why", {})
+        cache: _TaintCache | None = state.get(_WHY_KEY)
+        if cache is None:
+            cache = state[_WHY_KEY] = {}
         taints = node.node.taints
         hit = cache.get(id(taints))
         if hit is not None and hit[0] is taints:
@@ -137,13 +141,13 @@ class TaintToleration(Plugin):
     ) -> Status | None:
         tolerations = scoring_tolerations(pod.pod.tolerations)
         state[NAME] = tolerations
-        state[_ANY_TAINT_KEY + "/score"] = any(tolerates_every_taint(t) for t in tolerations)
+        state[_ANY_SCORE_KEY] = any(tolerates_every_taint(t) for t in tolerations)
         state[_SCORE_CACHE_KEY] = {}
         return None
 
     def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> int:
         taints = node.node.taints
-        if not taints or state.get(_ANY_TAINT_KEY + "/score"):
+        if not taints or state.get(_ANY_SCORE_KEY):
             return 0
         # As in filter: one count per shared taints tuple and cycle.
         cache: _TaintCache | None = state.get(_SCORE_CACHE_KEY)
