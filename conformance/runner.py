@@ -25,6 +25,8 @@ import os
 import random
 import re
 import shlex
+import signal
+import threading
 import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator
@@ -502,6 +504,41 @@ def save_counterexamples(report: Report, out_dir: str | os.PathLike[str]) -> Non
 # --- running -----------------------------------------------------------------------------------
 
 
+class _CtrlC:
+    """Ctrl-C, remembered. Python drops a KeyboardInterrupt raised while a garbage-collector
+    callback runs (Hypothesis installs one to time collections: the run then went on as if
+    nothing had happened), so the handler also latches it, and every example checks."""
+
+    def __init__(self) -> None:
+        self.seen = False
+
+    def _handler(self, signum: int, frame: object) -> None:
+        self.seen = True
+        raise KeyboardInterrupt
+
+    @contextlib.contextmanager
+    def watching(self) -> Iterator[None]:
+        self.seen = False
+        if (
+            threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+        ):
+            yield  # someone else owns Ctrl-C here (a test runner, an embedding program)
+            return
+        previous = signal.signal(signal.SIGINT, self._handler)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+    def check(self) -> None:
+        if self.seen:
+            raise KeyboardInterrupt
+
+
+_CTRL_C = _CtrlC()
+
+
 class _Stop(BaseException):
     """Raised inside a Hypothesis test when the run's time is up (not a test failure, so
     Hypothesis lets it through at once instead of shrinking it)."""
@@ -559,6 +596,7 @@ class _UnitState:
     last_finding: Finding | None = None
 
     def tick(self) -> None:
+        _CTRL_C.check()
         if self.deadline is not None and time.monotonic() > self.deadline:
             raise _Stop()
 
@@ -828,8 +866,11 @@ def run_conformance(
         # A scheduler that never answers must not hold the run past its deadline.
         scheduler = Bounded(scheduler, deadline)
     counters: dict[str, int] = {}
+    watch = _CTRL_C.watching()
+    watch.__enter__()
     try:
         for index, unit in enumerate(units):
+            _CTRL_C.check()
             if deadline is not None and time.monotonic() > deadline:
                 report.timed_out = True
                 break
@@ -898,6 +939,8 @@ def run_conformance(
         for result in report.units:
             if result.status == "not-run" and result.counts.run:
                 result.status = "interrupted"
+    finally:
+        watch.__exit__(None, None, None)
     report.elapsed = time.monotonic() - began
     if out_dir is not None:
         write_atomic(Path(out_dir) / "report.json", json.dumps(report.to_dict(), indent=2) + "\n")

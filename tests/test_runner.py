@@ -208,6 +208,59 @@ def test_ctrl_c_keeps_what_was_found_and_writes_the_partial_report(tmp_path: Pat
     assert on_disk["findings"][0]["path"] == report.findings[0].path
 
 
+class SwallowedCtrlC(ReferenceScheduler):
+    """Ctrl-C arrives while a garbage-collector callback runs, where Python prints the
+    KeyboardInterrupt and drops it (as happens under Hypothesis, which times collections)."""
+
+    name = "swallowed-ctrl-c"
+
+    def __init__(self, at: int) -> None:
+        super().__init__()
+        self.calls, self.at = 0, at
+
+    def schedule(self, cluster: Cluster, pod: Pod) -> Decision:
+        import gc
+        import os
+        import signal
+
+        self.calls += 1
+        if self.calls == self.at:
+
+            def callback(phase: str, info: dict[str, int]) -> None:
+                if phase == "start":
+                    os.kill(os.getpid(), signal.SIGINT)
+                    for _ in range(10_000):  # the handler runs here, inside the callback
+                        pass
+
+            gc.callbacks.append(callback)
+            try:
+                gc.collect()
+            finally:
+                gc.callbacks.remove(callback)
+        return super().schedule(cluster, pod)
+
+
+def test_ctrl_c_that_python_drops_in_a_gc_callback_still_stops_the_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import signal
+
+    monkeypatch.setattr(signal, "getsignal", lambda signum: signal.default_int_handler)
+    # Python's own behaviour for an exception in a gc callback: reported, then dropped
+    # (pytest's hook would raise it again at the end of the test).
+    monkeypatch.setattr(sys, "unraisablehook", lambda unraisable: None)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    scheduler = SwallowedCtrlC(at=30)
+    try:
+        report = run_conformance(
+            scheduler, areas=["taints"], seed=3, max_examples=200, stateful=False
+        )
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert report.interrupted and not report.complete
+    assert scheduler.calls < 200, "the run went on after Ctrl-C"
+
+
 def test_the_deadline_stops_the_run_and_says_so() -> None:
     report = run_conformance(ReferenceScheduler(), seed=1, max_examples=10_000, deadline_s=1.0)
     assert report.timed_out and not report.complete

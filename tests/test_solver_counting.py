@@ -420,9 +420,11 @@ def patched_all(targets: list[tuple[Any, str]], value: Any) -> Iterator[None]:
 
 
 def test_the_check_has_teeth() -> None:
-    # A check that forgets hostname spread accepts placements the reference rejects.
+    # A check that forgets hostname spread accepts placements the reference rejects. A
+    # random search meets one within about 450 examples at worst; the budget stops at the
+    # first, so it is generous.
     budget = settings(
-        max_examples=300,
+        max_examples=2000,
         database=None,
         derandomize=True,
         phases=[Phase.generate],

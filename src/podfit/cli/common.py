@@ -69,6 +69,10 @@ class PodfitGroup(click.Group):
             ) from None
         except Finding:
             ctx.exit(1)
+        except KeyboardInterrupt:
+            # Ctrl-C: the shell's convention (128 + SIGINT), not click's "Aborted!" and 1.
+            click.echo("podfit: interrupted", err=True)
+            ctx.exit(130)
 
 
 class Seconds(click.ParamType[float]):
