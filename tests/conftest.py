@@ -36,3 +36,18 @@ def write(tmp_path: Path):  # type: ignore[no-untyped-def]
         return path
 
     return _write
+
+
+def _default_ctrl_c() -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+@pytest.fixture
+def interruptible():  # type: ignore[no-untyped-def]
+    """A ``preexec_fn`` giving a child Ctrl-C as a terminal delivers it: a test run started
+    in the background (where the shell ignores SIGINT for its children) would otherwise
+    hand that on, and a test sending SIGINT would wait for nothing."""
+    return _default_ctrl_c

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -295,7 +295,9 @@ def test_a_later_run_removes_what_a_killed_run_left(plane: ControlPlane, kube: K
     kube.delete("/api/v1/nodes/not-podfit")
 
 
-def test_ctrl_c_during_conform_leaves_nothing(plane: ControlPlane, kube: Kube) -> None:
+def test_ctrl_c_during_conform_leaves_nothing(
+    plane: ControlPlane, kube: Kube, interruptible: Callable[[], None]
+) -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen(
         [
@@ -316,6 +318,7 @@ def test_ctrl_c_during_conform_leaves_nothing(plane: ControlPlane, kube: Kube) -
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        preexec_fn=interruptible,
     )
     end = time.monotonic() + 30
     while not kube.list("/api/v1/nodes", label_selector=f"{OWNED_LABEL}=true")[0]:

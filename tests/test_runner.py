@@ -8,6 +8,7 @@ import json
 import random
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -415,7 +416,9 @@ scheduler = Slow()
 """
 
 
-def test_ctrl_c_on_the_command_writes_the_partial_report(tmp_path: Path) -> None:
+def test_ctrl_c_on_the_command_writes_the_partial_report(
+    tmp_path: Path, interruptible: Callable[[], None]
+) -> None:
     import signal
     import time
 
@@ -428,7 +431,7 @@ def test_ctrl_c_on_the_command_writes_the_partial_report(tmp_path: Path) -> None
     proc = subprocess.Popen(
         [str(podfit), "conform", "--adapter", f"python:{module}:scheduler", "--seed", "1",
          "--out", str(out), "--junit-xml", str(tmp_path / "junit.xml")],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=interruptible,
     )  # fmt: skip
     time.sleep(5)  # long enough for the first examples, far from the end of the run
     assert proc.poll() is None, proc.communicate()
