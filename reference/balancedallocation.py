@@ -30,7 +30,6 @@ from .nodeinfo import NodeInfo, PodInfo, Snapshot
 from .noderesources import (
     PART_NONE,
     TYPE_META,
-    ResourcePlan,
     ResourceSpec,
     parse_resource_specs,
     resource_plan,
@@ -119,11 +118,15 @@ class BalancedAllocation(Plugin):
             # Best-effort pods would otherwise all pile onto the same nodes.
             return SKIP
         state[_KEY] = requests
-        state[_PLAN_KEY] = resource_plan(self.resource_names, requests)
+        state[_PLAN_KEY] = tuple(
+            (name, request)
+            for name, request, kind in resource_plan(self.resource_names, requests)
+            if kind != PART_NONE
+        )
         return None
 
     def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> int:
-        plan: ResourcePlan | None = state.get(_PLAN_KEY)
+        plan: _Plan | None = state.get(_PLAN_KEY)
         if plan is not None:
             return _planned_score(node, plan, self.change_of_balance)
         pod_requests: list[int] = state.get(_KEY) or pod_request_list(pod, self.resource_names)
@@ -140,17 +143,43 @@ class BalancedAllocation(Plugin):
         return balance_change_score(requested, allocated, allocatable)
 
 
-def _planned_score(node: NodeInfo, plan: ResourcePlan, change: bool) -> int:
+# (resource, the pod's request) for the resources that take part, decided in PreScore.
+_Plan = tuple[tuple[str, int], ...]
+
+
+def _planned_score(node: NodeInfo, plan: _Plan, change: bool) -> int:
     """:func:`balance_change_score` (``change``) or :func:`balance_score` of the node's plain
     requests with and without the pod, the resources' part decided once per pod (the same
     float operations, in the same order)."""
-    with_pod: list[float] = []
-    without_pod: list[float] = []
     allocatable = node.allocatable
     used = node.requested
-    for name, request, kind in plan:
-        if kind == PART_NONE:
-            continue
+    half = MAX_NODE_SCORE // 2
+    if len(plan) == 2:
+        # The common case, two resources the node has: no lists (std is half the difference).
+        (first, first_request), (second, second_request) = plan
+        first_alloc = allocatable.get(first, 0)
+        second_alloc = allocatable.get(second, 0)
+        if first_alloc != 0 and second_alloc != 0:
+            first_before = used.get(first, 0)
+            second_before = used.get(second, 0)
+            first_capacity = float(first_alloc)
+            second_capacity = float(second_alloc)
+            a = float(first_before + first_request) / first_capacity
+            b = float(second_before + second_request) / second_capacity
+            with_score = int(
+                (1 - abs(((a if a < 1.0 else 1.0) - (b if b < 1.0 else 1.0)) / 2)) * 100.0
+            )
+            if not change:
+                return with_score
+            a = float(first_before) / first_capacity
+            b = float(second_before) / second_capacity
+            without_score = int(
+                (1 - abs(((a if a < 1.0 else 1.0) - (b if b < 1.0 else 1.0)) / 2)) * 100.0
+            )
+            return half + (half + with_score - without_score) // 2
+    with_pod: list[float] = []
+    without_pod: list[float] = []
+    for name, request in plan:
         alloc = allocatable.get(name, 0)
         if alloc == 0:
             continue
@@ -168,7 +197,6 @@ def _planned_score(node: NodeInfo, plan: ResourcePlan, change: bool) -> int:
         with_score, without_score = _balance(with_pod), _balance(without_pod)
     if not change:
         return with_score
-    half = MAX_NODE_SCORE // 2
     return half + (half + with_score - without_score) // 2
 
 

@@ -146,6 +146,8 @@ class _PodImages:
     node_names: dict[str, tuple[Node, set[str]]]
     present: list[tuple[str, int]]
     same: int | None  # the score of every node, when no node has any of the images
+    # summed image scores -> the node score (nodes with the same images share it)
+    priorities: dict[int, int]
 
 
 class ImageLocality(Plugin):
@@ -185,7 +187,7 @@ class ImageLocality(Plugin):
             if name in states.sizes
         ]
         same = None if present else calculate_priority(0, count)
-        state[_POD_IMAGES_KEY] = _PodImages(images, count, names, present, same)
+        state[_POD_IMAGES_KEY] = _PodImages(images, count, names, present, same, {})
         return None
 
     def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> int:
@@ -194,7 +196,7 @@ class ImageLocality(Plugin):
             raise RuntimeError(f"{NAME}: Score ran without PreScore")
         prepared: _PodImages = state[_POD_IMAGES_KEY]
         images = prepared.images
-        cached = prepared.node_names.get(node.name)
+        cached = prepared.node_names.get(node.node.name)
         if cached is None or cached[0] is not node.node:
             # Not a node of the snapshot PreScore saw: compute from scratch.
             return calculate_priority(
@@ -207,4 +209,7 @@ class ImageLocality(Plugin):
         for name, scaled in prepared.present:
             if name in node_names:
                 total += scaled
-        return calculate_priority(total, prepared.count)
+        score = prepared.priorities.get(total)
+        if score is None:
+            score = prepared.priorities[total] = calculate_priority(total, prepared.count)
+        return score

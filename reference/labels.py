@@ -251,8 +251,20 @@ def node_selector_term_matches(
     """
     if is_empty_term(term) or not _term_is_valid(term):
         return False
-    if not all(requirement_matches(req, labels) for req in term.match_expressions):
-        return False
+    return usable_term_matches(term, labels, name)
+
+
+def usable_terms(terms: tuple[NodeSelectorTerm, ...]) -> tuple[NodeSelectorTerm, ...]:
+    """The terms that can select a node at all (not empty, parsed by upstream), for matching
+    one selector against many nodes with :func:`usable_term_matches`."""
+    return tuple(t for t in terms if not is_empty_term(t) and _term_is_valid(t))
+
+
+def usable_term_matches(term: NodeSelectorTerm, labels: Mapping[str, str], name: str) -> bool:
+    """:func:`node_selector_term_matches` for a term :func:`usable_terms` kept."""
+    for req in term.match_expressions:
+        if not requirement_matches(req, labels):
+            return False
     if not name:
         return True
     for req in term.match_fields:
@@ -283,11 +295,27 @@ def preferred_score(
     terms: tuple[PreferredSchedulingTerm, ...], labels: Mapping[str, str], name: str
 ) -> int:
     """The sum of the weights of the preferred terms that select the node."""
-    return sum(
-        t.weight
-        for t in terms
-        if t.weight != 0 and node_selector_term_matches(t.preference, labels, name)
+    return weighted_score(weighted_terms(terms), labels, name)
+
+
+WeightedTerms = tuple[tuple[int, NodeSelectorTerm], ...]
+
+
+def weighted_terms(terms: tuple[PreferredSchedulingTerm, ...]) -> WeightedTerms:
+    """(weight, term) of the preferred terms that can add to a score (weight not 0, term
+    usable), decided once for scoring many nodes with :func:`weighted_score`."""
+    return tuple(
+        (t.weight, t.preference) for t in terms if t.weight != 0 and usable_terms((t.preference,))
     )
+
+
+def weighted_score(terms: WeightedTerms, labels: Mapping[str, str], name: str) -> int:
+    """The sum of the weights of the :func:`weighted_terms` that select the node."""
+    total = 0
+    for weight, term in terms:
+        if usable_term_matches(term, labels, name):
+            total += weight
+    return total
 
 
 # --- a pod's required node affinity ------------------------------------------------------------
@@ -301,10 +329,30 @@ def node_selector_map_matches(node_selector: Mapping[str, str], labels: Mapping[
 def required_node_affinity_matches(pod: Pod, node: Node) -> bool:
     """spec.nodeSelector AND requiredDuringSchedulingIgnoredDuringExecution, as
     GetRequiredNodeAffinity(pod).Match(node) decides (parse errors mean no match)."""
-    if not node_selector_map_matches(pod.node_selector, node.labels):
-        return False
+    return required_affinity_matches(required_affinity_of(pod), node.labels, node.name)
+
+
+#: A pod's nodeSelector entries, and its required node affinity's usable terms (None when
+#: it has no required node affinity), decided once for matching many nodes.
+RequiredAffinity = tuple[tuple[tuple[str, str], ...], tuple[NodeSelectorTerm, ...] | None]
+
+
+def required_affinity_of(pod: Pod) -> RequiredAffinity:
+    """What :func:`required_affinity_matches` checks for ``pod``."""
     affinity = pod.affinity
     required = affinity.node_affinity.required if affinity and affinity.node_affinity else None
-    if required is None:
+    terms = None if required is None else usable_terms(required.terms)
+    return tuple(pod.node_selector.items()), terms
+
+
+def required_affinity_matches(
+    required: RequiredAffinity, labels: Mapping[str, str], name: str
+) -> bool:
+    """:func:`required_node_affinity_matches` with the pod's side decided beforehand."""
+    selector, terms = required
+    for key, value in selector:
+        if labels.get(key) != value:
+            return False
+    if terms is None:
         return True
-    return node_selector_matches(required, node.labels, node.name)
+    return any(usable_term_matches(term, labels, name) for term in terms)

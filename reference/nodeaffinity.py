@@ -20,7 +20,7 @@ node gets 100.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,13 +36,19 @@ from .labels import (
     IN,
     NODE_NAME_FIELD,
     NOT_IN,
+    RequiredAffinity,
+    WeightedTerms,
     is_empty_term,
     node_selector_matches,
     node_selector_term_problems,
-    preferred_score,
     preferred_terms_problems,
-    required_node_affinity_matches,
+    required_affinity_matches,
+    required_affinity_of,
     requirement_matches,
+    usable_term_matches,
+    usable_terms,
+    weighted_score,
+    weighted_terms,
 )
 from .nodeinfo import NodeInfo, PodInfo, Snapshot
 from .profile import ConfigError
@@ -218,10 +224,17 @@ def node_affinity_details(pod: Pod, node: Node) -> list[Detail]:
 def _keys_read(pod: Pod) -> tuple[tuple[str, ...], bool]:
     """The label keys the pod's nodeSelector and required node affinity read, and whether a
     term reads the node's name (matchFields)."""
-    keys = list(pod.node_selector)
-    by_name = False
     required = pod_required_affinity(pod)
-    for term in required.terms if required is not None else ():
+    keys, by_name = _keys_of_terms(required.terms if required is not None else ())
+    return tuple(dict.fromkeys((*pod.node_selector, *keys))), by_name
+
+
+def _keys_of_terms(terms: Iterable[NodeSelectorTerm]) -> tuple[tuple[str, ...], bool]:
+    """The label keys the terms' matchExpressions read, and whether a term has matchFields
+    (which read the node's name)."""
+    keys: list[str] = []
+    by_name = False
+    for term in terms:
         keys += [r.key for r in term.match_expressions]
         by_name = by_name or bool(term.match_fields)
     return tuple(dict.fromkeys(keys)), by_name
@@ -276,6 +289,17 @@ def term_failures(term: NodeSelectorTerm, index: int, count: int, node: Node) ->
 
 # --- the plugin --------------------------------------------------------------------------------
 
+# What PreFilter and PreScore decide once per pod for Filter and Score.
+_REQUIRED_KEY = NAME + "/required"
+_PREFERRED_KEY = NAME + "/preferred"
+_WHY_KEYS_KEY = NAME + "/why-keys"
+_WHY_KEY = NAME + "/why"
+_REJECTED_ENFORCED = unresolvable(ERR_REASON_ENFORCED)
+_REJECTED_POD = unresolvable(ERR_REASON_POD)
+# PreScore's terms, the label keys they read, whether they read the name, and the scores
+# found so far by the values of those keys (and the name).
+_Preferred = tuple[WeightedTerms, tuple[str, ...], bool, dict[Any, int]]
+
 
 class NodeAffinity(Plugin):
     name = NAME
@@ -287,11 +311,15 @@ class NodeAffinity(Plugin):
     ) -> None:
         super().__init__(args, version=version)
         self.added = parse_added_affinity(self.args)
+        # The added required terms that can select a node (None: the profile adds none).
+        added = self.added.required
+        self.added_terms = None if added is None else usable_terms(added.terms)
 
     def pre_filter(self, state: CycleState, pod: PodInfo, snapshot: Snapshot) -> Status | None:
         required = pod_required_affinity(pod.pod)
         if required is None and self.added.required is None and not pod.pod.node_selector:
             return SKIP
+        state[_REQUIRED_KEY] = required_affinity_of(pod.pod)
         if required is None or not required.terms:
             return None
         names = node_names_from_fields(required)
@@ -304,12 +332,18 @@ class NodeAffinity(Plugin):
 
     def filter(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> Status | None:
         n = node.node
-        added = self.added.required
-        if added is not None and not node_selector_matches(added, n.labels, n.name):
-            return unresolvable(ERR_REASON_ENFORCED)
+        labels = n.labels
+        added = self.added_terms
+        if added is not None and not any(
+            usable_term_matches(term, labels, n.name) for term in added
+        ):
+            return _REJECTED_ENFORCED
         # Terms upstream cannot parse simply never match ("for backwards compatibility").
-        if not required_node_affinity_matches(pod.pod, n):
-            return unresolvable(ERR_REASON_POD)
+        required: RequiredAffinity | None = state.get(_REQUIRED_KEY)
+        if required is None:
+            required = required_affinity_of(pod.pod)
+        if not required_affinity_matches(required, labels, n.name):
+            return _REJECTED_POD
         return None
 
     def detail(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> tuple[Detail, ...]:
@@ -325,12 +359,14 @@ class NodeAffinity(Plugin):
             )
         # The details depend on the labels the pod's selectors read (and, with matchFields,
         # the node's name): nodes that agree on those share them.
-        keys = state.get(NAME + "/why-keys")
+        keys = state.get(_WHY_KEYS_KEY)
         if keys is None:
-            keys = state[NAME + "/why-keys"] = _keys_read(pod.pod)
+            keys = state[_WHY_KEYS_KEY] = _keys_read(pod.pod)
         read, by_name = keys
-        key = (tuple(n.labels.get(k) for k in read), n.name if by_name else None)
-        cache: dict[Any, tuple[Detail, ...]] = state.setdefault(NAME + "/why", {})
+        key = (tuple(map(n.labels.get, read)), n.name if by_name else None)
+        cache: dict[Any, tuple[Detail, ...]] | None = state.get(_WHY_KEY)
+        if cache is None:
+            cache = state[_WHY_KEY] = {}
         hit = cache.get(key)
         if hit is None:
             hit = cache[key] = tuple(node_affinity_details(pod.pod, n))
@@ -346,13 +382,24 @@ class NodeAffinity(Plugin):
             return Status(Code.ERROR, tuple(problems), NAME)
         if not preferred and not self.added.preferred:
             return SKIP
+        terms = weighted_terms((*self.added.preferred, *preferred))
+        state[_PREFERRED_KEY] = (terms, *_keys_of_terms(term for _, term in terms), {})
         return None
 
     def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> int:
         n = node.node
-        return preferred_score(self.added.preferred, n.labels, n.name) + preferred_score(
-            pod_preferred_terms(pod.pod), n.labels, n.name
-        )
+        prepared: _Preferred | None = state.get(_PREFERRED_KEY)
+        if prepared is None:
+            terms = weighted_terms((*self.added.preferred, *pod_preferred_terms(pod.pod)))
+            return weighted_score(terms, n.labels, n.name)
+        # The score depends only on the labels the terms read (and, with matchFields, the
+        # name): nodes that agree on those share it within the cycle.
+        terms, read, by_name, scores = prepared
+        key = (tuple(map(n.labels.get, read)), n.name if by_name else None)
+        score = scores.get(key)
+        if score is None:
+            score = scores[key] = weighted_score(terms, n.labels, n.name)
+        return score
 
     def normalize(self, state: CycleState, pod: PodInfo, scores: dict[str, int]) -> None:
         default_normalize(scores)

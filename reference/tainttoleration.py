@@ -61,6 +61,12 @@ def intolerable_prefer_no_schedule(node: NodeInfo, tolerations: tuple[Toleration
 
 
 _ANY_TAINT_KEY = NAME + "/tolerates-any"
+_ANY_SCORE_KEY = _ANY_TAINT_KEY + "/score"
+_WHY_KEY = NAME + "/why"
+_FILTER_CACHE_KEY = NAME + "/filter-by-taints"
+_SCORE_CACHE_KEY = NAME + "/score-by-taints"
+# id(taints) -> (the taints, the answer for them), for one cycle's pod.
+_TaintCache = dict[int, tuple[tuple[Taint, ...], Any]]
 
 
 def taint_detail(taint: Taint) -> Detail:
@@ -85,13 +91,30 @@ class TaintToleration(Plugin):
         # Not a Skip (upstream has no PreFilter here): Filter still runs, and answers at once
         # for a pod that tolerates every taint.
         state[_ANY_TAINT_KEY] = any(tolerates_every_taint(t) for t in pod.pod.tolerations)
+        state[_FILTER_CACHE_KEY] = {}
         return None
 
     def filter(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> Status | None:
         taints = node.node.taints
         if not taints or state.get(_ANY_TAINT_KEY):
             return None
-        taint = find_untolerated_taint(taints, pod.pod.tolerations, FILTER_EFFECTS)
+        # Nodes of the same shape share one taints tuple: one answer per tuple and cycle,
+        # keyed by identity (cheap) with the tuple kept so a reused id cannot match.
+        cache: _TaintCache | None = state.get(_FILTER_CACHE_KEY)
+        if cache is not None:
+            hit = cache.get(id(taints))
+            if hit is not None and hit[0] is taints:
+                cached: Status | None = hit[1]
+                return cached
+        status = self._filter_taints(taints, pod.pod.tolerations)
+        if cache is not None:
+            cache[id(taints)] = (taints, status)
+        return status
+
+    def _filter_taints(
+        self, taints: tuple[Taint, ...], tolerations: tuple[Toleration, ...]
+    ) -> Status | None:
+        taint = find_untolerated_taint(taints, tolerations, FILTER_EFFECTS)
         if taint is None:
             return None
         if self.legacy_reason:
@@ -101,30 +124,45 @@ class TaintToleration(Plugin):
     def detail(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> tuple[Detail, ...]:
         # Every taint that keeps the pod off (upstream names none, or only the first); nodes
         # with the same taints share the answer.
-        cache: dict[tuple[Taint, ...], tuple[Detail, ...]] = state.setdefault(NAME + "/why", {})
+        cache: _TaintCache | None = state.get(_WHY_KEY)
+        if cache is None:
+            cache = state[_WHY_KEY] = {}
         taints = node.node.taints
-        hit = cache.get(taints)
-        if hit is None:
-            hit = cache[taints] = tuple(
-                taint_detail(t) for t in untolerated_taints(taints, pod.pod.tolerations)
-            )
-        return hit
+        hit = cache.get(id(taints))
+        if hit is not None and hit[0] is taints:
+            details: tuple[Detail, ...] = hit[1]
+            return details
+        details = tuple(taint_detail(t) for t in untolerated_taints(taints, pod.pod.tolerations))
+        cache[id(taints)] = (taints, details)
+        return details
 
     def pre_score(
         self, state: CycleState, pod: PodInfo, snapshot: Snapshot, nodes: list[NodeInfo]
     ) -> Status | None:
         tolerations = scoring_tolerations(pod.pod.tolerations)
         state[NAME] = tolerations
-        state[_ANY_TAINT_KEY + "/score"] = any(tolerates_every_taint(t) for t in tolerations)
+        state[_ANY_SCORE_KEY] = any(tolerates_every_taint(t) for t in tolerations)
+        state[_SCORE_CACHE_KEY] = {}
         return None
 
     def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> int:
-        if not node.node.taints or state.get(_ANY_TAINT_KEY + "/score"):
+        taints = node.node.taints
+        if not taints or state.get(_ANY_SCORE_KEY):
             return 0
+        # As in filter: one count per shared taints tuple and cycle.
+        cache: _TaintCache | None = state.get(_SCORE_CACHE_KEY)
+        if cache is not None:
+            hit = cache.get(id(taints))
+            if hit is not None and hit[0] is taints:
+                count: int = hit[1]
+                return count
         tolerations = state.get(NAME)
         if tolerations is None:
             tolerations = scoring_tolerations(pod.pod.tolerations)
-        return intolerable_prefer_no_schedule(node, tolerations)
+        count = intolerable_prefer_no_schedule(node, tolerations)
+        if cache is not None:
+            cache[id(taints)] = (taints, count)
+        return count
 
     def normalize(self, state: CycleState, pod: PodInfo, scores: dict[str, int]) -> None:
         default_normalize(scores, reverse=True)

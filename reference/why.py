@@ -17,6 +17,7 @@ from .detail import Detail
 from .framework import (
     SNAPSHOT,
     CycleState,
+    Plugin,
     Profile,
     ScheduleResult,
     allowed_status,
@@ -65,18 +66,25 @@ def node_details(profile: Profile, result: ScheduleResult) -> dict[str, tuple[De
     plugins = {p.name: p for p in result.active}
     out: dict[str, tuple[Detail, ...]] = {}
     left_out: Detail | None = None
+    # Nodes share a few status objects: what each asks for is decided once per object
+    # (id -> the status, kept alive; the plugin whose rejection it is; whether it is the
+    # rejection of a node a PreFilter result left out, which names no plugin).
+    kinds: dict[int, tuple[Status, Plugin | None, bool]] = {}
+    nodes = snapshot.nodes
     for name, status in result.statuses.items():
-        if not status.is_rejection:
-            continue
-        plugin = plugins.get(status.plugin)
-        if plugin is None:
-            if status.plugin == "":
-                left_out = left_out or _left_out(result)
-                out[name] = (left_out,)
-            continue
-        node = snapshot.nodes.get(name)
-        if node is not None:
-            out[name] = plugin.detail(state, info, node)
+        kind = kinds.get(id(status))
+        if kind is None or kind[0] is not status:
+            rejection = status.is_rejection
+            plugin = plugins.get(status.plugin) if rejection else None
+            kind = kinds[id(status)] = (status, plugin, rejection and status.plugin == "")
+        _, plugin, left_out_here = kind
+        if plugin is not None:
+            node = nodes.get(name)
+            if node is not None:
+                out[name] = plugin.detail(state, info, node)
+        elif left_out_here:
+            left_out = left_out or _left_out(result)
+            out[name] = (left_out,)
     return out
 
 

@@ -21,10 +21,16 @@ def test_one_node_verdict_matches_the_full_cycle(cluster: Cluster, data: st.Data
     profile = default_profile()
     snapshot = snapshot_of(cluster)
     cycle = run_cycle(profile, snapshot, pod)
+    # Every node is recorded, in the cluster's order, whichever way the cycle loops.
+    assert list(cycle.statuses) == list(cluster.nodes)
     for name in cluster.nodes:
         one = filter_one(profile, snapshot, pod, name)
         full = cycle.statuses[name]
         assert (one.code, one.reasons, one.plugin) == (full.code, full.reasons, full.plugin)
+    # Under 100 nodes a sampling cycle (nodes one at a time) filters every node too.
+    sampled = run_cycle(profile, snapshot_of(cluster), pod, sample=True)
+    assert sampled.statuses == cycle.statuses
+    assert sampled.feasible == cycle.feasible
 
 
 def test_an_unknown_node_is_a_rejection_that_says_so() -> None:
