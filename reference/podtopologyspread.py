@@ -43,8 +43,10 @@ from podfit.versions import LATEST, KubeVersion
 from .detail import Detail, selector_text
 from .framework import MAX_NODE_SCORE, CycleState, Plugin
 from .labels import (
+    RequiredAffinity,
     label_selector_problems,
-    required_node_affinity_matches,
+    required_affinity_matches,
+    required_affinity_of,
     selector_matches,
     single_label,
 )
@@ -234,21 +236,28 @@ def _no_required_node_affinity(pod: Pod) -> bool:
     return node_affinity is None or node_affinity.required is None
 
 
+def _required_affinity(pod: Pod) -> RequiredAffinity | None:
+    """The pod's nodeSelector and required node affinity, decided once per cycle; None when
+    it has neither, so every node matches."""
+    return None if _no_required_node_affinity(pod) else required_affinity_of(pod)
+
+
 def _eligible(
-    constraints: Sequence[Constraint], pod: Pod, node: Node, any_node: bool
+    constraints: Sequence[Constraint], pod: Pod, node: Node, required: RequiredAffinity | None
 ) -> list[bool]:
     """Per constraint, whether its node inclusion policies let the node count: with
-    nodeAffinityPolicy Honor the pod's nodeSelector and required node affinity must match
-    the node, with nodeTaintsPolicy Honor the pod must tolerate the node's NoSchedule and
-    NoExecute taints. Each is judged once per node; ``any_node``: the pod has no required
-    node affinity, so every node matches it."""
+    nodeAffinityPolicy Honor the pod's nodeSelector and required node affinity
+    (``required``, from :func:`_required_affinity`) must match the node, with
+    nodeTaintsPolicy Honor the pod must tolerate the node's NoSchedule and NoExecute taints.
+    Each is judged once per node."""
     out = []
-    affinity_ok: bool | None = True if any_node else None
+    affinity_ok: bool | None = True if required is None else None
     taints_ok: bool | None = None
     for c in constraints:
         if c.honor_affinity:
             if affinity_ok is None:
-                affinity_ok = required_node_affinity_matches(pod, node)
+                assert required is not None
+                affinity_ok = required_affinity_matches(required, node.labels, node.name)
             if not affinity_ok:
                 out.append(False)
                 continue
@@ -436,10 +445,9 @@ class PodTopologySpread(Plugin):
         st = _FilterState(constraints=constraints)
         st.counts = [{} for _ in constraints]
         plans = [_count_plan(c) for c in constraints]
-        any_node = _no_required_node_affinity(incoming)
-        every_node = (any_node or not any(c.honor_affinity for c in constraints)) and not any(
-            c.honor_taints for c in constraints
-        )
+        required = _required_affinity(incoming)
+        affinity_free = required is None or not any(c.honor_affinity for c in constraints)
+        every_node = affinity_free and not any(c.honor_taints for c in constraints)
         if every_node and all(p is None or isinstance(p, tuple) for p in plans):
             # Every node with the keys counts, and the selectors need one label each:
             # count by topology domain from the label index, visiting only the nodes
@@ -451,7 +459,7 @@ class PodTopologySpread(Plugin):
                 labels = node.labels
                 if not _has_all_keys(node, constraints):
                     continue
-                eligible = _eligible(constraints, incoming, node, any_node)
+                eligible = _eligible(constraints, incoming, node, required)
                 for i, c in enumerate(constraints):
                     if not eligible[i]:
                         continue
@@ -526,7 +534,7 @@ class PodTopologySpread(Plugin):
         ]
         weights = [math.log(size + 2) for size in sizes]
         plans = [_count_plan(c) for c in constraints]
-        any_node = _no_required_node_affinity(incoming)
+        required = _required_affinity(incoming)
         # Counts come from every node of the cluster whose domain is one of those.
         for info in snapshot.nodes.values():
             if require_all and not _has_all_keys(info.node, constraints):
@@ -538,7 +546,7 @@ class PodTopologySpread(Plugin):
                 if value not in counts[i]:
                     continue
                 if eligible is None:
-                    eligible = _eligible(constraints, incoming, info.node, any_node)
+                    eligible = _eligible(constraints, incoming, info.node, required)
                 if eligible[i]:
                     counts[i][value] += _count(plans[i], c, incoming, info)
         state[self.name + "/score"] = _ScoreState(constraints, counts, weights, ignored, plans)
