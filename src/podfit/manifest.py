@@ -1228,18 +1228,15 @@ def _controller_selector(
             invalid("{}", f"empty selector is invalid for {kind.lower()}")
         )
     if template_labels is not None and not _selects(selector, template_labels):
-        raise (
-            spec.at("template")
-            .at("metadata")
-            .at("labels")
-            .error(
-                invalid(
-                    ",".join(f"{k}={v}" for k, v in template_labels.items()),
-                    "`selector` does not match template `labels`",
-                )
-            )
-        )
+        raise _template_mismatch(spec, template_labels)
     return selector
+
+
+def _template_mismatch(spec: Field, template_labels: Mapping[str, str]) -> ManifestError:
+    """The API server's error for a selector that does not select its own template."""
+    labels = ",".join(f"{k}={v}" for k, v in template_labels.items())
+    where = spec.at("template").at("metadata").at("labels")
+    return where.error(invalid(labels, "`selector` does not match template `labels`"))
 
 
 def _selects(selector: LabelSelector, labels: Mapping[str, str]) -> bool:
@@ -1353,17 +1350,7 @@ def parse_workload(f: Field) -> WorkloadSelector:
             raise spec.at("selector").error(required_value())
         selector = LabelSelector(match_labels=frozen_map(labels))
         if spec.at("template").value is not None and not _selects(selector, template_labels):
-            raise (
-                spec.at("template")
-                .at("metadata")
-                .at("labels")
-                .error(
-                    invalid(
-                        ",".join(f"{k}={v}" for k, v in template_labels.items()),
-                        "`selector` does not match template `labels`",
-                    )
-                )
-            )
+            raise _template_mismatch(spec, template_labels)
     else:
         read = template_labels if spec.at("template").value is not None else None
         selector = _controller_selector(spec, kind, read)
