@@ -227,19 +227,12 @@ def _count_by_domain(
                 counts[domain[i]] += n
 
 
-def _no_required_node_affinity(pod: Pod) -> bool:
-    """Every node passes required_node_affinity_matches for this pod."""
-    if pod.node_selector:
-        return False
-    affinity = pod.affinity
-    node_affinity = affinity.node_affinity if affinity is not None else None
-    return node_affinity is None or node_affinity.required is None
-
-
 def _required_affinity(pod: Pod) -> RequiredAffinity | None:
     """The pod's nodeSelector and required node affinity, decided once per cycle; None when
     it has neither, so every node matches."""
-    return None if _no_required_node_affinity(pod) else required_affinity_of(pod)
+    required = required_affinity_of(pod)
+    selector, terms = required
+    return None if not selector and terms is None else required
 
 
 def _eligible(

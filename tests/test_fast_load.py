@@ -53,6 +53,16 @@ def strict_object(manifest: Any) -> Any:
     return default_object(obj) if obj is not None else None
 
 
+def assert_vouched_alike(manifests: list[Any]) -> None:
+    """What the fast path vouches for, the strict parser accepts and builds the same."""
+    for manifest in manifests:
+        try:
+            fast = build(manifest)
+        except Doubt:
+            continue
+        assert fast == strict_object(manifest)
+
+
 def kubectl_list(manifests: list[Any]) -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "List", "items": manifests, "metadata": {}}
 
@@ -88,12 +98,7 @@ def test_generated_clusters_read_alike(manifests: list[Any], style: str) -> None
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cluster_manifests())
 def test_fast_build_equals_strict_parse(manifests: list[Any]) -> None:
-    for manifest in manifests:
-        try:
-            fast = build(manifest)
-        except Doubt:
-            continue
-        assert fast == strict_object(manifest)
+    assert_vouched_alike(manifests)
 
 
 # --- hostile manifests ----------------------------------------------------------------------
@@ -209,13 +214,7 @@ def mutated(draw: st.DrawFn) -> list[Any]:
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mutated())
 def test_mutated_manifests_build_alike(manifests: list[Any]) -> None:
-    for manifest in manifests:
-        try:
-            fast = build(manifest)
-        except Doubt:
-            continue
-        # What the fast path vouches for, the strict parser accepts and builds the same.
-        assert fast == strict_object(manifest)
+    assert_vouched_alike(manifests)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -199,15 +199,11 @@ def _str_map(value: Any) -> Labels:
 
 
 def _labels(value: Any) -> Labels:
-    data = _dict(value)
-    if not data:
-        return EMPTY_LABELS
+    data = _str_map(value)
     for key, item in data.items():
-        if type(key) is not str or type(item) is not str:
-            raise Doubt("a label that is not a string")
         if not _label_key_ok(key) or not _label_value_ok(item):
             raise Doubt("an invalid label")
-    return MappingProxyType(dict(data))
+    return data
 
 
 def _resources(value: Any) -> ResourceList:

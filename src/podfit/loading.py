@@ -340,10 +340,6 @@ def _read_manifest(
     return _Read(kind, default_object(obj) if obj is not None else None)
 
 
-def _is_list(doc: Any) -> bool:
-    return list_item_kind(doc) is not None
-
-
 def _document_reads(name: str, number: int, doc: Any, *, fast: bool = False) -> Iterator[_Read]:
     """Every manifest of one document, read in order. Items of a list that were read
     while the document was parsed (:class:`_Read`) are taken as they are."""
@@ -423,7 +419,7 @@ def _fast_reads(name: str, source: _Text) -> Iterator[tuple[int, _Read]]:
         documents: Iterable[Any] = [document]
         # Nothing after a list is decoded goes back to the text (for another document
         # that had its items read early, a doubt does).
-        if _is_list(document):
+        if list_item_kind(document) is not None:
             source.value = None
         del document
     except Doubt:

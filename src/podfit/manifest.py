@@ -1227,7 +1227,7 @@ def _controller_selector(
         raise spec.at("selector").error(
             invalid("{}", f"empty selector is invalid for {kind.lower()}")
         )
-    if template_labels is not None and not _selects(selector, template_labels):
+    if template_labels is not None and not selector_selects(selector, template_labels):
         raise _template_mismatch(spec, template_labels)
     return selector
 
@@ -1239,8 +1239,9 @@ def _template_mismatch(spec: Field, template_labels: Mapping[str, str]) -> Manif
     return where.error(invalid(labels, "`selector` does not match template `labels`"))
 
 
-def _selects(selector: LabelSelector, labels: Mapping[str, str]) -> bool:
-    """Label selector semantics (metav1.LabelSelectorAsSelector), for the template check."""
+def selector_selects(selector: LabelSelector, labels: Mapping[str, str]) -> bool:
+    """Label selector semantics (metav1.LabelSelectorAsSelector), for the checks of a
+    controller's selector against its template's labels."""
     if any(labels.get(k) != v for k, v in selector.match_labels.items()):
         return False
     for r in selector.match_expressions:
@@ -1349,7 +1350,8 @@ def parse_workload(f: Field) -> WorkloadSelector:
         if not labels:
             raise spec.at("selector").error(required_value())
         selector = LabelSelector(match_labels=frozen_map(labels))
-        if spec.at("template").value is not None and not _selects(selector, template_labels):
+        has_template = spec.at("template").value is not None
+        if has_template and not selector_selects(selector, template_labels):
             raise _template_mismatch(spec, template_labels)
     else:
         read = template_labels if spec.at("template").value is not None else None

@@ -44,7 +44,12 @@ from podfit.cluster import Cluster
 from podfit.defaults import default_object, default_pod
 from podfit.errors import ManifestError
 from podfit.fields import Field
-from podfit.manifest import parse_daemon_set, parse_label_selector, parse_pod_spec
+from podfit.manifest import (
+    parse_daemon_set,
+    parse_label_selector,
+    parse_pod_spec,
+    selector_selects,
+)
 from podfit.model import DaemonSet, LabelSelector, OwnerReference, Pod, Volume, frozen_map
 
 #: Kinds whose pod template ``--pod``/``--pods`` accept, with their apiVersion.
@@ -133,24 +138,6 @@ def _from_template(
     return default_pod(pod)
 
 
-def _matches(selector: LabelSelector | None, labels: Mapping[str, str]) -> bool:
-    if selector is None:
-        return False
-    if any(labels.get(k) != v for k, v in selector.match_labels.items()):
-        return False
-    for r in selector.match_expressions:
-        present = r.key in labels
-        if r.operator == "In" and not (present and labels[r.key] in r.values):
-            return False
-        if r.operator == "NotIn" and present and labels[r.key] in r.values:
-            return False
-        if r.operator == "Exists" and not present:
-            return False
-        if r.operator == "DoesNotExist" and present:
-            return False
-    return True
-
-
 @dataclass(frozen=True)
 class _Common:
     kind: str
@@ -206,7 +193,7 @@ def _check_apps(c: _Common, template: Pod, selector: LabelSelector | None) -> No
     template's labels, and restartPolicy Always."""
     if selector is None or selector.is_empty:
         raise _invalid(c.kind, "apps", c.name, "spec.selector", "Required value")
-    if not _matches(selector, template.labels):
+    if selector is None or not selector_selects(selector, template.labels):
         labels = json.dumps(dict(sorted(template.labels.items())), separators=(",", ":"))
         raise _invalid(
             c.kind,
