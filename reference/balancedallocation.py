@@ -22,9 +22,12 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
 from podfit.spec.versions import change_holds
 from podfit.versions import LATEST, KubeVersion
 
+from .columns import ALLOCATABLE, REQUESTED, SAFE_LIMIT, Columns, Ints
 from .framework import MAX_NODE_SCORE, CycleState, Plugin
 from .nodeinfo import NodeInfo, PodInfo, Snapshot
 from .noderesources import (
@@ -141,6 +144,54 @@ class BalancedAllocation(Plugin):
             req - pod_requests[i] if allocatable[i] else 0 for i, req in enumerate(requested)
         ]
         return balance_change_score(requested, allocated, allocatable)
+
+    def score_all(
+        self, state: CycleState, pod: PodInfo, columns: Columns, rows: Ints
+    ) -> Ints | None:
+        # _planned_score's common case (two resources every node has) on every node at
+        # once: the same float64 operations in the same order, so the same results.
+        plan: _Plan | None = state.get(_PLAN_KEY)
+        if plan is None or len(plan) != 2:
+            return None
+        (first, first_request), (second, second_request) = plan
+        tables = [
+            columns.resource(table, name)
+            for name in (first, second)
+            for table in (ALLOCATABLE, REQUESTED)
+        ]
+        if any(t is None for t in tables) or not max(first_request, second_request) < SAFE_LIMIT:
+            return None
+        first_alloc, first_used, second_alloc, second_used = (t[rows] for t in tables)  # type: ignore[index]
+        first_capacity = first_alloc.astype(np.float64)
+        second_capacity = second_alloc.astype(np.float64)
+        both = (first_alloc != 0) & (second_alloc != 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            with_score = _two_score(
+                (first_used + first_request).astype(np.float64) / first_capacity,
+                (second_used + second_request).astype(np.float64) / second_capacity,
+            )
+            if self.change_of_balance:
+                half = MAX_NODE_SCORE // 2
+                without_score = _two_score(
+                    first_used.astype(np.float64) / first_capacity,
+                    second_used.astype(np.float64) / second_capacity,
+                )
+                scores = half + (half + with_score - without_score) // 2
+            else:
+                scores = with_score
+        if not both.all():
+            # A node without one of the resources: node by node.
+            nodes = columns.nodes
+            for at in np.flatnonzero(~both).tolist():
+                scores[at] = _planned_score(nodes[int(rows[at])], plan, self.change_of_balance)
+        return scores
+
+
+def _two_score(a: np.ndarray, b: np.ndarray) -> Ints:  # type: ignore[type-arg]
+    """int((1 - |min(a, 1) - min(b, 1)| / 2) * 100), elementwise: the balance of two
+    resources' fractions (their standard deviation is half the difference)."""
+    spread = np.abs((np.minimum(a, 1.0) - np.minimum(b, 1.0)) / 2)
+    return np.trunc((1 - spread) * 100.0).astype(np.int64)
 
 
 # (resource, the pod's request) for the resources that take part, decided in PreScore.

@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import gc
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 from weakref import WeakKeyDictionary
+
+import numpy as np
 
 from podfit.cluster import Cluster
 from podfit.model import Pod
 from podfit.versions import LATEST, KubeVersion
 
+from .columns import Bools, Columns, Ints, Verdicts
 from .detail import Detail
 from .nodeinfo import NodeInfo, PodInfo, Snapshot
 from .status import SUCCESS, Code, Status
@@ -70,6 +73,21 @@ class Plugin:
         return 0
 
     def normalize(self, state: CycleState, pod: PodInfo, scores: dict[str, int]) -> None:
+        return None
+
+    def filter_all(
+        self, state: CycleState, pod: PodInfo, columns: Columns, rows: Ints
+    ) -> Verdicts | None:
+        """``filter`` of every node of ``rows`` (positions in the snapshot's node order) at
+        once, or None: no such shortcut for this pod. Rows the verdicts pass must be
+        exactly those ``filter`` passes, unless they leave those rows' statuses to
+        ``filter`` (which then has the last word)."""
+        return None
+
+    def score_all(
+        self, state: CycleState, pod: PodInfo, columns: Columns, rows: Ints
+    ) -> Ints | None:
+        """``score`` of every node of ``rows`` at once, exactly, or None: no shortcut."""
         return None
 
     def detail(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> tuple[Detail, ...]:
@@ -363,12 +381,16 @@ def run_cycle(
 
     allowed = state.get("__node_subset__")
     filters: _Filters = [(plugin.filter, plugin.name, {}) for plugin in active]
+    columns: Columns | None = None
+    rows: Ints | None = None
     if sample:
         feasible, processed = _filter_until(state, info, nodes, filters, allowed, limit, result)
         if nodes:
             snapshot.next_start_node = (start + processed) % len(nodes)
     else:
-        feasible = _filter_all(state, info, nodes, filters, allowed, result)
+        columns = snapshot.columns()
+        rows = _filter_columns(state, info, columns, active, filters, allowed, result)
+        feasible = [columns.nodes[i] for i in rows.tolist()]
     result.feasible = [n.node.name for n in feasible]
     if not feasible:
         return result
@@ -390,8 +412,16 @@ def run_cycle(
             result.feasible = []
             result.top = []
             return result
-        score = plugin.score
-        raw = dict(zip(names, [score(state, info, n) for n in feasible], strict=True))
+        every = (
+            plugin.score_all(state, info, columns, rows)
+            if columns is not None and rows is not None
+            else None
+        )
+        if every is not None:
+            raw = dict(zip(names, every.tolist(), strict=True))
+        else:
+            score = plugin.score
+            raw = dict(zip(names, [score(state, info, n) for n in feasible], strict=True))
         plugin.normalize(state, info, raw)
         result.scores[plugin.name] = raw
         result.weights[plugin.name] = weight
@@ -408,42 +438,61 @@ def run_cycle(
 _Filters = list[tuple[Callable[..., "Status | None"], str, dict[int, tuple[Status, Status]]]]
 
 
-def _filter_all(
+def _filter_columns(
     state: CycleState,
     info: PodInfo,
-    nodes: list[NodeInfo],
+    columns: Columns,
+    active: list[Plugin],
     filters: _Filters,
     allowed: set[str] | None,
     result: ScheduleResult,
-) -> list[NodeInfo]:
+) -> Ints:
     """Every node through the filters, one plugin at a time over the nodes still passing:
     each node meets the plugins in order and stops at its first rejection, as when the
-    nodes go one at a time, with less looping. Statuses keep the nodes' order."""
-    statuses = result.statuses = dict.fromkeys(result.nodes, SUCCESS)
-    remaining = nodes
-    if allowed is not None:
+    nodes go one at a time. Each plugin answers for all those nodes at once where it can
+    (``filter_all``), else node by node. Statuses keep the nodes' order; returns the
+    positions of the feasible nodes, in order."""
+    names = columns.names
+    statuses = result.statuses = dict.fromkeys(names, SUCCESS)
+    nodes = columns.nodes
+    if allowed is None:
+        rows: Ints = np.arange(len(nodes), dtype=np.int64)
+    else:
         left_out = allowed_status(state)
-        remaining = []
-        for node in nodes:
-            if node.node.name in allowed:
-                remaining.append(node)
+        kept = []
+        for i, name in enumerate(names):
+            if name in allowed:
+                kept.append(i)
             else:
-                statuses[node.node.name] = left_out
+                statuses[name] = left_out
+        rows = np.array(kept, dtype=np.int64)
     success = Code.SUCCESS
-    for run_filter, plugin_name, tagged in filters:
-        passing: list[NodeInfo] = []
-        keep = passing.append
-        for node in remaining:
-            rejected = run_filter(state, info, node)
+    for plugin, (run_filter, plugin_name, tagged) in zip(active, filters, strict=True):
+        if not len(rows):
+            break
+        verdicts = plugin.filter_all(state, info, columns, rows)
+        row_list = rows.tolist()
+        known = None
+        if verdicts is None:
+            keep: Bools = np.ones(len(rows), dtype=np.bool_)
+            asked: Iterable[int] = range(len(rows))
+        else:
+            keep = verdicts.passes.copy()
+            asked = np.flatnonzero(~keep).tolist()
+            known = verdicts.statuses
+        for at in asked:
+            i = row_list[at]
+            rejected = run_filter(state, info, nodes[i]) if known is None else known[at]
             if rejected is None or rejected.code is success:
-                keep(node)
+                keep[at] = True
                 continue
+            keep[at] = False
             hit = tagged.get(id(rejected))
             if hit is None or hit[0] is not rejected:
                 hit = tagged[id(rejected)] = (rejected, rejected.with_plugin(plugin_name))
-            statuses[node.node.name] = hit[1]
-        remaining = passing
-    return remaining
+            statuses[names[i]] = hit[1]
+        rows = rows[keep]
+    return rows
 
 
 def _filter_until(

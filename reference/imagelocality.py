@@ -26,10 +26,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from podfit.model import Node, Pod
 from podfit.spec.versions import change_holds
 from podfit.versions import LATEST, KubeVersion
 
+from .columns import SAFE_LIMIT, Columns, Ints
 from .framework import MAX_NODE_SCORE, CycleState, Plugin
 from .nodeinfo import NodeInfo, PodInfo, Snapshot
 from .status import Status
@@ -213,3 +216,26 @@ class ImageLocality(Plugin):
         if score is None:
             score = prepared.priorities[total] = calculate_priority(total, prepared.count)
         return score
+
+    def score_all(
+        self, state: CycleState, pod: PodInfo, columns: Columns, rows: Ints
+    ) -> Ints | None:
+        # score's sum over the pod's images, each image a yes/no column over the nodes.
+        prepared: _PodImages | None = state.get(_POD_IMAGES_KEY)
+        if prepared is None:
+            return None
+        if prepared.same is not None:
+            return np.full(len(rows), prepared.same, dtype=np.int64)
+        if sum(scaled for _, scaled in prepared.present) >= SAFE_LIMIT:
+            return None
+        total = np.zeros(len(rows), dtype=np.int64)
+        for name, scaled in prepared.present:
+            has = columns.flag((NAME, name), lambda node, image=name: _has_image(node, image))
+            total += np.where(has[rows], scaled, 0)
+        sums, at = np.unique(total, return_inverse=True)
+        scores = [calculate_priority(int(t), prepared.count) for t in sums.tolist()]
+        return np.array(scores, dtype=np.int64)[at.reshape(-1)]
+
+
+def _has_image(node: NodeInfo, name: str) -> bool:
+    return any(name in image.names for image in node.node.images)

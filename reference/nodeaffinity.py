@@ -24,12 +24,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from podfit.errors import ManifestError
 from podfit.fields import Field
 from podfit.manifest import parse_node_selector_term
 from podfit.model import Node, NodeSelector, NodeSelectorTerm, Pod, PreferredSchedulingTerm
 from podfit.versions import LATEST, KubeVersion
 
+from .columns import Columns, Ints, Verdicts, decide_groups, filter_groups
 from .detail import Detail, label_text, requirement_data, requirement_text
 from .framework import CycleState, Plugin, default_normalize, restrict_nodes
 from .labels import (
@@ -346,6 +349,21 @@ class NodeAffinity(Plugin):
             return _REJECTED_POD
         return None
 
+    def filter_all(
+        self, state: CycleState, pod: PodInfo, columns: Columns, rows: Ints
+    ) -> Verdicts | None:
+        # The answer depends on the values of the labels the selectors read: nodes that
+        # agree on those share it. Terms that read the node's name get no shortcut.
+        read, by_name = _keys_read(pod.pod)
+        if self.added_terms is not None:
+            added, added_by_name = _keys_of_terms(self.added_terms)
+            read, by_name = tuple(dict.fromkeys((*read, *added))), by_name or added_by_name
+        if by_name:
+            return None
+        ids, first = columns.by_labels(read)
+        nodes = columns.nodes
+        return filter_groups(ids, first, rows, lambda i: self.filter(state, pod, nodes[i]))
+
     def detail(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> tuple[Detail, ...]:
         n = node.node
         added = self.added.required
@@ -400,6 +418,16 @@ class NodeAffinity(Plugin):
         if score is None:
             score = scores[key] = weighted_score(terms, n.labels, n.name)
         return score
+
+    def score_all(
+        self, state: CycleState, pod: PodInfo, columns: Columns, rows: Ints
+    ) -> Ints | None:
+        prepared: _Preferred | None = state.get(_PREFERRED_KEY)
+        if prepared is None or prepared[2]:
+            return None  # terms reading the node's name: node by node
+        ids, first = columns.by_labels(prepared[1])
+        nodes = columns.nodes
+        return decide_groups(ids, first, rows, lambda i: self.score(state, pod, nodes[i]), np.int64)
 
     def normalize(self, state: CycleState, pod: PodInfo, scores: dict[str, int]) -> None:
         default_normalize(scores)

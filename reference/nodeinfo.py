@@ -7,9 +7,10 @@ ports or affinity slots. Pods being deleted are still on their node.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 from podfit.cluster import Cluster
 from podfit.model import Node, Pod
@@ -25,6 +26,9 @@ from .resources import (
     scheduler_units,
     to_scheduler_units,
 )
+
+if TYPE_CHECKING:
+    from .columns import Columns
 
 # (hostIP, protocol, hostPort)
 HostPort = tuple[str, str, int]
@@ -107,6 +111,10 @@ def _requests(pod: Pod, *, bound: bool) -> tuple[Units, Units]:
     return requests, nonzero
 
 
+_VERSIONS = itertools.count()
+_COLUMNS_KEY = "columns"
+
+
 @dataclass(slots=True)
 class NodeInfo:
     node: Node
@@ -121,6 +129,9 @@ class NodeInfo:
     # cluster-level plugins count pods matching a one-label selector without a scan.
     label_index: dict[tuple[str, str, str], int] = field(default_factory=dict)
     terminating_index: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    # A number no other NodeInfo state had: renewed whenever pods come or go, so derived
+    # per-node data (reference.columns) knows which rows to read again.
+    version: int = field(default_factory=lambda: next(_VERSIONS))
 
     @property
     def name(self) -> str:
@@ -139,6 +150,7 @@ class NodeInfo:
         return info
 
     def add(self, p: PodInfo) -> None:
+        self.version = next(_VERSIONS)
         self.pods.append(p)
         for name, value in p.requests.items():
             self.requested[name] = self.requested.get(name, 0) + value
@@ -174,6 +186,7 @@ class NodeInfo:
         """Take the pod with ``pod``'s key off the node; its PodInfo, or None."""
         for i, p in enumerate(self.pods):
             if p.pod.key == pod.key:
+                self.version = next(_VERSIONS)
                 del self.pods[i]
                 for name, value in p.requests.items():
                     self.requested[name] -= value
@@ -335,6 +348,18 @@ class Snapshot:
 
     def node_list(self) -> list[NodeInfo]:
         return list(self.nodes.values())
+
+    def columns(self) -> Columns:
+        """The nodes' facts as arrays (reference.columns), current with their pods."""
+        from .columns import Columns
+
+        nodes = self.node_list()
+        columns: Columns | None = self.node_cache.get(_COLUMNS_KEY)
+        if columns is None or len(columns.nodes) != len(nodes):
+            columns = self.node_cache[_COLUMNS_KEY] = Columns(nodes)
+        else:
+            columns.refresh(nodes)
+        return columns
 
     def all_pods(self) -> Iterable[PodInfo]:
         for info in self.nodes.values():

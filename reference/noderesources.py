@@ -23,10 +23,22 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from podfit.spec.versions import change_holds
 from podfit.validation import qualified_name_problems
 from podfit.versions import LATEST, KubeVersion
 
+from .columns import (
+    ALLOCATABLE,
+    NONZERO_REQUESTED,
+    REQUESTED,
+    SAFE_LIMIT,
+    Bools,
+    Columns,
+    Ints,
+    Verdicts,
+)
 from .detail import Detail, resource_shortfall
 from .framework import MAX_NODE_SCORE, CycleState, Plugin
 from .nodeinfo import NodeInfo, PodInfo, Snapshot
@@ -609,6 +621,24 @@ class NodeResourcesFit(Plugin):
         )
         return fit_status(shortfalls, unresolvable_code=self.unresolvable_code)
 
+    def filter_all(
+        self, state: CycleState, pod: PodInfo, columns: Columns, rows: Ints
+    ) -> Verdicts | None:
+        # The comparisons of filter's first step, on every node at once; filter itself
+        # decides the nodes they do not pass (and names the shortfalls).
+        checks: tuple[tuple[str, int], ...] | None = state.get(_CHECKS_KEY)
+        allowed = columns.resource(ALLOCATABLE, PODS)
+        if checks is None or allowed is None:
+            return None
+        sure: Bools = columns.pod_count[rows] < allowed[rows]
+        for name, wanted in checks:
+            allocatable = columns.resource(ALLOCATABLE, name)
+            used = columns.resource(REQUESTED, name)
+            if allocatable is None or used is None or not wanted < SAFE_LIMIT:
+                return None
+            sure &= wanted <= allocatable[rows] - used[rows]
+        return Verdicts(sure)
+
     def detail(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> tuple[Detail, ...]:
         request: Mapping[str, int] = state.get(_FILTER_KEY, pod.requests)
         shortfalls = fits_request(
@@ -656,3 +686,32 @@ class NodeResourcesFit(Plugin):
             node, self.resource_names, pod_requests, use_requested=False
         )
         return self.scorer(requested, allocatable)
+
+    def score_all(
+        self, state: CycleState, pod: PodInfo, columns: Columns, rows: Ints
+    ) -> Ints | None:
+        # score's weighted mean of per-resource scores, on every node at once.
+        weighted: tuple[tuple[str, int, int, int], ...] | None = state.get(_WEIGHTED_KEY)
+        strategy = self.fit_args.strategy.type
+        if weighted is None or strategy not in (LEAST_ALLOCATED, MOST_ALLOCATED):
+            return None
+        total = np.zeros(len(rows), dtype=np.int64)
+        weight_sum = np.zeros(len(rows), dtype=np.int64)
+        for name, request, kind, weight in weighted:
+            allocatable = columns.resource(ALLOCATABLE, name)
+            used = columns.resource(NONZERO_REQUESTED if kind == PART_BASE else REQUESTED, name)
+            if allocatable is None or used is None or not (request < SAFE_LIMIT and weight < 2**20):
+                return None
+            capacity = allocatable[rows]
+            wanted = used[rows] + request
+            has = capacity != 0
+            divisor = np.where(has, capacity, 1)
+            if strategy == LEAST_ALLOCATED:
+                free = has & (wanted <= capacity)
+                part = np.where(free, (capacity - wanted) * MAX_NODE_SCORE // divisor, 0)
+            else:
+                part = np.where(has, np.minimum(wanted, capacity) * MAX_NODE_SCORE // divisor, 0)
+            total += part * weight
+            weight_sum += np.where(has, weight, 0)
+        some = weight_sum != 0
+        return np.where(some, total // np.where(some, weight_sum, 1), 0)

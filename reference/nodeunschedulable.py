@@ -15,6 +15,7 @@ NodeUnschedulable runs first, a cordoned node reports this plugin's reason.
 
 from __future__ import annotations
 
+from .columns import Columns, Ints, Verdicts, filter_groups
 from .detail import Detail
 from .framework import CycleState, Plugin
 from .nodeinfo import NodeInfo, PodInfo
@@ -28,6 +29,10 @@ ERR_REASON_UNSCHEDULABLE = "node(s) were unschedulable"
 ERR_REASON_UNKNOWN_CONDITION = "node(s) had unknown conditions"
 
 
+def _cordoned(node: NodeInfo) -> bool:
+    return node.node.unschedulable
+
+
 class NodeUnschedulable(Plugin):
     name = NAME
     filters = True
@@ -39,6 +44,14 @@ class NodeUnschedulable(Plugin):
         if tolerates_taint(pod.pod.tolerations, UNSCHEDULABLE_TAINT):
             return None
         return unresolvable(ERR_REASON_UNSCHEDULABLE)
+
+    def filter_all(
+        self, state: CycleState, pod: PodInfo, columns: Columns, rows: Ints
+    ) -> Verdicts | None:
+        # The answer depends on the cordon alone: cordoned nodes share it, and so do the others.
+        ids, first = columns.groups(NAME, _cordoned)
+        nodes = columns.nodes
+        return filter_groups(ids, first, rows, lambda i: self.filter(state, pod, nodes[i]))
 
     def detail(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> tuple[Detail, ...]:
         return (

@@ -18,10 +18,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+
 from podfit.model import Taint, Toleration
 from podfit.spec.versions import change_holds
 from podfit.versions import LATEST, KubeVersion
 
+from .columns import Columns, Ints, Verdicts, decide_groups, filter_groups
 from .detail import Detail
 from .framework import CycleState, Plugin, default_normalize
 from .nodeinfo import NodeInfo, PodInfo, Snapshot
@@ -73,6 +76,13 @@ def taint_detail(taint: Taint) -> Detail:
     """``untolerated taint dedicated=gpu:NoSchedule``."""
     data = {"taint": {"key": taint.key, "value": taint.value, "effect": taint.effect}}
     return Detail("untoleratedTaint", f"untolerated taint {taint}", data)
+
+
+_TAINTS = "taints"
+
+
+def _taints(node: NodeInfo) -> tuple[Taint, ...]:
+    return node.node.taints
 
 
 class TaintToleration(Plugin):
@@ -136,6 +146,14 @@ class TaintToleration(Plugin):
         cache[id(taints)] = (taints, details)
         return details
 
+    def filter_all(
+        self, state: CycleState, pod: PodInfo, columns: Columns, rows: Ints
+    ) -> Verdicts | None:
+        # The answer depends on the node's taints alone: nodes with equal taints share it.
+        ids, first = columns.groups(_TAINTS, _taints)
+        nodes = columns.nodes
+        return filter_groups(ids, first, rows, lambda i: self.filter(state, pod, nodes[i]))
+
     def pre_score(
         self, state: CycleState, pod: PodInfo, snapshot: Snapshot, nodes: list[NodeInfo]
     ) -> Status | None:
@@ -163,6 +181,13 @@ class TaintToleration(Plugin):
         if cache is not None:
             cache[id(taints)] = (taints, count)
         return count
+
+    def score_all(
+        self, state: CycleState, pod: PodInfo, columns: Columns, rows: Ints
+    ) -> Ints | None:
+        ids, first = columns.groups(_TAINTS, _taints)
+        nodes = columns.nodes
+        return decide_groups(ids, first, rows, lambda i: self.score(state, pod, nodes[i]), np.int64)
 
     def normalize(self, state: CycleState, pod: PodInfo, scores: dict[str, int]) -> None:
         default_normalize(scores, reverse=True)

@@ -1,0 +1,192 @@
+"""Every node at once: a snapshot's per-node facts as numpy arrays, in the node order.
+
+A scheduling cycle asks each filter and score plugin about every node. One Python call per
+node and plugin is most of a cycle's cost on a large cluster, while most answers depend on
+a few numbers (requests, allocatable) or on facts many nodes share (taints, the labels a
+pod's terms read). Plugins may answer for all nodes at once from these columns
+(``Plugin.filter_all`` / ``Plugin.score_all``); they stay defined by their per-node
+``filter`` / ``score``, which the framework still calls for every node a column answer
+does not settle, and the tests hold the two equal.
+
+Resource columns follow the nodes' pods: each row remembers its NodeInfo's version and is
+read again when the node changes. Groupings (by taints, by label values) depend on the
+nodes only, which a snapshot never changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from .nodeinfo import NodeInfo
+from .status import Code, Status
+
+Ints = npt.NDArray[np.int64]
+Bools = npt.NDArray[np.bool_]
+
+# Amounts at or beyond this stay with the per-node path: the scores multiply by 100 in
+# int64 and divide in float64, which must give what Python's integers and floats give.
+SAFE_LIMIT = 2**53
+
+#: Tables of NodeInfo a resource column can come from.
+ALLOCATABLE = "allocatable"
+REQUESTED = "requested"
+NONZERO_REQUESTED = "nonzero_requested"
+
+
+class Columns:
+    """Per-node facts of ``nodes`` (a snapshot's NodeInfos, in its order) as arrays."""
+
+    def __init__(self, nodes: list[NodeInfo]) -> None:
+        self.nodes = nodes
+        self.names = [n.node.name for n in nodes]
+        self.versions = [n.version for n in nodes]
+        self._resources: dict[tuple[str, str], Ints | None] = {}
+        self._pod_count: Ints = np.array([len(n.pods) for n in nodes], dtype=np.int64)
+        self._groups: dict[Hashable, tuple[Ints, list[int]]] = {}
+        self._labels: dict[str, Ints] = {}
+        self._flags: dict[Hashable, Bools] = {}
+
+    def refresh(self, nodes: list[NodeInfo]) -> None:
+        """Follow ``nodes`` (the snapshot's NodeInfos now, in the same order): read again
+        the rows of nodes whose pods changed since the columns were made."""
+        versions = [n.version for n in nodes]
+        if versions == self.versions:
+            return
+        rows = [
+            i
+            for i, (now, before) in enumerate(zip(versions, self.versions, strict=True))
+            if now != before
+        ]
+        if any(nodes[i].node is not self.nodes[i].node for i in rows):
+            self.__init__(nodes)  # type: ignore[misc]  # another node: start again
+            return
+        self.nodes = nodes
+        self.versions = versions
+        for i in rows:
+            self._pod_count[i] = len(nodes[i].pods)
+        for key, column in self._resources.items():
+            if column is None:
+                continue
+            table, name = key
+            for i in rows:
+                value = getattr(nodes[i], table).get(name, 0)
+                if not -SAFE_LIMIT < value < SAFE_LIMIT:
+                    self._resources[key] = None
+                    break
+                column[i] = value
+
+    @property
+    def pod_count(self) -> Ints:
+        return self._pod_count
+
+    def resource(self, table: str, name: str) -> Ints | None:
+        """Each node's amount of resource ``name`` in ``table`` (0 where absent), or None
+        when some amount is too large for exact array arithmetic."""
+        key = (table, name)
+        if key not in self._resources:
+            values = [getattr(n, table).get(name, 0) for n in self.nodes]
+            safe = all(-SAFE_LIMIT < v < SAFE_LIMIT for v in values)
+            self._resources[key] = np.array(values, dtype=np.int64) if safe else None
+        return self._resources[key]
+
+    def groups(self, fact: Hashable, of: Callable[[NodeInfo], Hashable]) -> tuple[Ints, list[int]]:
+        """The nodes grouped by a fact of the node alone (``of(node)``, named ``fact``):
+        each node's group number and each group's first node."""
+        hit = self._groups.get(fact)
+        if hit is None:
+            numbers: dict[Hashable, int] = {}
+            first: list[int] = []
+            ids = []
+            for i, node in enumerate(self.nodes):
+                value = of(node)
+                number = numbers.get(value)
+                if number is None:
+                    number = numbers[value] = len(first)
+                    first.append(i)
+                ids.append(number)
+            hit = self._groups[fact] = (np.array(ids, dtype=np.int64), first)
+        return hit
+
+    def flag(self, fact: Hashable, of: Callable[[NodeInfo], bool]) -> Bools:
+        """Each node's yes/no fact of the node alone (``of(node)``, named ``fact``)."""
+        column = self._flags.get(fact)
+        if column is None:
+            column = self._flags[fact] = np.array([of(n) for n in self.nodes], dtype=np.bool_)
+        return column
+
+    def label(self, key: str) -> Ints:
+        """Each node's value of label ``key`` as a number: 0 without the label, equal
+        numbers for equal values."""
+        column = self._labels.get(key)
+        if column is None:
+            numbers: dict[str, int] = {}
+            column = np.array(
+                [
+                    0
+                    if (v := n.node.labels.get(key)) is None
+                    else numbers.setdefault(v, len(numbers) + 1)
+                    for n in self.nodes
+                ],
+                dtype=np.int64,
+            )
+            self._labels[key] = column
+        return column
+
+    def by_labels(self, keys: Sequence[str]) -> tuple[Ints, list[int]]:
+        """The nodes grouped by their values of the labels ``keys`` (a missing label is a
+        value of its own): each node's group number and each group's first node."""
+        fact = ("labels", tuple(keys))
+        hit = self._groups.get(fact)
+        if hit is None:
+            if not keys:
+                hit = (np.zeros(len(self.nodes), dtype=np.int64), [0] if self.nodes else [])
+            else:
+                stacked = np.stack([self.label(k) for k in keys], axis=1)
+                _, first, inverse = np.unique(
+                    stacked, axis=0, return_index=True, return_inverse=True
+                )
+                hit = (inverse.reshape(-1).astype(np.int64), [int(i) for i in first])
+            self._groups[fact] = hit
+        return hit
+
+
+def decide_groups(
+    ids: Ints, first: list[int], rows: Ints, decide: Callable[[int], Any], dtype: Any
+) -> npt.NDArray[Any]:
+    """``decide(node)`` for each group present among ``rows``, asked of the group's first
+    node (the answer depends only on what the group shares), spread back over ``rows``."""
+    table = np.zeros(len(first), dtype=dtype)
+    for group in np.unique(ids[rows]).tolist():
+        table[group] = decide(first[group])
+    return table[ids[rows]]
+
+
+@dataclass(frozen=True)
+class Verdicts:
+    """A filter's answer for many nodes at once: whether each passes and, where it does
+    not, the status the plugin's ``filter`` gives it (None: ``filter`` decides there)."""
+
+    passes: Bools
+    statuses: npt.NDArray[np.object_] | None = None
+
+
+def filter_groups(
+    ids: Ints, first: list[int], rows: Ints, run_filter: Callable[[int], Status | None]
+) -> Verdicts:
+    """``run_filter(node)`` for each group present among ``rows``, asked of the group's
+    first node (the answer depends only on what the group shares), spread over ``rows``."""
+    passes = np.zeros(len(first), dtype=np.bool_)
+    statuses = np.empty(len(first), dtype=np.object_)
+    for group in np.unique(ids[rows]).tolist():
+        status = run_filter(first[group])
+        if status is None or status.code is Code.SUCCESS:
+            passes[group] = True
+        else:
+            statuses[group] = status
+    at = ids[rows]
+    return Verdicts(passes[at], statuses[at])

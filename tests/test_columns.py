@@ -1,0 +1,139 @@
+"""Plugins answering for every node at once (filter_all / score_all over reference.columns)
+give exactly what their per-node filter and score give: statuses, feasible nodes, every
+plugin's scores, totals and best nodes, on generated clusters, per release, and after pods
+come and go on the snapshot the columns follow."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from podfit.cluster import Cluster
+from podfit.conformance.strategies import scheduling_problems
+from podfit.model import Container, Node, Pod, ResourceRequirements
+from podfit.quantity import Quantity
+from podfit.reference.framework import Plugin, ScheduleResult, run_cycle
+from podfit.reference.nodeinfo import PodInfo, Snapshot
+from podfit.reference.profile import default_profile
+from podfit.versions import VERSIONS
+
+
+def _plugin_classes() -> list[type[Plugin]]:
+    found: list[type[Plugin]] = []
+    todo = [Plugin]
+    while todo:
+        cls = todo.pop()
+        found.append(cls)
+        todo.extend(cls.__subclasses__())
+    return found
+
+
+@contextmanager
+def node_by_node() -> Iterator[None]:
+    """Every plugin without its all-nodes shortcuts (the plain per-node path)."""
+    saved: list[tuple[type[Plugin], str, Any]] = []
+    for cls in _plugin_classes():
+        for name in ("filter_all", "score_all"):
+            if cls is not Plugin and name in vars(cls):
+                saved.append((cls, name, vars(cls)[name]))
+                setattr(cls, name, getattr(Plugin, name))
+    try:
+        yield
+    finally:
+        for cls, name, method in saved:
+            setattr(cls, name, method)
+
+
+def outcome(result: ScheduleResult) -> dict[str, Any]:
+    return {
+        "statuses": {name: (s.code, s.reasons, s.plugin) for name, s in result.statuses.items()},
+        "order": list(result.statuses),
+        "feasible": result.feasible,
+        "scores": result.scores,
+        "totals": result.totals,
+        "top": result.top,
+        "error": result.error,
+    }
+
+
+def both_ways(snapshot: Snapshot, pod: Pod, version: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    profile = default_profile(version)
+    at_once = outcome(run_cycle(profile, snapshot, pod))
+    with node_by_node():
+        one_by_one = outcome(run_cycle(profile, snapshot, pod))
+    return at_once, one_by_one
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scheduling_problems(max_nodes=8, max_running_pods=10), st.sampled_from(VERSIONS))
+def test_all_nodes_at_once_equals_node_by_node(problem: tuple[Cluster, Pod], version: Any) -> None:
+    cluster, pod = problem
+    at_once, one_by_one = both_ways(Snapshot.of(cluster), pod, version)
+    assert at_once == one_by_one
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scheduling_problems(max_nodes=6, max_running_pods=8), st.sampled_from(VERSIONS))
+def test_columns_follow_pods_bound_and_removed(problem: tuple[Cluster, Pod], version: Any) -> None:
+    cluster, pod = problem
+    snapshot = Snapshot.of(cluster)
+    profile = default_profile(version)
+    result = run_cycle(profile, snapshot, pod)  # builds the columns
+    if result.top:
+        bound = dataclasses.replace(pod, node_name=result.top[0])
+        snapshot.add_pod(bound)
+        at_once, one_by_one = both_ways(snapshot, dataclasses.replace(pod, name="next"), version)
+        assert at_once == one_by_one
+    for info in snapshot.node_list():
+        if info.pods:
+            snapshot.remove_pod(info.pods[0].pod)
+            break
+    at_once, one_by_one = both_ways(snapshot, pod, version)
+    assert at_once == one_by_one
+
+
+def test_columns_notice_a_node_changed_behind_the_snapshot() -> None:
+    """A NodeInfo changed directly (not through the snapshot) is read again."""
+    cluster = Cluster([Node(name="a", allocatable=_resources("4", "4Gi", "10"))]).finish()
+    snapshot = Snapshot.of(cluster)
+    pod = _pod("p", "3")
+    assert run_cycle(default_profile(), snapshot, pod).feasible == ["a"]
+    snapshot.nodes["a"].add(PodInfo.of(_pod("q", "2", node="a"), bound=True))
+    at_once, one_by_one = both_ways(snapshot, pod, VERSIONS[-1])
+    assert at_once == one_by_one
+    assert at_once["feasible"] == []
+
+
+def test_amounts_too_large_for_arrays_go_node_by_node() -> None:
+    """Quantities at or beyond 2**53 leave the arithmetic to Python's integers."""
+    huge = str(2**62)
+    cluster = Cluster(
+        [
+            Node(name="a", allocatable=_resources("4", huge, "10")),
+            Node(name="b", allocatable=_resources("4", "4Gi", "10")),
+        ]
+    ).finish()
+    snapshot = Snapshot.of(cluster)
+    for pod in (_pod("p", "1", memory=str(2**61)), _pod("p", "1", memory="1Gi")):
+        at_once, one_by_one = both_ways(snapshot, pod, VERSIONS[-1])
+        assert at_once == one_by_one
+    assert snapshot.columns().resource("allocatable", "memory") is None
+
+
+def _resources(cpu: str, memory: str, pods: str) -> dict[str, Quantity]:
+    return {
+        "cpu": Quantity.parse(cpu),
+        "memory": Quantity.parse(memory),
+        "pods": Quantity.parse(pods),
+    }
+
+
+def _pod(name: str, cpu: str, *, memory: str = "0", node: str = "") -> Pod:
+    requests = {"cpu": Quantity.parse(cpu), "memory": Quantity.parse(memory)}
+    container = Container(name="c", resources=ResourceRequirements(requests=requests))
+    return Pod(name=name, containers=(container,), node_name=node)
