@@ -50,6 +50,7 @@ class Columns:
         self._groups: dict[Hashable, tuple[Ints, list[int]]] = {}
         self._labels: dict[str, Ints] = {}
         self._flags: dict[Hashable, Bools] = {}
+        self._positions: dict[str, int] | None = None
 
     def refresh(self, nodes: list[NodeInfo]) -> None:
         """Follow ``nodes`` (the snapshot's NodeInfos now, in the same order): read again
@@ -79,6 +80,12 @@ class Columns:
                     self._resources[key] = None
                     break
                 column[i] = value
+
+    def positions(self) -> dict[str, int]:
+        """Node name -> its row."""
+        if self._positions is None:
+            self._positions = {name: i for i, name in enumerate(self.names)}
+        return self._positions
 
     @property
     def pod_count(self) -> Ints:
@@ -168,11 +175,13 @@ def decide_groups(
 
 @dataclass(frozen=True)
 class Verdicts:
-    """A filter's answer for many nodes at once: whether each passes and, where it does
-    not, the status the plugin's ``filter`` gives it (None: ``filter`` decides there)."""
+    """A filter's answer for many nodes at once: whether each row passes and, where it
+    does not, its group (an index into ``group_statuses``) and each group's status, as
+    the plugin's ``filter`` gives it; without groups, ``filter`` decides those rows."""
 
     passes: Bools
-    statuses: npt.NDArray[np.object_] | None = None
+    groups: Ints | None = None
+    group_statuses: list[Status | None] | None = None
 
 
 def filter_groups(
@@ -181,7 +190,7 @@ def filter_groups(
     """``run_filter(node)`` for each group present among ``rows``, asked of the group's
     first node (the answer depends only on what the group shares), spread over ``rows``."""
     passes = np.zeros(len(first), dtype=np.bool_)
-    statuses = np.empty(len(first), dtype=np.object_)
+    statuses: list[Status | None] = [None] * len(first)
     for group in np.unique(ids[rows]).tolist():
         status = run_filter(first[group])
         if status is None or status.code is Code.SUCCESS:
@@ -189,4 +198,4 @@ def filter_groups(
         else:
             statuses[group] = status
     at = ids[rows]
-    return Verdicts(passes[at], statuses[at])
+    return Verdicts(passes[at], at, statuses)

@@ -13,16 +13,19 @@ import gc
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from itertools import repeat
+from operator import add, mul
 from typing import Any, ClassVar
 from weakref import WeakKeyDictionary
 
 import numpy as np
+import numpy.typing as npt
 
 from podfit.cluster import Cluster
 from podfit.model import Pod
 from podfit.versions import LATEST, KubeVersion
 
-from .columns import Bools, Columns, Ints, Verdicts
+from .columns import Bools, Columns, Ints, Verdicts, filter_groups
 from .detail import Detail
 from .nodeinfo import NodeInfo, PodInfo, Snapshot
 from .status import SUCCESS, Code, Status
@@ -75,14 +78,28 @@ class Plugin:
     def normalize(self, state: CycleState, pod: PodInfo, scores: dict[str, int]) -> None:
         return None
 
+    def groups(
+        self, state: CycleState, pod: PodInfo, columns: Columns
+    ) -> tuple[Ints, list[int]] | None:
+        """Nodes this plugin's ``filter`` and ``detail`` answer alike for ``pod`` (they
+        depend only on what the nodes of a group share): each node's group number and each
+        group's first node, or None: no such grouping."""
+        return None
+
     def filter_all(
         self, state: CycleState, pod: PodInfo, columns: Columns, rows: Ints
     ) -> Verdicts | None:
         """``filter`` of every node of ``rows`` (positions in the snapshot's node order) at
         once, or None: no such shortcut for this pod. Rows the verdicts pass must be
         exactly those ``filter`` passes, unless they leave those rows' statuses to
-        ``filter`` (which then has the last word)."""
-        return None
+        ``filter`` (which then has the last word). By default, ``filter`` of one node per
+        group of ``groups``."""
+        groups = self.groups(state, pod, columns)
+        if groups is None:
+            return None
+        ids, first = groups
+        nodes = columns.nodes
+        return filter_groups(ids, first, rows, lambda i: self.filter(state, pod, nodes[i]))
 
     def score_all(
         self, state: CycleState, pod: PodInfo, columns: Columns, rows: Ints
@@ -359,14 +376,21 @@ def run_cycle(
     cycle stopped and stops filtering once it has found ``num_feasible_nodes_to_find``
     feasible nodes (only clusters of 100 nodes or more are affected).
     """
-    nodes = snapshot.node_list()
+    columns: Columns | None = None
+    if sample:
+        nodes = snapshot.node_list()
+        names = [n.node.name for n in nodes]
+    else:
+        columns = snapshot.columns()
+        nodes, names = columns.nodes, list(columns.names)
     start = 0
     limit = len(nodes)
     if sample and nodes:
         start = snapshot.next_start_node % len(nodes)
         nodes = nodes[start:] + nodes[:start]
+        names = names[start:] + names[:start]
         limit = num_feasible_nodes_to_find(len(nodes))
-    result = ScheduleResult(pod=pod, nodes=[n.node.name for n in nodes])
+    result = ScheduleResult(pod=pod, nodes=names)
     info = PodInfo.of(pod)
     state = CycleState()
     state[SNAPSHOT] = snapshot
@@ -381,17 +405,17 @@ def run_cycle(
 
     allowed = state.get("__node_subset__")
     filters: _Filters = [(plugin.filter, plugin.name, {}) for plugin in active]
-    columns: Columns | None = None
     rows: Ints | None = None
-    if sample:
+    if columns is None:
         feasible, processed = _filter_until(state, info, nodes, filters, allowed, limit, result)
         if nodes:
             snapshot.next_start_node = (start + processed) % len(nodes)
+        result.feasible = [n.node.name for n in feasible]
     else:
-        columns = snapshot.columns()
         rows = _filter_columns(state, info, columns, active, filters, allowed, result)
-        feasible = [columns.nodes[i] for i in rows.tolist()]
-    result.feasible = [n.node.name for n in feasible]
+        row_list = rows.tolist()
+        feasible = list(map(nodes.__getitem__, row_list))
+        result.feasible = list(map(columns.names.__getitem__, row_list))
     if not feasible:
         return result
     if len(feasible) == 1:
@@ -425,7 +449,7 @@ def run_cycle(
         plugin.normalize(state, info, raw)
         result.scores[plugin.name] = raw
         result.weights[plugin.name] = weight
-        totals = [total + raw[name] * weight for total, name in zip(totals, names, strict=True)]
+        totals = list(map(add, totals, map(mul, raw.values(), repeat(weight, len(totals)))))
     result.totals = dict(zip(names, totals, strict=True))
     best = max(totals)
     result.top = [name for name, total in zip(names, totals, strict=True) if total == best]
@@ -453,45 +477,54 @@ def _filter_columns(
     (``filter_all``), else node by node. Statuses keep the nodes' order; returns the
     positions of the feasible nodes, in order."""
     names = columns.names
-    statuses = result.statuses = dict.fromkeys(names, SUCCESS)
     nodes = columns.nodes
+    # Each row's status: an array, so that a group's status lands on its rows at once.
+    statuses: npt.NDArray[np.object_] = np.full(len(nodes), SUCCESS, dtype=np.object_)
     if allowed is None:
         rows: Ints = np.arange(len(nodes), dtype=np.int64)
     else:
-        left_out = allowed_status(state)
-        kept = []
-        for i, name in enumerate(names):
-            if name in allowed:
-                kept.append(i)
-            else:
-                statuses[name] = left_out
-        rows = np.array(kept, dtype=np.int64)
+        inside = np.array([name in allowed for name in names], dtype=np.bool_)
+        statuses[~inside] = allowed_status(state)
+        rows = np.flatnonzero(inside)
     success = Code.SUCCESS
+
+    def tag(rejected: Status, plugin_name: str, tagged: dict[int, tuple[Status, Status]]) -> Status:
+        hit = tagged.get(id(rejected))
+        if hit is None or hit[0] is not rejected:
+            hit = tagged[id(rejected)] = (rejected, rejected.with_plugin(plugin_name))
+        return hit[1]
+
     for plugin, (run_filter, plugin_name, tagged) in zip(active, filters, strict=True):
         if not len(rows):
             break
         verdicts = plugin.filter_all(state, info, columns, rows)
-        row_list = rows.tolist()
-        known = None
+        if verdicts is not None and verdicts.group_statuses is not None:
+            failing = ~verdicts.passes
+            if failing.any():
+                by_group = np.empty(len(verdicts.group_statuses), dtype=np.object_)
+                for group, status in enumerate(verdicts.group_statuses):
+                    if status is not None:
+                        by_group[group] = tag(status, plugin_name, tagged)
+                statuses[rows[failing]] = by_group[verdicts.groups[failing]]
+                rows = rows[verdicts.passes]
+            continue
         if verdicts is None:
             keep: Bools = np.ones(len(rows), dtype=np.bool_)
             asked: Iterable[int] = range(len(rows))
         else:
             keep = verdicts.passes.copy()
             asked = np.flatnonzero(~keep).tolist()
-            known = verdicts.statuses
+        row_list = rows.tolist()
         for at in asked:
             i = row_list[at]
-            rejected = run_filter(state, info, nodes[i]) if known is None else known[at]
+            rejected = run_filter(state, info, nodes[i])
             if rejected is None or rejected.code is success:
                 keep[at] = True
                 continue
             keep[at] = False
-            hit = tagged.get(id(rejected))
-            if hit is None or hit[0] is not rejected:
-                hit = tagged[id(rejected)] = (rejected, rejected.with_plugin(plugin_name))
-            statuses[names[i]] = hit[1]
+            statuses[i] = tag(rejected, plugin_name, tagged)
         rows = rows[keep]
+    result.statuses = dict(zip(names, statuses.tolist(), strict=True))
     return rows
 
 

@@ -32,7 +32,7 @@ from podfit.manifest import parse_node_selector_term
 from podfit.model import Node, NodeSelector, NodeSelectorTerm, Pod, PreferredSchedulingTerm
 from podfit.versions import LATEST, KubeVersion
 
-from .columns import Columns, Ints, Verdicts, decide_groups, filter_groups
+from .columns import Columns, Ints, decide_groups
 from .detail import Detail, label_text, requirement_data, requirement_text
 from .framework import CycleState, Plugin, default_normalize, restrict_nodes
 from .labels import (
@@ -349,20 +349,16 @@ class NodeAffinity(Plugin):
             return _REJECTED_POD
         return None
 
-    def filter_all(
-        self, state: CycleState, pod: PodInfo, columns: Columns, rows: Ints
-    ) -> Verdicts | None:
-        # The answer depends on the values of the labels the selectors read: nodes that
-        # agree on those share it. Terms that read the node's name get no shortcut.
+    def groups(
+        self, state: CycleState, pod: PodInfo, columns: Columns
+    ) -> tuple[Ints, list[int]] | None:
+        # The answers depend on the values of the labels the selectors read: nodes that
+        # agree on those share them. Terms that read the node's name: node by node.
         read, by_name = _keys_read(pod.pod)
         if self.added_terms is not None:
             added, added_by_name = _keys_of_terms(self.added_terms)
             read, by_name = tuple(dict.fromkeys((*read, *added))), by_name or added_by_name
-        if by_name:
-            return None
-        ids, first = columns.by_labels(read)
-        nodes = columns.nodes
-        return filter_groups(ids, first, rows, lambda i: self.filter(state, pod, nodes[i]))
+        return None if by_name else columns.by_labels(read)
 
     def detail(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> tuple[Detail, ...]:
         n = node.node

@@ -15,7 +15,7 @@ NodeUnschedulable runs first, a cordoned node reports this plugin's reason.
 
 from __future__ import annotations
 
-from .columns import Columns, Ints, Verdicts, filter_groups
+from .columns import Columns, Ints
 from .detail import Detail
 from .framework import CycleState, Plugin
 from .nodeinfo import NodeInfo, PodInfo
@@ -45,13 +45,11 @@ class NodeUnschedulable(Plugin):
             return None
         return unresolvable(ERR_REASON_UNSCHEDULABLE)
 
-    def filter_all(
-        self, state: CycleState, pod: PodInfo, columns: Columns, rows: Ints
-    ) -> Verdicts | None:
-        # The answer depends on the cordon alone: cordoned nodes share it, and so do the others.
-        ids, first = columns.groups(NAME, _cordoned)
-        nodes = columns.nodes
-        return filter_groups(ids, first, rows, lambda i: self.filter(state, pod, nodes[i]))
+    def groups(
+        self, state: CycleState, pod: PodInfo, columns: Columns
+    ) -> tuple[Ints, list[int]] | None:
+        # The answers depend on the cordon alone: cordoned nodes share them, as do the others.
+        return columns.groups(NAME, _cordoned)
 
     def detail(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> tuple[Detail, ...]:
         return (

@@ -24,7 +24,7 @@ from podfit.model import Taint, Toleration
 from podfit.spec.versions import change_holds
 from podfit.versions import LATEST, KubeVersion
 
-from .columns import Columns, Ints, Verdicts, decide_groups, filter_groups
+from .columns import Columns, Ints, decide_groups
 from .detail import Detail
 from .framework import CycleState, Plugin, default_normalize
 from .nodeinfo import NodeInfo, PodInfo, Snapshot
@@ -37,6 +37,7 @@ from .taints import (
     find_untolerated_taint,
     format_taint_reason,
     tolerates_every_taint,
+    tolerates_taint,
     untolerated_taints,
 )
 
@@ -67,6 +68,7 @@ _ANY_TAINT_KEY = NAME + "/tolerates-any"
 _ANY_SCORE_KEY = _ANY_TAINT_KEY + "/score"
 _WHY_KEY = NAME + "/why"
 _FILTER_CACHE_KEY = NAME + "/filter-by-taints"
+_TOLERATED_KEY = NAME + "/tolerated"  # Taint -> whether the pod tolerates it, this cycle
 _SCORE_CACHE_KEY = NAME + "/score-by-taints"
 # id(taints) -> (the taints, the answer for them), for one cycle's pod.
 _TaintCache = dict[int, tuple[tuple[Taint, ...], Any]]
@@ -102,6 +104,7 @@ class TaintToleration(Plugin):
         # for a pod that tolerates every taint.
         state[_ANY_TAINT_KEY] = any(tolerates_every_taint(t) for t in pod.pod.tolerations)
         state[_FILTER_CACHE_KEY] = {}
+        state[_TOLERATED_KEY] = {}
         return None
 
     def filter(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> Status | None:
@@ -116,15 +119,32 @@ class TaintToleration(Plugin):
             if hit is not None and hit[0] is taints:
                 cached: Status | None = hit[1]
                 return cached
-        status = self._filter_taints(taints, pod.pod.tolerations)
+        status = self._filter_taints(taints, pod.pod.tolerations, state.get(_TOLERATED_KEY))
         if cache is not None:
             cache[id(taints)] = (taints, status)
         return status
 
     def _filter_taints(
-        self, taints: tuple[Taint, ...], tolerations: tuple[Toleration, ...]
+        self,
+        taints: tuple[Taint, ...],
+        tolerations: tuple[Toleration, ...],
+        tolerated: dict[Taint, bool] | None = None,
     ) -> Status | None:
-        taint = find_untolerated_taint(taints, tolerations, FILTER_EFFECTS)
+        if tolerated is None:
+            taint = find_untolerated_taint(taints, tolerations, FILTER_EFFECTS)
+        else:
+            # find_untolerated_taint, each distinct taint judged once per cycle: nodes'
+            # taints tuples differ far more often than their taints.
+            taint = None
+            for candidate in taints:
+                if candidate.effect not in FILTER_EFFECTS:
+                    continue
+                ok = tolerated.get(candidate)
+                if ok is None:
+                    ok = tolerated[candidate] = tolerates_taint(tolerations, candidate)
+                if not ok:
+                    taint = candidate
+                    break
         if taint is None:
             return None
         if self.legacy_reason:
@@ -146,13 +166,11 @@ class TaintToleration(Plugin):
         cache[id(taints)] = (taints, details)
         return details
 
-    def filter_all(
-        self, state: CycleState, pod: PodInfo, columns: Columns, rows: Ints
-    ) -> Verdicts | None:
-        # The answer depends on the node's taints alone: nodes with equal taints share it.
-        ids, first = columns.groups(_TAINTS, _taints)
-        nodes = columns.nodes
-        return filter_groups(ids, first, rows, lambda i: self.filter(state, pod, nodes[i]))
+    def groups(
+        self, state: CycleState, pod: PodInfo, columns: Columns
+    ) -> tuple[Ints, list[int]] | None:
+        # The answers depend on the node's taints alone: nodes with equal taints share them.
+        return columns.groups(_TAINTS, _taints)
 
     def pre_score(
         self, state: CycleState, pod: PodInfo, snapshot: Snapshot, nodes: list[NodeInfo]

@@ -25,7 +25,7 @@ from .framework import (
 )
 from .nodeaffinity import node_names_from_fields, pod_required_affinity
 from .nodeinfo import PodInfo, Snapshot
-from .status import Code, Status
+from .status import SUCCESS, Code, Status
 
 
 def prefilter_details(result: ScheduleResult) -> tuple[Detail, ...]:
@@ -56,6 +56,11 @@ def _left_out(result: ScheduleResult) -> Detail:
     )
 
 
+# A plugin's grouping of the nodes for details: each node's group, each group's first node,
+# and the details found so far per group.
+_Groups = tuple[list[int], list[int], dict[int, tuple[Detail, ...]]]
+
+
 def node_details(profile: Profile, result: ScheduleResult) -> dict[str, tuple[Detail, ...]]:
     """Node name -> the details of its rejection, for every rejected node."""
     state = result.state
@@ -67,21 +72,46 @@ def node_details(profile: Profile, result: ScheduleResult) -> dict[str, tuple[De
     out: dict[str, tuple[Detail, ...]] = {}
     left_out: Detail | None = None
     # Nodes share a few status objects: what each asks for is decided once per object
-    # (id -> the status, kept alive; the plugin whose rejection it is; whether it is the
-    # rejection of a node a PreFilter result left out, which names no plugin).
-    kinds: dict[int, tuple[Status, Plugin | None, bool]] = {}
-    nodes = snapshot.nodes
+    # (id -> the status, kept alive, and how its nodes' details are found: the plugin,
+    # its grouping of the nodes with the details found per group, or None: node by node;
+    # or no plugin, and whether it is the rejection of a node a PreFilter result left
+    # out, which names no plugin).
+    kinds: dict[int, tuple[Status, Plugin | None, _Groups | None, bool]] = {}
+    columns = snapshot.columns()
+    at = columns.positions()
+    grouped: dict[str, _Groups | None] = {}
     for name, status in result.statuses.items():
+        if status is SUCCESS:
+            continue
         kind = kinds.get(id(status))
         if kind is None or kind[0] is not status:
             rejection = status.is_rejection
             plugin = plugins.get(status.plugin) if rejection else None
-            kind = kinds[id(status)] = (status, plugin, rejection and status.plugin == "")
-        _, plugin, left_out_here = kind
+            if plugin is not None and plugin.name not in grouped:
+                groups = plugin.groups(state, info, columns)
+                grouped[plugin.name] = (
+                    None if groups is None else (groups[0].tolist(), groups[1], {})
+                )
+            kind = kinds[id(status)] = (
+                status,
+                plugin,
+                grouped.get(plugin.name) if plugin is not None else None,
+                rejection and status.plugin == "",
+            )
+        _, plugin, by_group, left_out_here = kind
         if plugin is not None:
-            node = nodes.get(name)
-            if node is not None:
-                out[name] = plugin.detail(state, info, node)
+            row = at.get(name)
+            if row is None:
+                continue
+            if by_group is None:
+                out[name] = plugin.detail(state, info, columns.nodes[row])
+                continue
+            ids, first, found = by_group
+            group = ids[row]
+            details = found.get(group)
+            if details is None:
+                details = found[group] = plugin.detail(state, info, columns.nodes[first[group]])
+            out[name] = details
         elif left_out_here:
             left_out = left_out or _left_out(result)
             out[name] = (left_out,)

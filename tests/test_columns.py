@@ -1,7 +1,8 @@
-"""Plugins answering for every node at once (filter_all / score_all over reference.columns)
-give exactly what their per-node filter and score give: statuses, feasible nodes, every
-plugin's scores, totals and best nodes, on generated clusters, per release, and after pods
-come and go on the snapshot the columns follow."""
+"""Plugins answering for every node at once (groups / filter_all / score_all over
+reference.columns) give exactly what their per-node filter, score and detail give:
+statuses, feasible nodes, every plugin's scores, totals, best nodes and explain's details,
+on generated clusters, per release, and after pods come and go on the snapshot the
+columns follow."""
 
 from __future__ import annotations
 
@@ -17,9 +18,10 @@ from podfit.cluster import Cluster
 from podfit.conformance.strategies import scheduling_problems
 from podfit.model import Container, Node, Pod, ResourceRequirements
 from podfit.quantity import Quantity
-from podfit.reference.framework import Plugin, ScheduleResult, run_cycle
+from podfit.reference.framework import Plugin, Profile, ScheduleResult, run_cycle
 from podfit.reference.nodeinfo import PodInfo, Snapshot
 from podfit.reference.profile import default_profile
+from podfit.reference.why import node_details
 from podfit.versions import VERSIONS
 
 
@@ -38,7 +40,7 @@ def node_by_node() -> Iterator[None]:
     """Every plugin without its all-nodes shortcuts (the plain per-node path)."""
     saved: list[tuple[type[Plugin], str, Any]] = []
     for cls in _plugin_classes():
-        for name in ("filter_all", "score_all"):
+        for name in ("groups", "filter_all", "score_all"):
             if cls is not Plugin and name in vars(cls):
                 saved.append((cls, name, vars(cls)[name]))
                 setattr(cls, name, getattr(Plugin, name))
@@ -49,8 +51,9 @@ def node_by_node() -> Iterator[None]:
             setattr(cls, name, method)
 
 
-def outcome(result: ScheduleResult) -> dict[str, Any]:
+def outcome(result: ScheduleResult, profile: Profile) -> dict[str, Any]:
     return {
+        "details": node_details(profile, result),
         "statuses": {name: (s.code, s.reasons, s.plugin) for name, s in result.statuses.items()},
         "order": list(result.statuses),
         "feasible": result.feasible,
@@ -63,9 +66,9 @@ def outcome(result: ScheduleResult) -> dict[str, Any]:
 
 def both_ways(snapshot: Snapshot, pod: Pod, version: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     profile = default_profile(version)
-    at_once = outcome(run_cycle(profile, snapshot, pod))
+    at_once = outcome(run_cycle(profile, snapshot, pod), profile)
     with node_by_node():
-        one_by_one = outcome(run_cycle(profile, snapshot, pod))
+        one_by_one = outcome(run_cycle(profile, snapshot, pod), profile)
     return at_once, one_by_one
 
 
