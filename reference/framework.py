@@ -173,6 +173,10 @@ class ScheduleResult:
     # The cycle's state and the plugins whose Filter ran: what details are computed from.
     state: CycleState | None = field(default=None, repr=False, compare=False)
     active: tuple[Plugin, ...] = field(default=(), repr=False, compare=False)
+    # When every node was filtered at once: the rows (positions in the snapshot's node
+    # order, ascending) each filter plugin rejected, by plugin name ("": left out by a
+    # PreFilter result); what details are found from a group at a time.
+    rejected_rows: dict[str, Ints] | None = field(default=None, repr=False, compare=False)
 
     @property
     def selected(self) -> str | None:
@@ -480,11 +484,13 @@ def _filter_columns(
     nodes = columns.nodes
     # Each row's status: an array, so that a group's status lands on its rows at once.
     statuses: npt.NDArray[np.object_] = np.full(len(nodes), SUCCESS, dtype=np.object_)
+    rejected: dict[str, Ints] = {}
     if allowed is None:
         rows: Ints = np.arange(len(nodes), dtype=np.int64)
     else:
         inside = np.array([name in allowed for name in names], dtype=np.bool_)
         statuses[~inside] = allowed_status(state)
+        rejected[""] = np.flatnonzero(~inside)
         rows = np.flatnonzero(inside)
     success = Code.SUCCESS
 
@@ -502,10 +508,13 @@ def _filter_columns(
             failing = ~verdicts.passes
             if failing.any():
                 by_group = np.empty(len(verdicts.group_statuses), dtype=np.object_)
+                rejecting = np.zeros(len(verdicts.group_statuses), dtype=np.bool_)
                 for group, status in enumerate(verdicts.group_statuses):
                     if status is not None:
                         by_group[group] = tag(status, plugin_name, tagged)
+                        rejecting[group] = status.is_rejection
                 statuses[rows[failing]] = by_group[verdicts.groups[failing]]
+                rejected[plugin_name] = rows[failing & rejecting[verdicts.groups]]
                 rows = rows[verdicts.passes]
             continue
         if verdicts is None:
@@ -515,16 +524,22 @@ def _filter_columns(
             keep = verdicts.passes.copy()
             asked = np.flatnonzero(~keep).tolist()
         row_list = rows.tolist()
+        found = []
         for at in asked:
             i = row_list[at]
-            rejected = run_filter(state, info, nodes[i])
-            if rejected is None or rejected.code is success:
+            status = run_filter(state, info, nodes[i])
+            if status is None or status.code is success:
                 keep[at] = True
                 continue
             keep[at] = False
-            statuses[i] = tag(rejected, plugin_name, tagged)
+            statuses[i] = tag(status, plugin_name, tagged)
+            if status.is_rejection:
+                found.append(i)
+        if found:
+            rejected[plugin_name] = np.array(found, dtype=np.int64)
         rows = rows[keep]
     result.statuses = dict(zip(names, statuses.tolist(), strict=True))
+    result.rejected_rows = rejected
     return rows
 
 

@@ -11,8 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import numpy as np
+
 from podfit.model import Pod
 
+from .columns import Ints
 from .detail import Detail
 from .framework import (
     SNAPSHOT,
@@ -56,6 +59,43 @@ def _left_out(result: ScheduleResult) -> Detail:
     )
 
 
+def _details_by_rows(
+    result: ScheduleResult,
+    rejected_rows: dict[str, Ints],
+    snapshot: Snapshot,
+    info: PodInfo,
+    plugins: dict[str, Plugin],
+) -> dict[str, tuple[Detail, ...]]:
+    """node_details from the rows each plugin rejected (all nodes filtered at once): the
+    details of a group of nodes the plugin answers alike are found once, for its first
+    node, and land on the group's rows together."""
+    state = result.state
+    assert state is not None
+    columns = snapshot.columns()
+    names, nodes = columns.names, columns.nodes
+    out: dict[str, tuple[Detail, ...]] = {}
+    for plugin_name, rows in rejected_rows.items():
+        row_list = rows.tolist()
+        plugin = plugins.get(plugin_name)
+        if plugin_name == "":
+            left_out = _left_out(result)
+            values: list[tuple[Detail, ...]] = [(left_out,)] * len(row_list)
+        elif plugin is None:
+            continue
+        else:
+            groups = plugin.groups(state, info, columns)
+            if groups is None:
+                values = [plugin.detail(state, info, nodes[i]) for i in row_list]
+            else:
+                ids, first = groups
+                table = np.empty(len(first), dtype=np.object_)
+                for group in np.unique(ids[rows]).tolist():
+                    table[group] = plugin.detail(state, info, nodes[first[group]])
+                values = table[ids[rows]].tolist()
+        out.update(zip(map(names.__getitem__, row_list), values, strict=True))
+    return out
+
+
 # A plugin's grouping of the nodes for details: each node's group, each group's first node,
 # and the details found so far per group.
 _Groups = tuple[list[int], list[int], dict[int, tuple[Detail, ...]]]
@@ -69,6 +109,8 @@ def node_details(profile: Profile, result: ScheduleResult) -> dict[str, tuple[De
     snapshot = state[SNAPSHOT]
     info = PodInfo.of(result.pod)
     plugins = {p.name: p for p in result.active}
+    if result.rejected_rows is not None:
+        return _details_by_rows(result, result.rejected_rows, snapshot, info, plugins)
     out: dict[str, tuple[Detail, ...]] = {}
     left_out: Detail | None = None
     # Nodes share a few status objects: what each asks for is decided once per object

@@ -52,8 +52,13 @@ def node_by_node() -> Iterator[None]:
 
 
 def outcome(result: ScheduleResult, profile: Profile) -> dict[str, Any]:
+    details = node_details(profile, result)
+    # The same details found status by status, without the rows the filters recorded.
+    rows, result.rejected_rows = result.rejected_rows, None
+    assert node_details(profile, result) == details
+    result.rejected_rows = rows
     return {
-        "details": node_details(profile, result),
+        "details": details,
         "statuses": {name: (s.code, s.reasons, s.plugin) for name, s in result.statuses.items()},
         "order": list(result.statuses),
         "feasible": result.feasible,
