@@ -19,6 +19,9 @@ pod uses something podfit does not model (:data:`UNMODELLED_CLAIMS`), never a no
 
 from __future__ import annotations
 
+import numpy as np
+
+from .columns import Columns, Ints
 from .framework import CycleState, Plugin
 from .nodeinfo import NodeInfo, PodInfo, Snapshot
 from .status import SKIP, Status
@@ -43,3 +46,8 @@ class DynamicResources(Plugin):
 
     def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> int:
         return 0
+
+    def score_all(
+        self, state: CycleState, pod: PodInfo, columns: Columns, rows: Ints
+    ) -> Ints | None:
+        return np.zeros(len(rows), dtype=np.int64)

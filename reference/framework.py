@@ -39,6 +39,8 @@ class CycleState(dict[str, Any]):
 
 #: The cycle state's key for the snapshot the cycle ran on (details look pods up in it).
 SNAPSHOT = "__snapshot__"
+#: The cycle state's key for the columns every node was filtered through at once, if so.
+COLUMNS = "__columns__"
 
 
 class Plugin:
@@ -105,6 +107,11 @@ class Plugin:
         self, state: CycleState, pod: PodInfo, columns: Columns, rows: Ints
     ) -> Ints | None:
         """``score`` of every node of ``rows`` at once, exactly, or None: no shortcut."""
+        return None
+
+    def normalize_all(self, state: CycleState, pod: PodInfo, scores: Ints) -> Ints | None:
+        """``normalize`` of scores held as an array (in the feasible nodes' order): the
+        normalized array, or None: ``normalize`` does it."""
         return None
 
     def detail(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> tuple[Detail, ...]:
@@ -398,6 +405,8 @@ def run_cycle(
     info = PodInfo.of(pod)
     state = CycleState()
     state[SNAPSHOT] = snapshot
+    if columns is not None:
+        state[COLUMNS] = columns
     active, rejected_all = pre_filter(profile, state, info, snapshot)
     result.state = state
     result.active = tuple(active)
@@ -445,12 +454,16 @@ def run_cycle(
             if columns is not None and rows is not None
             else None
         )
-        if every is not None:
-            raw = dict(zip(names, every.tolist(), strict=True))
+        normalized = None if every is None else plugin.normalize_all(state, info, every)
+        if normalized is not None:
+            raw = dict(zip(names, normalized.tolist(), strict=True))
         else:
-            score = plugin.score
-            raw = dict(zip(names, [score(state, info, n) for n in feasible], strict=True))
-        plugin.normalize(state, info, raw)
+            if every is not None:
+                raw = dict(zip(names, every.tolist(), strict=True))
+            else:
+                score = plugin.score
+                raw = dict(zip(names, [score(state, info, n) for n in feasible], strict=True))
+            plugin.normalize(state, info, raw)
         result.scores[plugin.name] = raw
         result.weights[plugin.name] = weight
         totals = list(map(add, totals, map(mul, raw.values(), repeat(weight, len(totals)))))
@@ -619,6 +632,15 @@ def restrict_nodes(state: CycleState, plugin: str, names: set[str]) -> None:
     current = state.get("__node_subset__")
     state["__node_subset__"] = names if current is None else current & names
     state.setdefault("__node_subset_plugins__", []).append(plugin)
+
+
+def default_normalize_all(scores: Ints, *, reverse: bool = False) -> Ints:
+    """:func:`default_normalize` of scores held as an array."""
+    top = int(scores.max()) if len(scores) else 0
+    if top == 0:
+        return np.full_like(scores, MAX_NODE_SCORE) if reverse else scores
+    scaled = MAX_NODE_SCORE * scores // top
+    return MAX_NODE_SCORE - scaled if reverse else scaled
 
 
 def default_normalize(scores: dict[str, int], *, reverse: bool = False) -> None:

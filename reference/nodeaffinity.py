@@ -34,7 +34,7 @@ from podfit.versions import LATEST, KubeVersion
 
 from .columns import Columns, Ints, decide_groups
 from .detail import Detail, label_text, requirement_data, requirement_text
-from .framework import CycleState, Plugin, default_normalize, restrict_nodes
+from .framework import CycleState, Plugin, default_normalize, default_normalize_all, restrict_nodes
 from .labels import (
     IN,
     NODE_NAME_FIELD,
@@ -427,3 +427,6 @@ class NodeAffinity(Plugin):
 
     def normalize(self, state: CycleState, pod: PodInfo, scores: dict[str, int]) -> None:
         default_normalize(scores)
+
+    def normalize_all(self, state: CycleState, pod: PodInfo, scores: Ints) -> Ints | None:
+        return default_normalize_all(scores)

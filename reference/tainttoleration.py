@@ -26,7 +26,7 @@ from podfit.versions import LATEST, KubeVersion
 
 from .columns import Columns, Ints, decide_groups
 from .detail import Detail
-from .framework import CycleState, Plugin, default_normalize
+from .framework import CycleState, Plugin, default_normalize, default_normalize_all
 from .nodeinfo import NodeInfo, PodInfo, Snapshot
 from .status import Status, unresolvable
 from .taints import (
@@ -38,7 +38,6 @@ from .taints import (
     format_taint_reason,
     tolerates_every_taint,
     tolerates_taint,
-    untolerated_taints,
 )
 
 NAME = "TaintToleration"
@@ -68,7 +67,8 @@ _ANY_TAINT_KEY = NAME + "/tolerates-any"
 _ANY_SCORE_KEY = _ANY_TAINT_KEY + "/score"
 _WHY_KEY = NAME + "/why"
 _FILTER_CACHE_KEY = NAME + "/filter-by-taints"
-_TOLERATED_KEY = NAME + "/tolerated"  # Taint -> whether the pod tolerates it, this cycle
+_WHY_TAINT_KEY = NAME + "/why-by-taint"  # id -> (taint, its detail; None: tolerated)
+_TOLERATED_KEY = NAME + "/tolerated"  # id -> (taint, whether the pod tolerates it)
 _SCORE_CACHE_KEY = NAME + "/score-by-taints"
 # id(taints) -> (the taints, the answer for them), for one cycle's pod.
 _TaintCache = dict[int, tuple[tuple[Taint, ...], Any]]
@@ -128,7 +128,7 @@ class TaintToleration(Plugin):
         self,
         taints: tuple[Taint, ...],
         tolerations: tuple[Toleration, ...],
-        tolerated: dict[Taint, bool] | None = None,
+        tolerated: dict[int, tuple[Taint, bool]] | None = None,
     ) -> Status | None:
         if tolerated is None:
             taint = find_untolerated_taint(taints, tolerations, FILTER_EFFECTS)
@@ -139,10 +139,14 @@ class TaintToleration(Plugin):
             for candidate in taints:
                 if candidate.effect not in FILTER_EFFECTS:
                     continue
-                ok = tolerated.get(candidate)
-                if ok is None:
-                    ok = tolerated[candidate] = tolerates_taint(tolerations, candidate)
-                if not ok:
+                # Keyed by identity (equal taints are mostly one object), the taint kept.
+                hit = tolerated.get(id(candidate))
+                if hit is None or hit[0] is not candidate:
+                    hit = tolerated[id(candidate)] = (
+                        candidate,
+                        tolerates_taint(tolerations, candidate),
+                    )
+                if not hit[1]:
                     taint = candidate
                     break
         if taint is None:
@@ -162,7 +166,21 @@ class TaintToleration(Plugin):
         if hit is not None and hit[0] is taints:
             details: tuple[Detail, ...] = hit[1]
             return details
-        details = tuple(taint_detail(t) for t in untolerated_taints(taints, pod.pod.tolerations))
+        # untolerated_taints' details, each distinct taint judged once per cycle.
+        judged: dict[int, tuple[Taint, Detail | None]] | None = state.get(_WHY_TAINT_KEY)
+        if judged is None:
+            judged = state[_WHY_TAINT_KEY] = {}
+        found = []
+        for taint in taints:
+            if taint.effect not in FILTER_EFFECTS:
+                continue
+            hit = judged.get(id(taint))
+            if hit is None or hit[0] is not taint:
+                tolerated = tolerates_taint(pod.pod.tolerations, taint)
+                hit = judged[id(taint)] = (taint, None if tolerated else taint_detail(taint))
+            if hit[1] is not None:
+                found.append(hit[1])
+        details = tuple(found)
         cache[id(taints)] = (taints, details)
         return details
 
@@ -209,3 +227,6 @@ class TaintToleration(Plugin):
 
     def normalize(self, state: CycleState, pod: PodInfo, scores: dict[str, int]) -> None:
         default_normalize(scores, reverse=True)
+
+    def normalize_all(self, state: CycleState, pod: PodInfo, scores: Ints) -> Ints | None:
+        return default_normalize_all(scores, reverse=True)

@@ -15,9 +15,10 @@ import numpy as np
 
 from podfit.model import Pod
 
-from .columns import Ints
+from .columns import Columns, Ints
 from .detail import Detail
 from .framework import (
+    COLUMNS,
     SNAPSHOT,
     CycleState,
     Plugin,
@@ -71,7 +72,7 @@ def _details_by_rows(
     node, and land on the group's rows together."""
     state = result.state
     assert state is not None
-    columns = snapshot.columns()
+    columns: Columns = state.get(COLUMNS) or snapshot.columns()
     names, nodes = columns.names, columns.nodes
     out: dict[str, tuple[Detail, ...]] = {}
     for plugin_name, rows in rejected_rows.items():
