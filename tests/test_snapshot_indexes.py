@@ -14,7 +14,7 @@ from podfit.cluster import Cluster
 from podfit.loading import cluster_from_manifests, pod_from_manifest
 from podfit.model import Pod
 from podfit.reference import interpodaffinity
-from podfit.reference.framework import CycleState, bind, evict, snapshot_of
+from podfit.reference.framework import SNAPSHOT, CycleState, bind, evict, snapshot_of
 from podfit.reference.interpodaffinity import (
     _EXISTING,
     ExistingTerms,
@@ -260,7 +260,7 @@ def test_prescore_preferred_terms_through_the_index_equal_a_scan(
     def scores(pod: Pod) -> Counter[tuple[str, str]]:
         state = CycleState()
         status = plugin.pre_score(state, PodInfo.of(pod), snap, snap.node_list())
-        return Counter() if status is not None else state[plugin.name + "/score"]
+        return Counter() if status is not None else state[plugin.name + "/score"].pairs
 
     indexed = [scores(pod) for pod in incoming]
     monkeypatch.setattr(interpodaffinity, "_indexable", lambda terms, at_most_one=False: None)
@@ -280,3 +280,72 @@ def test_a_term_matcher_agrees_with_matches(seed: int) -> None:
         for term in (*terms.preferred_affinity, *terms.required_anti_affinity):
             matches = term.matcher(ns)
             assert [matches(p) for p in pods] == [term.matches(p, ns) for p in pods]
+
+
+def _anti_pods_by_scan(snap: Snapshot, term: Any, value: str) -> list[str]:
+    """Every pod of every node in the domain that the term selects, in node order."""
+    ns = _NamespaceLabels(snap)
+    return [
+        p.pod.key
+        for info in snap.nodes.values()
+        if info.node.labels.get(term.topology_key) == value
+        for p in info.pods
+        if term.matches(p.pod, ns)
+    ]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_inter_pod_details_name_the_pods_a_scan_finds(seed: int) -> None:
+    """The anti-affinity details name the pods a scan of the domain finds (the label index
+    only narrows the nodes), and details shared by nodes of the same domains equal those
+    worked out for each node in a cycle of its own."""
+    rng = random.Random(400 + seed)
+    cluster = _cluster(rng)
+    for step in range(10):
+        bind(cluster, pod_from_manifest(_pod(rng, f"new-{step}")), f"n{rng.randrange(8)}")
+    snap = snapshot_of(cluster)
+    plugin = InterPodAffinity()
+    named = 0
+    for i in range(40):
+        info = PodInfo.of(pod_from_manifest(_pod(rng, f"incoming-{i}")))
+        state = CycleState()
+        state[SNAPSHOT] = snap
+        if plugin.pre_filter(state, info, snap) is not None:
+            continue
+        terms = state[plugin.name].terms
+        for node in snap.nodes.values():
+            if plugin.filter(state, info, node) is None:
+                continue
+            details = plugin.detail(state, info, node)
+            alone = CycleState()
+            alone[SNAPSHOT] = snap
+            plugin.pre_filter(alone, info, snap)
+            assert plugin.detail(alone, info, node) == details
+            for detail in details:
+                if detail.kind == "podAntiAffinity":
+                    term = terms.required_anti_affinity[detail.data["term"]]
+                    expected = _anti_pods_by_scan(snap, term, detail.data["domain"])
+                    assert detail.data["pods"] == expected
+                    named += 1
+    assert named > 10
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_inter_pod_score_reads_the_tables_keys_as_a_sum_over_every_label(seed: int) -> None:
+    """Score looks up only the topology keys PreScore's table has: the same sum as over
+    every label of the node."""
+    rng = random.Random(500 + seed)
+    snap = snapshot_of(_cluster(rng))
+    plugin = InterPodAffinity()
+    scored = 0
+    for i in range(40):
+        info = PodInfo.of(pod_from_manifest(_pod(rng, f"incoming-{i}")))
+        state = CycleState()
+        if plugin.pre_score(state, info, snap, snap.node_list()) is not None:
+            continue
+        pairs = state[plugin.name + "/score"].pairs
+        for node in snap.nodes.values():
+            expected = sum(pairs.get(pair, 0) for pair in node.node.labels.items())
+            assert plugin.score(state, info, node) == expected
+            scored += expected != 0
+    assert scored > 10
