@@ -446,7 +446,7 @@ class _Why:
         self.details: dict[tuple[str | None, ...], tuple[Detail, ...]] = {}
         self._terms: dict[int, _TermPods] = {}
         self._described: dict[int, tuple[ResolvedTerm, str, dict[str, Any]]] = {}
-        self._existing: list[tuple[str, str, str]] | None = None
+        self._existing: dict[tuple[str, str], list[str]] = {}
 
     def described(self, term: ResolvedTerm) -> tuple[str, dict[str, Any]]:
         """The term as the details name it (text, data), made once per cycle."""
@@ -487,18 +487,22 @@ class _Why:
         return hit
 
     def existing_against(self, key: str, value: str) -> list[str]:
-        """Pods in ``key=value`` whose required anti-affinity (on that key) selects the pod."""
-        if self._existing is None:
-            self._existing = []
-            for info in self.snapshot.nodes.values():
-                for p in info.pods:
-                    if p.terms is None:
-                        continue
-                    for term in p.terms.required_anti_affinity:
-                        there = info.node.labels.get(term.topology_key)
-                        if there is not None and term.matches(self.pod, self.ns):
-                            self._existing.append((term.topology_key, there, p.pod.key))
-        return list(dict.fromkeys(pod for k, v, pod in self._existing if (k, v) == (key, value)))
+        """Pods in ``key=value`` whose required anti-affinity (on that key) selects the pod,
+        in node order (only the domain's nodes are searched, once)."""
+        hit = self._existing.get((key, value))
+        if hit is None:
+            nodes = self.snapshot.nodes
+            hit = self._existing[(key, value)] = [
+                p.pod.key
+                for name in _nodes_by_domain(self.snapshot, key).get(value, ())
+                for p in nodes[name].pods
+                if p.terms is not None
+                and any(
+                    t.topology_key == key and t.matches(self.pod, self.ns)
+                    for t in p.terms.required_anti_affinity
+                )
+            ]
+        return hit
 
 
 def _indexable(

@@ -305,10 +305,26 @@ def _anti_pods_by_scan(snap: Snapshot, term: Any, value: str) -> list[str]:
     ]
 
 
+def _existing_against_by_scan(snap: Snapshot, incoming: Pod, key: str, value: str) -> list[str]:
+    """Every pod whose required anti-affinity on ``key`` selects the incoming pod, on a
+    node labelled key=value, in node order."""
+    ns = _NamespaceLabels(snap)
+    return [
+        p.pod.key
+        for info in snap.nodes.values()
+        if info.node.labels.get(key) == value
+        for p in info.pods
+        if any(
+            t.topology_key == key and t.matches(incoming, ns)
+            for t in pod_terms(p.pod).required_anti_affinity
+        )
+    ]
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_inter_pod_details_name_the_pods_a_scan_finds(seed: int) -> None:
     """The anti-affinity details name the pods a scan of the domain finds (the label index
-    only narrows the nodes), and details shared by nodes of the same domains equal those
+    only narrows the nodes), so do those of existing pods' anti-affinity, and details shared by nodes of the same domains equal those
     worked out for each node in a cycle of its own."""
     rng = random.Random(400 + seed)
     cluster = _cluster(rng)
@@ -316,7 +332,7 @@ def test_inter_pod_details_name_the_pods_a_scan_finds(seed: int) -> None:
         bind(cluster, pod_from_manifest(_pod(rng, f"new-{step}")), f"n{rng.randrange(8)}")
     snap = snapshot_of(cluster)
     plugin = InterPodAffinity()
-    named = 0
+    named = owned = 0
     for i in range(40):
         info = PodInfo.of(pod_from_manifest(_pod(rng, f"incoming-{i}")))
         state = CycleState()
@@ -338,7 +354,13 @@ def test_inter_pod_details_name_the_pods_a_scan_finds(seed: int) -> None:
                     expected = _anti_pods_by_scan(snap, term, detail.data["domain"])
                     assert detail.data["pods"] == expected
                     named += 1
-    assert named > 10
+                elif detail.kind == "existingPodAntiAffinity":
+                    key, value = detail.data["topologyKey"], detail.data["domain"]
+                    assert detail.data["pods"] == _existing_against_by_scan(
+                        snap, info.pod, key, value
+                    )
+                    owned += 1
+    assert named > 10 and owned > 10
 
 
 @pytest.mark.parametrize("seed", range(4))
