@@ -10,7 +10,7 @@ matches the incoming pod; Filter then only looks the node's labels up in those c
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -415,10 +415,10 @@ class _TermPods:
     """What finding one term's pods by domain takes, decided once per cycle."""
 
     term: ResolvedTerm  # kept alive: the cache is keyed by its id
-    matches: Callable[[Pod], bool]  # the selector checked and taken apart once
-    # For a one-label term, the nodes the label index finds its pods on (only those can
-    # hold any); None when every node of the domain is searched.
-    hosts: set[str] | None
+    # For a one-label term in named namespaces (what the label index serves): that label,
+    # and the nodes the index finds such pods on (only those can hold any).
+    label: tuple[str, str] | None
+    hosts: set[str]
     found: dict[str, list[str]] = field(default_factory=dict)  # domain -> pod keys
 
 
@@ -458,14 +458,14 @@ class _Why:
     def _term_pods(self, term: ResolvedTerm) -> _TermPods:
         hit = self._terms.get(id(term))
         if hit is None or hit.term is not term:
-            hosts: set[str] | None = None
-            label = _indexable((term,))
+            indexed = _indexable((term,))
+            label = indexed[0] if indexed is not None else None
+            hosts: set[str] = set()
             if label is not None:
-                (key, value), index = label[0], self.snapshot.pods_by_label()
-                hosts = set()
+                index = self.snapshot.pods_by_label()
                 for namespace in term.namespaces:
-                    hosts.update(index.nodes((namespace, key, value), terminating=True))
-            hit = self._terms[id(term)] = _TermPods(term, term.matcher(self.ns), hosts)
+                    hosts.update(index.nodes((namespace, *label), terminating=True))
+            hit = self._terms[id(term)] = _TermPods(term, label, hosts)
         return hit
 
     def matching(self, term: ResolvedTerm, value: str) -> list[str]:
@@ -476,14 +476,20 @@ class _Why:
         if hit is None:
             nodes = self.snapshot.nodes
             names = _nodes_by_domain(self.snapshot, term.topology_key).get(value, ())
-            hosts, matches = t.hosts, t.matches
-            hit = t.found[value] = [
-                p.pod.key
-                for name in names
-                if hosts is None or name in hosts
-                for p in nodes[name].pods
-                if matches(p.pod)
-            ]
+            if t.label is None:
+                matches = term.matcher(self.ns)  # the selector checked once, not per pod
+                hit = [p.pod.key for name in names for p in nodes[name].pods if matches(p.pod)]
+            else:
+                # What the matcher of a one-label term checks, without a call per pod.
+                key, want, namespaces = *t.label, term.namespaces
+                hit = [
+                    p.pod.key
+                    for name in names
+                    if name in t.hosts
+                    for p in nodes[name].pods
+                    if p.pod.labels.get(key) == want and p.pod.namespace in namespaces
+                ]
+            t.found[value] = hit
         return hit
 
     def existing_against(self, key: str, value: str) -> list[str]:
@@ -530,11 +536,13 @@ def _add_indexed(
 ) -> None:
     """Count the pods labelled key=value in the term's namespaces by their node's pair."""
     nodes = snapshot.nodes
+    topology_key = term.topology_key
     for namespace in term.namespaces:
         for name, n in index.nodes((namespace, key, value), terminating=True).items():
-            pair = _pairs(term, nodes[name].node)
-            if pair is not None:
-                counts[pair] += n
+            domain = nodes[name].node.labels.get(topology_key)
+            if domain is not None:
+                pair = (topology_key, domain)
+                counts[pair] = counts.get(pair, 0) + n
 
 
 # --- existing pods' terms, grouped ----------------------------------------------------------
