@@ -361,6 +361,7 @@ def _parse_default_constraints(raw: Any) -> tuple[TopologySpreadConstraint, ...]
 @dataclass
 class _FilterState:
     constraints: list[Constraint]
+    keys: tuple[str, ...] = ()  # the constraints' topology keys
     # per constraint: domain value -> matching pods
     counts: list[dict[str, int]] = field(default_factory=list)
     self_match: list[int] = field(default_factory=list)
@@ -478,7 +479,7 @@ class PodTopologySpread(Plugin):
         constraints = self.constraints(incoming, snapshot.cluster, DO_NOT_SCHEDULE)
         if not constraints:
             return SKIP
-        st = _FilterState(constraints=constraints)
+        st = _FilterState(constraints, tuple(c.topology_key for c in constraints))
         st.counts = [{} for _ in constraints]
         plans = [_count_plan(c) for c in constraints]
         required = _required_affinity(incoming)
@@ -510,7 +511,8 @@ class PodTopologySpread(Plugin):
     def detail(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> tuple[Detail, ...]:
         st: _FilterState = state[self.name]
         # Nodes in the same domains share the details.
-        key = tuple(node.node.labels.get(c.topology_key) for c in st.constraints)
+        labels = node.node.labels
+        key = tuple([labels.get(k) for k in st.keys])
         cache: dict[Any, tuple[Detail, ...]] = state.setdefault(self.name + "/why", {})
         hit = cache.get(key)
         if hit is None:
