@@ -30,9 +30,11 @@ Prints each figure, then a markdown table for the README.
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import json
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -321,49 +323,16 @@ def run_podfit(args: list[str], env: dict[str, str]) -> Run:
 class Oracle:
     """The upstream scheduler behind the exec protocol, one process for many requests."""
 
-    def __init__(self, binary: Path, cores: int | None = None) -> None:
-        env = dict(os.environ)
-        if cores is not None:
-            env["GOMAXPROCS"] = str(cores)
-            # No garbage collection: a collection marks the whole decoded cluster, and which
-            # request it lands in is chance, not the pod (the process is short-lived).
-            env["GOGC"] = "off"
-        self.proc = subprocess.Popen(
-            [str(binary)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env
-        )
+    def __init__(self, binary: Path) -> None:
+        self.proc = subprocess.Popen([str(binary)], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         assert self.proc.stdout is not None and self.proc.stdin is not None
         self.proc.stdout.readline()  # the hello
         self.ids = 0
 
-    def cpu(self) -> float:
-        """CPU seconds the oracle has used, every thread, at nanosecond resolution."""
-        total = 0
-        for task in Path(f"/proc/{self.proc.pid}/task").iterdir():
-            try:
-                total += int((task / "schedstat").read_text().split()[0])
-            except (OSError, ValueError, IndexError):
-                continue
-        return total / 1e9
-
-    def request_cpu(self, nodes: list[Any], pods: list[Any], pod: dict[str, Any]) -> float:
-        """CPU seconds the oracle spends on one request."""
-        before = self.cpu()
-        self.request(nodes, pods, pod)
-        return self.cpu() - before
-
     def request(self, nodes: list[Any], pods: list[Any], pod: dict[str, Any]) -> float:
         """Seconds from writing the request to reading its answer."""
         self.ids += 1
-        line = json.dumps(
-            {
-                "protocol": "podfit/1",
-                "id": self.ids,
-                "nodes": nodes,
-                "pods": pods,
-                "namespaces": [],
-                "pod": pod,
-            }
-        ).encode()
+        line = _request_line(self.ids, nodes, pods, pod).encode()
         assert self.proc.stdin is not None and self.proc.stdout is not None
         start = time.perf_counter()
         self.proc.stdin.write(line + b"\n")
@@ -465,59 +434,161 @@ def front(sizes: list[int], repeat: int, oracle: Path | None) -> list[Row]:
     return rows
 
 
-def upstream_per_pod(
-    binary: Path, nodes: list[Any], pods: list[Any], pod: dict[str, Any], repeat: int
-) -> float:
-    """One-core CPU seconds for one pod: half of (request - request turned away at
-    PreFilter), in the oracle's CPU time (on a shared machine, wall clock differences this
-    small next to decoding the cluster drown in other work), fastest of ``repeat``. Each
-    pair runs in a fresh oracle without garbage collection, after a first request that
-    warms it up."""
-    base, full = [], []
-    for _ in range(repeat):
-        server = Oracle(binary, cores=1)
-        try:
-            server.request(nodes, pods, turned_away_pod())
-            base.append(server.request_cpu(nodes, pods, turned_away_pod()))
-            full.append(server.request_cpu(nodes, pods, pod))
-        finally:
-            server.close()
-    return max(0.0, (min(full) - min(base)) / 2)
+# The oracle's environment for per-pod figures: one core, no garbage collection (which
+# request a collection lands in is chance, not the pod), no asynchronous preemption (its
+# signals upset valgrind).
+ONE_CORE = {"GOMAXPROCS": "1", "GOGC": "off", "GODEBUG": "asyncpreemptoff=1"}
+
+
+def _request_line(ident: int, nodes: list[Any], pods: list[Any], pod: dict[str, Any]) -> str:
+    return json.dumps(
+        {
+            "protocol": "podfit/1",
+            "id": ident,
+            "nodes": nodes,
+            "pods": pods,
+            "namespaces": [],
+            "pod": pod,
+        }
+    )
+
+
+def _requests_file(folder: Path, name: str, lines: list[str]) -> Path:
+    path = folder / f"{name}.jsonl"
+    path.write_text("".join(line + "\n" for line in lines))
+    return path
+
+
+def _instructions(binary: Path, requests: Path) -> subprocess.Popen[bytes]:
+    """valgrind counting the user-space instructions the oracle executes on ``requests``."""
+    return subprocess.Popen(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", str(binary)],
+        stdin=requests.open("rb"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, **ONE_CORE},
+    )
+
+
+def _collected(proc: subprocess.Popen[bytes]) -> int:
+    _, err = proc.communicate()
+    for line in err.decode(errors="replace").splitlines():
+        if "Collected :" in line:
+            return int(line.rsplit(":", 1)[1].strip())
+    raise SystemExit(f"valgrind gave no instruction count:\n{err.decode(errors='replace')[-2000:]}")
+
+
+def _user_seconds(binary: Path, requests: Path) -> float:
+    """User CPU seconds of one oracle process answering ``requests`` natively."""
+    with requests.open("rb") as stdin:
+        proc = subprocess.Popen(
+            [str(binary)],
+            stdin=stdin,
+            stdout=subprocess.DEVNULL,
+            env={**os.environ, **ONE_CORE},
+        )
+        _, _, usage = os.wait4(proc.pid, 0)
+    return usage.ru_utime
+
+
+def upstream_cycles(
+    binary: Path, nodes: list[Any], pods: list[Any], kinds: dict[str, dict[str, Any]], repeat: int
+) -> dict[str, tuple[int, float]]:
+    """kube-scheduler's one-core cost of one scheduling cycle per pod: kind -> (instructions,
+    seconds); empty without valgrind.
+
+    An oracle request decodes the whole cluster (seconds at 5,000 nodes) and schedules the
+    pod twice (its per-node details, then the decision); a cycle is milliseconds, and the
+    difference of two requests' CPU times on a shared machine is noise. valgrind's count of
+    the instructions executed is the same from run to run whatever else the machine does:
+    a cycle costs half of (the instructions of a request for the pod - those of a request
+    for a pod PreFilter turns away at once), each after the same warm-up request. Counts
+    become time at the oracle's own speed, measured on the turned-away requests: their
+    instructions / the fastest of ``repeat`` native runs' user CPU seconds."""
+    if shutil.which("valgrind") is None:
+        print("upstream per-pod figures skipped: counting instructions needs valgrind")
+        return {}
+    folder = Path(tempfile.mkdtemp(prefix="podfit-bench-"))
+    try:
+        warm_up = _request_line(1, nodes, pods, turned_away_pod())
+        files = {
+            name: _requests_file(folder, str(i), [warm_up, _request_line(2, nodes, pods, pod)])
+            for i, (name, pod) in enumerate({"": turned_away_pod(), **kinds}.items())
+        }
+        fastest = min(_user_seconds(binary, files[""]) for _ in range(repeat))
+        with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+            counted = dict(
+                zip(
+                    files,
+                    pool.map(lambda f: _collected(_instructions(binary, f)), files.values()),
+                    strict=True,
+                )
+            )
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    base = counted.pop("")
+    per_second = base / fastest
+    print(f"oracle: {base:,} instructions for the turned-away requests, {per_second / 1e9:.2f} G/s")
+    out = {}
+    for kind, total in counted.items():
+        cycle = max(0, (total - base) // 2)
+        out[kind] = (cycle, cycle / per_second)
+    return out
 
 
 def per_pod(sizes: list[int], repeat: int, oracle: Path | None) -> list[Row]:
+    """podfit's explain of one pod in-process on the loaded cluster (the snapshot built),
+    and its scheduling cycle alone (no details), the fastest of ``repeat`` runs' CPU time,
+    against kube-scheduler's cycle (:func:`upstream_cycles`)."""
     import gc
 
     import podfit
     from podfit.loading import pod_from_manifest
     from podfit.reference.framework import snapshot_of
+    from podfit.reference.scheduler import schedule_one
+
+    def fastest(run: Callable[..., object], *args: Any, **kwargs: Any) -> float:
+        times = []
+        for _ in range(repeat + 1):
+            gc.collect()
+            start = time.process_time()
+            run(*args, **kwargs)
+            times.append(time.process_time() - start)
+        return min(times[1:])
 
     rows: list[Row] = []
     for n in sizes:
         cluster = podfit.load(dump_path(n, "json"))
         snapshot_of(cluster)
-        if oracle is not None:
-            nodes, pods = split(dump_path(n, "json"))
+        ours: dict[str, tuple[float, float]] = {}
         for kind, make in POD_KINDS.items():
             pod = pod_from_manifest(make())
-            times = []
-            for _ in range(repeat + 1):
-                gc.collect()
-                start = time.process_time()
-                podfit.explain(cluster, pod)
-                times.append(time.process_time() - start)
-            ours = min(times[1:])  # as upstream's: the fastest run
-            theirs = upstream_per_pod(oracle, nodes, pods, make(), repeat) if oracle else None
-            ratio = f"{ours / theirs:.2f}×" if theirs else "–"
+            whole = fastest(podfit.explain, cluster, pod)
+            cycle = fastest(schedule_one, cluster, pod, None, details=False)
+            ours[kind] = (whole, cycle)
+        theirs: dict[str, tuple[int, float]] = {}
+        if oracle is not None:
+            nodes, pods = split(dump_path(n, "json"))
+            theirs = upstream_cycles(
+                oracle, nodes, pods, {kind: make() for kind, make in POD_KINDS.items()}, repeat
+            )
+        for kind, (whole, cycle) in ours.items():
+            instructions, upstream = theirs.get(kind, (0, 0.0))
+            ratio = (
+                f"{whole / upstream:.1f}× ({cycle / upstream:.1f}× the cycle)" if upstream else "–"
+            )
+            their_text = (
+                f"{secs(upstream)} ({instructions / 1e6:.0f} M instructions)" if upstream else "–"
+            )
             print(
-                f"per pod {n} {kind}: podfit {secs(ours)} ({ours / n * 1e6:.1f} µs a node), "
-                f"upstream one core {secs(theirs) if theirs else '–'}; ratio {ratio}"
+                f"per pod {n} {kind}: podfit {secs(whole)}, cycle alone {secs(cycle)} "
+                f"({cycle / n * 1e6:.1f} µs a node); upstream cycle one core {their_text}; {ratio}"
             )
             rows.append(
                 (
                     f"explain one pod ({kind}), {n:,} nodes / {n * 10:,} pods, one core",
-                    secs(ours),
-                    secs(theirs) if theirs else "–",
+                    f"{secs(whole)} (the cycle alone {secs(cycle)})",
+                    their_text,
                     ratio,
                 )
             )
@@ -539,7 +610,8 @@ def simulate(repeat: int, oracle: Path | None, count: int = 200) -> list[Row]:
     theirs = None
     if oracle is not None:
         nodes, running = split(path)
-        theirs = upstream_per_pod(oracle, nodes, running, manifests[0], repeat)
+        cycles = upstream_cycles(oracle, nodes, running, {"replica": manifests[0]}, repeat)
+        theirs = cycles["replica"][1] if cycles else None
     for label, every_node in (("every node", True), ("sampled", False)):
         if every_node:
             framework.num_feasible_nodes_to_find = lambda num_nodes, percentage=0: num_nodes
