@@ -557,18 +557,18 @@ class PodTopologySpread(Plugin):
         # Counts come from every node of the cluster whose domain is one of those; only
         # nodes running matching pods add to them, and for a one-label selector the label
         # index names those nodes.
-        nodes = snapshot.nodes
+        every_node = snapshot.nodes
         judged: dict[str, list[bool]] = {}
         for i, c in enumerate(constraints):
             plan, domain_counts = plans[i], counts[i]
             if plan is None or not domain_counts:  # no pod counts, or hostname (in Score)
                 continue
-            candidates: Iterable[str] = nodes
+            candidates: Iterable[str] = every_node
             if isinstance(plan, tuple):
                 entry = (incoming.namespace, plan[0], plan[1])
                 candidates = snapshot.pods_by_label().nodes(entry, terminating=False)
             for name in candidates:
-                info = nodes[name]
+                info = every_node[name]
                 if require_all and not _has_all_keys(info.node, constraints):
                     continue
                 value = info.node.labels.get(c.topology_key, "")
