@@ -192,15 +192,26 @@ class InterPodAffinity(Plugin):
         st: _FilterState = state[self.name]
         why = state.get(self.name + "/why")
         if why is None:
-            why = state[self.name + "/why"] = _Why(state[SNAPSHOT], pod.pod)
+            why = state[self.name + "/why"] = _Why(state[SNAPSHOT], pod.pod, st)
+        # The details read the node's labels at the terms' topology keys only: nodes that
+        # agree on those (the same domains) share them.
         labels = node.node.labels
+        domains = tuple(labels.get(key) for key in why.keys)
+        hit = why.details.get(domains)
+        if hit is None:
+            hit = why.details[domains] = self._details(st, why, node.node)
+        return hit
+
+    def _details(self, st: _FilterState, why: _Why, node: Node) -> tuple[Detail, ...]:
+        labels = node.labels
         out: list[Detail] = []
         terms = st.terms
-        if terms.required_affinity and not self._affinity_ok(st, node.node):
+        if terms.required_affinity and not self._affinity_ok(st, node):
             for i, term in enumerate(terms.required_affinity):
                 name = _term_name("required pod affinity", i, len(terms.required_affinity))
                 value = labels.get(term.topology_key)
-                data = {**_term_data(term), "term": i}
+                text, base = why.described(term)
+                data = {**base, "term": i}
                 if value is None:
                     out.append(
                         Detail(
@@ -213,7 +224,7 @@ class InterPodAffinity(Plugin):
                     out.append(
                         Detail(
                             "podAffinity",
-                            f"{name} ({_term_text(term, pod.pod)}): no pod matching every "
+                            f"{name} ({text}): no pod matching every "
                             f"required affinity term runs in {term.topology_key}={value}",
                             {**data, "domain": value},
                         )
@@ -225,12 +236,12 @@ class InterPodAffinity(Plugin):
             name = _term_name("required anti-affinity", i, len(terms.required_anti_affinity))
             pods = why.matching(term, value)
             verb = "runs" if len(pods) == 1 else "run"
+            text, base = why.described(term)
             out.append(
                 Detail(
                     "podAntiAffinity",
-                    f"{name} ({_term_text(term, pod.pod)}): {pods_text(pods)} {verb} in "
-                    f"{term.topology_key}={value}",
-                    {**_term_data(term), "term": i, "domain": value, "pods": pods},
+                    f"{name} ({text}): {pods_text(pods)} {verb} in {term.topology_key}={value}",
+                    {**base, "term": i, "domain": value, "pods": pods},
                 )
             )
         for key, values in st.existing_by_key.items():
@@ -316,14 +327,20 @@ class InterPodAffinity(Plugin):
                     scores[pair] -= group.weights[pair]
         if not scores:
             return SKIP  # no term matched anywhere: the plugin scores nothing
-        state[self.name + "/score"] = scores
+        state[self.name + "/score"] = _ScoreState.of(scores)
         return None
 
     def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> int:
-        scores: Counter[TopologyPair] = state[self.name + "/score"]
-        if not scores:
-            return 0
-        return sum(scores.get((k, v), 0) for k, v in node.node.labels.items())
+        st: _ScoreState = state[self.name + "/score"]
+        # Upstream sums, per topology key of the score table, the node's value's score; a
+        # node's other labels can add nothing, so only the table's keys are looked up.
+        labels = node.node.labels
+        total = 0
+        for key, by_value in st.by_key:
+            value = labels.get(key)
+            if value is not None:
+                total += by_value.get(value, 0)
+        return total
 
     def normalize(self, state: CycleState, pod: PodInfo, scores: dict[str, int]) -> None:
         if not scores:
@@ -333,6 +350,21 @@ class InterPodAffinity(Plugin):
         for name, value in scores.items():
             # float then truncation toward zero, as upstream's int64(float64(...)).
             scores[name] = int(MAX_NODE_SCORE * ((value - low) / spread)) if spread > 0 else 0
+
+
+@dataclass(frozen=True, slots=True)
+class _ScoreState:
+    """PreScore's table: the score of each topology pair, and the same by topology key."""
+
+    pairs: Counter[TopologyPair]
+    by_key: tuple[tuple[str, dict[str, int]], ...]
+
+    @classmethod
+    def of(cls, pairs: Counter[TopologyPair]) -> _ScoreState:
+        by_key: dict[str, dict[str, int]] = {}
+        for (key, value), score in pairs.items():
+            by_key.setdefault(key, {})[value] = score
+        return cls(pairs, tuple(by_key.items()))
 
 
 # --- details: which pods are behind a rejection ----------------------------------------------
@@ -361,54 +393,122 @@ def _term_data(term: ResolvedTerm) -> dict[str, Any]:
     }
 
 
+_NODES_BY_DOMAIN = "InterPodAffinity/nodes-by-domain"
+
+
+def _nodes_by_domain(snapshot: Snapshot, key: str) -> dict[str, list[str]]:
+    """The names of the nodes labelled ``key``, by value, in node order (node data only,
+    so kept for the snapshot's life)."""
+    cache: dict[str, dict[str, list[str]]] = snapshot.node_cache.setdefault(_NODES_BY_DOMAIN, {})
+    domains = cache.get(key)
+    if domains is None:
+        domains = cache[key] = {}
+        for name, info in snapshot.nodes.items():
+            value = info.node.labels.get(key)
+            if value is not None:
+                domains.setdefault(value, []).append(name)
+    return domains
+
+
+@dataclass(slots=True)
+class _TermPods:
+    """What finding one term's pods by domain takes, decided once per cycle."""
+
+    term: ResolvedTerm  # kept alive: the cache is keyed by its id
+    # For a one-label term in named namespaces (what the label index serves): that label,
+    # and the nodes the index finds such pods on (only those can hold any).
+    label: tuple[str, str] | None
+    hosts: set[str]
+    found: dict[str, list[str]] = field(default_factory=dict)  # domain -> pod keys
+
+
 class _Why:
     """Looks up, for details, the pods behind the counts PreFilter made (kept for the
     cycle, so each topology domain is searched once)."""
 
-    def __init__(self, snapshot: Snapshot, pod: Pod) -> None:
+    def __init__(self, snapshot: Snapshot, pod: Pod, st: _FilterState) -> None:
         self.snapshot = snapshot
         self.pod = pod
         self.ns = _NamespaceLabels(snapshot)
-        self._domains: dict[str, dict[str, list[NodeInfo]]] = {}
-        # by (id of the term, domain value): terms live as long as the cycle's state
-        self._matching: dict[tuple[int, str], list[str]] = {}
-        self._existing: list[tuple[str, str, str]] | None = None
+        terms = st.terms
+        # Every label key the details read: the terms' topology keys and the keys of the
+        # existing pods' anti-affinity that selects the pod.
+        self.keys = tuple(
+            dict.fromkeys(
+                [
+                    *(t.topology_key for t in terms.required_affinity),
+                    *(t.topology_key for t in terms.required_anti_affinity),
+                    *st.existing_by_key,
+                ]
+            )
+        )
+        # the node's values at ``keys`` -> the details of a node with those values
+        self.details: dict[tuple[str | None, ...], tuple[Detail, ...]] = {}
+        self._terms: dict[int, _TermPods] = {}
+        self._described: dict[int, tuple[ResolvedTerm, str, dict[str, Any]]] = {}
+        self._existing: dict[tuple[str, str], list[str]] = {}
 
-    def nodes_in(self, key: str, value: str) -> list[NodeInfo]:
-        domains = self._domains.get(key)
-        if domains is None:
-            domains = self._domains[key] = {}
-            for info in self.snapshot.nodes.values():
-                v = info.node.labels.get(key)
-                if v is not None:
-                    domains.setdefault(v, []).append(info)
-        return domains.get(value, [])
+    def described(self, term: ResolvedTerm) -> tuple[str, dict[str, Any]]:
+        """The term as the details name it (text, data), made once per cycle."""
+        hit = self._described.get(id(term))
+        if hit is None or hit[0] is not term:
+            hit = self._described[id(term)] = (term, _term_text(term, self.pod), _term_data(term))
+        return hit[1], hit[2]
+
+    def _term_pods(self, term: ResolvedTerm) -> _TermPods:
+        hit = self._terms.get(id(term))
+        if hit is None or hit.term is not term:
+            indexed = _indexable((term,))
+            label = indexed[0] if indexed is not None else None
+            hosts: set[str] = set()
+            if label is not None:
+                index = self.snapshot.pods_by_label()
+                for namespace in term.namespaces:
+                    hosts.update(index.nodes((namespace, *label), terminating=True))
+            hit = self._terms[id(term)] = _TermPods(term, label, hosts)
+        return hit
 
     def matching(self, term: ResolvedTerm, value: str) -> list[str]:
-        """The pods in the domain ``topologyKey=value`` that the term selects."""
-        hit = self._matching.get((id(term), value))
+        """The pods in the domain ``topologyKey=value`` that the term selects, in node
+        order and each node's pod order."""
+        t = self._term_pods(term)
+        hit = t.found.get(value)
         if hit is None:
-            hit = self._matching[(id(term), value)] = [
-                p.pod.key
-                for info in self.nodes_in(term.topology_key, value)
-                for p in info.pods
-                if term.matches(p.pod, self.ns)
-            ]
+            nodes = self.snapshot.nodes
+            names = _nodes_by_domain(self.snapshot, term.topology_key).get(value, ())
+            if t.label is None:
+                matches = term.matcher(self.ns)  # the selector checked once, not per pod
+                hit = [p.pod.key for name in names for p in nodes[name].pods if matches(p.pod)]
+            else:
+                # What the matcher of a one-label term checks, without a call per pod.
+                key, want, namespaces = *t.label, term.namespaces
+                hit = [
+                    p.pod.key
+                    for name in names
+                    if name in t.hosts
+                    for p in nodes[name].pods
+                    if p.pod.labels.get(key) == want and p.pod.namespace in namespaces
+                ]
+            t.found[value] = hit
         return hit
 
     def existing_against(self, key: str, value: str) -> list[str]:
-        """Pods in ``key=value`` whose required anti-affinity (on that key) selects the pod."""
-        if self._existing is None:
-            self._existing = []
-            for info in self.snapshot.nodes.values():
-                for p in info.pods:
-                    if p.terms is None:
-                        continue
-                    for term in p.terms.required_anti_affinity:
-                        there = info.node.labels.get(term.topology_key)
-                        if there is not None and term.matches(self.pod, self.ns):
-                            self._existing.append((term.topology_key, there, p.pod.key))
-        return list(dict.fromkeys(pod for k, v, pod in self._existing if (k, v) == (key, value)))
+        """Pods in ``key=value`` whose required anti-affinity (on that key) selects the pod,
+        in node order (only the domain's nodes are searched, once)."""
+        hit = self._existing.get((key, value))
+        if hit is None:
+            nodes = self.snapshot.nodes
+            hit = self._existing[(key, value)] = [
+                p.pod.key
+                for name in _nodes_by_domain(self.snapshot, key).get(value, ())
+                for p in nodes[name].pods
+                if p.terms is not None
+                and any(
+                    t.topology_key == key and t.matches(self.pod, self.ns)
+                    for t in p.terms.required_anti_affinity
+                )
+            ]
+        return hit
 
 
 def _indexable(
@@ -436,11 +536,13 @@ def _add_indexed(
 ) -> None:
     """Count the pods labelled key=value in the term's namespaces by their node's pair."""
     nodes = snapshot.nodes
+    topology_key = term.topology_key
     for namespace in term.namespaces:
         for name, n in index.nodes((namespace, key, value), terminating=True).items():
-            pair = _pairs(term, nodes[name].node)
-            if pair is not None:
-                counts[pair] += n
+            domain = nodes[name].node.labels.get(topology_key)
+            if domain is not None:
+                pair = (topology_key, domain)
+                counts[pair] = counts.get(pair, 0) + n
 
 
 # --- existing pods' terms, grouped ----------------------------------------------------------

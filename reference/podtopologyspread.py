@@ -22,7 +22,7 @@ owns it; a pod that none of those select gets no default constraints.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -182,26 +182,36 @@ def _has_all_keys(node: Node, constraints: Sequence[Constraint]) -> bool:
 
 
 _DOMAINS_KEY = "PodTopologySpread/domains"
-# node name -> its value of each key (nodes having every key, in node order), and per key
-# the distinct values among those nodes
-Domains = tuple[dict[str, tuple[str, ...]], list[list[str]]]
 
 
-def _domains(snapshot: Snapshot, keys: tuple[str, ...]) -> Domains:
-    """The topology domains of the nodes that have every one of ``keys`` (node data only,
+@dataclass(frozen=True, slots=True)
+class _Domains:
+    """The topology domains of the nodes that have every one of some keys (node data only,
     so kept for the snapshot's life)."""
-    cache: dict[tuple[str, ...], Domains] = snapshot.node_cache.setdefault(_DOMAINS_KEY, {})
+
+    names: list[str]  # the nodes having every key, in node order
+    of_node: dict[str, tuple[str, ...]]  # node name -> its value of each key
+    # per key: value -> the positions in ``names`` of its nodes (values in order of appearance)
+    members: list[dict[str, list[int]]]
+
+
+def _domains(snapshot: Snapshot, keys: tuple[str, ...]) -> _Domains:
+    cache: dict[tuple[str, ...], _Domains] = snapshot.node_cache.setdefault(_DOMAINS_KEY, {})
     hit = cache.get(keys)
     if hit is not None:
         return hit
-    nodes: dict[str, tuple[str, ...]] = {}
+    names: list[str] = []
+    of_node: dict[str, tuple[str, ...]] = {}
+    members: list[dict[str, list[int]]] = [{} for _ in keys]
     for name, info in snapshot.nodes.items():
         labels = info.node.labels
         if all(key in labels for key in keys):
-            nodes[name] = tuple(labels[key] for key in keys)
-    values = [list(dict.fromkeys(v[i] for v in nodes.values())) for i in range(len(keys))]
-    cache[keys] = (nodes, values)
-    return nodes, values
+            values = of_node[name] = tuple(labels[key] for key in keys)
+            for i, value in enumerate(values):
+                members[i].setdefault(value, []).append(len(names))
+            names.append(name)
+    hit = cache[keys] = _Domains(names, of_node, members)
+    return hit
 
 
 def _count_by_domain(
@@ -210,21 +220,54 @@ def _count_by_domain(
     plans: Sequence[CountPlan],
     pod: Pod,
     snapshot: Snapshot,
+    required: RequiredAffinity | None,
 ) -> None:
-    """PreFilter's counts when every node having the keys counts and every selector is
-    one label (or counts nothing): each domain starts at 0, then the label index adds the
-    pods of the nodes that run any."""
-    nodes, values = _domains(snapshot, tuple(c.topology_key for c in constraints))
-    index = snapshot.pods_by_label()
-    for i, plan in enumerate(plans):
-        counts = st.counts[i] = dict.fromkeys(values[i], 0)
-        if not isinstance(plan, tuple):
-            continue
-        entry = (pod.namespace, plan[0], plan[1])
-        for name, n in index.nodes(entry, terminating=False).items():
-            domain = nodes.get(name)
-            if domain is not None:
-                counts[domain[i]] += n
+    """PreFilter's counts, domain by domain rather than node by node.
+
+    Upstream visits every node having all the keys and, for each constraint whose node
+    inclusion policies let the node count, adds its matching pods to its domain (creating
+    the domain at 0). So a domain is there when one of its nodes is eligible, listed where
+    the first of those comes in node order; and only eligible nodes that run matching pods
+    (the label index names them, for one-label selectors) change a count.
+    """
+    domains = _domains(snapshot, tuple(c.topology_key for c in constraints))
+    nodes = snapshot.nodes
+    judged: dict[str, list[bool]] = {}
+    everywhere = [True] * len(constraints)
+    policies = any(
+        c.honor_taints or (c.honor_affinity and required is not None) for c in constraints
+    )
+
+    def eligible(name: str) -> list[bool]:
+        if not policies:
+            return everywhere  # no policy leaves a node out
+        hit = judged.get(name)
+        if hit is None:
+            hit = judged[name] = _eligible(constraints, pod, nodes[name].node, required)
+        return hit
+
+    for i, c in enumerate(constraints):
+        if policies:
+            first: dict[str, int] = {}  # domain -> where its first eligible node comes
+            for value, positions in domains.members[i].items():
+                for position in positions:
+                    if eligible(domains.names[position])[i]:
+                        first[value] = position
+                        break
+            counts = st.counts[i] = dict.fromkeys(sorted(first, key=first.__getitem__), 0)
+        else:
+            counts = st.counts[i] = dict.fromkeys(domains.members[i], 0)
+        plan = plans[i]
+        if isinstance(plan, tuple):
+            entry = (pod.namespace, plan[0], plan[1])
+            for name, n in snapshot.pods_by_label().nodes(entry, terminating=False).items():
+                values = domains.of_node.get(name)
+                if values is not None and eligible(name)[i]:
+                    counts[values[i]] += n
+        elif plan is not None:
+            for name in domains.names:
+                if eligible(name)[i]:
+                    counts[domains.of_node[name][i]] += _count(plan, c, pod, nodes[name])
 
 
 def _required_affinity(pod: Pod) -> RequiredAffinity | None:
@@ -318,6 +361,7 @@ def _parse_default_constraints(raw: Any) -> tuple[TopologySpreadConstraint, ...]
 @dataclass
 class _FilterState:
     constraints: list[Constraint]
+    keys: tuple[str, ...] = ()  # the constraints' topology keys
     # per constraint: domain value -> matching pods
     counts: list[dict[str, int]] = field(default_factory=list)
     self_match: list[int] = field(default_factory=list)
@@ -435,30 +479,11 @@ class PodTopologySpread(Plugin):
         constraints = self.constraints(incoming, snapshot.cluster, DO_NOT_SCHEDULE)
         if not constraints:
             return SKIP
-        st = _FilterState(constraints=constraints)
+        st = _FilterState(constraints, tuple(c.topology_key for c in constraints))
         st.counts = [{} for _ in constraints]
         plans = [_count_plan(c) for c in constraints]
         required = _required_affinity(incoming)
-        affinity_free = required is None or not any(c.honor_affinity for c in constraints)
-        every_node = affinity_free and not any(c.honor_taints for c in constraints)
-        if every_node and all(p is None or isinstance(p, tuple) for p in plans):
-            # Every node with the keys counts, and the selectors need one label each:
-            # count by topology domain from the label index, visiting only the nodes
-            # that run matching pods.
-            _count_by_domain(st, constraints, plans, incoming, snapshot)
-        else:
-            for info in snapshot.nodes.values():
-                node = info.node
-                labels = node.labels
-                if not _has_all_keys(node, constraints):
-                    continue
-                eligible = _eligible(constraints, incoming, node, required)
-                for i, c in enumerate(constraints):
-                    if not eligible[i]:
-                        continue
-                    value = labels[c.topology_key]
-                    counts = st.counts[i]
-                    counts[value] = counts.get(value, 0) + _count(plans[i], c, incoming, info)
+        _count_by_domain(st, constraints, plans, incoming, snapshot, required)
         st.self_match = [
             1 if c.selector is not None and selector_matches(c.selector, incoming.labels) else 0
             for c in constraints
@@ -486,7 +511,8 @@ class PodTopologySpread(Plugin):
     def detail(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> tuple[Detail, ...]:
         st: _FilterState = state[self.name]
         # Nodes in the same domains share the details.
-        key = tuple(node.node.labels.get(c.topology_key) for c in st.constraints)
+        labels = node.node.labels
+        key = tuple([labels.get(k) for k in st.keys])
         cache: dict[Any, tuple[Detail, ...]] = state.setdefault(self.name + "/why", {})
         hit = cache.get(key)
         if hit is None:
@@ -528,20 +554,31 @@ class PodTopologySpread(Plugin):
         weights = [math.log(size + 2) for size in sizes]
         plans = [_count_plan(c) for c in constraints]
         required = _required_affinity(incoming)
-        # Counts come from every node of the cluster whose domain is one of those.
-        for info in snapshot.nodes.values():
-            if require_all and not _has_all_keys(info.node, constraints):
+        # Counts come from every node of the cluster whose domain is one of those; only
+        # nodes running matching pods add to them, and for a one-label selector the label
+        # index names those nodes.
+        every_node = snapshot.nodes
+        judged: dict[str, list[bool]] = {}
+        for i, c in enumerate(constraints):
+            plan, domain_counts = plans[i], counts[i]
+            if plan is None or not domain_counts:  # no pod counts, or hostname (in Score)
                 continue
-            labels = info.node.labels
-            eligible: list[bool] | None = None
-            for i, c in enumerate(constraints):
-                value = labels.get(c.topology_key, "")
-                if value not in counts[i]:
+            candidates: Iterable[str] = every_node
+            if isinstance(plan, tuple):
+                entry = (incoming.namespace, plan[0], plan[1])
+                candidates = snapshot.pods_by_label().nodes(entry, terminating=False)
+            for name in candidates:
+                info = every_node[name]
+                if require_all and not _has_all_keys(info.node, constraints):
                     continue
+                value = info.node.labels.get(c.topology_key, "")
+                if value not in domain_counts:
+                    continue
+                eligible = judged.get(name)
                 if eligible is None:
-                    eligible = _eligible(constraints, incoming, info.node, required)
+                    eligible = judged[name] = _eligible(constraints, incoming, info.node, required)
                 if eligible[i]:
-                    counts[i][value] += _count(plans[i], c, incoming, info)
+                    domain_counts[value] += _count(plan, c, incoming, info)
         state[self.name + "/score"] = _ScoreState(constraints, counts, weights, ignored, plans)
         return None
 

@@ -14,17 +14,19 @@ from podfit.cluster import Cluster
 from podfit.loading import cluster_from_manifests, pod_from_manifest
 from podfit.model import Pod
 from podfit.reference import interpodaffinity
-from podfit.reference.framework import CycleState, bind, evict, snapshot_of
+from podfit.reference.framework import SNAPSHOT, CycleState, bind, evict, snapshot_of
 from podfit.reference.interpodaffinity import (
     _EXISTING,
     ExistingTerms,
     InterPodAffinity,
     _NamespaceLabels,
 )
-from podfit.reference.labels import selector_matches
+from podfit.reference.labels import required_node_affinity_matches, selector_matches
 from podfit.reference.nodeinfo import PodInfo, Snapshot
 from podfit.reference.podaffinity import pod_terms
 from podfit.reference.podtopologyspread import PodTopologySpread
+from podfit.reference.podtopologyspread import merged_selector as spread_selector
+from podfit.reference.taints import find_untolerated_taint
 
 ZONE = "topology.kubernetes.io/zone"
 HOST = "kubernetes.io/hostname"
@@ -95,17 +97,26 @@ def _pod(rng: random.Random, name: str) -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": spec}
 
 
-def _cluster(rng: random.Random) -> Cluster:
+def _cluster(rng: random.Random, *, policies: bool = False) -> Cluster:
+    """Eight nodes over two zones and three racks; with ``policies``, some of them are
+    also tainted or labelled for a nodeSelector (what spread's node inclusion policies
+    read)."""
     manifests: list[dict[str, Any]] = []
     for i in range(8):
         labels = {HOST: f"n{i}", "rack": f"r{i % 3}"}
         if i % 4 != 3:  # some nodes lack the zone label
             labels[ZONE] = f"z{i % 2}"
+        spec: dict[str, Any] = {}
+        if policies:
+            labels["disk"] = rng.choice(["ssd", "hdd"])
+            if rng.random() < 0.4:
+                spec["taints"] = [{"key": "dedicated", "effect": "NoSchedule"}]
         manifests.append(
             {
                 "apiVersion": "v1",
                 "kind": "Node",
                 "metadata": {"name": f"n{i}", "labels": labels},
+                "spec": spec,
                 "status": {"allocatable": {"cpu": "8", "memory": "8Gi", "pods": "110"}},
             }
         )
@@ -260,7 +271,7 @@ def test_prescore_preferred_terms_through_the_index_equal_a_scan(
     def scores(pod: Pod) -> Counter[tuple[str, str]]:
         state = CycleState()
         status = plugin.pre_score(state, PodInfo.of(pod), snap, snap.node_list())
-        return Counter() if status is not None else state[plugin.name + "/score"]
+        return Counter() if status is not None else state[plugin.name + "/score"].pairs
 
     indexed = [scores(pod) for pod in incoming]
     monkeypatch.setattr(interpodaffinity, "_indexable", lambda terms, at_most_one=False: None)
@@ -280,3 +291,202 @@ def test_a_term_matcher_agrees_with_matches(seed: int) -> None:
         for term in (*terms.preferred_affinity, *terms.required_anti_affinity):
             matches = term.matcher(ns)
             assert [matches(p) for p in pods] == [term.matches(p, ns) for p in pods]
+
+
+def _anti_pods_by_scan(snap: Snapshot, term: Any, value: str) -> list[str]:
+    """Every pod of every node in the domain that the term selects, in node order."""
+    ns = _NamespaceLabels(snap)
+    return [
+        p.pod.key
+        for info in snap.nodes.values()
+        if info.node.labels.get(term.topology_key) == value
+        for p in info.pods
+        if term.matches(p.pod, ns)
+    ]
+
+
+def _existing_against_by_scan(snap: Snapshot, incoming: Pod, key: str, value: str) -> list[str]:
+    """Every pod whose required anti-affinity on ``key`` selects the incoming pod, on a
+    node labelled key=value, in node order."""
+    ns = _NamespaceLabels(snap)
+    return [
+        p.pod.key
+        for info in snap.nodes.values()
+        if info.node.labels.get(key) == value
+        for p in info.pods
+        if any(
+            t.topology_key == key and t.matches(incoming, ns)
+            for t in pod_terms(p.pod).required_anti_affinity
+        )
+    ]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_inter_pod_details_name_the_pods_a_scan_finds(seed: int) -> None:
+    """The anti-affinity details name the pods a scan of the domain finds (the label index
+    only narrows the nodes), so do those of existing pods' anti-affinity, and details shared by nodes of the same domains equal those
+    worked out for each node in a cycle of its own."""
+    rng = random.Random(400 + seed)
+    cluster = _cluster(rng)
+    for step in range(10):
+        bind(cluster, pod_from_manifest(_pod(rng, f"new-{step}")), f"n{rng.randrange(8)}")
+    snap = snapshot_of(cluster)
+    plugin = InterPodAffinity()
+    named = owned = 0
+    for i in range(40):
+        info = PodInfo.of(pod_from_manifest(_pod(rng, f"incoming-{i}")))
+        state = CycleState()
+        state[SNAPSHOT] = snap
+        if plugin.pre_filter(state, info, snap) is not None:
+            continue
+        terms = state[plugin.name].terms
+        for node in snap.nodes.values():
+            if plugin.filter(state, info, node) is None:
+                continue
+            details = plugin.detail(state, info, node)
+            alone = CycleState()
+            alone[SNAPSHOT] = snap
+            plugin.pre_filter(alone, info, snap)
+            assert plugin.detail(alone, info, node) == details
+            for detail in details:
+                if detail.kind == "podAntiAffinity":
+                    term = terms.required_anti_affinity[detail.data["term"]]
+                    expected = _anti_pods_by_scan(snap, term, detail.data["domain"])
+                    assert detail.data["pods"] == expected
+                    named += 1
+                elif detail.kind == "existingPodAntiAffinity":
+                    key, value = detail.data["topologyKey"], detail.data["domain"]
+                    assert detail.data["pods"] == _existing_against_by_scan(
+                        snap, info.pod, key, value
+                    )
+                    owned += 1
+    assert named > 10 and owned > 10
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_inter_pod_score_reads_the_tables_keys_as_a_sum_over_every_label(seed: int) -> None:
+    """Score looks up only the topology keys PreScore's table has: the same sum as over
+    every label of the node."""
+    rng = random.Random(500 + seed)
+    snap = snapshot_of(_cluster(rng))
+    plugin = InterPodAffinity()
+    scored = 0
+    for i in range(40):
+        info = PodInfo.of(pod_from_manifest(_pod(rng, f"incoming-{i}")))
+        state = CycleState()
+        if plugin.pre_score(state, info, snap, snap.node_list()) is not None:
+            continue
+        pairs = state[plugin.name + "/score"].pairs
+        for node in snap.nodes.values():
+            expected = sum(pairs.get(pair, 0) for pair in node.node.labels.items())
+            assert plugin.score(state, info, node) == expected
+            scored += expected != 0
+    assert scored > 10
+
+
+def _policy_pod(rng: random.Random, name: str) -> dict[str, Any]:
+    """A pod whose spread constraints use the node inclusion policies."""
+    manifest = _pod(rng, name)
+    spec = manifest["spec"]
+    spec["topologySpreadConstraints"] = [
+        {
+            "maxSkew": rng.randint(1, 2),
+            "topologyKey": key,
+            "whenUnsatisfiable": rng.choice(["DoNotSchedule", "ScheduleAnyway"]),
+            "labelSelector": _selector(rng),
+            "nodeAffinityPolicy": rng.choice(["Honor", "Ignore"]),
+            "nodeTaintsPolicy": rng.choice(["Honor", "Ignore"]),
+        }
+        for key in rng.sample(KEYS, rng.randint(1, 2))
+    ]
+    if rng.random() < 0.6:
+        spec["nodeSelector"] = {"disk": rng.choice(["ssd", "hdd"])}
+    if rng.random() < 0.3:
+        spec["tolerations"] = [{"key": "dedicated", "operator": "Exists"}]
+    return manifest
+
+
+def _eligible_by_scan(c: Any, incoming: Pod, node: Any) -> bool:
+    if c.honors_node_affinity and not required_node_affinity_matches(incoming, node):
+        return False
+    untolerated = find_untolerated_taint(
+        node.taints, incoming.tolerations, ("NoSchedule", "NoExecute")
+    )
+    return not (c.honors_taints and untolerated is not None)
+
+
+def _spread_selects(c: Any, incoming: Pod, other: Pod) -> bool:
+    selector = spread_selector(c, incoming)
+    return (
+        selector is not None
+        and not selector.is_empty
+        and not other.is_terminating
+        and other.namespace == incoming.namespace
+        and selector_matches(selector, other.labels)
+    )
+
+
+def _spread_counts_by_scan(snap: Snapshot, incoming: Pod, when: str) -> list[list[Any]]:
+    """PreFilter's counts the way upstream takes them: node by node, in node order, each
+    constraint counting the nodes its policies let in (a domain appears at its first)."""
+    constraints = [c for c in incoming.topology_spread_constraints if c.when_unsatisfiable == when]
+    counts: list[dict[str, int]] = [{} for _ in constraints]
+    for info in snap.nodes.values():
+        labels = info.node.labels
+        if not all(c.topology_key in labels for c in constraints):
+            continue
+        for i, c in enumerate(constraints):
+            if _eligible_by_scan(c, incoming, info.node):
+                n = sum(_spread_selects(c, incoming, p.pod) for p in info.pods)
+                value = labels[c.topology_key]
+                counts[i][value] = counts[i].get(value, 0) + n
+    return [list(domain_counts.items()) for domain_counts in counts]
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_spread_counts_under_inclusion_policies_equal_a_scan_in_node_order(seed: int) -> None:
+    """PreFilter counts domain by domain (a domain from its first eligible node, counts
+    from the nodes running matching pods): the same domains, in the same order (the
+    details list them), with the same counts as a node-by-node scan; PreScore's counts
+    over the domains of the feasible nodes too."""
+    rng = random.Random(600 + seed)
+    cluster = _cluster(rng, policies=True)
+    for step in range(10):
+        bind(cluster, pod_from_manifest(_pod(rng, f"new-{step}")), f"n{rng.randrange(8)}")
+    snap = snapshot_of(cluster)
+    plugin = PodTopologySpread()
+    checked = scored = 0
+    for i in range(40):
+        incoming = pod_from_manifest(_policy_pod(rng, f"incoming-{i}"))
+        info = PodInfo.of(incoming)
+        state = CycleState()
+        if plugin.pre_filter(state, info, snap) is None:
+            counts = [list(c.items()) for c in state[plugin.name].counts]
+            assert counts == _spread_counts_by_scan(snap, incoming, "DoNotSchedule")
+            checked += 1
+        feasible = [n for n in snap.node_list() if rng.random() < 0.7]
+        if plugin.pre_score(state, info, snap, feasible) is None:
+            st = state[plugin.name + "/score"]
+            soft = [
+                c
+                for c in incoming.topology_spread_constraints
+                if c.when_unsatisfiable != "DoNotSchedule"
+            ]
+            for j, c in enumerate(soft):
+                if c.topology_key == HOST:
+                    continue  # counted per node in Score
+                # The domains are those of the feasible nodes; every node of the cluster
+                # having all the keys counts there.
+                expected = dict.fromkeys(st.counts[j], 0)
+                for node in snap.nodes.values():
+                    labels = node.node.labels
+                    if not all(k.topology_key in labels for k in soft):
+                        continue
+                    value = labels[c.topology_key]
+                    if value in expected and _eligible_by_scan(c, incoming, node.node):
+                        expected[value] += sum(
+                            _spread_selects(c, incoming, p.pod) for p in node.pods
+                        )
+                assert st.counts[j] == expected
+                scored += 1
+    assert checked > 15 and scored > 8
