@@ -119,6 +119,10 @@ class Columns:
             hit = self._groups[fact] = (np.array(ids, dtype=np.int64), first)
         return hit
 
+    def by_taints(self) -> tuple[Ints, list[int]]:
+        """The nodes grouped by their taints (equal taints, in the same order)."""
+        return self.groups("taints", _taints)
+
     def flag(self, fact: Hashable, of: Callable[[NodeInfo], bool]) -> Bools:
         """Each node's yes/no fact of the node alone (``of(node)``, named ``fact``)."""
         column = self._flags.get(fact)
@@ -160,6 +164,10 @@ class Columns:
                 hit = (inverse.reshape(-1).astype(np.int64), [int(i) for i in first])
             self._groups[fact] = hit
         return hit
+
+
+def _taints(node: NodeInfo) -> Hashable:
+    return node.node.taints
 
 
 def decide_groups(

@@ -224,7 +224,7 @@ def node_affinity_details(pod: Pod, node: Node) -> list[Detail]:
     return out
 
 
-def _keys_read(pod: Pod) -> tuple[tuple[str, ...], bool]:
+def required_keys_read(pod: Pod) -> tuple[tuple[str, ...], bool]:
     """The label keys the pod's nodeSelector and required node affinity read, and whether a
     term reads the node's name (matchFields)."""
     required = pod_required_affinity(pod)
@@ -354,7 +354,7 @@ class NodeAffinity(Plugin):
     ) -> tuple[Ints, list[int]] | None:
         # The answers depend on the values of the labels the selectors read: nodes that
         # agree on those share them. Terms that read the node's name: node by node.
-        read, by_name = _keys_read(pod.pod)
+        read, by_name = required_keys_read(pod.pod)
         if self.added_terms is not None:
             added, added_by_name = _keys_of_terms(self.added_terms)
             read, by_name = tuple(dict.fromkeys((*read, *added))), by_name or added_by_name
@@ -375,7 +375,7 @@ class NodeAffinity(Plugin):
         # the node's name): nodes that agree on those share them.
         keys = state.get(_WHY_KEYS_KEY)
         if keys is None:
-            keys = state[_WHY_KEYS_KEY] = _keys_read(pod.pod)
+            keys = state[_WHY_KEYS_KEY] = required_keys_read(pod.pod)
         read, by_name = keys
         key = (tuple(map(n.labels.get, read)), n.name if by_name else None)
         cache: dict[Any, tuple[Detail, ...]] | None = state.get(_WHY_KEY)

@@ -22,7 +22,7 @@ owns it; a pod that none of those select gets no default constraints.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +40,7 @@ from podfit.model import (
 )
 from podfit.versions import LATEST, KubeVersion
 
+from .columns import Columns, Ints
 from .detail import Detail, selector_text
 from .framework import MAX_NODE_SCORE, CycleState, Plugin
 from .labels import (
@@ -50,6 +51,7 @@ from .labels import (
     selector_matches,
     single_label,
 )
+from .nodeaffinity import required_keys_read
 from .nodeinfo import NodeInfo, PodInfo, Snapshot
 from .profile import ConfigError, check_args
 from .status import SKIP, Status, unresolvable, unschedulable
@@ -232,26 +234,17 @@ def _count_by_domain(
     """
     domains = _domains(snapshot, tuple(c.topology_key for c in constraints))
     nodes = snapshot.nodes
-    judged: dict[str, list[bool]] = {}
-    everywhere = [True] * len(constraints)
     policies = any(
         c.honor_taints or (c.honor_affinity and required is not None) for c in constraints
     )
-
-    def eligible(name: str) -> list[bool]:
-        if not policies:
-            return everywhere  # no policy leaves a node out
-        hit = judged.get(name)
-        if hit is None:
-            hit = judged[name] = _eligible(constraints, pod, nodes[name].node, required)
-        return hit
+    eligible = _eligibility(constraints, pod, snapshot, required) if policies else None
 
     for i, c in enumerate(constraints):
         if policies:
             first: dict[str, int] = {}  # domain -> where its first eligible node comes
             for value, positions in domains.members[i].items():
                 for position in positions:
-                    if eligible(domains.names[position])[i]:
+                    if eligible is None or eligible(domains.names[position])[i]:
                         first[value] = position
                         break
             counts = st.counts[i] = dict.fromkeys(sorted(first, key=first.__getitem__), 0)
@@ -262,12 +255,50 @@ def _count_by_domain(
             entry = (pod.namespace, plan[0], plan[1])
             for name, n in snapshot.pods_by_label().nodes(entry, terminating=False).items():
                 values = domains.of_node.get(name)
-                if values is not None and eligible(name)[i]:
+                if values is not None and (eligible is None or eligible(name)[i]):
                     counts[values[i]] += n
         elif plan is not None:
             for name in domains.names:
-                if eligible(name)[i]:
+                if eligible is None or eligible(name)[i]:
                     counts[domains.of_node[name][i]] += _count(plan, c, pod, nodes[name])
+
+
+def _eligibility(
+    constraints: Sequence[Constraint],
+    pod: Pod,
+    snapshot: Snapshot,
+    required: RequiredAffinity | None,
+) -> Callable[[str], list[bool]]:
+    """Node name -> :func:`_eligible` for it, judged once per group of nodes that agree on
+    what the policies read: the labels the pod's node selection reads and the taints
+    (node by node when a term reads the node's name)."""
+    nodes = snapshot.nodes
+    columns = snapshot.columns()
+    at = columns.positions()
+    keys, by_name = required_keys_read(pod) if required is not None else ((), False)
+    if by_name:
+        judged: dict[str, list[bool]] = {}
+
+        def by_node(name: str) -> list[bool]:
+            hit = judged.get(name)
+            if hit is None:
+                hit = judged[name] = _eligible(constraints, pod, nodes[name].node, required)
+            return hit
+
+        return by_node
+    by_labels = columns.by_labels(keys)[0].tolist()
+    by_taints = columns.by_taints()[0].tolist()
+    groups: dict[tuple[int, int], list[bool]] = {}
+
+    def by_group(name: str) -> list[bool]:
+        row = at[name]
+        group = (by_labels[row], by_taints[row])
+        hit = groups.get(group)
+        if hit is None:
+            hit = groups[group] = _eligible(constraints, pod, nodes[name].node, required)
+        return hit
+
+    return by_group
 
 
 def _required_affinity(pod: Pod) -> RequiredAffinity | None:
@@ -507,6 +538,13 @@ class PodTopologySpread(Plugin):
             if skew > c.max_skew:
                 return unschedulable(ERR_REASON_CONSTRAINTS_NOT_MATCH)
         return None
+
+    def groups(
+        self, state: CycleState, pod: PodInfo, columns: Columns
+    ) -> tuple[Ints, list[int]] | None:
+        # Filter and details read the node's values of the constraints' topology keys.
+        st: _FilterState | None = state.get(self.name)
+        return None if st is None else columns.by_labels(st.keys)
 
     def detail(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> tuple[Detail, ...]:
         st: _FilterState = state[self.name]

@@ -80,13 +80,6 @@ def taint_detail(taint: Taint) -> Detail:
     return Detail("untoleratedTaint", f"untolerated taint {taint}", data)
 
 
-_TAINTS = "taints"
-
-
-def _taints(node: NodeInfo) -> tuple[Taint, ...]:
-    return node.node.taints
-
-
 class TaintToleration(Plugin):
     name = NAME
     filters = True
@@ -188,7 +181,7 @@ class TaintToleration(Plugin):
         self, state: CycleState, pod: PodInfo, columns: Columns
     ) -> tuple[Ints, list[int]] | None:
         # The answers depend on the node's taints alone: nodes with equal taints share them.
-        return columns.groups(_TAINTS, _taints)
+        return columns.by_taints()
 
     def pre_score(
         self, state: CycleState, pod: PodInfo, snapshot: Snapshot, nodes: list[NodeInfo]
@@ -221,7 +214,7 @@ class TaintToleration(Plugin):
     def score_all(
         self, state: CycleState, pod: PodInfo, columns: Columns, rows: Ints
     ) -> Ints | None:
-        ids, first = columns.groups(_TAINTS, _taints)
+        ids, first = columns.by_taints()
         nodes = columns.nodes
         return decide_groups(ids, first, rows, lambda i: self.score(state, pod, nodes[i]), np.int64)
 
