@@ -67,8 +67,8 @@ _ANY_TAINT_KEY = NAME + "/tolerates-any"
 _ANY_SCORE_KEY = _ANY_TAINT_KEY + "/score"
 _WHY_KEY = NAME + "/why"
 _FILTER_CACHE_KEY = NAME + "/filter-by-taints"
-_WHY_TAINT_KEY = NAME + "/why-by-taint"  # id -> (taint, its detail; None: tolerated)
-_TOLERATED_KEY = NAME + "/tolerated"  # id -> (taint, whether the pod tolerates it)
+_WHY_TAINT_KEY = NAME + "/why-by-taint"  # (key, value, effect) -> detail; None: tolerated
+_TOLERATED_KEY = NAME + "/tolerated"  # (key, value, effect) -> whether it is tolerated
 _SCORE_CACHE_KEY = NAME + "/score-by-taints"
 # id(taints) -> (the taints, the answer for them), for one cycle's pod.
 _TaintCache = dict[int, tuple[tuple[Taint, ...], Any]]
@@ -121,7 +121,7 @@ class TaintToleration(Plugin):
         self,
         taints: tuple[Taint, ...],
         tolerations: tuple[Toleration, ...],
-        tolerated: dict[int, tuple[Taint, bool]] | None = None,
+        tolerated: dict[tuple[str, str, str], bool] | None = None,
     ) -> Status | None:
         if tolerated is None:
             taint = find_untolerated_taint(taints, tolerations, FILTER_EFFECTS)
@@ -132,14 +132,12 @@ class TaintToleration(Plugin):
             for candidate in taints:
                 if candidate.effect not in FILTER_EFFECTS:
                     continue
-                # Keyed by identity (equal taints are mostly one object), the taint kept.
-                hit = tolerated.get(id(candidate))
-                if hit is None or hit[0] is not candidate:
-                    hit = tolerated[id(candidate)] = (
-                        candidate,
-                        tolerates_taint(tolerations, candidate),
-                    )
-                if not hit[1]:
+                # Keyed by the taint's fields: a tuple of strings hashes fast.
+                key = (candidate.key, candidate.value, candidate.effect)
+                ok = tolerated.get(key)
+                if ok is None:
+                    ok = tolerated[key] = tolerates_taint(tolerations, candidate)
+                if not ok:
                     taint = candidate
                     break
         if taint is None:
@@ -160,19 +158,20 @@ class TaintToleration(Plugin):
             details: tuple[Detail, ...] = hit[1]
             return details
         # untolerated_taints' details, each distinct taint judged once per cycle.
-        judged: dict[int, tuple[Taint, Detail | None]] | None = state.get(_WHY_TAINT_KEY)
+        judged: dict[tuple[str, str, str], Detail | None] | None = state.get(_WHY_TAINT_KEY)
         if judged is None:
             judged = state[_WHY_TAINT_KEY] = {}
         found = []
         for taint in taints:
             if taint.effect not in FILTER_EFFECTS:
                 continue
-            hit = judged.get(id(taint))
-            if hit is None or hit[0] is not taint:
+            key = (taint.key, taint.value, taint.effect)
+            if key not in judged:
                 tolerated = tolerates_taint(pod.pod.tolerations, taint)
-                hit = judged[id(taint)] = (taint, None if tolerated else taint_detail(taint))
-            if hit[1] is not None:
-                found.append(hit[1])
+                judged[key] = None if tolerated else taint_detail(taint)
+            detail = judged[key]
+            if detail is not None:
+                found.append(detail)
         details = tuple(found)
         cache[id(taints)] = (taints, details)
         return details
