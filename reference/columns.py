@@ -15,6 +15,7 @@ nodes only, which a snapshot never changes.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +23,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from .nodeinfo import NodeInfo
+from .nodeinfo import NodeInfo, last_version
 from .status import Code, Status
 
 Ints = npt.NDArray[np.int64]
@@ -44,6 +45,7 @@ class Columns:
     def __init__(self, nodes: list[NodeInfo]) -> None:
         self.nodes = nodes
         self.names = [n.node.name for n in nodes]
+        self.seen = last_version()
         self.versions = [n.version for n in nodes]
         self._resources: dict[tuple[str, str], Ints | None] = {}
         self._pod_count: Ints = np.array([len(n.pods) for n in nodes], dtype=np.int64)
@@ -55,8 +57,12 @@ class Columns:
     def refresh(self, nodes: list[NodeInfo]) -> None:
         """Follow ``nodes`` (the snapshot's NodeInfos now, in the same order): read again
         the rows of nodes whose pods changed since the columns were made."""
+        if last_version() == self.seen and all(map(operator.is_, nodes, self.nodes)):
+            return  # no NodeInfo has changed since
+        self.seen = last_version()
         versions = [n.version for n in nodes]
         if versions == self.versions:
+            self.nodes = nodes
             return
         rows = [
             i
@@ -170,13 +176,18 @@ def _taints(node: NodeInfo) -> Hashable:
     return node.node.taints
 
 
+def _present(ids: Ints, groups: int) -> list[int]:
+    """The group numbers that occur in ``ids``, ascending."""
+    return np.flatnonzero(np.bincount(ids, minlength=groups)).tolist()
+
+
 def decide_groups(
     ids: Ints, first: list[int], rows: Ints, decide: Callable[[int], Any], dtype: Any
 ) -> npt.NDArray[Any]:
     """``decide(node)`` for each group present among ``rows``, asked of the group's first
     node (the answer depends only on what the group shares), spread back over ``rows``."""
     table = np.zeros(len(first), dtype=dtype)
-    for group in np.unique(ids[rows]).tolist():
+    for group in _present(ids[rows], len(first)):
         table[group] = decide(first[group])
     return table[ids[rows]]
 
@@ -199,7 +210,7 @@ def filter_groups(
     first node (the answer depends only on what the group shares), spread over ``rows``."""
     passes = np.zeros(len(first), dtype=np.bool_)
     statuses: list[Status | None] = [None] * len(first)
-    for group in np.unique(ids[rows]).tolist():
+    for group in _present(ids[rows], len(first)):
         status = run_filter(first[group])
         if status is None or status.code is Code.SUCCESS:
             passes[group] = True

@@ -111,7 +111,21 @@ def _requests(pod: Pod, *, bound: bool) -> tuple[Units, Units]:
     return requests, nonzero
 
 
-_VERSIONS = itertools.count()
+_VERSIONS = itertools.count(1)
+# The last version handed out: when it has not moved, no NodeInfo anywhere has changed.
+_LAST_VERSION = [0]
+
+
+def _next_version() -> int:
+    _LAST_VERSION[0] = version = next(_VERSIONS)
+    return version
+
+
+def last_version() -> int:
+    """The newest version any NodeInfo has had (see ``NodeInfo.version``)."""
+    return _LAST_VERSION[0]
+
+
 _COLUMNS_KEY = "columns"
 
 
@@ -131,7 +145,7 @@ class NodeInfo:
     terminating_index: dict[tuple[str, str, str], int] = field(default_factory=dict)
     # A number no other NodeInfo state had: renewed whenever pods come or go, so derived
     # per-node data (reference.columns) knows which rows to read again.
-    version: int = field(default_factory=lambda: next(_VERSIONS))
+    version: int = field(default_factory=_next_version)
 
     @property
     def name(self) -> str:
@@ -150,7 +164,7 @@ class NodeInfo:
         return info
 
     def add(self, p: PodInfo) -> None:
-        self.version = next(_VERSIONS)
+        self.version = _next_version()
         self.pods.append(p)
         for name, value in p.requests.items():
             self.requested[name] = self.requested.get(name, 0) + value
@@ -186,7 +200,7 @@ class NodeInfo:
         """Take the pod with ``pod``'s key off the node; its PodInfo, or None."""
         for i, p in enumerate(self.pods):
             if p.pod.key == pod.key:
-                self.version = next(_VERSIONS)
+                self.version = _next_version()
                 del self.pods[i]
                 for name, value in p.requests.items():
                     self.requested[name] -= value

@@ -90,7 +90,7 @@ def _details_by_rows(
             else:
                 ids, first = groups
                 table = np.empty(len(first), dtype=np.object_)
-                for group in np.unique(ids[rows]).tolist():
+                for group in np.flatnonzero(np.bincount(ids[rows], minlength=len(first))).tolist():
                     table[group] = plugin.detail(state, info, nodes[first[group]])
                 values = table[ids[rows]].tolist()
         out.update(zip(map(names.__getitem__, row_list), values, strict=True))
