@@ -491,11 +491,8 @@ def _user_seconds(binary: Path, requests: Path) -> float:
     return usage.ru_utime
 
 
-def upstream_cycles(
-    binary: Path, nodes: list[Any], pods: list[Any], kinds: dict[str, dict[str, Any]], repeat: int
-) -> dict[str, tuple[int, float]]:
-    """kube-scheduler's one-core cost of one scheduling cycle per pod: kind -> (instructions,
-    seconds); empty without valgrind.
+class UpstreamCycles:
+    """kube-scheduler's one-core cost of one scheduling cycle, from instruction counts.
 
     An oracle request decodes the whole cluster (seconds at 5,000 nodes) and schedules the
     pod twice (its per-node details, then the decision); a cycle is milliseconds, and the
@@ -504,42 +501,84 @@ def upstream_cycles(
     a cycle costs half of (the instructions of a request for the pod - those of a request
     for a pod PreFilter turns away at once), each after the same warm-up request. Counts
     become time at the oracle's own speed, measured on the turned-away requests: their
-    instructions / the fastest of ``repeat`` native runs' user CPU seconds."""
-    if shutil.which("valgrind") is None:
-        print("upstream per-pod figures skipped: counting instructions needs valgrind")
-        return {}
-    folder = Path(tempfile.mkdtemp(prefix="podfit-bench-"))
-    try:
-        warm_up = _request_line(1, nodes, pods, turned_away_pod())
-        files = {
-            name: _requests_file(folder, str(i), [warm_up, _request_line(2, nodes, pods, pod)])
-            for i, (name, pod) in enumerate({"": turned_away_pod(), **kinds}.items())
+    instructions / the fastest native run's user CPU seconds (``time_base``, called between
+    podfit's runs so that both are timed in the same minutes)."""
+
+    def __init__(self, binary: Path, nodes: list[Any], pods: list[Any]) -> None:
+        self.binary = binary
+        self.folder = Path(tempfile.mkdtemp(prefix="podfit-bench-"))
+        self.warm_up = _request_line(1, nodes, pods, turned_away_pod())
+        self.nodes, self.pods = nodes, pods
+        self.base = self._file("base", turned_away_pod())
+        self.fastest = float("inf")
+
+    def _file(self, name: str, pod: dict[str, Any]) -> Path:
+        line = _request_line(2, self.nodes, self.pods, pod)
+        return _requests_file(self.folder, name, [self.warm_up, line])
+
+    def time_base(self) -> None:
+        self.fastest = min(self.fastest, _user_seconds(self.binary, self.base))
+
+    def count(self, kinds: dict[str, dict[str, Any]]) -> dict[str, int]:
+        """kind -> instructions of one cycle, counted two at a time."""
+        files = {"": self.base} | {
+            kind: self._file(str(i), pod) for i, (kind, pod) in enumerate(kinds.items())
         }
-        fastest = min(_user_seconds(binary, files[""]) for _ in range(repeat))
         with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-            counted = dict(
+            totals = dict(
                 zip(
                     files,
-                    pool.map(lambda f: _collected(_instructions(binary, f)), files.values()),
+                    pool.map(lambda f: _collected(_instructions(self.binary, f)), files.values()),
                     strict=True,
                 )
             )
+        self.base_instructions = totals.pop("")
+        return {
+            kind: max(0, (total - self.base_instructions) // 2) for kind, total in totals.items()
+        }
+
+    def seconds(self, instructions: int) -> float:
+        return instructions / (self.base_instructions / self.fastest)
+
+    def close(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def podfit_instructions(n: int, kinds: list[str]) -> dict[str, tuple[int, int]]:
+    """kind -> instructions of podfit's explain and of its cycle alone, counted by valgrind
+    in a child process that turns counting on only around each call and dumps the count."""
+    folder = Path(tempfile.mkdtemp(prefix="podfit-bench-"))
+    try:
+        subprocess.run(
+            [
+                "valgrind",
+                "--tool=callgrind",
+                "--instr-atstart=no",
+                f"--callgrind-out-file={folder / 'count'}",
+                sys.executable,
+                __file__,
+                "--count-instructions",
+                str(n),
+                *kinds,
+            ],
+            capture_output=True,
+            check=True,
+            env={**os.environ, "PODFIT_CACHE": "0"},
+        )
+        counted: dict[str, int] = {}
+        for dump in folder.glob("count.*"):
+            text = dump.read_text()
+            if "desc: Trigger: dump " in text and "\ntotals: " in text:
+                label = text.split("desc: Trigger: dump ", 1)[1].split("\n", 1)[0]
+                counted[label.strip()] = int(text.split("\ntotals: ", 1)[1].split()[0])
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    base = counted.pop("")
-    per_second = base / fastest
-    print(f"oracle: {base:,} instructions for the turned-away requests, {per_second / 1e9:.2f} G/s")
-    out = {}
-    for kind, total in counted.items():
-        cycle = max(0, (total - base) // 2)
-        out[kind] = (cycle, cycle / per_second)
-    return out
+    return {kind: (counted[f"{i}-whole"], counted[f"{i}-cycle"]) for i, kind in enumerate(kinds)}
 
 
-def per_pod(sizes: list[int], repeat: int, oracle: Path | None) -> list[Row]:
-    """podfit's explain of one pod in-process on the loaded cluster (the snapshot built),
-    and its scheduling cycle alone (no details), the fastest of ``repeat`` runs' CPU time,
-    against kube-scheduler's cycle (:func:`upstream_cycles`)."""
+def _count_own_instructions(n: int, kinds: list[str]) -> None:
+    """Under valgrind (see :func:`podfit_instructions`): each kind's explain and cycle,
+    counted alone, dumped as ``INDEX-whole`` and ``INDEX-cycle``."""
     import gc
 
     import podfit
@@ -547,48 +586,96 @@ def per_pod(sizes: list[int], repeat: int, oracle: Path | None) -> list[Row]:
     from podfit.reference.framework import snapshot_of
     from podfit.reference.scheduler import schedule_one
 
-    def fastest(run: Callable[..., object], *args: Any, **kwargs: Any) -> float:
-        times = []
-        for _ in range(repeat + 1):
-            gc.collect()
-            start = time.process_time()
-            run(*args, **kwargs)
-            times.append(time.process_time() - start)
-        return min(times[1:])
+    cluster = podfit.load(dump_path(n, "json"))
+    snapshot_of(cluster)
+    me = str(os.getpid())
 
+    def control(*args: str) -> None:
+        subprocess.run(["callgrind_control", *args, me], capture_output=True, check=True)
+
+    def counted(label: str, run: Callable[..., object], *args: Any, **kwargs: Any) -> None:
+        run(*args, **kwargs)  # warm
+        gc.collect()
+        control("--zero")
+        control("--instr=on")
+        run(*args, **kwargs)
+        control("--instr=off")
+        control(f"--dump={label}")
+
+    for i, kind in enumerate(kinds):
+        pod = pod_from_manifest(POD_KINDS[kind]())
+        counted(f"{i}-whole", podfit.explain, cluster, pod)
+        counted(f"{i}-cycle", schedule_one, cluster, pod, None, details=False)
+
+
+def per_pod(sizes: list[int], repeat: int, oracle: Path | None) -> list[Row]:
+    """podfit's explain of one pod in-process on the loaded cluster (the snapshot built),
+    and its scheduling cycle alone (no details), the fastest of its runs' CPU time, against
+    kube-scheduler's cycle (:class:`UpstreamCycles`), both timed in the same minutes; and
+    both sides' instruction counts (valgrind), which the machine's load does not move."""
+    import gc
+
+    import podfit
+    from podfit.loading import pod_from_manifest
+    from podfit.reference.framework import snapshot_of
+    from podfit.reference.scheduler import schedule_one
+
+    def timed(run: Callable[..., object], *args: Any, **kwargs: Any) -> float:
+        start = time.process_time()
+        run(*args, **kwargs)
+        return time.process_time() - start
+
+    counting = shutil.which("valgrind") is not None
+    if not counting:
+        print("instruction counts and upstream per-pod figures skipped: they need valgrind")
     rows: list[Row] = []
     for n in sizes:
         cluster = podfit.load(dump_path(n, "json"))
         snapshot_of(cluster)
-        ours: dict[str, tuple[float, float]] = {}
-        for kind, make in POD_KINDS.items():
-            pod = pod_from_manifest(make())
-            whole = fastest(podfit.explain, cluster, pod)
-            cycle = fastest(schedule_one, cluster, pod, None, details=False)
-            ours[kind] = (whole, cycle)
-        theirs: dict[str, tuple[int, float]] = {}
-        if oracle is not None:
-            nodes, pods = split(dump_path(n, "json"))
-            theirs = upstream_cycles(
-                oracle, nodes, pods, {kind: make() for kind, make in POD_KINDS.items()}, repeat
+        pods = {kind: pod_from_manifest(make()) for kind, make in POD_KINDS.items()}
+        upstream = None
+        if oracle is not None and counting:
+            upstream = UpstreamCycles(oracle, *split(dump_path(n, "json")))
+        whole = dict.fromkeys(pods, float("inf"))
+        cycle = dict.fromkeys(pods, float("inf"))
+        try:
+            for _ in range(repeat):
+                if upstream is not None:
+                    upstream.time_base()
+                for kind, pod in pods.items():
+                    for _ in range(5):
+                        gc.collect()
+                        whole[kind] = min(whole[kind], timed(podfit.explain, cluster, pod))
+                        cycle[kind] = min(
+                            cycle[kind], timed(schedule_one, cluster, pod, None, details=False)
+                        )
+            ours_counted = podfit_instructions(n, list(pods)) if counting else {}
+            theirs_counted = (
+                upstream.count({kind: make() for kind, make in POD_KINDS.items()})
+                if upstream is not None
+                else {}
             )
-        for kind, (whole, cycle) in ours.items():
-            instructions, upstream = theirs.get(kind, (0, 0.0))
-            ratio = (
-                f"{whole / upstream:.1f}× ({cycle / upstream:.1f}× the cycle)" if upstream else "–"
-            )
-            their_text = (
-                f"{secs(upstream)} ({instructions / 1e6:.0f} M instructions)" if upstream else "–"
-            )
-            print(
-                f"per pod {n} {kind}: podfit {secs(whole)}, cycle alone {secs(cycle)} "
-                f"({cycle / n * 1e6:.1f} µs a node); upstream cycle one core {their_text}; {ratio}"
-            )
+        finally:
+            if upstream is not None:
+                upstream.close()
+        for kind in pods:
+            ours = f"{secs(whole[kind])} (the cycle alone {secs(cycle[kind])})"
+            theirs, ratio = "–", "–"
+            if kind in ours_counted:
+                ours += f"; {ours_counted[kind][0] / 1e6:.0f} M instructions"
+            if upstream is not None and kind in theirs_counted:
+                instructions = theirs_counted[kind]
+                upstream_seconds = upstream.seconds(instructions)
+                theirs = f"{secs(upstream_seconds)}; {instructions / 1e6:.0f} M instructions"
+                ratio = f"{whole[kind] / upstream_seconds:.2f}× in time"
+                if kind in ours_counted:
+                    ratio += f", {ours_counted[kind][0] / instructions:.2f}× in instructions"
+            print(f"per pod {n} {kind}: podfit {ours}; upstream cycle {theirs}; {ratio}")
             rows.append(
                 (
                     f"explain one pod ({kind}), {n:,} nodes / {n * 10:,} pods, one core",
-                    f"{secs(whole)} (the cycle alone {secs(cycle)})",
-                    their_text,
+                    ours,
+                    theirs,
                     ratio,
                 )
             )
@@ -610,8 +697,14 @@ def simulate(repeat: int, oracle: Path | None, count: int = 200) -> list[Row]:
     theirs = None
     if oracle is not None:
         nodes, running = split(path)
-        cycles = upstream_cycles(oracle, nodes, running, {"replica": manifests[0]}, repeat)
-        theirs = cycles["replica"][1] if cycles else None
+        if shutil.which("valgrind") is not None:
+            upstream = UpstreamCycles(oracle, nodes, running)
+            try:
+                for _ in range(repeat):
+                    upstream.time_base()
+                theirs = upstream.seconds(upstream.count({"replica": manifests[0]})["replica"])
+            finally:
+                upstream.close()
     for label, every_node in (("every node", True), ("sampled", False)):
         if every_node:
             framework.num_feasible_nodes_to_find = lambda num_nodes, percentage=0: num_nodes
@@ -676,7 +769,11 @@ def main() -> None:
     parser.add_argument(
         "--only", action="append", choices=["front", "per_pod", "simulate", "memory"]
     )
+    parser.add_argument("--count-instructions", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.count_instructions:
+        _count_own_instructions(int(args.count_instructions[0]), args.count_instructions[1:])
+        return
     sizes = [int(s) for s in args.sizes.split(",")]
     oracle = oracle_binary()
     if oracle is None:

@@ -27,7 +27,7 @@ import numpy as np
 from podfit.spec.versions import change_holds
 from podfit.versions import LATEST, KubeVersion
 
-from .columns import ALLOCATABLE, REQUESTED, SAFE_LIMIT, Columns, Ints
+from .columns import ALLOCATABLE, REQUESTED, SAFE_LIMIT, Columns, Floats, Ints
 from .framework import MAX_NODE_SCORE, CycleState, Plugin
 from .nodeinfo import NodeInfo, PodInfo, Snapshot
 from .noderesources import (
@@ -187,11 +187,12 @@ class BalancedAllocation(Plugin):
         return scores
 
 
-def _two_score(a: np.ndarray, b: np.ndarray) -> Ints:  # type: ignore[type-arg]
+def _two_score(a: Floats, b: Floats) -> Ints:
     """int((1 - |min(a, 1) - min(b, 1)| / 2) * 100), elementwise: the balance of two
     resources' fractions (their standard deviation is half the difference)."""
     spread = np.abs((np.minimum(a, 1.0) - np.minimum(b, 1.0)) / 2)
-    return np.trunc((1 - spread) * 100.0).astype(np.int64)
+    scores: Ints = np.trunc((1 - spread) * 100.0).astype(np.int64)
+    return scores
 
 
 # (resource, the pod's request) for the resources that take part, decided in PreScore.

@@ -28,6 +28,7 @@ from .status import Code, Status
 
 Ints = npt.NDArray[np.int64]
 Bools = npt.NDArray[np.bool_]
+Floats = npt.NDArray[np.float64]
 
 # Amounts at or beyond this stay with the per-node path: the scores multiply by 100 in
 # int64 and divide in float64, which must give what Python's integers and floats give.

@@ -517,7 +517,8 @@ def _filter_columns(
         if not len(rows):
             break
         verdicts = plugin.filter_all(state, info, columns, rows)
-        if verdicts is not None and verdicts.group_statuses is not None:
+        if verdicts is not None and verdicts.groups is not None:
+            assert verdicts.group_statuses is not None
             failing = ~verdicts.passes
             if failing.any():
                 by_group = np.empty(len(verdicts.group_statuses), dtype=np.object_)

@@ -22,6 +22,7 @@ earlier releases' API servers drop them.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -230,7 +231,7 @@ class ImageLocality(Plugin):
             return None
         total = np.zeros(len(rows), dtype=np.int64)
         for name, scaled in prepared.present:
-            has = columns.flag((NAME, name), lambda node, image=name: _has_image(node, image))
+            has = columns.flag((NAME, name), functools.partial(_has_image, name=name))
             total += np.where(has[rows], scaled, 0)
         sums, at = np.unique(total, return_inverse=True)
         scores = [calculate_priority(int(t), prepared.count) for t in sums.tolist()]
