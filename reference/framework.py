@@ -387,48 +387,41 @@ def run_cycle(
     cycle stopped and stops filtering once it has found ``num_feasible_nodes_to_find``
     feasible nodes (only clusters of 100 nodes or more are affected).
     """
-    columns: Columns | None = None
-    if sample:
-        nodes = snapshot.node_list()
-        names = [n.node.name for n in nodes]
-    else:
-        columns = snapshot.columns()
-        nodes, names = columns.nodes, list(columns.names)
+    columns = snapshot.columns()
+    nodes, names = columns.nodes, list(columns.names)
     start = 0
     limit = len(nodes)
     if sample and nodes:
         start = snapshot.next_start_node % len(nodes)
-        nodes = nodes[start:] + nodes[:start]
         names = names[start:] + names[:start]
         limit = num_feasible_nodes_to_find(len(nodes))
     result = ScheduleResult(pod=pod, nodes=names)
     info = PodInfo.of(pod)
     state = CycleState()
     state[SNAPSHOT] = snapshot
-    if columns is not None:
-        state[COLUMNS] = columns
+    state[COLUMNS] = columns
     active, rejected_all = pre_filter(profile, state, info, snapshot)
     result.state = state
     result.active = tuple(active)
     if rejected_all is not None:
         # A PreFilter rejection fails the pod on every node with the same status.
         result.prefilter = rejected_all
-        result.statuses = {n.name: rejected_all for n in nodes}
+        result.statuses = dict.fromkeys(names, rejected_all)
         return result
 
     allowed = state.get("__node_subset__")
     filters: _Filters = [(plugin.filter, plugin.name, {}) for plugin in active]
-    rows: Ints | None = None
-    if columns is None:
-        feasible, processed = _filter_until(state, info, nodes, filters, allowed, limit, result)
+    if sample:
+        rows, processed = _filter_columns_until(
+            state, info, columns, active, filters, allowed, start, limit, result
+        )
         if nodes:
             snapshot.next_start_node = (start + processed) % len(nodes)
-        result.feasible = [n.node.name for n in feasible]
     else:
         rows = _filter_columns(state, info, columns, active, filters, allowed, result)
-        row_list = rows.tolist()
-        feasible = list(map(nodes.__getitem__, row_list))
-        result.feasible = list(map(columns.names.__getitem__, row_list))
+    row_list = rows.tolist()
+    feasible = list(map(nodes.__getitem__, row_list))
+    result.feasible = list(map(columns.names.__getitem__, row_list))
     if not feasible:
         return result
     if len(feasible) == 1:
@@ -449,11 +442,7 @@ def run_cycle(
             result.feasible = []
             result.top = []
             return result
-        every = (
-            plugin.score_all(state, info, columns, rows)
-            if columns is not None and rows is not None
-            else None
-        )
+        every = plugin.score_all(state, info, columns, rows)
         normalized = None if every is None else plugin.normalize_all(state, info, every)
         if normalized is not None:
             raw = dict(zip(names, normalized.tolist(), strict=True))
@@ -488,23 +477,93 @@ def _filter_columns(
     allowed: set[str] | None,
     result: ScheduleResult,
 ) -> Ints:
-    """Every node through the filters, one plugin at a time over the nodes still passing:
-    each node meets the plugins in order and stops at its first rejection, as when the
-    nodes go one at a time. Each plugin answers for all those nodes at once where it can
-    (``filter_all``), else node by node. Statuses keep the nodes' order; returns the
-    positions of the feasible nodes, in order."""
+    """Every node through the filters (:func:`_pass_filters`). Statuses keep the nodes'
+    order; returns the positions of the feasible nodes, in order."""
+    statuses = np.full(len(columns.nodes), SUCCESS, dtype=np.object_)
+    rejected: dict[str, Ints] = {}
+    every = np.arange(len(columns.nodes), dtype=np.int64)
+    rows = _pass_filters(state, info, columns, active, filters, allowed, every, statuses, rejected)
+    result.statuses = dict(zip(columns.names, statuses.tolist(), strict=True))
+    result.rejected_rows = rejected
+    return rows
+
+
+# The fewest nodes a sampling cycle takes at a time.
+SAMPLING_STRETCH = 128
+
+
+def _filter_columns_until(
+    state: CycleState,
+    info: PodInfo,
+    columns: Columns,
+    active: list[Plugin],
+    filters: _Filters,
+    allowed: set[str] | None,
+    start: int,
+    limit: int,
+    result: ScheduleResult,
+) -> tuple[Ints, int]:
+    """kube-scheduler's sampling: the nodes in order from ``start`` round, until ``limit``
+    feasible nodes are found, taken a stretch of nodes at a time; statuses only for the
+    nodes up to the last feasible one needed, in that order. The feasible positions, and
+    how many nodes were processed."""
+    count = len(columns.nodes)
+    order = np.roll(np.arange(count, dtype=np.int64), -start)
+    statuses = np.full(count, SUCCESS, dtype=np.object_)
+    found: list[Ints] = []
+    have = done = 0
+    processed = count
+    while done < count and have < limit:
+        # Filters have no side effects: judging a few nodes past the last one needed
+        # changes nothing but the time.
+        stretch = order[done : done + max(2 * (limit - have), SAMPLING_STRETCH)]
+        passing = _pass_filters(
+            state, info, columns, active, filters, allowed, stretch, statuses, None
+        )
+        if have + len(passing) >= limit:
+            needed = passing[: limit - have]
+            last = int(np.flatnonzero(stretch == needed[-1])[0])
+            found.append(needed)
+            have = limit
+            processed = done + last + 1
+            break
+        found.append(passing)
+        have += len(passing)
+        done += len(stretch)
+    seen = order[:processed]
+    names = columns.names
+    result.statuses = dict(
+        zip(map(names.__getitem__, seen.tolist()), statuses[seen].tolist(), strict=True)
+    )
+    rows = np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
+    return rows, processed
+
+
+def _pass_filters(
+    state: CycleState,
+    info: PodInfo,
+    columns: Columns,
+    active: list[Plugin],
+    filters: _Filters,
+    allowed: set[str] | None,
+    rows: Ints,
+    statuses: npt.NDArray[np.object_],
+    rejected: dict[str, Ints] | None,
+) -> Ints:
+    """The nodes at ``rows`` through the filters, one plugin at a time over the nodes still
+    passing: each node meets the plugins in order and stops at its first rejection, as when
+    the nodes go one at a time. Each plugin answers for all those nodes at once where it
+    can (``filter_all``), else node by node. Rejections land in ``statuses`` (by row) and,
+    when given, ``rejected`` (the rows each plugin rejected); returns the rows passing, in
+    the order given."""
     names = columns.names
     nodes = columns.nodes
-    # Each row's status: an array, so that a group's status lands on its rows at once.
-    statuses: npt.NDArray[np.object_] = np.full(len(nodes), SUCCESS, dtype=np.object_)
-    rejected: dict[str, Ints] = {}
-    if allowed is None:
-        rows: Ints = np.arange(len(nodes), dtype=np.int64)
-    else:
-        inside = np.array([name in allowed for name in names], dtype=np.bool_)
-        statuses[~inside] = allowed_status(state)
-        rejected[""] = np.flatnonzero(~inside)
-        rows = np.flatnonzero(inside)
+    if allowed is not None:
+        inside = np.array([names[i] in allowed for i in rows.tolist()], dtype=np.bool_)
+        statuses[rows[~inside]] = allowed_status(state)
+        if rejected is not None:
+            rejected[""] = rows[~inside]
+        rows = rows[inside]
     success = Code.SUCCESS
 
     def tag(rejected: Status, plugin_name: str, tagged: dict[int, tuple[Status, Status]]) -> Status:
@@ -528,7 +587,8 @@ def _filter_columns(
                         by_group[group] = tag(status, plugin_name, tagged)
                         rejecting[group] = status.is_rejection
                 statuses[rows[failing]] = by_group[verdicts.groups[failing]]
-                rejected[plugin_name] = rows[failing & rejecting[verdicts.groups]]
+                if rejected is not None:
+                    rejected[plugin_name] = rows[failing & rejecting[verdicts.groups]]
                 rows = rows[verdicts.passes]
             continue
         if verdicts is None:
@@ -549,49 +609,10 @@ def _filter_columns(
             statuses[i] = tag(status, plugin_name, tagged)
             if status.is_rejection:
                 found.append(i)
-        if found:
+        if found and rejected is not None:
             rejected[plugin_name] = np.array(found, dtype=np.int64)
         rows = rows[keep]
-    result.statuses = dict(zip(names, statuses.tolist(), strict=True))
-    result.rejected_rows = rejected
     return rows
-
-
-def _filter_until(
-    state: CycleState,
-    info: PodInfo,
-    nodes: list[NodeInfo],
-    filters: _Filters,
-    allowed: set[str] | None,
-    limit: int,
-    result: ScheduleResult,
-) -> tuple[list[NodeInfo], int]:
-    """The nodes one at a time, in order, until ``limit`` feasible nodes are found: the
-    feasible nodes and how many nodes were processed."""
-    statuses = result.statuses
-    feasible: list[NodeInfo] = []
-    success = Code.SUCCESS
-    processed = 0
-    for node in nodes:
-        if len(feasible) >= limit:
-            break
-        processed += 1
-        name = node.node.name
-        if allowed is not None and name not in allowed:
-            statuses[name] = allowed_status(state)
-            continue
-        for run_filter, plugin_name, tagged in filters:
-            rejected = run_filter(state, info, node)
-            if rejected is not None and rejected.code is not success:
-                hit = tagged.get(id(rejected))
-                if hit is None or hit[0] is not rejected:
-                    hit = tagged[id(rejected)] = (rejected, rejected.with_plugin(plugin_name))
-                statuses[name] = hit[1]
-                break
-        else:
-            statuses[name] = SUCCESS
-            feasible.append(node)
-    return feasible, processed
 
 
 def filter_one(profile: Profile, snapshot: Snapshot, pod: Pod, node_name: str) -> Status:

@@ -11,13 +11,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from podfit.cluster import Cluster
 from podfit.conformance.strategies import scheduling_problems
 from podfit.model import Container, Node, Pod, ResourceRequirements
 from podfit.quantity import Quantity
+from podfit.reference import framework
 from podfit.reference.framework import Plugin, Profile, ScheduleResult, run_cycle
 from podfit.reference.nodeinfo import PodInfo, Snapshot
 from podfit.reference.profile import default_profile
@@ -145,3 +146,53 @@ def _pod(name: str, cpu: str, *, memory: str = "0", node: str = "") -> Pod:
     requests = {"cpu": Quantity.parse(cpu), "memory": Quantity.parse(memory)}
     container = Container(name="c", resources=ResourceRequirements(requests=requests))
     return Pod(name=name, containers=(container,), node_name=node)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    scheduling_problems(max_nodes=8, max_running_pods=10),
+    st.sampled_from(VERSIONS),
+    st.integers(0, 20),
+    st.integers(1, 8),
+    st.sampled_from([1, 2, framework.SAMPLING_STRETCH]),
+)
+def test_sampling_takes_nodes_in_turn_until_enough_fit(
+    problem: tuple[Cluster, Pod], version: Any, start: int, limit: int, stretch: int
+) -> None:
+    """A sampling cycle (a stretch of nodes at a time) decides what going node by node
+    from ``start`` round decides: the nodes up to the ``limit``-th feasible one, with the
+    statuses an unsampled cycle gives them, in that order; the next cycle starts after."""
+    cluster, pod = problem
+    snapshot = Snapshot.of(cluster)
+    profile = default_profile(version)
+    full = run_cycle(profile, snapshot, pod)
+    count = len(full.nodes)
+    assume(count > 0)
+    start %= count
+    order = full.nodes[start:] + full.nodes[:start]
+    feasible = set(full.feasible)
+    processed, found = count, []
+    for i, name in enumerate(order):
+        if name in feasible:
+            found.append(name)
+            if len(found) == limit:
+                processed = i + 1
+                break
+    if full.prefilter is not None:
+        processed, found = count, []
+    snapshot.next_start_node = start
+    saved = framework.num_feasible_nodes_to_find, framework.SAMPLING_STRETCH
+    framework.num_feasible_nodes_to_find = lambda num_nodes, percentage=0: limit
+    framework.SAMPLING_STRETCH = stretch  # 1 and 2: several stretches even on small clusters
+    try:
+        sampled = run_cycle(profile, snapshot, pod, sample=True)
+    finally:
+        framework.num_feasible_nodes_to_find, framework.SAMPLING_STRETCH = saved
+    assert sampled.nodes == order
+    assert list(sampled.statuses) == order[:processed]
+    assert {n: s for n, s in sampled.statuses.items()} == {
+        n: full.statuses[n] for n in order[:processed]
+    }
+    assert sampled.feasible == found
+    if full.prefilter is None:
+        assert snapshot.next_start_node == (start + processed) % count
