@@ -269,3 +269,39 @@ def test_yaml_is_read_without_libyaml_too(tmp_path: Path) -> None:
     rules, nodes, refused = done.stdout.splitlines()
     assert int(rules) > 100 and int(nodes) == 5
     assert "duplicate key 'metadata'" in refused
+
+
+def test_priorities_resolved_in_place_only_for_pods_the_cluster_owns() -> None:
+    """A fresh load writes resolved priorities into its own pods; finishing a cluster of
+    pods that something else holds copies them (the originals stay unresolved)."""
+    from podfit.cluster import Cluster
+    from podfit.model import Container, PriorityClass
+    from podfit.model import Pod as PodModel
+
+    default = PriorityClass(name="normal", value=7, global_default=True)
+    held = PodModel(name="p", containers=(Container(name="c"),))
+    cluster = Cluster()
+    cluster.add(default)
+    cluster.add(held)
+    cluster.finish()
+    assert held.priority is None
+    assert cluster.pods["default/p"].priority == 7
+    assert cluster.pods["default/p"].priority_class_name == "normal"
+
+    owned = PodModel(name="q", containers=(Container(name="c"),))
+    fresh = Cluster()
+    fresh.add(default)
+    fresh.add(owned)
+    fresh.finish(owned=True)
+    assert fresh.pods["default/q"] is owned
+    assert (owned.priority, owned.priority_class_name) == (7, "normal")
+
+    loaded = podfit.load(
+        io.StringIO(
+            "apiVersion: scheduling.k8s.io/v1\nkind: PriorityClass\nmetadata: {name: normal}\n"
+            "value: 7\nglobalDefault: true\n---\napiVersion: v1\nkind: Pod\n"
+            "metadata: {name: r}\nspec: {containers: [{name: c, image: x}]}\n"
+        )
+    )
+    assert loaded.pods["default/r"].priority == 7
+    assert loaded.pods["default/r"].preemption_policy == "PreemptLowerPriority"

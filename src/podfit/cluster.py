@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
-from podfit.defaults import PriorityError, resolve_priority
+from podfit.defaults import PriorityError, priority_fields
 from podfit.errors import ManifestError
 from podfit.model import (
     NAMESPACE_NAME_LABEL,
@@ -141,21 +141,32 @@ class Cluster:
             self._by_node.get(pod.node_name, {}).pop(pod.key, None)
         self._by_namespace.get(pod.namespace, {}).pop(pod.key, None)
 
-    def finish(self) -> Cluster:
+    def finish(self, *, owned: bool = False) -> Cluster:
         """Check cross-object references and resolve priorities; returns self.
 
         A pod bound to a node that is not in the input is an error; so is a pod naming a
-        PriorityClass that does not exist.
+        PriorityClass that does not exist. ``owned``: the pods were built for this cluster
+        alone and nothing else holds them yet (a fresh load), so the resolved priority is
+        written into them rather than into copies (a copy of every pod of a large dump
+        costs a noticeable part of its loading).
         """
         nodes, classes = self.nodes, self.priority_classes
+        setter = object.__setattr__
         for key, pod in list(self.pods.items()):
             if pod.node_name and pod.node_name not in nodes and not pod.is_terminal:
                 message = f"pod is bound to node {pod.node_name!r}, which is not in the input"
                 raise self._pod_error(key, pod, message, "spec.nodeName")
             try:
-                resolved = resolve_priority(pod, classes, strict=False)
+                fields = priority_fields(pod, classes, strict=False)
             except PriorityError as exc:
                 raise self._pod_error(key, pod, str(exc), "spec.priorityClassName") from None
+            if fields is None:
+                continue
+            if owned:
+                for name, value in fields.items():
+                    setter(pod, name, value)
+                continue
+            resolved = evolve(pod, **fields)
             if resolved is not pod:
                 # Same key, node and namespace: swap the object in place in every index.
                 self.pods[key] = resolved

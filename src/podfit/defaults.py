@@ -13,6 +13,7 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from fractions import Fraction
+from typing import Any
 
 from podfit.errors import PodfitError
 from podfit.model import (
@@ -166,8 +167,17 @@ def resolve_priority(pod: Pod, classes: Mapping[str, PriorityClass], *, strict: 
     priority or preemptionPolicy is rejected, as upstream does. Without ``strict`` (pods
     read from a cluster dump, already admitted), a pod that carries a priority keeps it.
     """
+    fields = priority_fields(pod, classes, strict=strict)
+    return pod if fields is None else evolve(pod, **fields)
+
+
+def priority_fields(
+    pod: Pod, classes: Mapping[str, PriorityClass], *, strict: bool = True
+) -> dict[str, Any] | None:
+    """The fields :func:`resolve_priority` writes into the pod, or None when it keeps the
+    pod as it is."""
     if pod.priority is not None and not strict:
-        return pod if pod.preemption_policy else evolve(pod, preemption_policy=PREEMPT_DEFAULT)
+        return None if pod.preemption_policy else {"preemption_policy": PREEMPT_DEFAULT}
     name = pod.priority_class_name
     if name:
         cls = classes.get(name) or _system_class(name)
@@ -188,12 +198,11 @@ def resolve_priority(pod: Pod, classes: Mapping[str, PriorityClass], *, strict: 
             f"in pod spec; priority admission controller computed {policy} from the given "
             "PriorityClass name"
         )
-    return evolve(
-        pod,
-        priority=value,
-        priority_class_name=cls.name if cls is not None else "",
-        preemption_policy=policy,
-    )
+    return {
+        "priority": value,
+        "priority_class_name": cls.name if cls is not None else "",
+        "preemption_policy": policy,
+    }
 
 
 def global_default(classes: Iterable[PriorityClass]) -> PriorityClass | None:

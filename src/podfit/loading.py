@@ -590,7 +590,7 @@ def _load(sources: tuple[Source, ...], report: LoadReport) -> Cluster:
             del read, text
             for obj, origin in _objects(name, held, this):
                 cluster.add(obj, origin)
-        cluster.finish()
+        cluster.finish(owned=True)  # every pod was just built, for this cluster alone
     report.sources.extend(this.sources)
     report.loaded.update(this.loaded)
     report.skipped.update(this.skipped)
