@@ -16,7 +16,7 @@ nodes only, which a snapshot never changes.
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,7 +51,7 @@ class Columns:
         self._resources: dict[tuple[str, str], Ints | None] = {}
         self._pod_count: Ints = np.array([len(n.pods) for n in nodes], dtype=np.int64)
         self._groups: dict[Hashable, tuple[Ints, list[int]]] = {}
-        self._labels: dict[str, Ints] = {}
+        self._labels: dict[str, tuple[Ints, dict[str, int]]] = {}
         self._flags: dict[Hashable, Bools] = {}
         self._positions: dict[str, int] | None = None
 
@@ -139,9 +139,9 @@ class Columns:
 
     def label(self, key: str) -> Ints:
         """Each node's value of label ``key`` as a number: 0 without the label, equal
-        numbers for equal values."""
-        column = self._labels.get(key)
-        if column is None:
+        numbers for equal values (:meth:`label_values` maps values to their numbers)."""
+        hit = self._labels.get(key)
+        if hit is None:
             numbers: dict[str, int] = {}
             column = np.array(
                 [
@@ -152,8 +152,25 @@ class Columns:
                 ],
                 dtype=np.int64,
             )
-            self._labels[key] = column
-        return column
+            hit = self._labels[key] = (column, numbers)
+        return hit[0]
+
+    def label_values(self, key: str) -> dict[str, int]:
+        """Label ``key``'s values on the nodes -> their numbers in :meth:`label`."""
+        self.label(key)
+        return self._labels[key][1]
+
+    def per_value(self, key: str, amounts: Mapping[str, int], rows: Ints) -> Ints:
+        """For each node of ``rows``, ``amounts`` of its value of label ``key`` (0 without
+        the label or when the value has no amount)."""
+        numbers = self.label_values(key)
+        table = np.zeros(len(numbers) + 1, dtype=np.int64)
+        for value, amount in amounts.items():
+            number = numbers.get(value)
+            if number is not None:
+                table[number] = amount
+        looked_up: Ints = table[self.label(key)[rows]]
+        return looked_up
 
     def by_labels(self, keys: Sequence[str]) -> tuple[Ints, list[int]]:
         """The nodes grouped by their values of the labels ``keys`` (a missing label is a

@@ -14,9 +14,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from podfit.model import LabelSelector, Node, Pod, Requirement
 from podfit.versions import LATEST, KubeVersion
 
+from .columns import SAFE_LIMIT, Columns, Ints, Verdicts
 from .detail import Detail, pods_text, selector_text
 from .framework import MAX_NODE_SCORE, SNAPSHOT, CycleState, Plugin
 from .labels import single_label
@@ -172,6 +175,43 @@ class InterPodAffinity(Plugin):
             if labels.get(key) in values:
                 return unschedulable(ERR_REASON_EXISTING_ANTI_AFFINITY)
         return None
+
+    def filter_all(
+        self, state: CycleState, pod: PodInfo, columns: Columns, rows: Ints
+    ) -> Verdicts | None:
+        # filter's three checks on every node at once, from each topology key's values:
+        # which pairs the counts hold. Group 0 passes; 1, 2, 3 fail as filter fails them.
+        st: _FilterState = state[self.name]
+        count = len(rows)
+        fail_affinity = np.zeros(count, dtype=np.bool_)
+        if st.terms.required_affinity:
+            has_keys = np.ones(count, dtype=np.bool_)
+            pods_exist = np.ones(count, dtype=np.bool_)
+            for term in st.terms.required_affinity:
+                key = term.topology_key
+                has_keys &= columns.label(key)[rows] != 0
+                here = {v: n for (k, v), n in st.affinity.items() if k == key}
+                pods_exist &= columns.per_value(key, here, rows) > 0
+            first_pod = not st.affinity and st.self_match
+            fail_affinity = ~(has_keys & (pods_exist | first_pod))
+        fail_anti = np.zeros(count, dtype=np.bool_)
+        for term in st.terms.required_anti_affinity:
+            key = term.topology_key
+            here = {v: 1 for (k, v), n in st.anti.items() if k == key and n > 0}
+            fail_anti |= columns.per_value(key, here, rows) > 0
+        fail_existing = np.zeros(count, dtype=np.bool_)
+        for key, values in st.existing_by_key.items():
+            fail_existing |= columns.per_value(key, dict.fromkeys(values, 1), rows) > 0
+        groups = np.where(
+            fail_affinity, 1, np.where(fail_anti, 2, np.where(fail_existing, 3, 0))
+        ).astype(np.int64)
+        statuses: list[Status | None] = [
+            None,
+            unresolvable(ERR_REASON_AFFINITY),
+            unschedulable(ERR_REASON_ANTI_AFFINITY),
+            unschedulable(ERR_REASON_EXISTING_ANTI_AFFINITY),
+        ]
+        return Verdicts(groups == 0, groups, statuses)
 
     @staticmethod
     def _affinity_ok(st: _FilterState, node: Node) -> bool:
@@ -340,6 +380,18 @@ class InterPodAffinity(Plugin):
             value = labels.get(key)
             if value is not None:
                 total += by_value.get(value, 0)
+        return total
+
+    def score_all(
+        self, state: CycleState, pod: PodInfo, columns: Columns, rows: Ints
+    ) -> Ints | None:
+        # score's sum over the table's keys, every node at once.
+        st: _ScoreState = state[self.name + "/score"]
+        if any(abs(v) >= SAFE_LIMIT for _, by_value in st.by_key for v in by_value.values()):
+            return None
+        total = np.zeros(len(rows), dtype=np.int64)
+        for key, by_value in st.by_key:
+            total += columns.per_value(key, by_value, rows)
         return total
 
     def normalize(self, state: CycleState, pod: PodInfo, scores: dict[str, int]) -> None:
