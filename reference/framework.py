@@ -411,14 +411,13 @@ def run_cycle(
 
     allowed = state.get("__node_subset__")
     filters: _Filters = [(plugin.filter, plugin.name, {}) for plugin in active]
+    filtering = _Filtering(state, info, columns, active, filters, allowed)
     if sample:
-        rows, processed = _filter_columns_until(
-            state, info, columns, active, filters, allowed, start, limit, result
-        )
+        rows, processed = _filter_columns_until(filtering, start, limit, result)
         if nodes:
             snapshot.next_start_node = (start + processed) % len(nodes)
     else:
-        rows = _filter_columns(state, info, columns, active, filters, allowed, result)
+        rows = _filter_columns(filtering, result)
     row_list = rows.tolist()
     feasible = list(map(nodes.__getitem__, row_list))
     result.feasible = list(map(columns.names.__getitem__, row_list))
@@ -468,22 +467,28 @@ def run_cycle(
 _Filters = list[tuple[Callable[..., "Status | None"], str, dict[int, tuple[Status, Status]]]]
 
 
-def _filter_columns(
-    state: CycleState,
-    info: PodInfo,
-    columns: Columns,
-    active: list[Plugin],
-    filters: _Filters,
-    allowed: set[str] | None,
-    result: ScheduleResult,
-) -> Ints:
+@dataclass(frozen=True)
+class _Filtering:
+    """What filtering nodes for one pod reads: the cycle's state, the pod, the nodes as
+    columns, the filters that run (with their plugins) and the nodes a PreFilter result
+    allows (None: all)."""
+
+    state: CycleState
+    info: PodInfo
+    columns: Columns
+    active: list[Plugin]
+    filters: _Filters
+    allowed: set[str] | None
+
+
+def _filter_columns(f: _Filtering, result: ScheduleResult) -> Ints:
     """Every node through the filters (:func:`_pass_filters`). Statuses keep the nodes'
     order; returns the positions of the feasible nodes, in order."""
-    statuses = np.full(len(columns.nodes), SUCCESS, dtype=np.object_)
+    count = len(f.columns.nodes)
+    statuses = np.full(count, SUCCESS, dtype=np.object_)
     rejected: dict[str, Ints] = {}
-    every = np.arange(len(columns.nodes), dtype=np.int64)
-    rows = _pass_filters(state, info, columns, active, filters, allowed, every, statuses, rejected)
-    result.statuses = dict(zip(columns.names, statuses.tolist(), strict=True))
+    rows = _pass_filters(f, np.arange(count, dtype=np.int64), statuses, rejected)
+    result.statuses = dict(zip(f.columns.names, statuses.tolist(), strict=True))
     result.rejected_rows = rejected
     return rows
 
@@ -493,20 +498,13 @@ SAMPLING_STRETCH = 128
 
 
 def _filter_columns_until(
-    state: CycleState,
-    info: PodInfo,
-    columns: Columns,
-    active: list[Plugin],
-    filters: _Filters,
-    allowed: set[str] | None,
-    start: int,
-    limit: int,
-    result: ScheduleResult,
+    f: _Filtering, start: int, limit: int, result: ScheduleResult
 ) -> tuple[Ints, int]:
     """kube-scheduler's sampling: the nodes in order from ``start`` round, until ``limit``
     feasible nodes are found, taken a stretch of nodes at a time; statuses only for the
     nodes up to the last feasible one needed, in that order. The feasible positions, and
     how many nodes were processed."""
+    columns = f.columns
     count = len(columns.nodes)
     order = np.roll(np.arange(count, dtype=np.int64), -start)
     statuses = np.full(count, SUCCESS, dtype=np.object_)
@@ -517,9 +515,7 @@ def _filter_columns_until(
         # Filters have no side effects: judging a few nodes past the last one needed
         # changes nothing but the time.
         stretch = order[done : done + max(2 * (limit - have), SAMPLING_STRETCH)]
-        passing = _pass_filters(
-            state, info, columns, active, filters, allowed, stretch, statuses, None
-        )
+        passing = _pass_filters(f, stretch, statuses, None)
         if have + len(passing) >= limit:
             needed = passing[: limit - have]
             last = int(np.flatnonzero(stretch == needed[-1])[0])
@@ -540,12 +536,7 @@ def _filter_columns_until(
 
 
 def _pass_filters(
-    state: CycleState,
-    info: PodInfo,
-    columns: Columns,
-    active: list[Plugin],
-    filters: _Filters,
-    allowed: set[str] | None,
+    f: _Filtering,
     rows: Ints,
     statuses: npt.NDArray[np.object_],
     rejected: dict[str, Ints] | None,
@@ -556,6 +547,7 @@ def _pass_filters(
     can (``filter_all``), else node by node. Rejections land in ``statuses`` (by row) and,
     when given, ``rejected`` (the rows each plugin rejected); returns the rows passing, in
     the order given."""
+    state, info, columns, allowed = f.state, f.info, f.columns, f.allowed
     names = columns.names
     nodes = columns.nodes
     if allowed is not None:
@@ -572,7 +564,7 @@ def _pass_filters(
             hit = tagged[id(rejected)] = (rejected, rejected.with_plugin(plugin_name))
         return hit[1]
 
-    for plugin, (run_filter, plugin_name, tagged) in zip(active, filters, strict=True):
+    for plugin, (run_filter, plugin_name, tagged) in zip(f.active, f.filters, strict=True):
         if not len(rows):
             break
         verdicts = plugin.filter_all(state, info, columns, rows)
