@@ -129,13 +129,13 @@ def _cluster(rng: random.Random, *, policies: bool = False) -> Cluster:
     return cluster_from_manifests(manifests)
 
 
-def _bound_snapshot(rng: random.Random, *, policies: bool = False) -> tuple[Cluster, Snapshot]:
-    """A random cluster with ten pods bound after its snapshot was made, so that the
-    snapshot's indexes were updated in place, and that snapshot."""
+def _bound_snapshot(rng: random.Random, *, policies: bool = False) -> Snapshot:
+    """The snapshot of a random cluster to which ten pods were bound after it was made
+    (so that its indexes were updated in place)."""
     cluster = _cluster(rng, policies=policies)
     for step in range(10):
         bind(cluster, pod_from_manifest(_pod(rng, f"new-{step}")), f"n{rng.randrange(8)}")
-    return cluster, snapshot_of(cluster)
+    return snapshot_of(cluster)
 
 
 def _existing_as_data(index: ExistingTerms) -> dict[str, Any]:
@@ -241,7 +241,7 @@ def _scan_spread(snap: Snapshot, incoming: Pod, plugin: PodTopologySpread) -> li
 @pytest.mark.parametrize("seed", range(6))
 def test_prefilter_counts_equal_a_scan_of_every_pod(seed: int) -> None:
     rng = random.Random(100 + seed)
-    cluster, snap = _bound_snapshot(rng)
+    snap = _bound_snapshot(rng)
     interpod, spread = InterPodAffinity(), PodTopologySpread()
     checked = 0
     for i in range(40):
@@ -333,7 +333,7 @@ def test_inter_pod_details_name_the_pods_a_scan_finds(seed: int) -> None:
     only narrows the nodes), so do those of existing pods' anti-affinity, and details shared by nodes of the same domains equal those
     worked out for each node in a cycle of its own."""
     rng = random.Random(400 + seed)
-    cluster, snap = _bound_snapshot(rng)
+    snap = _bound_snapshot(rng)
     plugin = InterPodAffinity()
     named = owned = 0
     for i in range(40):
@@ -453,7 +453,7 @@ def test_spread_counts_under_inclusion_policies_equal_a_scan_in_node_order(seed:
     details list them), with the same counts as a node-by-node scan; PreScore's counts
     over the domains of the feasible nodes too."""
     rng = random.Random(600 + seed)
-    cluster, snap = _bound_snapshot(rng, policies=True)
+    snap = _bound_snapshot(rng, policies=True)
     plugin = PodTopologySpread()
     checked = scored = 0
     for i in range(40):
