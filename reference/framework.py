@@ -13,8 +13,6 @@ import gc
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from itertools import repeat
-from operator import add, mul
 from typing import Any, ClassVar
 from weakref import WeakKeyDictionary
 
@@ -428,9 +426,10 @@ def run_cycle(
         result.top = result.feasible[:]
         return result
 
-    # Weighted totals in the feasible nodes' order, summed as lists (cheaper than a dict).
+    # Weighted totals in the feasible nodes' order, summed as an array (int64 while the
+    # scores are small, as every in-tree plugin's are; Python integers otherwise).
     names = result.feasible
-    totals = [0] * len(names)
+    totals: npt.NDArray[Any] = np.zeros(len(names), dtype=np.int64)
     for plugin, weight in profile.score_plugins:
         status = plugin.pre_score(state, info, snapshot, feasible)
         if status is not None and status.code is Code.SKIP:
@@ -452,13 +451,49 @@ def run_cycle(
                 score = plugin.score
                 raw = dict(zip(names, [score(state, info, n) for n in feasible], strict=True))
             plugin.normalize(state, info, raw)
+            normalized = None
         result.scores[plugin.name] = raw
         result.weights[plugin.name] = weight
-        totals = list(map(add, totals, map(mul, raw.values(), repeat(weight, len(totals)))))
-    result.totals = dict(zip(names, totals, strict=True))
-    best = max(totals)
-    result.top = [name for name, total in zip(names, totals, strict=True) if total == best]
+        totals = _add_weighted(totals, raw, normalized, weight)
+    result.totals = dict(zip(names, totals.tolist(), strict=True))
+    best = totals.max()
+    result.top = [names[i] for i in np.flatnonzero(totals == best).tolist()]
     return result
+
+
+# Scores this small keep int64 totals exact (weights are small too).
+_SMALL_SCORE = 2**40
+
+
+def _add_weighted(
+    totals: npt.NDArray[Any],
+    raw: dict[str, int],
+    normalized: Ints | None,
+    weight: int,
+) -> npt.NDArray[Any]:
+    """``totals`` plus ``weight`` times the plugin's scores (``normalized`` when held as
+    an array, else ``raw``'s values, in the same order): in int64 while every score and
+    the weight are small integers, in Python's integers (or whatever a plugin returned)
+    otherwise."""
+    values: npt.NDArray[Any] | None = normalized
+    if values is None and all(type(v) is int for v in raw.values()):
+        try:
+            values = np.fromiter(raw.values(), dtype=np.int64, count=len(raw))
+        except OverflowError:
+            values = None
+    small = (
+        values is not None
+        and totals.dtype != object
+        and -_SMALL_SCORE < weight < _SMALL_SCORE
+        and (not len(values) or (values.min() > -_SMALL_SCORE and values.max() < _SMALL_SCORE))
+    )
+    if small:
+        assert values is not None
+        summed: npt.NDArray[Any] = totals + values * weight
+        return summed
+    scores = np.array(list(raw.values()), dtype=object)
+    exact: npt.NDArray[Any] = totals.astype(object) + scores * weight
+    return exact
 
 
 # Each active filter, its plugin's name, and that plugin's rejections tagged so far.

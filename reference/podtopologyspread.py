@@ -270,12 +270,14 @@ def _eligibility(
     required: RequiredAffinity | None,
 ) -> Callable[[str], list[bool]]:
     """Node name -> :func:`_eligible` for it, judged once per group of nodes that agree on
-    what the policies read: the labels the pod's node selection reads and the taints
-    (node by node when a term reads the node's name)."""
+    what the policies read: the labels the pod's node selection reads (when a constraint
+    honors node affinity) and the taints (when one honors taints); node by node when a
+    term reads the node's name."""
     nodes = snapshot.nodes
     columns = snapshot.columns()
     at = columns.positions()
-    keys, by_name = required_keys_read(pod) if required is not None else ((), False)
+    affinity = required is not None and any(c.honor_affinity for c in constraints)
+    keys, by_name = required_keys_read(pod) if affinity else ((), False)
     if by_name:
         judged: dict[str, list[bool]] = {}
 
@@ -287,7 +289,8 @@ def _eligibility(
 
         return by_node
     by_labels = columns.by_labels(keys)[0].tolist()
-    by_taints = columns.by_taints()[0].tolist()
+    honor_taints = any(c.honor_taints for c in constraints)
+    by_taints = columns.by_taints()[0].tolist() if honor_taints else [0] * len(by_labels)
     groups: dict[tuple[int, int], list[bool]] = {}
 
     def by_group(name: str) -> list[bool]:
