@@ -8,19 +8,20 @@ protocol (the oracle evaluates every node: percentageOfNodesToScore 100). Withou
 upstream columns are skipped. What is measured, in one run:
 
 * ``front``: the whole ``podfit explain -f DUMP --pod POD -o json`` as a user runs it
-  (a new process; cold: cache off; warm: the second run with the cache on), against one
-  exec request to the oracle holding the same cluster as JSON, timed from the request's
-  write to its answer, after the hello. Wall clock, CPU and peak RSS.
-* ``per_pod``: one pod explained in-process on a loaded cluster (the snapshot built), for a
-  plain pod, a pod with required hostname anti-affinity and preferred zone affinity, and a
-  pod with zone spread, against the oracle with GOMAXPROCS=1. An oracle request schedules
-  the pod twice (its per-node details, then the decision), so its per-pod time is half of
-  the difference between the request for the pod and the request for a pod PreFilter
-  turns away at once (node affinity on a node that does not exist): decoding, building the
-  cache and the snapshot cancel out.
+  (a new process; first run: cache off; cached: after a run that filled the cache),
+  against one exec request to the oracle holding the same cluster as JSON, timed from the
+  request's write to its answer, after the hello; the runs of both take turns. Wall
+  clock, CPU and peak RSS.
+* ``per_pod``: one pod explained in-process on a loaded cluster (the snapshot built), and
+  its scheduling cycle alone, for a plain pod, a pod with required hostname anti-affinity
+  and preferred zone affinity, and a pod with zone spread: the fastest CPU time, and the
+  instructions (valgrind). Upstream's cycle for the same pod is counted in instructions
+  (``UpstreamCycles``: half the difference between a request for the pod and one for a
+  pod PreFilter turns away at once, with GOMAXPROCS=1) and turned into one-core time at
+  the oracle's own speed, measured between podfit's runs. Needs valgrind.
 * ``simulate``: ``podfit simulate`` of replicas with hostname anti-affinity and zone spread
   (every node evaluated, as the oracle does, and sampled as kube-scheduler samples), per
-  pod, against the oracle's one-core per-pod time for the first of them.
+  pod, against upstream's one-core cycle for the first of them (as ``per_pod``).
 * ``memory``: peak RSS of ``podfit explain -f`` on a dump of realistic pods (managedFields,
   status, environment, volumes) of about ``--heavy-mb`` MB, YAML and JSON.
 
