@@ -42,7 +42,7 @@ from podfit.versions import LATEST, KubeVersion
 
 from .columns import Columns, Ints
 from .detail import Detail, selector_text
-from .framework import MAX_NODE_SCORE, CycleState, Plugin
+from .framework import COLUMNS, MAX_NODE_SCORE, CycleState, Plugin
 from .labels import (
     RequiredAffinity,
     label_selector_problems,
@@ -223,6 +223,7 @@ def _count_by_domain(
     pod: Pod,
     snapshot: Snapshot,
     required: RequiredAffinity | None,
+    columns: Columns,
 ) -> None:
     """PreFilter's counts, domain by domain rather than node by node.
 
@@ -237,7 +238,7 @@ def _count_by_domain(
     policies = any(
         c.honor_taints or (c.honor_affinity and required is not None) for c in constraints
     )
-    eligible = _eligibility(constraints, pod, snapshot, required) if policies else None
+    eligible = _eligibility(constraints, pod, snapshot, required, columns) if policies else None
 
     for i, c in enumerate(constraints):
         if policies:
@@ -268,13 +269,13 @@ def _eligibility(
     pod: Pod,
     snapshot: Snapshot,
     required: RequiredAffinity | None,
+    columns: Columns,
 ) -> Callable[[str], list[bool]]:
     """Node name -> :func:`_eligible` for it, judged once per group of nodes that agree on
     what the policies read: the labels the pod's node selection reads (when a constraint
     honors node affinity) and the taints (when one honors taints); node by node when a
     term reads the node's name."""
     nodes = snapshot.nodes
-    columns = snapshot.columns()
     at = columns.positions()
     affinity = required is not None and any(c.honor_affinity for c in constraints)
     keys, by_name = required_keys_read(pod) if affinity else ((), False)
@@ -517,7 +518,9 @@ class PodTopologySpread(Plugin):
         st.counts = [{} for _ in constraints]
         plans = [_count_plan(c) for c in constraints]
         required = _required_affinity(incoming)
-        _count_by_domain(st, constraints, plans, incoming, snapshot, required)
+        # The cycle's columns when a cycle made them (current with the snapshot).
+        columns: Columns = state.get(COLUMNS) or snapshot.columns()
+        _count_by_domain(st, constraints, plans, incoming, snapshot, required, columns)
         st.self_match = [
             1 if c.selector is not None and selector_matches(c.selector, incoming.labels) else 0
             for c in constraints
