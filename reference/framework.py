@@ -109,8 +109,9 @@ class Plugin:
 
     def normalize_all(self, state: CycleState, pod: PodInfo, scores: Ints) -> Ints | None:
         """``normalize`` of scores held as an array (in the feasible nodes' order): the
-        normalized array, or None: ``normalize`` does it."""
-        return None
+        normalized array, or None: ``normalize`` does it. A plugin that does not normalize
+        its scores has them as they are."""
+        return scores if type(self).normalize is Plugin.normalize else None
 
     def detail(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> tuple[Detail, ...]:
         """The concrete cause behind this plugin's rejection of ``node`` (which taint, which
@@ -476,7 +477,7 @@ def _add_weighted(
     the weight are small integers, in Python's integers (or whatever a plugin returned)
     otherwise."""
     values: npt.NDArray[Any] | None = normalized
-    if values is None and all(type(v) is int for v in raw.values()):
+    if values is None and set(map(type, raw.values())) <= {int}:
         try:
             values = np.fromiter(raw.values(), dtype=np.int64, count=len(raw))
         except OverflowError:

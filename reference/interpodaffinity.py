@@ -236,7 +236,7 @@ class InterPodAffinity(Plugin):
         # The details read the node's labels at the terms' topology keys only: nodes that
         # agree on those (the same domains) share them.
         labels = node.node.labels
-        domains = tuple(labels.get(key) for key in why.keys)
+        domains = tuple(map(labels.get, why.keys))
         hit = why.details.get(domains)
         if hit is None:
             hit = why.details[domains] = self._details(st, why, node.node)
@@ -468,9 +468,11 @@ class _TermPods:
 
     term: ResolvedTerm  # kept alive: the cache is keyed by its id
     # For a one-label term in named namespaces (what the label index serves): that label,
-    # and the nodes the index finds such pods on (only those can hold any).
+    # and, by node, the pods the index finds carrying it. When they come from more than
+    # one namespace a node's list is not in its pod order: ``chosen`` holds their ids.
     label: tuple[str, str] | None
-    hosts: set[str]
+    by_node: dict[str, list[PodInfo]]
+    chosen: set[int] | None
     found: dict[str, list[str]] = field(default_factory=dict)  # domain -> pod keys
 
 
@@ -512,12 +514,21 @@ class _Why:
         if hit is None or hit.term is not term:
             indexed = _indexable((term,))
             label = indexed[0] if indexed is not None else None
-            hosts: set[str] = set()
+            by_node: dict[str, list[PodInfo]] = {}
+            chosen: set[int] | None = None
             if label is not None:
                 index = self.snapshot.pods_by_label()
-                for namespace in term.namespaces:
-                    hosts.update(index.nodes((namespace, *label), terminating=True))
-            hit = self._terms[id(term)] = _TermPods(term, label, hosts)
+                found = [index.nodes((ns, *label), terminating=True) for ns in term.namespaces]
+                found = [pods for pods in found if pods]
+                if len(found) == 1:
+                    by_node = found[0]
+                elif found:
+                    chosen = set()
+                    for pods in found:
+                        for name, here in pods.items():
+                            by_node.setdefault(name, []).extend(here)
+                            chosen.update(map(id, here))
+            hit = self._terms[id(term)] = _TermPods(term, label, by_node, chosen)
         return hit
 
     def matching(self, term: ResolvedTerm, value: str) -> list[str]:
@@ -532,15 +543,18 @@ class _Why:
                 matches = term.matcher(self.ns)  # the selector checked once, not per pod
                 hit = [p.pod.key for name in names for p in nodes[name].pods if matches(p.pod)]
             else:
-                # What the matcher of a one-label term checks, without a call per pod.
-                key, want, namespaces = *t.label, term.namespaces
-                hit = [
-                    p.pod.key
-                    for name in names
-                    if name in t.hosts
-                    for p in nodes[name].pods
-                    if p.pod.labels.get(key) == want and p.pod.namespace in namespaces
-                ]
+                # The label index holds the pods themselves, in each node's pod order.
+                by_node, chosen = t.by_node, t.chosen
+                if chosen is not None:  # in each node's pod order
+                    hit = [
+                        p.pod.key
+                        for name in names
+                        if name in by_node
+                        for p in nodes[name].pods
+                        if id(p) in chosen
+                    ]
+                else:
+                    hit = [p.pod.key for name in names for p in by_node.get(name, ())]
             t.found[value] = hit
         return hit
 
@@ -590,11 +604,11 @@ def _add_indexed(
     nodes = snapshot.nodes
     topology_key = term.topology_key
     for namespace in term.namespaces:
-        for name, n in index.nodes((namespace, key, value), terminating=True).items():
+        for name, pods in index.nodes((namespace, key, value), terminating=True).items():
             domain = nodes[name].node.labels.get(topology_key)
             if domain is not None:
                 pair = (topology_key, domain)
-                counts[pair] = counts.get(pair, 0) + n
+                counts[pair] = counts.get(pair, 0) + len(pods)
 
 
 # --- existing pods' terms, grouped ----------------------------------------------------------

@@ -245,50 +245,58 @@ LabelEntry = tuple[str, str, str]  # (namespace, label key, value)
 
 
 class PodsByLabel:
-    """(namespace, label key, value) -> node name -> pods there carrying it: the nodes a
-    one-label selector finds pods on, without visiting the others."""
+    """(namespace, label key, value) -> node name -> the pods there carrying it, in the
+    node's pod order: the nodes a one-label selector finds pods on, and those pods, without
+    visiting the others."""
 
     def __init__(self) -> None:
-        self.all: dict[LabelEntry, dict[str, int]] = {}
-        self.terminating: dict[LabelEntry, dict[str, int]] = {}
+        self.all: dict[LabelEntry, dict[str, list[PodInfo]]] = {}
+        # entry -> how many of its pods are terminating (they are in ``all`` too)
+        self.terminating: dict[LabelEntry, int] = {}
 
     def add(self, node: NodeInfo, pod: PodInfo) -> None:
-        self._update(node.name, pod.pod, 1)
+        # Pods are added in the node's pod order (the index is built from NodeInfo.pods
+        # and a bound pod joins both at the end), so each list keeps that order.
+        ns, name = pod.pod.namespace, node.name
+        terminating = pod.pod.is_terminating
+        for key, value in pod.pod.labels.items():
+            entry = (ns, key, value)
+            self.all.setdefault(entry, {}).setdefault(name, []).append(pod)
+            if terminating:
+                self.terminating[entry] = self.terminating.get(entry, 0) + 1
 
     def remove(self, node: NodeInfo, pod: PodInfo) -> None:
-        self._update(node.name, pod.pod, -1)
-
-    def _update(self, node: str, pod: Pod, delta: int) -> None:
-        ns = pod.namespace
-        tables = (self.all, self.terminating) if pod.is_terminating else (self.all,)
-        for key, value in pod.labels.items():
+        ns, name = pod.pod.namespace, node.name
+        terminating = pod.pod.is_terminating
+        for key, value in pod.pod.labels.items():
             entry = (ns, key, value)
-            for table in tables:
-                counts = table.setdefault(entry, {})
-                n = counts.get(node, 0) + delta
-                if n:
-                    counts[node] = n
+            by_node = self.all[entry]
+            pods = by_node[name]
+            del pods[next(i for i, p in enumerate(pods) if p is pod)]
+            if not pods:
+                del by_node[name]
+                if not by_node:
+                    del self.all[entry]
+            if terminating:
+                left = self.terminating[entry] - 1
+                if left:
+                    self.terminating[entry] = left
                 else:
-                    del counts[node]
-                    if not counts:
-                        del table[entry]
+                    del self.terminating[entry]
 
-    def nodes(self, entry: LabelEntry, *, terminating: bool) -> dict[str, int]:
-        """Node name -> pods carrying the label (without terminating ones if asked); only
-        nodes with at least one such pod."""
-        counts = self.all.get(entry)
-        if counts is None:
+    def nodes(self, entry: LabelEntry, *, terminating: bool) -> dict[str, list[PodInfo]]:
+        """Node name -> the pods there carrying the label (without terminating ones if
+        asked); only nodes with at least one such pod."""
+        pods = self.all.get(entry)
+        if pods is None:
             return {}
-        if terminating:
-            return counts
-        leaving = self.terminating.get(entry)
-        if leaving is None:
-            return counts
+        if terminating or entry not in self.terminating:
+            return pods
         out = {}
-        for node, n in counts.items():
-            n -= leaving.get(node, 0)
-            if n:
-                out[node] = n
+        for node, here in pods.items():
+            kept = [p for p in here if not p.pod.is_terminating]
+            if kept:
+                out[node] = kept
         return out
 
 

@@ -254,10 +254,10 @@ def _count_by_domain(
         plan = plans[i]
         if isinstance(plan, tuple):
             entry = (pod.namespace, plan[0], plan[1])
-            for name, n in snapshot.pods_by_label().nodes(entry, terminating=False).items():
+            for name, pods in snapshot.pods_by_label().nodes(entry, terminating=False).items():
                 values = domains.of_node.get(name)
                 if values is not None and (eligible is None or eligible(name)[i]):
-                    counts[values[i]] += n
+                    counts[values[i]] += len(pods)
         elif plan is not None:
             for name in domains.names:
                 if eligible is None or eligible(name)[i]:
