@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -164,10 +165,11 @@ class Columns:
         the label or when the value has no amount)."""
         numbers = self.label_values(key)
         table = np.zeros(len(numbers) + 1, dtype=np.int64)
-        for value, amount in amounts.items():
-            number = numbers.get(value)
-            if number is not None:
-                table[number] = amount
+        if amounts:
+            # Values no node has land on number 0, which is then reset.
+            at = np.fromiter(map(numbers.get, amounts, repeat(0)), np.int64, len(amounts))
+            table[at] = np.fromiter(amounts.values(), np.int64, len(amounts))
+            table[0] = 0
         looked_up: Ints = table[self.label(key)[rows]]
         return looked_up
 

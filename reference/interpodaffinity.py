@@ -21,7 +21,7 @@ from podfit.versions import LATEST, KubeVersion
 
 from .columns import SAFE_LIMIT, Columns, Ints, Verdicts
 from .detail import Detail, pods_text, selector_text
-from .framework import MAX_NODE_SCORE, SNAPSHOT, CycleState, Plugin
+from .framework import COLUMNS, MAX_NODE_SCORE, SNAPSHOT, CycleState, Plugin
 from .labels import single_label
 from .nodeinfo import NodeInfo, PodInfo, PodsByLabel, Snapshot
 from .podaffinity import PodTerms, ResolvedTerm, pod_terms
@@ -122,7 +122,7 @@ class InterPodAffinity(Plugin):
         ):
             return SKIP
         if terms.required_affinity or terms.required_anti_affinity:
-            self._count_matching(st, terms, snapshot, ns)
+            self._count_matching(st, terms, snapshot, ns, state.get(COLUMNS))
         st.self_match = _matches_all(terms.required_affinity, incoming, ns)
         for (key, value), count in st.existing_anti.items():
             if count > 0:
@@ -132,7 +132,11 @@ class InterPodAffinity(Plugin):
 
     @staticmethod
     def _count_matching(
-        st: _FilterState, terms: PodTerms, snapshot: Snapshot, ns: _NamespaceLabels
+        st: _FilterState,
+        terms: PodTerms,
+        snapshot: Snapshot,
+        ns: _NamespaceLabels,
+        columns: Columns | None,
     ) -> None:
         """Count, per topology pair, the pods the incoming pod's required terms select."""
         fast_affinity = _indexable(terms.required_affinity, at_most_one=True)
@@ -141,10 +145,11 @@ class InterPodAffinity(Plugin):
             # One-label selectors in named namespaces: visit only the nodes whose pods
             # carry the label.
             index = snapshot.pods_by_label()
+            columns = columns or snapshot.columns()
             for term, (key, value) in zip(terms.required_affinity, fast_affinity, strict=True):
-                _add_indexed(st.affinity, term, snapshot, index, key, value)
+                _add_indexed(st.affinity, term, columns, index, key, value)
             for term, (key, value) in zip(terms.required_anti_affinity, fast_anti, strict=True):
-                _add_indexed(st.anti, term, snapshot, index, key, value)
+                _add_indexed(st.anti, term, columns, index, key, value)
             return
         for node_info in snapshot.nodes.values():
             for p in node_info.pods:
@@ -326,6 +331,7 @@ class InterPodAffinity(Plugin):
                 # One-label selectors in named namespaces, as for the required terms: only
                 # the nodes whose pods carry the label are visited.
                 index = snapshot.pods_by_label()
+                columns: Columns = state.get(COLUMNS) or snapshot.columns()
                 for sign, chosen, labels in (
                     (1, terms.preferred_affinity, fast_affinity),
                     (-1, terms.preferred_anti_affinity, fast_anti),
@@ -333,7 +339,7 @@ class InterPodAffinity(Plugin):
                     for term, (key, value) in zip(chosen, labels, strict=True):
                         if term.weight:
                             counts: Counter[TopologyPair] = Counter()
-                            _add_indexed(counts, term, snapshot, index, key, value)
+                            _add_indexed(counts, term, columns, index, key, value)
                             for pair, n in counts.items():
                                 scores[pair] += sign * term.weight * n
             else:
@@ -402,6 +408,20 @@ class InterPodAffinity(Plugin):
         for name, value in scores.items():
             # float then truncation toward zero, as upstream's int64(float64(...)).
             scores[name] = int(MAX_NODE_SCORE * ((value - low) / spread)) if spread > 0 else 0
+
+    def normalize_all(self, state: CycleState, pod: PodInfo, scores: Ints) -> Ints | None:
+        if not len(scores):
+            return scores
+        low, high = int(scores.min()), int(scores.max())
+        spread = high - low
+        if spread >= SAFE_LIMIT:
+            return None  # differences beyond float64's integers: normalize does it exactly
+        if spread == 0:
+            return np.zeros_like(scores)
+        # The same float64 steps as normalize: exact division of integers below 2**53,
+        # one product, truncation toward zero.
+        scaled: Ints = (MAX_NODE_SCORE * ((scores - low) / spread)).astype(np.int64)
+        return scaled
 
 
 @dataclass(frozen=True, slots=True)
@@ -595,20 +615,32 @@ def _indexable(
 def _add_indexed(
     counts: Counter[TopologyPair],
     term: ResolvedTerm,
-    snapshot: Snapshot,
+    columns: Columns,
     index: PodsByLabel,
     key: str,
     value: str,
 ) -> None:
-    """Count the pods labelled key=value in the term's namespaces by their node's pair."""
-    nodes = snapshot.nodes
+    """Count the pods labelled key=value in the term's namespaces by their node's pair
+    (only pairs with such pods)."""
     topology_key = term.topology_key
+    at = columns.positions()
+    domains = columns.label(topology_key)
+    totals = np.zeros(len(columns.label_values(topology_key)) + 1, dtype=np.int64)
     for namespace in term.namespaces:
-        for name, pods in index.nodes((namespace, key, value), terminating=True).items():
-            domain = nodes[name].node.labels.get(topology_key)
-            if domain is not None:
-                pair = (topology_key, domain)
-                counts[pair] = counts.get(pair, 0) + len(pods)
+        by_node = index.nodes((namespace, key, value), terminating=True)
+        if by_node:
+            rows = np.fromiter(map(at.__getitem__, by_node), dtype=np.int64, count=len(by_node))
+            here = np.fromiter(map(len, by_node.values()), dtype=np.int64, count=len(by_node))
+            totals += np.bincount(domains[rows], weights=here, minlength=len(totals)).astype(
+                np.int64
+            )
+    per_value = totals[1:]  # number 0: nodes without the key
+    found = np.flatnonzero(per_value)
+    if len(found):
+        values = list(columns.label_values(topology_key))  # number n is the n-th value
+        for number, n in zip(found.tolist(), per_value[found].tolist(), strict=True):
+            pair = (topology_key, values[number])
+            counts[pair] = counts.get(pair, 0) + n
 
 
 # --- existing pods' terms, grouped ----------------------------------------------------------

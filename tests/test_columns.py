@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import numpy as np
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -19,9 +20,12 @@ from podfit.conformance.strategies import scheduling_problems
 from podfit.model import Container, Node, Pod, ResourceRequirements
 from podfit.quantity import Quantity
 from podfit.reference import framework
-from podfit.reference.framework import Plugin, Profile, ScheduleResult, run_cycle
+from podfit.reference.framework import CycleState, Plugin, Profile, ScheduleResult, run_cycle
+from podfit.reference.interpodaffinity import InterPodAffinity
+from podfit.reference.nodeaffinity import NodeAffinity
 from podfit.reference.nodeinfo import PodInfo, Snapshot
 from podfit.reference.profile import default_profile
+from podfit.reference.tainttoleration import TaintToleration
 from podfit.reference.why import node_details
 from podfit.versions import VERSIONS
 
@@ -132,6 +136,31 @@ def test_amounts_too_large_for_arrays_go_node_by_node() -> None:
         at_once, one_by_one = both_ways(snapshot, pod, VERSIONS[-1])
         assert at_once == one_by_one
     assert snapshot.columns().resource("allocatable", "memory") is None
+
+
+# Scores as score_all gives them: small counts and weights mostly, and for
+# InterPodAffinity sums of weights that may come near float64's integers.
+_SCORES = st.lists(st.integers(-300, 300) | st.integers(-(2**53), 2**53), max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_SCORES)
+def test_normalizing_an_array_equals_normalizing_the_scores(values: list[int]) -> None:
+    """Each plugin's normalize_all gives what its normalize gives (or leaves it to it)."""
+    pod = PodInfo.of(_pod("p", "1"))
+    plugins: list[Plugin] = [InterPodAffinity(), TaintToleration(), NodeAffinity()]
+    small = all(abs(v) <= 300 for v in values)
+    for plugin in plugins:
+        if not small and not isinstance(plugin, InterPodAffinity):
+            continue  # their scores are counts and weights: score_all gives small ones
+        state = CycleState()
+        array = plugin.normalize_all(state, pod, np.array(values, dtype=np.int64))
+        if array is None:
+            assert not small
+            continue
+        scores = {f"n{i}": v for i, v in enumerate(values)}
+        plugin.normalize(state, pod, scores)
+        assert array.tolist() == list(scores.values())
 
 
 def _resources(cpu: str, memory: str, pods: str) -> dict[str, Quantity]:
