@@ -15,7 +15,8 @@ upstream columns are skipped. What is measured, in one run:
 * ``per_pod``: one pod explained in-process on a loaded cluster (the snapshot built), and
   its scheduling cycle alone, for a plain pod, a pod with required hostname anti-affinity
   and preferred zone affinity, and a pod with zone spread: the fastest CPU time, and the
-  instructions (valgrind). Upstream's cycle for the same pod is counted in instructions
+  instructions (valgrind), each run as if it were the first pod of its kind (nothing
+  kept from an earlier cycle of a pod alike). Upstream's cycle for the same pod is counted in instructions
   (``UpstreamCycles``: half the difference between a request for the pod and one for a
   pod PreFilter turns away at once, with GOMAXPROCS=1) and turned into one-core time at
   the oracle's own speed, measured between podfit's runs. Needs valgrind.
@@ -603,6 +604,14 @@ def podfit_instructions(n: int, kinds: list[str]) -> dict[str, tuple[int, int]]:
     return {kind: (counted[f"{i}-whole"], counted[f"{i}-cycle"]) for i, kind in enumerate(kinds)}
 
 
+def afresh(cluster: Any) -> None:
+    """Forget the answers kept from earlier cycles for pods alike (``Columns.memo``): a
+    pod explained again is timed as if it were the first of its kind."""
+    from podfit.reference.framework import snapshot_of
+
+    snapshot_of(cluster).columns().forget()
+
+
 def _count_own_instructions(n: int, kinds: list[str]) -> None:
     """Under valgrind (see :func:`podfit_instructions`): each kind's explain and cycle,
     counted alone, dumped as ``INDEX-whole`` and ``INDEX-cycle``."""
@@ -623,6 +632,7 @@ def _count_own_instructions(n: int, kinds: list[str]) -> None:
     def counted(label: str, run: Callable[..., object], *args: Any, **kwargs: Any) -> None:
         run(*args, **kwargs)  # warm
         gc.collect()
+        afresh(cluster)
         control("--zero")
         control("--instr=on")
         run(*args, **kwargs)
@@ -637,7 +647,8 @@ def _count_own_instructions(n: int, kinds: list[str]) -> None:
 
 def per_pod(sizes: list[int], repeat: int, oracle: Path | None) -> list[Row]:
     """podfit's explain of one pod in-process on the loaded cluster (the snapshot built),
-    and its scheduling cycle alone (no details), the fastest of its runs' CPU time, against
+    and its scheduling cycle alone (no details), each run with nothing kept from an earlier
+    cycle of the same pod (:func:`afresh`), the fastest of its runs' CPU time, against
     kube-scheduler's cycle (:class:`UpstreamCycles`), both timed in the same minutes; and
     both sides' instruction counts (valgrind), which the machine's load does not move."""
     import gc
@@ -648,6 +659,7 @@ def per_pod(sizes: list[int], repeat: int, oracle: Path | None) -> list[Row]:
     from podfit.reference.scheduler import schedule_one
 
     def timed(run: Callable[..., object], *args: Any, **kwargs: Any) -> float:
+        afresh(cluster)
         start = time.process_time()
         run(*args, **kwargs)
         return time.process_time() - start

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import repeat
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -26,9 +26,14 @@ import numpy.typing as npt
 from .nodeinfo import NodeInfo, last_version
 from .status import Code, Status
 
+T = TypeVar("T")
+
 Ints = npt.NDArray[np.int64]
 Bools = npt.NDArray[np.bool_]
 Floats = npt.NDArray[np.float64]
+
+# How many answers Columns.memo keeps.
+_MEMO_SIZE = 256
 
 # Amounts at or beyond this stay with the per-node path: the scores multiply by 100 in
 # int64 and divide in float64, which must give what Python's integers and floats give.
@@ -54,6 +59,7 @@ class Columns:
         self._labels: dict[str, tuple[Ints, dict[str, int]]] = {}
         self._flags: dict[Hashable, Bools] = {}
         self._positions: dict[str, int] | None = None
+        self._memo: dict[Hashable, Any] = {}
 
     def refresh(self, nodes: list[NodeInfo]) -> None:
         """Follow ``nodes`` (the snapshot's NodeInfos now, in the same order): read again
@@ -87,6 +93,22 @@ class Columns:
                     self._resources[key] = None
                     break
                 column[i] = value
+
+    def memo(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """``compute()``, kept under ``key`` while the columns hold the same nodes: for an
+        answer that depends only on facts of the nodes and on what ``key`` holds (such as
+        a pod's tolerations), so that pods alike share it across cycles."""
+        if key in self._memo:
+            hit: T = self._memo[key]
+            return hit
+        if len(self._memo) >= _MEMO_SIZE:
+            self._memo.clear()  # many different pods: start again rather than grow
+        value = self._memo[key] = compute()
+        return value
+
+    def forget(self) -> None:
+        """Drop what :meth:`memo` keeps (a cycle then works everything out afresh)."""
+        self._memo.clear()
 
     def positions(self) -> dict[str, int]:
         """Node name -> its row."""
@@ -195,9 +217,32 @@ def _taints(node: NodeInfo) -> Hashable:
     return node.node.taints
 
 
-def _present(ids: Ints, groups: int) -> list[int]:
-    """The group numbers that occur in ``ids``, ascending."""
-    return np.flatnonzero(np.bincount(ids, minlength=groups)).tolist()
+class GroupTable:
+    """One answer per group of nodes, worked out for the groups asked about (of the
+    group's first node: the answer depends only on what the group shares) and kept."""
+
+    def __init__(self, first: list[int], dtype: Any) -> None:
+        self.first = first
+        self.known = np.zeros(len(first), dtype=np.bool_)
+        self.values: npt.NDArray[Any] = np.zeros(len(first), dtype=dtype)
+        if self.values.dtype.kind == "O":
+            self.values.fill(None)
+
+    def fill(self, groups: Ints, decide: Callable[[int], Any]) -> None:
+        """``decide(node)`` for each group among ``groups`` (a group number per row) not
+        known yet."""
+        present = np.bincount(groups, minlength=len(self.known)) > 0
+        missing = np.flatnonzero(present & ~self.known)
+        first, values = self.first, self.values
+        for group in missing.tolist():
+            values[group] = decide(first[group])
+        self.known[missing] = True
+
+    def at(self, groups: Ints, decide: Callable[[int], Any]) -> npt.NDArray[Any]:
+        """The answers for ``groups`` (a group number per row), filled in as needed."""
+        self.fill(groups, decide)
+        looked_up: npt.NDArray[Any] = self.values[groups]
+        return looked_up
 
 
 def decide_groups(
@@ -205,10 +250,7 @@ def decide_groups(
 ) -> npt.NDArray[Any]:
     """``decide(node)`` for each group present among ``rows``, asked of the group's first
     node (the answer depends only on what the group shares), spread back over ``rows``."""
-    table = np.zeros(len(first), dtype=dtype)
-    for group in _present(ids[rows], len(first)):
-        table[group] = decide(first[group])
-    return table[ids[rows]]
+    return GroupTable(first, dtype).at(ids[rows], decide)
 
 
 @dataclass(frozen=True)
@@ -227,13 +269,17 @@ def filter_groups(
 ) -> Verdicts:
     """``run_filter(node)`` for each group present among ``rows``, asked of the group's
     first node (the answer depends only on what the group shares), spread over ``rows``."""
-    passes = np.zeros(len(first), dtype=np.bool_)
-    statuses: list[Status | None] = [None] * len(first)
-    for group in _present(ids[rows], len(first)):
-        status = run_filter(first[group])
-        if status is None or status.code is Code.SUCCESS:
-            passes[group] = True
-        else:
-            statuses[group] = status
-    at = ids[rows]
-    return Verdicts(passes[at], at, statuses)
+    return group_verdicts(GroupTable(first, np.object_), ids[rows], run_filter)
+
+
+def group_verdicts(
+    table: GroupTable, groups: Ints, run_filter: Callable[[int], Status | None]
+) -> Verdicts:
+    """Verdicts for rows in ``groups`` (a group number per row) from a table of the
+    groups' statuses, which ``run_filter(node)`` fills in for groups not known yet."""
+    table.fill(groups, run_filter)
+    statuses: list[Status | None] = table.values.tolist()
+    passes = np.fromiter(
+        (s is None or s.code is Code.SUCCESS for s in statuses), np.bool_, len(statuses)
+    )
+    return Verdicts(passes[groups], groups, statuses)

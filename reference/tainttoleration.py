@@ -24,7 +24,7 @@ from podfit.model import Taint, Toleration
 from podfit.spec.versions import change_holds
 from podfit.versions import LATEST, KubeVersion
 
-from .columns import Columns, Ints, decide_groups
+from .columns import Columns, GroupTable, Ints, Verdicts, group_verdicts
 from .detail import Detail
 from .framework import CycleState, Plugin, default_normalize, default_normalize_all
 from .nodeinfo import NodeInfo, PodInfo, Snapshot
@@ -182,6 +182,17 @@ class TaintToleration(Plugin):
         # The answers depend on the node's taints alone: nodes with equal taints share them.
         return columns.by_taints()
 
+    def filter_all(
+        self, state: CycleState, pod: PodInfo, columns: Columns, rows: Ints
+    ) -> Verdicts | None:
+        # Each group's answer depends on the pod's tolerations alone (and the release's
+        # reason): pods alike share them across cycles.
+        ids, first = columns.by_taints()
+        nodes = columns.nodes
+        key = (_FILTER_CACHE_KEY, self.legacy_reason, pod.pod.tolerations)
+        table = columns.memo(key, lambda: GroupTable(first, np.object_))
+        return group_verdicts(table, ids[rows], lambda i: self.filter(state, pod, nodes[i]))
+
     def pre_score(
         self, state: CycleState, pod: PodInfo, snapshot: Snapshot, nodes: list[NodeInfo]
     ) -> Status | None:
@@ -213,9 +224,14 @@ class TaintToleration(Plugin):
     def score_all(
         self, state: CycleState, pod: PodInfo, columns: Columns, rows: Ints
     ) -> Ints | None:
+        # Each group of equal taints' count depends on the scoring tolerations alone: pods
+        # alike (a workload's replicas) share the table across cycles.
         ids, first = columns.by_taints()
         nodes = columns.nodes
-        return decide_groups(ids, first, rows, lambda i: self.score(state, pod, nodes[i]), np.int64)
+        key = (_SCORE_CACHE_KEY, scoring_tolerations(pod.pod.tolerations))
+        table = columns.memo(key, lambda: GroupTable(first, np.int64))
+        counts: Ints = table.at(ids[rows], lambda i: self.score(state, pod, nodes[i]))
+        return counts
 
     def normalize(self, state: CycleState, pod: PodInfo, scores: dict[str, int]) -> None:
         default_normalize(scores, reverse=True)

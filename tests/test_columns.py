@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from podfit.cluster import Cluster
 from podfit.conformance.strategies import scheduling_problems
-from podfit.model import Container, Node, Pod, ResourceRequirements
+from podfit.model import Container, Node, Pod, ResourceRequirements, Taint, Toleration
 from podfit.quantity import Quantity
 from podfit.reference import framework
 from podfit.reference.framework import CycleState, Plugin, Profile, ScheduleResult, run_cycle
@@ -108,6 +108,51 @@ def test_columns_follow_pods_bound_and_removed(problem: tuple[Cluster, Pod], ver
             break
     at_once, one_by_one = both_ways(snapshot, pod, version)
     assert at_once == one_by_one
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(scheduling_problems(max_nodes=8, max_running_pods=10), min_size=2, max_size=4),
+    st.sampled_from(VERSIONS),
+)
+def test_answers_kept_for_pods_alike_fit_each_pod(
+    problems: list[tuple[Cluster, Pod]], version: Any
+) -> None:
+    """What the columns keep across cycles (Columns.memo, keyed by what the answers read
+    of the pod) gives each of several pods, one after another on one snapshot, what the
+    node-by-node path gives it."""
+    snapshot = Snapshot.of(problems[0][0])
+    for _, pod in problems:
+        at_once, one_by_one = both_ways(snapshot, pod, version)
+        assert at_once == one_by_one
+
+
+def test_taint_answers_kept_follow_each_pods_tolerations() -> None:
+    """A pod that tolerates the taints and one that does not, in turn on one snapshot:
+    each gets its own filter verdicts and PreferNoSchedule scores."""
+    taints = {
+        "a": (Taint("gpu", "NoSchedule"),),
+        "b": (Taint("spot", "PreferNoSchedule"),),
+        "c": (Taint("spot", "PreferNoSchedule"), Taint("old", "PreferNoSchedule")),
+        "d": (),
+    }
+    cluster = Cluster(
+        [
+            Node(name=n, allocatable=_resources("4", "4Gi", "10"), taints=t)
+            for n, t in taints.items()
+        ]
+    ).finish()
+    snapshot = Snapshot.of(cluster)
+    tolerant = dataclasses.replace(_pod("p", "1"), tolerations=(Toleration(operator="Exists"),))
+    plain = _pod("q", "1")
+    seen = []
+    for pod in (tolerant, plain, tolerant, plain):
+        at_once, one_by_one = both_ways(snapshot, pod, VERSIONS[-1])
+        assert at_once == one_by_one
+        seen.append((at_once["feasible"], at_once["scores"]["TaintToleration"]))
+    assert seen[0] == (["a", "b", "c", "d"], {"a": 100, "b": 100, "c": 100, "d": 100})
+    assert seen[1] == (["b", "c", "d"], {"b": 50, "c": 0, "d": 100})
+    assert seen[2:] == seen[:2]
 
 
 def test_columns_notice_a_node_changed_behind_the_snapshot() -> None:
