@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import repeat
+from operator import attrgetter
 from typing import Any, TypeVar
 
 import numpy as np
@@ -52,7 +53,7 @@ class Columns:
         self.nodes = nodes
         self.names = [n.node.name for n in nodes]
         self.seen = last_version()
-        self.versions = [n.version for n in nodes]
+        self.versions = _versions(nodes)
         self._resources: dict[tuple[str, str], Ints | None] = {}
         self._pod_count: Ints = np.array([len(n.pods) for n in nodes], dtype=np.int64)
         self._groups: dict[Hashable, tuple[Ints, list[int]]] = {}
@@ -67,15 +68,11 @@ class Columns:
         if last_version() == self.seen and nodes == self.nodes:  # the same objects: quick
             return  # no NodeInfo has changed since
         self.seen = last_version()
-        versions = [n.version for n in nodes]
-        if versions == self.versions:
+        versions = _versions(nodes)
+        rows = np.flatnonzero(versions != self.versions).tolist()
+        if not rows:
             self.nodes = nodes
             return
-        rows = [
-            i
-            for i, (now, before) in enumerate(zip(versions, self.versions, strict=True))
-            if now != before
-        ]
         if any(nodes[i].node is not self.nodes[i].node for i in rows):
             self.__init__(nodes)  # type: ignore[misc]  # another node: start again
             return
@@ -215,6 +212,13 @@ class Columns:
 
 def _taints(node: NodeInfo) -> Hashable:
     return node.node.taints
+
+
+def _versions(nodes: list[NodeInfo]) -> Ints:
+    return np.fromiter(map(_VERSION, nodes), np.int64, len(nodes))
+
+
+_VERSION = attrgetter("version")
 
 
 class GroupTable:

@@ -110,9 +110,8 @@ class InterPodAffinity(Plugin):
         st = _FilterState(terms=terms)
         incoming = pod.pod
         existing = snapshot.index(_EXISTING, ExistingTerms)
-        for group in existing.required_anti_affinity.values():
-            if group.term.matches(incoming, ns):
-                st.existing_anti.update(group.counts)
+        for group in existing.selecting(existing.required_anti_affinity, incoming, ns):
+            st.existing_anti.update(group.counts)
         # Skip is decided on the counts: existing anti-affinity that does not select the
         # incoming pod, or whose key its node lacks, leaves nothing to check.
         if (
@@ -357,20 +356,17 @@ class InterPodAffinity(Plugin):
         # term adds its weight to the pair of its pod's node (hardPodAffinityWeight for
         # required affinity); terms of weight 0 add nothing.
         if self.hard_weight > 0:
-            for group in existing.required_affinity.values():
-                if group.term.matches(incoming, ns):
-                    for pair, n in group.counts.items():
-                        scores[pair] += self.hard_weight * n
+            for group in existing.selecting(existing.required_affinity, incoming, ns):
+                for pair, n in group.counts.items():
+                    scores[pair] += self.hard_weight * n
         # ignorePreferredTermsOfExistingPods only skips scoring for a pod without
         # preferred terms (above); otherwise existing pods' preferred terms still count.
-        for group in existing.preferred_affinity.values():
-            if group.term.matches(incoming, ns):
-                for pair in group.weighted:
-                    scores[pair] += group.weights[pair]
-        for group in existing.preferred_anti_affinity.values():
-            if group.term.matches(incoming, ns):
-                for pair in group.weighted:
-                    scores[pair] -= group.weights[pair]
+        for group in existing.selecting(existing.preferred_affinity, incoming, ns):
+            for pair in group.weighted:
+                scores[pair] += group.weights[pair]
+        for group in existing.selecting(existing.preferred_anti_affinity, incoming, ns):
+            for pair in group.weighted:
+                scores[pair] -= group.weights[pair]
         if not scores:
             return SKIP  # no term matched anywhere: the plugin scores nothing
         state[self.name + "/score"] = _ScoreState.of(scores)
@@ -646,6 +642,8 @@ def _add_indexed(
 # --- existing pods' terms, grouped ----------------------------------------------------------
 
 _EXISTING = "InterPodAffinity/existing-terms"
+# How many pods' matches ExistingTerms.selecting keeps.
+_SELECTING_KEPT = 1024
 
 SelectorKey = tuple[tuple[tuple[str, str], ...], tuple[Requirement, ...]] | None
 
@@ -679,6 +677,14 @@ def _bump(counts: Counter[TopologyPair], pair: TopologyPair, delta: int) -> None
         del counts[pair]
 
 
+@dataclass(slots=True)
+class _Selecting:
+    """The groups whose terms select a kind of pod, of the first ``seen`` groups made."""
+
+    groups: list[TermGroup]
+    seen: int
+
+
 class ExistingTerms:
     """The affinity terms of the pods already placed, grouped by what they select and
     counted by the topology pair of their node, kept in step as pods are bound and removed.
@@ -694,6 +700,31 @@ class ExistingTerms:
         self.required_anti_affinity: dict[Any, TermGroup] = {}
         self.preferred_affinity: dict[Any, TermGroup] = {}
         self.preferred_anti_affinity: dict[Any, TermGroup] = {}
+        # Groups of each kind in the order they were made (a group's terms leave with its
+        # last pod and may come back as a new group), and (the kind, a pod's namespace and
+        # labels: all a term's match reads of the pod) -> the groups made so far whose
+        # terms select such a pod and how many were looked at: a workload's replicas match
+        # each group once, and then only the groups made since.
+        self._made: dict[int, list[TermGroup]] = {}
+        self._selecting: dict[tuple[int, str, frozenset[tuple[str, str]]], _Selecting] = {}
+
+    def selecting(
+        self, groups: dict[Any, TermGroup], pod: Pod, ns: Mapping[str, Mapping[str, str]]
+    ) -> list[TermGroup]:
+        """The groups of ``groups`` (one of this index's kinds) whose term selects ``pod``,
+        in their order; groups gone since may still be listed, with nothing counted."""
+        made = self._made.setdefault(id(groups), [])
+        key = (id(groups), pod.namespace, frozenset(pod.labels.items()))
+        hit = self._selecting.get(key)
+        if hit is None:
+            if len(self._selecting) >= _SELECTING_KEPT:
+                self._selecting.clear()
+            chosen = [g for g in groups.values() if g.term.matches(pod, ns)]
+            hit = self._selecting[key] = _Selecting(chosen, len(made))
+        elif hit.seen < len(made):
+            hit.groups += [g for g in made[hit.seen :] if g.counts and g.term.matches(pod, ns)]
+            hit.seen = len(made)
+        return hit.groups
 
     def add(self, node: NodeInfo, pod: PodInfo) -> None:
         self._update(node, pod, 1)
@@ -720,6 +751,7 @@ class ExistingTerms:
                 group = groups.get(key)
                 if group is None:
                     group = groups[key] = TermGroup(term)
+                    self._made.setdefault(id(groups), []).append(group)
                 _bump(group.counts, pair, delta)
                 if term.weight:
                     _bump(group.weighted, pair, delta)

@@ -168,6 +168,9 @@ def test_indexes_follow_bindings_and_evictions(seed: int) -> None:
     snap = snapshot_of(cluster)
     snap.pods_by_label()
     snap.index(_EXISTING, ExistingTerms)
+    # The same incoming pods asked about at every step: what the index keeps for them
+    # (ExistingTerms.selecting) must follow the groups that come and go.
+    incoming = [pod_from_manifest(_pod(rng, f"incoming-{i}")) for i in range(4)]
     for step in range(30):
         bound = [p for p in cluster.pods.values() if p.node_name]
         if bound and rng.random() < 0.4:
@@ -185,6 +188,24 @@ def test_indexes_follow_bindings_and_evictions(seed: int) -> None:
         assert _existing_as_data(snap.index(_EXISTING, ExistingTerms)) == _existing_as_data(
             fresh.index(_EXISTING, ExistingTerms)
         )
+        for pod in incoming:
+            assert _interpod_tables(snap, pod) == _interpod_tables(fresh, pod)
+
+
+def _interpod_tables(snap: Snapshot, pod: Pod) -> tuple[Any, Any]:
+    """InterPodAffinity's PreFilter counts of existing anti-affinity and PreScore's table
+    for ``pod`` (None where it skips)."""
+    plugin = InterPodAffinity()
+    info = PodInfo.of(pod)
+    state = CycleState()
+    state[SNAPSHOT] = snap
+    anti = None
+    if plugin.pre_filter(state, info, snap) is None:
+        anti = dict(state[plugin.name].existing_anti)
+    pairs = None
+    if plugin.pre_score(state, info, snap, snap.node_list()) is None:
+        pairs = dict(state[plugin.name + "/score"].pairs)
+    return anti, pairs
 
 
 def _label_index_as_data(index: PodsByLabel) -> dict[LabelEntry, dict[str, list[str]]]:
