@@ -24,8 +24,11 @@ from typing import Any, TypeVar
 import numpy as np
 import numpy.typing as npt
 
+from podfit.model import Taint, Toleration
+
 from .nodeinfo import NodeInfo, last_version
 from .status import Code, Status
+from .taints import tolerates_taint
 
 T = TypeVar("T")
 
@@ -61,6 +64,7 @@ class Columns:
         self._flags: dict[Hashable, Bools] = {}
         self._positions: dict[str, int] | None = None
         self._memo: dict[Hashable, Any] = {}
+        self._tables: dict[Hashable, TaintTable] = {}
 
     def refresh(self, nodes: list[NodeInfo]) -> None:
         """Follow ``nodes`` (the snapshot's NodeInfos now, in the same order): read again
@@ -149,6 +153,33 @@ class Columns:
         """The nodes grouped by their taints (equal taints, in the same order)."""
         return self.groups("taints", _taints)
 
+    def taint_table(self, effects: tuple[str, ...]) -> TaintTable:
+        """The groups of :meth:`by_taints` as indexes into the distinct taints with one of
+        ``effects`` (see :class:`TaintTable`)."""
+        fact = ("taint-table", effects)
+        hit = self._tables.get(fact)
+        if hit is None:
+            first = self.by_taints()[1]
+            numbers: dict[tuple[str, str, str], int] = {}
+            taints: list[Taint] = []
+            rows: list[list[int]] = []
+            for i in first:
+                row = []
+                for taint in self.nodes[i].node.taints:
+                    if taint.effect in effects:
+                        key = (taint.key, taint.value, taint.effect)
+                        number = numbers.get(key)
+                        if number is None:
+                            number = numbers[key] = len(taints)
+                            taints.append(taint)
+                        row.append(number)
+                rows.append(row)
+            matrix = np.full((len(rows), max(map(len, rows), default=0)), len(taints), np.int64)
+            for group, row in enumerate(rows):
+                matrix[group, : len(row)] = row
+            hit = self._tables[fact] = TaintTable(taints, matrix)
+        return hit
+
     def flag(self, fact: Hashable, of: Callable[[NodeInfo], bool]) -> Bools:
         """Each node's yes/no fact of the node alone (``of(node)``, named ``fact``)."""
         column = self._flags.get(fact)
@@ -212,6 +243,24 @@ class Columns:
 
 def _taints(node: NodeInfo) -> Hashable:
     return node.node.taints
+
+
+@dataclass(frozen=True)
+class TaintTable:
+    """Each group of nodes with equal taints as indexes into ``taints``, the distinct
+    taints (by key, value and effect: all a toleration reads) with some effects: a row per
+    group, in the node's order, padded with ``len(taints)``."""
+
+    taints: list[Taint]
+    matrix: Ints
+
+    def untolerated(self, tolerations: tuple[Toleration, ...]) -> Bools:
+        """Per group and taint of its row, whether no toleration tolerates it (padding:
+        False)."""
+        tolerated = [tolerates_taint(tolerations, t) for t in self.taints]
+        lookup = np.array([*tolerated, True], dtype=np.bool_)
+        untolerated: Bools = ~lookup[self.matrix]
+        return untolerated
 
 
 def _versions(nodes: list[NodeInfo]) -> Ints:

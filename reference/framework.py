@@ -113,6 +113,13 @@ class Plugin:
         its scores has them as they are."""
         return scores if type(self).normalize is Plugin.normalize else None
 
+    def group_details(
+        self, state: CycleState, pod: PodInfo, columns: Columns, groups: list[int]
+    ) -> list[tuple[Detail, ...]] | None:
+        """``detail`` of the first node of each of ``groups`` (numbers of ``groups()``'s
+        grouping) at once, or None: ``detail`` does it node by node."""
+        return None
+
     def detail(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> tuple[Detail, ...]:
         """The concrete cause behind this plugin's rejection of ``node`` (which taint, which
         pod, how much is free), read from the cycle's state after filtering (``state[SNAPSHOT]``

@@ -24,7 +24,7 @@ from podfit.model import Taint, Toleration
 from podfit.spec.versions import change_holds
 from podfit.versions import LATEST, KubeVersion
 
-from .columns import Columns, GroupTable, Ints, Verdicts, group_verdicts
+from .columns import Bools, Columns, Ints, Verdicts, decide_groups
 from .detail import Detail
 from .framework import CycleState, Plugin, default_normalize, default_normalize_all
 from .nodeinfo import NodeInfo, PodInfo, Snapshot
@@ -176,6 +176,28 @@ class TaintToleration(Plugin):
         cache[id(taints)] = (taints, details)
         return details
 
+    def group_details(
+        self, state: CycleState, pod: PodInfo, columns: Columns, groups: list[int]
+    ) -> list[tuple[Detail, ...]] | None:
+        # detail for those groups of equal taints at once, from the table of distinct
+        # taints (each taint's detail made once).
+        if type(self).detail is not TaintToleration.detail:
+            return None  # a subclass's own detail
+        table = columns.taint_table(FILTER_EFFECTS)
+        untolerated = table.untolerated(pod.pod.tolerations)[groups].tolist()
+        made: dict[int, Detail] = {}
+        out = []
+        for numbers, flags in zip(table.matrix[groups].tolist(), untolerated, strict=True):
+            found = []
+            for number, flag in zip(numbers, flags, strict=True):
+                if flag:
+                    detail = made.get(number)
+                    if detail is None:
+                        detail = made[number] = taint_detail(table.taints[number])
+                    found.append(detail)
+            out.append(tuple(found))
+        return out
+
     def groups(
         self, state: CycleState, pod: PodInfo, columns: Columns
     ) -> tuple[Ints, list[int]] | None:
@@ -185,13 +207,37 @@ class TaintToleration(Plugin):
     def filter_all(
         self, state: CycleState, pod: PodInfo, columns: Columns, rows: Ints
     ) -> Verdicts | None:
-        # Each group's answer depends on the pod's tolerations alone (and the release's
-        # reason): pods alike share them across cycles.
-        ids, first = columns.by_taints()
-        nodes = columns.nodes
+        # filter for every group of equal taints at once: each distinct NoSchedule or
+        # NoExecute taint judged once; a group fails on its first untolerated one. The
+        # answers depend on the tolerations alone: pods alike share them across cycles.
+        if type(self).filter is not TaintToleration.filter:
+            return super().filter_all(state, pod, columns, rows)  # a subclass's own filter
+        ids = columns.by_taints()[0]
         key = (_FILTER_CACHE_KEY, self.legacy_reason, pod.pod.tolerations)
-        table = columns.memo(key, lambda: GroupTable(first, np.object_))
-        return group_verdicts(table, ids[rows], lambda i: self.filter(state, pod, nodes[i]))
+        passes, statuses = columns.memo(key, lambda: self._group_verdicts(columns, pod))
+        at = ids[rows]
+        return Verdicts(passes[at], at, statuses)
+
+    def _group_verdicts(self, columns: Columns, pod: PodInfo) -> tuple[Bools, list[Status | None]]:
+        table = columns.taint_table(FILTER_EFFECTS)
+        untolerated = table.untolerated(pod.pod.tolerations)
+        failing = untolerated.any(axis=1)
+        statuses: list[Status | None] = [None] * len(failing)
+        groups = np.flatnonzero(failing).tolist()
+        if self.legacy_reason and groups:  # the reason names the first untolerated taint
+            by_taint: dict[int, Status] = {}
+            firsts = table.matrix[failing, untolerated[failing].argmax(axis=1)].tolist()
+            for group, number in zip(groups, firsts, strict=True):
+                status = by_taint.get(number)
+                if status is None:
+                    reason = format_taint_reason(table.taints[number], legacy=True)
+                    status = by_taint[number] = unresolvable(reason)
+                statuses[group] = status
+        elif groups:
+            status = unresolvable(ERR_REASON)
+            for group in groups:
+                statuses[group] = status
+        return ~failing, statuses
 
     def pre_score(
         self, state: CycleState, pod: PodInfo, snapshot: Snapshot, nodes: list[NodeInfo]
@@ -224,14 +270,25 @@ class TaintToleration(Plugin):
     def score_all(
         self, state: CycleState, pod: PodInfo, columns: Columns, rows: Ints
     ) -> Ints | None:
-        # Each group of equal taints' count depends on the scoring tolerations alone: pods
-        # alike (a workload's replicas) share the table across cycles.
+        # score for every group of equal taints at once: its PreferNoSchedule taints the
+        # scoring tolerations leave untolerated (each distinct taint judged once; kept
+        # across cycles for pods alike).
         ids, first = columns.by_taints()
-        nodes = columns.nodes
-        key = (_SCORE_CACHE_KEY, scoring_tolerations(pod.pod.tolerations))
-        table = columns.memo(key, lambda: GroupTable(first, np.int64))
-        counts: Ints = table.at(ids[rows], lambda i: self.score(state, pod, nodes[i]))
-        return counts
+        if type(self).score is not TaintToleration.score:  # a subclass's own score
+            nodes = columns.nodes
+            return decide_groups(
+                ids, first, rows, lambda i: self.score(state, pod, nodes[i]), np.int64
+            )
+        tolerations = scoring_tolerations(pod.pod.tolerations)
+
+        def per_group() -> Ints:
+            table = columns.taint_table((PREFER_NO_SCHEDULE,))
+            counts: Ints = table.untolerated(tolerations).sum(axis=1, dtype=np.int64)
+            return counts
+
+        table = columns.memo((_SCORE_CACHE_KEY, tolerations), per_group)
+        looked_up: Ints = table[ids[rows]]
+        return looked_up
 
     def normalize(self, state: CycleState, pod: PodInfo, scores: dict[str, int]) -> None:
         default_normalize(scores, reverse=True)

@@ -90,8 +90,12 @@ def _details_by_rows(
             else:
                 ids, first = groups
                 table = np.empty(len(first), dtype=np.object_)
-                for group in np.flatnonzero(np.bincount(ids[rows], minlength=len(first))).tolist():
-                    table[group] = plugin.detail(state, info, nodes[first[group]])
+                present = np.flatnonzero(np.bincount(ids[rows], minlength=len(first))).tolist()
+                found = plugin.group_details(state, info, columns, present)
+                if found is None:
+                    found = [plugin.detail(state, info, nodes[first[g]]) for g in present]
+                for group, details in zip(present, found, strict=True):
+                    table[group] = details
                 values = table[ids[rows]].tolist()
         out.update(zip(map(names.__getitem__, row_list), values, strict=True))
     return out
