@@ -221,7 +221,7 @@ class TaintToleration(Plugin):
     def _group_verdicts(self, columns: Columns, pod: PodInfo) -> tuple[Bools, list[Status | None]]:
         table = columns.taint_table(FILTER_EFFECTS)
         untolerated = table.untolerated(pod.pod.tolerations)
-        failing = untolerated.any(axis=1)
+        failing: Bools = np.asarray(untolerated.any(axis=1), dtype=np.bool_)
         statuses: list[Status | None] = [None] * len(failing)
         groups = np.flatnonzero(failing).tolist()
         if self.legacy_reason and groups:  # the reason names the first untolerated taint
