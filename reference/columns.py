@@ -270,32 +270,9 @@ def _versions(nodes: list[NodeInfo]) -> Ints:
 _VERSION = attrgetter("version")
 
 
-class GroupTable:
-    """One answer per group of nodes, worked out for the groups asked about (of the
-    group's first node: the answer depends only on what the group shares) and kept."""
-
-    def __init__(self, first: list[int], dtype: Any) -> None:
-        self.first = first
-        self.known = np.zeros(len(first), dtype=np.bool_)
-        self.values: npt.NDArray[Any] = np.zeros(len(first), dtype=dtype)
-        if self.values.dtype.kind == "O":
-            self.values.fill(None)
-
-    def fill(self, groups: Ints, decide: Callable[[int], Any]) -> None:
-        """``decide(node)`` for each group among ``groups`` (a group number per row) not
-        known yet."""
-        present = np.bincount(groups, minlength=len(self.known)) > 0
-        missing = np.flatnonzero(present & ~self.known)
-        first, values = self.first, self.values
-        for group in missing.tolist():
-            values[group] = decide(first[group])
-        self.known[missing] = True
-
-    def at(self, groups: Ints, decide: Callable[[int], Any]) -> npt.NDArray[Any]:
-        """The answers for ``groups`` (a group number per row), filled in as needed."""
-        self.fill(groups, decide)
-        looked_up: npt.NDArray[Any] = self.values[groups]
-        return looked_up
+def _present(ids: Ints, groups: int) -> list[int]:
+    """The group numbers that occur in ``ids``, ascending."""
+    return np.flatnonzero(np.bincount(ids, minlength=groups)).tolist()
 
 
 def decide_groups(
@@ -303,7 +280,11 @@ def decide_groups(
 ) -> npt.NDArray[Any]:
     """``decide(node)`` for each group present among ``rows``, asked of the group's first
     node (the answer depends only on what the group shares), spread back over ``rows``."""
-    return GroupTable(first, dtype).at(ids[rows], decide)
+    table = np.zeros(len(first), dtype=dtype)
+    for group in _present(ids[rows], len(first)):
+        table[group] = decide(first[group])
+    looked_up: npt.NDArray[Any] = table[ids[rows]]
+    return looked_up
 
 
 @dataclass(frozen=True)
@@ -322,17 +303,13 @@ def filter_groups(
 ) -> Verdicts:
     """``run_filter(node)`` for each group present among ``rows``, asked of the group's
     first node (the answer depends only on what the group shares), spread over ``rows``."""
-    return group_verdicts(GroupTable(first, np.object_), ids[rows], run_filter)
-
-
-def group_verdicts(
-    table: GroupTable, groups: Ints, run_filter: Callable[[int], Status | None]
-) -> Verdicts:
-    """Verdicts for rows in ``groups`` (a group number per row) from a table of the
-    groups' statuses, which ``run_filter(node)`` fills in for groups not known yet."""
-    table.fill(groups, run_filter)
-    statuses: list[Status | None] = table.values.tolist()
-    passes = np.fromiter(
-        (s is None or s.code is Code.SUCCESS for s in statuses), np.bool_, len(statuses)
-    )
-    return Verdicts(passes[groups], groups, statuses)
+    passes = np.zeros(len(first), dtype=np.bool_)
+    statuses: list[Status | None] = [None] * len(first)
+    for group in _present(ids[rows], len(first)):
+        status = run_filter(first[group])
+        if status is None or status.code is Code.SUCCESS:
+            passes[group] = True
+        else:
+            statuses[group] = status
+    at = ids[rows]
+    return Verdicts(passes[at], at, statuses)

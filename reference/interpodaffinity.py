@@ -664,6 +664,7 @@ class TermGroup:
     """Existing pods' terms of one kind that select the same pods, by their node's pair."""
 
     term: ResolvedTerm  # one of them: each selects the same pods
+    number: int  # groups made before it in its index (ExistingTerms.selecting)
     counts: Counter[TopologyPair] = field(default_factory=Counter)  # terms per pair
     weights: dict[TopologyPair, int] = field(default_factory=dict)  # their weights' sum
     weighted: Counter[TopologyPair] = field(default_factory=Counter)  # terms of weight != 0
@@ -700,12 +701,12 @@ class ExistingTerms:
         self.required_anti_affinity: dict[Any, TermGroup] = {}
         self.preferred_affinity: dict[Any, TermGroup] = {}
         self.preferred_anti_affinity: dict[Any, TermGroup] = {}
-        # Groups of each kind in the order they were made (a group's terms leave with its
-        # last pod and may come back as a new group), and (the kind, a pod's namespace and
-        # labels: all a term's match reads of the pod) -> the groups made so far whose
-        # terms select such a pod and how many were looked at: a workload's replicas match
-        # each group once, and then only the groups made since.
-        self._made: dict[int, list[TermGroup]] = {}
+        # How many groups were made (a group's terms leave with its last pod and may come
+        # back as a new group), and (the kind, a pod's namespace and labels: all a term's
+        # match reads of the pod) -> the groups whose terms select such a pod, of those
+        # made before ``seen``: a workload's replicas match each group once, and then only
+        # the groups made since.
+        self._made = 0
         self._selecting: dict[tuple[int, str, frozenset[tuple[str, str]]], _Selecting] = {}
 
     def selecting(
@@ -713,17 +714,18 @@ class ExistingTerms:
     ) -> list[TermGroup]:
         """The groups of ``groups`` (one of this index's kinds) whose term selects ``pod``,
         in their order; groups gone since may still be listed, with nothing counted."""
-        made = self._made.setdefault(id(groups), [])
         key = (id(groups), pod.namespace, frozenset(pod.labels.items()))
         hit = self._selecting.get(key)
         if hit is None:
             if len(self._selecting) >= _SELECTING_KEPT:
                 self._selecting.clear()
-            chosen = [g for g in groups.values() if g.term.matches(pod, ns)]
-            hit = self._selecting[key] = _Selecting(chosen, len(made))
-        elif hit.seen < len(made):
-            hit.groups += [g for g in made[hit.seen :] if g.counts and g.term.matches(pod, ns)]
-            hit.seen = len(made)
+            hit = self._selecting[key] = _Selecting([], 0)
+        if hit.seen < self._made:
+            # Groups keep the order they were made in, so the new ones come last.
+            hit.groups += [
+                g for g in groups.values() if g.number >= hit.seen and g.term.matches(pod, ns)
+            ]
+            hit.seen = self._made
         return hit.groups
 
     def add(self, node: NodeInfo, pod: PodInfo) -> None:
@@ -750,8 +752,8 @@ class ExistingTerms:
                 key = _match_key(term)
                 group = groups.get(key)
                 if group is None:
-                    group = groups[key] = TermGroup(term)
-                    self._made.setdefault(id(groups), []).append(group)
+                    group = groups[key] = TermGroup(term, self._made)
+                    self._made += 1
                 _bump(group.counts, pair, delta)
                 if term.weight:
                     _bump(group.weighted, pair, delta)

@@ -70,6 +70,7 @@ _FILTER_CACHE_KEY = NAME + "/filter-by-taints"
 _WHY_TAINT_KEY = NAME + "/why-by-taint"  # (key, value, effect) -> detail; None: tolerated
 _TOLERATED_KEY = NAME + "/tolerated"  # (key, value, effect) -> whether it is tolerated
 _SCORE_CACHE_KEY = NAME + "/score-by-taints"
+_UNTOLERATED_KEY = NAME + "/untolerated"
 # id(taints) -> (the taints, the answer for them), for one cycle's pod.
 _TaintCache = dict[int, tuple[tuple[Taint, ...], Any]]
 
@@ -78,6 +79,14 @@ def taint_detail(taint: Taint) -> Detail:
     """``untolerated taint dedicated=gpu:NoSchedule``."""
     data = {"taint": {"key": taint.key, "value": taint.value, "effect": taint.effect}}
     return Detail("untoleratedTaint", f"untolerated taint {taint}", data)
+
+
+def _untolerated(
+    columns: Columns, effects: tuple[str, ...], tolerations: tuple[Toleration, ...]
+) -> Bools:
+    """``taint_table(effects).untolerated(tolerations)``, kept for pods alike."""
+    key = (_UNTOLERATED_KEY, effects, tolerations)
+    return columns.memo(key, lambda: columns.taint_table(effects).untolerated(tolerations))
 
 
 class TaintToleration(Plugin):
@@ -184,7 +193,7 @@ class TaintToleration(Plugin):
         if type(self).detail is not TaintToleration.detail:
             return None  # a subclass's own detail
         table = columns.taint_table(FILTER_EFFECTS)
-        untolerated = table.untolerated(pod.pod.tolerations)[groups].tolist()
+        untolerated = _untolerated(columns, FILTER_EFFECTS, pod.pod.tolerations)[groups].tolist()
         made: dict[int, Detail] = {}
         out = []
         for numbers, flags in zip(table.matrix[groups].tolist(), untolerated, strict=True):
@@ -220,7 +229,7 @@ class TaintToleration(Plugin):
 
     def _group_verdicts(self, columns: Columns, pod: PodInfo) -> tuple[Bools, list[Status | None]]:
         table = columns.taint_table(FILTER_EFFECTS)
-        untolerated = table.untolerated(pod.pod.tolerations)
+        untolerated = _untolerated(columns, FILTER_EFFECTS, pod.pod.tolerations)
         failing: Bools = np.asarray(untolerated.any(axis=1), dtype=np.bool_)
         statuses: list[Status | None] = [None] * len(failing)
         groups = np.flatnonzero(failing).tolist()
@@ -279,16 +288,11 @@ class TaintToleration(Plugin):
             return decide_groups(
                 ids, first, rows, lambda i: self.score(state, pod, nodes[i]), np.int64
             )
-        tolerations = scoring_tolerations(pod.pod.tolerations)
-
-        def per_group() -> Ints:
-            table = columns.taint_table((PREFER_NO_SCHEDULE,))
-            counts: Ints = table.untolerated(tolerations).sum(axis=1, dtype=np.int64)
-            return counts
-
-        table = columns.memo((_SCORE_CACHE_KEY, tolerations), per_group)
-        looked_up: Ints = table[ids[rows]]
-        return looked_up
+        untolerated = _untolerated(
+            columns, (PREFER_NO_SCHEDULE,), scoring_tolerations(pod.pod.tolerations)
+        )
+        counts: Ints = untolerated.sum(axis=1, dtype=np.int64)[ids[rows]]
+        return counts
 
     def normalize(self, state: CycleState, pod: PodInfo, scores: dict[str, int]) -> None:
         default_normalize(scores, reverse=True)
